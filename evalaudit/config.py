@@ -1,0 +1,152 @@
+"""`evalaudit.toml` -> validated settings with defaults (SPEC §3).
+
+Every setting has a default, so a store audits with no config at all. A key the config does not know is an error
+naming the key and the file (a typo must not silently fall back to a default). docs/config.md lists every key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from evalaudit.errors import UnusableInput
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+@dataclass
+class LabelsConfig:
+    #: the label that means the graded output is acceptable; "lenient" = says it more often than peers
+    positive: str = "pass"
+    #: the allowed labels; empty = those already in the store
+    values: list[str] = field(default_factory=list)
+    #: measurement level of the labels, for agreement coefficients
+    level: str = "nominal"
+    #: ordinal categories, lowest first (level = "ordinal")
+    order: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GoldConfig:
+    #: the guideline version in force; gold labeled only under another one is stale
+    current_guideline: str | None = None
+    #: gold older than this many days is stale (0 = no age limit)
+    max_age_days: int = 0
+
+
+@dataclass
+class AgreementConfig:
+    #: a slice whose alpha interval lies wholly below this is a `low_agreement` finding (Krippendorff 2004: 0.667)
+    alpha_min: float = 0.667
+    #: bootstrap resamples (items resampled) for confidence intervals
+    bootstrap: int = 1000
+    #: confidence level of every interval
+    confidence: float = 0.95
+    #: time window for the `window` scope: "week", "month" or "day"
+    window: str = "week"
+    #: slices with fewer pairable items (items with >= 2 labels) are reported as too small, not as a number
+    min_items: int = 30
+    #: labeler pairs need this many shared items to enter the pairwise Cohen matrix
+    min_pair_items: int = 20
+
+
+@dataclass
+class RunConfig:
+    #: seed of every resampling, so a re-run on an unchanged store gives the same numbers
+    seed: int = 20240601
+
+
+@dataclass
+class Config:
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    gold: GoldConfig = field(default_factory=GoldConfig)
+    agreement: AgreementConfig = field(default_factory=AgreementConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    #: where the settings came from (None = defaults)
+    source: str | None = None
+
+    def validate(self) -> Config:
+        where = self.source or "the configuration"
+        if self.labels.level not in LEVELS:
+            raise UnusableInput(f"{where}: [labels] level must be one of {', '.join(LEVELS)}, "
+                                f"not {self.labels.level!r}")
+        if self.labels.level == "ordinal" and self.labels.order and len(set(self.labels.order)) != len(
+            self.labels.order
+        ):
+            raise UnusableInput(f"{where}: [labels] order lists a category twice")
+        if not 0 < self.agreement.confidence < 1:
+            raise UnusableInput(f"{where}: [agreement] confidence must lie between 0 and 1")
+        if self.agreement.window not in ("day", "week", "month"):
+            raise UnusableInput(f"{where}: [agreement] window must be day, week or month")
+        return self
+
+
+def _build(cls: type, data: dict[str, Any], where: str, section: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in known or key == "source":
+            raise UnusableInput(f"{where}: unknown key {key!r} in [{section}] (known: {', '.join(known)})")
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as e:  # pragma: no cover - dataclass kwargs already checked
+        raise UnusableInput(f"{where}: [{section}] {e}") from None
+
+
+def _check_types(obj: Any, where: str, section: str) -> None:
+    defaults = type(obj)()
+    for f in fields(obj):
+        value, default = getattr(obj, f.name), getattr(defaults, f.name)
+        if default is None or value is None:
+            continue
+        expected = type(default)
+        ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+        if isinstance(value, bool) and expected is not bool:
+            ok = False
+        if not ok:
+            raise UnusableInput(
+                f"{where}: [{section}] {f.name} must be a {expected.__name__}, not {value!r}"
+            )
+        if isinstance(default, float) and isinstance(value, int):
+            setattr(obj, f.name, float(value))
+
+
+def load(path: str | Path | None) -> Config:
+    """Read and validate `evalaudit.toml`; None gives the defaults."""
+    if path is None:
+        return Config().validate()
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UnusableInput(f"{where}: config file not found") from None
+    except UnicodeDecodeError:
+        raise UnusableInput(f"{where}: config file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UnusableInput(f"{where}: not valid TOML ({e})") from None
+    sections = {f.name: f for f in fields(Config) if f.name != "source"}
+    kwargs: dict[str, Any] = {}
+    for name, data in raw.items():
+        if name not in sections:
+            raise UnusableInput(f"{where}: unknown section [{name}] (known: {', '.join(sections)})")
+        if not isinstance(data, dict):
+            raise UnusableInput(f"{where}: [{name}] must be a table of settings")
+        section_cls = sections[name].default_factory  # type: ignore[misc]
+        obj = _build(section_cls, data, where, name)
+        _check_types(obj, where, name)
+        kwargs[name] = obj
+    return Config(**kwargs, source=where).validate()
+
+
+def as_dict(cfg: Config) -> dict[str, Any]:
+    """The effective settings, for the report's 'how this was computed' section."""
+    out: dict[str, Any] = {}
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if is_dataclass(value):
+            out[f.name] = {g.name: getattr(value, g.name) for g in fields(value)}
+    return out

@@ -1,0 +1,111 @@
+"""Engines: what the audit stages talk to. An engine offers the store's tables as views and runs named queries
+(evalaudit/sql/*.sql) returning Arrow. DuckDB is the embedded default; a Spark engine implements the same seam.
+
+Stages never see file paths or a DuckDB connection directly, so the same stage code runs on either engine.
+Work that is not SQL (EM iterations, bootstraps) runs on the aggregated Arrow results a query returns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from evalaudit import sql as named_sql
+from evalaudit.sql import quote_ident, quote_literal
+
+
+class Engine(Protocol):
+    name: str
+
+    def query(self, name: str, **params: Any) -> pa.Table:
+        """Run the named query ``evalaudit/sql/<name>.sql`` with bound parameters."""
+
+    def sql(self, text: str, **params: Any) -> pa.Table:
+        """Run ad-hoc SQL text (portable subset) with bound parameters."""
+
+    def has_table(self, name: str) -> bool:
+        """True when the view exists and holds at least one row."""
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Offer an Arrow table (an earlier stage's result) as a view to later queries."""
+
+
+def _threads() -> int:
+    return int(os.environ.get("EVALAUDIT_THREADS", "0")) or (os.cpu_count() or 1)
+
+
+class DuckDBEngine:
+    """The embedded default: one in-process DuckDB connection with a view per table."""
+
+    name = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None) -> None:
+        self.con = con or duckdb.connect(config={"threads": _threads()})
+        self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit or os.environ.get("EVALAUDIT_MEMORY_LIMIT"):
+            self.con.execute(f"SET memory_limit = {quote_literal(memory_limit or os.environ['EVALAUDIT_MEMORY_LIMIT'])}")
+        self._nonempty: dict[str, bool] = {}
+        self._registered: dict[str, pa.Table] = {}
+
+    # -- views ---------------------------------------------------------------------------------------------
+    def view_parquet(self, name: str, files: Sequence[Path], empty_schema: pa.Schema) -> None:
+        """Define view ``name`` over exactly these Parquet files (a snapshot: files added later are not seen).
+
+        With no files, the view is an empty table of ``empty_schema``, so queries still bind."""
+        if files:
+            listing = ", ".join(quote_literal(str(f)) for f in files)
+            self.con.execute(
+                f"CREATE OR REPLACE VIEW {quote_ident(name)} AS "
+                f"SELECT * FROM read_parquet([{listing}], union_by_name = true)"
+            )
+        else:
+            self.register(name, empty_schema.empty_table())
+        self._nonempty.pop(name, None)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._registered[name] = table  # keep a reference: DuckDB scans it lazily
+        self.con.register(f"__arrow_{name}", table)
+        self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {quote_ident('__arrow_' + name)}")
+        self._nonempty.pop(name, None)
+
+    def has_table(self, name: str) -> bool:
+        if name not in self._nonempty:
+            exists = self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": name}
+            ).fetchone()[0]
+            self._nonempty[name] = bool(exists) and bool(
+                self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(name)})").fetchone()[0]
+            )
+        return self._nonempty[name]
+
+    def columns(self, name: str) -> list[str]:
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $name ORDER BY ordinal_position",
+            {"name": name},
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- queries -------------------------------------------------------------------------------------------
+    def query(self, name: str, **params: Any) -> pa.Table:
+        return self.sql(named_sql.load(name), **params)
+
+    def sql(self, text: str, **params: Any) -> pa.Table:
+        used = {k: v for k, v in params.items() if f"${k}" in text}
+        rel = self.con.sql(text, params=used or None)
+        return rel.to_arrow_table() if rel is not None else pa.table({})
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def engine_for_tables(tables: Mapping[str, pa.Table]) -> DuckDBEngine:
+    """A throwaway DuckDB engine over in-memory Arrow tables (the Python API's route to the same queries)."""
+    eng = DuckDBEngine(duckdb.connect(config={"threads": _threads()}))
+    for name, table in tables.items():
+        eng.register(name, table)
+    return eng

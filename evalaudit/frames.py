@@ -1,0 +1,37 @@
+"""Tables at the edges: users hand us pandas, polars, pyarrow or DuckDB relations; inside we use Arrow and DuckDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from evalaudit.errors import UnusableInput
+
+
+def to_arrow(data: Any) -> pa.Table:
+    """Convert a pandas/polars DataFrame, pyarrow Table/RecordBatch or DuckDB relation to a pyarrow Table."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    module = type(data).__module__
+    if module.startswith("polars"):
+        return data.to_arrow()
+    if module.startswith("pandas"):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if module.startswith("duckdb") and hasattr(data, "to_arrow_table"):
+        return data.to_arrow_table()
+    raise UnusableInput(
+        f"cannot read a table from a {type(data).__name__}; pass a pandas or polars DataFrame, "
+        "a pyarrow Table or a DuckDB relation"
+    )
+
+
+def require_columns(table: pa.Table, columns: list[str], what: str = "the data") -> None:
+    """Raise UnusableInput naming every required column that is missing."""
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise UnusableInput(
+            f"{what} lacks required column(s) {', '.join(missing)} (it has: {', '.join(table.column_names)})"
+        )

@@ -1,0 +1,79 @@
+"""The ordered stages of `evalaudit run` and what each writes.
+
+A stage is a plain function ``stage(ctx) -> StageResult``: it reads the engine's views (and earlier stages'
+tables from ``ctx.tables``) and returns tables and findings. The pipeline only orders the stages, hands each the
+context, and collects what they return; writing files is `run.py`'s job. Adding a check is adding a stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from evalaudit.config import Config
+from evalaudit.engine import Engine
+from evalaudit.findings import Finding
+
+log = logging.getLogger("evalaudit")
+
+
+@dataclass
+class StageResult:
+    #: name -> table; names listed in OUTPUT_TABLES are written as ``<name>.parquet`` into --out
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    #: headline numbers for findings.json's summary and the run history (flat, JSON-serialisable)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    engine: Engine
+    cfg: Config
+    #: tables returned by earlier stages, by name
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    #: seconds per stage, for the report and the benchmark's stage breakdown
+    timings: dict[str, float] = field(default_factory=dict)
+    #: called as progress(stage_name, done, total) by long stages; a no-op by default
+    progress: Callable[[str, int, int], None] = lambda stage, done, total: None
+
+
+Stage = Callable[[Context], StageResult]
+
+#: Tables the audit writes into --out (SPEC §5), as <name>.parquet.
+OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
+
+
+def store_summary(ctx: Context) -> StageResult:
+    """How much the store holds: judgments, items, labelers, failure modes, time span."""
+    row = ctx.engine.query("store_summary").to_pylist()[0]
+    summary = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+    return StageResult(summary={"store": summary})
+
+
+def stages() -> list[tuple[str, Stage]]:
+    """The stages of a run, in order. Later issues add theirs here."""
+    return [
+        ("store", store_summary),
+    ]
+
+
+def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None) -> Context:
+    """Run each stage in order, collecting its tables, findings and summary into ``ctx``."""
+    for name, stage in selected or stages():
+        start = time.perf_counter()
+        log.info("stage %s: started", name)
+        result = stage(ctx)
+        ctx.tables.update(result.tables)
+        ctx.findings.extend(result.findings)
+        ctx.summary.update(result.summary)
+        ctx.timings[name] = round(time.perf_counter() - start, 3)
+        log.info("stage %s: done in %.1f s (%d findings)", name, ctx.timings[name], len(result.findings))
+    return ctx

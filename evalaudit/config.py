@@ -53,6 +53,76 @@ class AgreementConfig:
 
 
 @dataclass
+class LeniencyConfig:
+    """[leniency]: labeler leniency / severity tests and their severity rules (docs/labelers.md)."""
+
+    #: a test needs at least this many comparable items (shared, honeypot, single-label or modelled)
+    min_items: int = 20
+    #: high severity: q-value below this, |effect| at least effect_high and >= gold_items_high gold items affected
+    q_high: float = 0.01
+    effect_high: float = 0.10
+    gold_items_high: int = 50
+    #: medium severity: q-value below this and |effect| at least effect_medium
+    q_medium: float = 0.05
+    effect_medium: float = 0.05
+    #: low severity: any other test with q-value below this
+    q_low: float = 0.05
+    #: strata of the assignment (Cochran–Mantel–Haenszel) comparison: "week" or "batch"
+    strata: str = "week"
+    #: Dawid–Skene: pseudo-judgments pulling each labeler's confusion matrix toward the failure mode's pool
+    ds_prior_strength: float = 4.0
+    #: Dawid–Skene: stop when no item's posterior moves more than this, or after ds_max_iter EM steps
+    ds_tol: float = 1e-4
+    ds_max_iter: int = 100
+    #: a failure mode needs this many items with >= 2 labels or a honeypot answer for Dawid–Skene (else majority)
+    ds_min_items: int = 20
+
+
+@dataclass
+class DriftConfig:
+    """[drift]: change in a labeler's leniency over time (CUSUM change-point test on weekly discordance)."""
+
+    #: a change is a finding when its BH q-value is below this ...
+    q_max: float = 0.01
+    #: ... and the effect after differs from the effect before by at least this much
+    min_change: float = 0.10
+    #: labeler × failure modes need this many judgments and weeks to be tested
+    min_judgments: int = 50
+    min_weeks: int = 4
+
+
+@dataclass
+class ConcentrationConfig:
+    """[concentration]: how much of a failure mode's gold rests on one labeler."""
+
+    #: share of a failure mode's gold items a labeler labeled that makes a medium finding
+    share_medium: float = 0.35
+    #: ... and a high one
+    share_high: float = 0.60
+    #: failure modes with fewer gold items are not assessed
+    min_gold_items: int = 30
+
+
+@dataclass
+class SpamConfig:
+    """[spam]: spam (chance-level agreement, answer patterns, implausible speed) and collusion."""
+
+    #: labelers need this many comparable items (or judgments, for patterns) to be assessed
+    min_items: int = 30
+    #: chance-level: the upper confidence bound of Cohen's kappa against consensus is below this
+    kappa_max: float = 0.2
+    #: alternating: the share of consecutive judgments that switch label is at least this
+    switch_rate_min: float = 0.9
+    #: implausibly fast: median duration below this fraction of the median duration of all judgments
+    duration_ratio: float = 0.2
+    #: collusion: labeler pairs need this many shared items
+    min_pair_items: int = 20
+    #: collusion: BH q-value below this and observed disagreements at most this fraction of those expected
+    collusion_q: float = 0.001
+    collusion_ratio: float = 0.4
+
+
+@dataclass
 class RunConfig:
     #: seed of every resampling, so a re-run on an unchanged store gives the same numbers
     seed: int = 20240601
@@ -64,6 +134,10 @@ class Config:
     gold: GoldConfig = field(default_factory=GoldConfig)
     agreement: AgreementConfig = field(default_factory=AgreementConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    leniency: LeniencyConfig = field(default_factory=LeniencyConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    concentration: ConcentrationConfig = field(default_factory=ConcentrationConfig)
+    spam: SpamConfig = field(default_factory=SpamConfig)
     #: where the settings came from (None = defaults)
     source: str | None = None
 
@@ -80,6 +154,8 @@ class Config:
             raise UnusableInput(f"{where}: [agreement] confidence must lie between 0 and 1")
         if self.agreement.window not in ("day", "week", "month"):
             raise UnusableInput(f"{where}: [agreement] window must be day, week or month")
+        if self.leniency.strata not in ("week", "batch"):
+            raise UnusableInput(f"{where}: [leniency] strata must be week or batch")
         return self
 
 

@@ -48,7 +48,8 @@ class DuckDBEngine:
         self.con = con or duckdb.connect(config={"threads": _threads()})
         self.con.execute("SET TimeZone = 'UTC'")
         if memory_limit or os.environ.get("EVALAUDIT_MEMORY_LIMIT"):
-            self.con.execute(f"SET memory_limit = {quote_literal(memory_limit or os.environ['EVALAUDIT_MEMORY_LIMIT'])}")
+            limit = memory_limit or os.environ["EVALAUDIT_MEMORY_LIMIT"]
+            self.con.execute(f"SET memory_limit = {quote_literal(limit)}")
         self._nonempty: dict[str, bool] = {}
         self._registered: dict[str, pa.Table] = {}
 
@@ -70,7 +71,9 @@ class DuckDBEngine:
     def register(self, name: str, table: pa.Table) -> None:
         self._registered[name] = table  # keep a reference: DuckDB scans it lazily
         self.con.register(f"__arrow_{name}", table)
-        self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {quote_ident('__arrow_' + name)}")
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {quote_ident('__arrow_' + name)}"
+        )
         self._nonempty.pop(name, None)
 
     def has_table(self, name: str) -> bool:

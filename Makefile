@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything runs from the project's .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_STORE ?= data/demo
+DEMO_REPORT ?= reports/demo
+
+.PHONY: help install demo test lint format bench clean
+
+help:
+	@echo "make demo   - create .venv, install, write the demo store to $(DEMO_STORE), audit it into $(DEMO_REPORT)"
+	@echo "make test   - lint and run the test suite"
+	@echo "make bench  - run the benchmarks (writes numbers to stdout; record them in benchmarks/RESULTS.md)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/evalaudit demo --store $(DEMO_STORE)
+	$(BIN)/evalaudit run --store $(DEMO_STORE) --out $(DEMO_REPORT) --fail-on never
+	@echo "open $(DEMO_REPORT)/index.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check evalaudit tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix evalaudit tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) data/demo reports/demo benchmarks/_work .pytest_cache

@@ -1,0 +1,173 @@
+"""The `evalaudit` command line: each command parses its options and calls one library function.
+
+Exit codes (SPEC §4): 0 ok; 1 a contract violated or findings at/above --fail-on; 2 unusable input, reported as one
+sentence on stderr. An unexpected error (a bug) is also one line, with EVALAUDIT_DEBUG=1 showing the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evalaudit import __version__
+from evalaudit.errors import EvalauditError
+
+log = logging.getLogger("evalaudit")
+
+
+def _setup_logging(quiet: bool) -> None:
+    """Plain log lines on stderr when not on a terminal (cron, CI); rich ones on a terminal; none with --quiet."""
+    log.handlers.clear()
+    log.propagate = False
+    if quiet:
+        log.setLevel(logging.WARNING)
+    else:
+        log.setLevel(logging.INFO)
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s evalaudit %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    log.addHandler(handler)
+
+
+def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one sentence on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EvalauditError as e:
+            click.echo(f"evalaudit: {e}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("evalaudit: interrupted; nothing was written", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as e:
+            if os.environ.get("EVALAUDIT_DEBUG"):
+                raise
+            click.echo(
+                f"evalaudit: internal error ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                "please report it, with EVALAUDIT_DEBUG=1 set to see the traceback",
+                err=True,
+            )
+            sys.exit(3)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="evalaudit")
+def main() -> None:
+    """Audit the human supply chain behind an LLM evaluation set.
+
+    Typical use: `evalaudit ingest` labeling exports into a store, `evalaudit run` the audit on a schedule.
+    """
+
+
+STORE = click.option("--store", required=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="The store directory (plain Parquet, created on first ingest).")
+CONFIG = click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help="evalaudit.toml with labels, gold and threshold settings (defaults apply without it).")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@STORE
+@click.option("--table", default="labels", show_default=True,
+              type=click.Choice(["labels", "items", "labelers", "predictions", "production"]),
+              help="The canonical table the files hold.")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "parquet", "csv", "jsonl", "label-studio"]),
+              help="Input format; auto decides from the file name and first bytes.")
+@click.option("--map", "mappings", multiple=True, metavar="SRC=DST",
+              help="Read source column SRC as canonical column DST (repeatable).")
+@_errors
+def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, mappings: tuple[str, ...]) -> None:
+    """Validate files and append them to the store, with provenance.
+
+    Rows that cannot be stored (a missing required value, an unparseable timestamp, ...) go to
+    STORE/quarantine/ with the reason; a file already ingested (same sha256) adds nothing. A file that cannot
+    be read at all stops the command with exit code 2 before anything is written.
+    """
+    from evalaudit.ingest import ingest_files, parse_map
+
+    results = ingest_files(store, paths, table=table, fmt=fmt, mapping=parse_map(mappings))
+    totals = {"added": 0, "quarantined": 0, "duplicate": 0}
+    for r in results:
+        if r.status == "duplicate":
+            totals["duplicate"] += 1
+            click.echo(f"skipped {r.path}: already ingested into {r.table} (sha256 {r.sha256[:12]}…)")
+            continue
+        totals["added"] += r.rows_added
+        totals["quarantined"] += r.rows_quarantined
+        line = f"added {r.rows_added:,} rows to {r.table} from {r.path}"
+        if r.rows_quarantined:
+            line += f"; quarantined {r.rows_quarantined:,} → {r.quarantine_file}"
+        click.echo(line)
+        for reason, n in r.reasons[:5]:
+            click.echo(f"  {n:,} × {reason}")
+        if r.ignored_columns:
+            click.echo(f"  columns not stored (not part of {r.table}): {', '.join(r.ignored_columns)}")
+    click.echo(
+        f"{totals['added']:,} rows added, {totals['quarantined']:,} quarantined, "
+        f"{totals['duplicate']} file(s) skipped as already ingested"
+    )
+
+
+@main.command()
+@STORE
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for index.html, findings.json and the Parquet tables (replaced atomically).")
+@CONFIG
+@click.option("--fail-on", default="high", show_default=True, type=click.Choice(["high", "medium", "low", "never"]),
+              help="Exit 1 when any finding is at or above this severity.")
+@click.option("--engine", default="duckdb", show_default=True, type=click.Choice(["duckdb", "spark"]),
+              help="Query engine; spark runs the same named queries on a Spark session.")
+@click.option("--quiet", is_flag=True, help="No progress and no log lines; only the final summary.")
+@_errors
+def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, quiet: bool) -> None:
+    """Run the full audit of the store and write the report and machine-readable findings."""
+    from evalaudit import config as config_mod
+    from evalaudit.run import audit
+
+    _setup_logging(quiet)
+    cfg = config_mod.load(config)
+    result = audit(store, out, cfg, fail_on=fail_on, engine=engine)
+    sev = result.summary["by_severity"]
+    click.echo(
+        f"{result.summary['n_findings']} findings: {sev['high']} high, {sev['medium']} medium, {sev['low']} low"
+    )
+    click.echo(f"report: {result.out / 'index.html'}")
+    if result.failed:
+        sys.exit(1)
+
+
+@main.command()
+@STORE
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed; same seed, same history.")
+@click.option("--judgments", default=200_000, show_default=True, type=click.IntRange(1_000, 50_000_000),
+              help="How many judgments to generate.")
+@_errors
+def demo(store: Path, seed: int, judgments: int) -> None:
+    """Write a synthetic labeling history with planted faults into a store, and DIR/truth.json naming them."""
+    from evalaudit.demo_store import write_demo
+
+    summary = write_demo(store, seed=seed, n_judgments=judgments)
+    click.echo(summary)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,251 @@
+"""Readers: one per source format, each turning a file into rows with their 0-based source row number.
+
+A reader returns a `Source`: either a Parquet file DuckDB scans directly (fast path: streamed, never materialised in
+Python), or an Arrow table of text columns plus the rows it could not read (quarantined with a reason). A file that
+cannot be read at all raises UnusableInput with one sentence naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from evalaudit.errors import UnusableInput
+from evalaudit.ingest.label_studio import read_label_studio
+
+FORMATS = ("auto", "parquet", "csv", "jsonl", "label-studio")
+ROW = "__row"  # the column carrying the 0-based source row through normalisation
+
+
+@dataclass
+class BadRow:
+    row: int
+    reason: str
+    raw: str
+    column: str | None = None
+
+
+@dataclass
+class Source:
+    path: Path
+    format: str
+    columns: list[str]
+    #: a Parquet file scanned by DuckDB (columns typed as stored) ...
+    parquet: Path | None = None
+    #: ... or the rows as an Arrow table of strings with a ROW column
+    table: pa.Table | None = None
+    bad_rows: list[BadRow] = field(default_factory=list)
+
+
+def detect_format(path: Path) -> str:
+    """The format of ``path`` from its name, falling back to its first bytes."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"["):
+        return "label-studio"
+    if text.startswith(b"{"):
+        return "jsonl"
+    if suffix == ".json":
+        return "label-studio"
+    raise UnusableInput(
+        f"{path}: cannot tell its format from the name or contents; pass --format parquet|csv|jsonl|label-studio"
+    )
+
+
+def read(path: Path, fmt: str = "auto") -> Source:
+    if not path.exists():
+        raise UnusableInput(f"{path}: no such file")
+    if not path.is_file():
+        raise UnusableInput(f"{path}: is not a regular file")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    reader = {"parquet": _read_parquet, "csv": _read_csv, "jsonl": _read_jsonl,
+              "label-studio": _read_label_studio}.get(fmt)
+    if reader is None:
+        raise UnusableInput(f"{path}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return reader(path)
+
+
+# -- Parquet ---------------------------------------------------------------------------------------------------
+def _read_parquet(path: Path) -> Source:
+    try:
+        pf = pq.ParquetFile(path)
+        names = pf.schema_arrow.names
+        if pf.metadata.num_rows:
+            pf.read_row_group(pf.metadata.num_row_groups - 1, columns=names[:1])  # touch the data pages too
+    except Exception as e:  # pyarrow raises several types for damaged files
+        raise UnusableInput(f"{path}: not a readable Parquet file ({_first_line(e)})") from None
+    return Source(path, "parquet", list(names), parquet=path)
+
+
+# -- text formats ------------------------------------------------------------------------------------------------
+def check_utf8(path: Path) -> None:
+    """Raise UnusableInput naming the line of the first byte that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                line += chunk.count(b"\n", 0, e.start)
+                raise UnusableInput(f"{path}: not UTF-8 text (first invalid byte on line {line})") from None
+            line += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise UnusableInput(f"{path}: not UTF-8 text (the file ends inside a character)") from None
+
+
+def _strings_table(columns: list[str], rows: dict[str, list[Any]], row_numbers: list[int]) -> pa.Table:
+    arrays = {c: pa.array(rows[c], type=pa.string()) for c in columns}
+    arrays[ROW] = pa.array(row_numbers, type=pa.int64())
+    return pa.table(arrays)
+
+
+def _read_csv(path: Path) -> Source:
+    check_utf8(path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        try:
+            header = next(csv.reader(f, delimiter=delimiter), None)
+        except csv.Error as e:
+            raise UnusableInput(f"{path}: the CSV header cannot be read ({e})") from None
+    if not header or not any(h.strip() for h in header):
+        raise UnusableInput(f"{path}: empty CSV file (no header row)")
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise UnusableInput(f"{path}: the CSV header names column(s) {', '.join(dupes)} more than once")
+    invalid: list[Any] = []
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True,
+                invalid_row_handler=lambda row: (invalid.append(row), "skip")[1],
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        invalid.append(None)  # let the exact reader below say which row is at fault
+    if not invalid:
+        return Source(path, "csv", header, table=table.append_column(ROW, pa.array(range(table.num_rows),
+                                                                                     type=pa.int64())))
+    return _read_csv_exact(path, header, delimiter)
+
+
+def _read_csv_exact(path: Path, header: list[str], delimiter: str) -> Source:
+    """Row-by-row reader for CSV files with malformed rows: exact row numbers, bad rows quarantined.
+
+    pyarrow's fast reader reports physical line numbers, which differ from record numbers once a quoted value
+    spans lines, so files with bad rows are re-read with the csv module to keep `source_row` exact."""
+    rows: dict[str, list[Any]] = {c: [] for c in header}
+    numbers: list[int] = []
+    bad: list[BadRow] = []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        with contextlib.suppress(csv.Error):
+            next(reader)  # the header, already read
+        i = 0
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                bad.append(BadRow(i, f"malformed CSV record ({e})", ""))
+                i += 1
+                continue
+            if len(record) != len(header):
+                bad.append(BadRow(i, f"has {len(record)} fields where the header has {len(header)}",
+                                  json.dumps(record, ensure_ascii=False)))
+            else:
+                for c, v in zip(header, record, strict=True):
+                    rows[c].append(v)
+                numbers.append(i)
+            i += 1
+    return Source(path, "csv", header, table=_strings_table(header, rows, numbers), bad_rows=bad)
+
+
+def _json_text(value: Any) -> str | None:
+    """A JSON value as the text a string column stores: strings as they are, other scalars as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _read_jsonl(path: Path) -> Source:
+    check_utf8(path)
+    columns: list[str] = []
+    rows: dict[str, list[Any]] = {}
+    numbers: list[int] = []
+    bad: list[BadRow] = []
+    n_lines = 0
+    with open(path, encoding="utf-8-sig") as f:
+        i = -1
+        for line in f:
+            if not line.strip():
+                continue
+            i += 1
+            n_lines += 1
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                bad.append(BadRow(i, f"not valid JSON ({e.msg} at column {e.colno})", line.rstrip("\r\n")[:2000]))
+                continue
+            if not isinstance(obj, dict):
+                bad.append(BadRow(i, "is not a JSON object", line.rstrip("\r\n")[:2000]))
+                continue
+            k = len(numbers)
+            for key in obj:
+                if key not in rows:
+                    columns.append(key)
+                    rows[key] = [None] * k
+            for key, col in rows.items():
+                col.append(_json_text(obj.get(key)))
+            numbers.append(i)
+    if n_lines and not numbers:
+        raise UnusableInput(f"{path}: not JSON Lines (no line holds a JSON object; first problem: "
+                            f"record {bad[0].row}: {bad[0].reason})")
+    return Source(path, "jsonl", columns, table=_strings_table(columns, rows, numbers), bad_rows=bad)
+
+
+def _read_label_studio(path: Path) -> Source:
+    check_utf8(path)
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            doc = json.load(f)
+    except json.JSONDecodeError as e:
+        raise UnusableInput(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    columns, rows, numbers, bad = read_label_studio(doc, path)
+    return Source(path, "label-studio", columns, table=_strings_table(columns, rows, numbers),
+                  bad_rows=[BadRow(**b) for b in bad])
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+

@@ -1,0 +1,728 @@
+"""The synthetic demo history with planted faults (`evalaudit demo`, SPEC §4; docs/demo.md).
+
+``generate(seed, n_judgments)`` returns the five canonical tables (user columns only) and ``truth``, the list
+of faults planted in them in the shape of SPEC §4's ``truth.json``. It is a pure function: no file is written
+and the wall clock is never read, so the same seed gives identical tables on every machine.
+
+Why a generative model and not a replayed real history: the demo is the test bed on which every detector must
+find every planted fault and flag no honest labeler, so each piece of the model is explicit and documented
+here and in docs/demo.md. Honest labelers follow the two-coin model of Dawid & Skene (1979, "Maximum
+likelihood estimation of observer error-rates using the EM algorithm", *Applied Statistics* 28(1), §2): each
+labeler has a sensitivity P(pass | true pass) and a specificity P(fail | true fail), judgments are independent
+given the item's latent true label, and assignment is random within a (week, failure mode) cell, so the pass
+rates of labelers on the same slice and weeks are directly comparable. Honest labelers draw both rates from
+U(0.93, 0.97): no honest labeler differs from its peers by more than a few points on any failure mode. Each
+planted fault is one explicit departure from that model (see ``Plan``).
+
+Everything is vectorised numpy; Python loops run over weeks, days, labelers or model versions, never over
+judgments (benchmarks/bench_demo.py measures 1M judgments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from evalaudit import schema
+
+#: The history ends at this fixed instant (never the wall clock, so output is deterministic per seed).
+END = datetime(2026, 10, 31, tzinfo=UTC)
+N_WEEKS = 52
+#: The history starts exactly 52 weeks before END (2025-11-01T00:00Z).
+START = END - timedelta(weeks=N_WEEKS)
+HISTORY_DAYS = 7 * N_WEEKS
+_US_PER_DAY = 86_400_000_000
+_START_US = int(START.timestamp()) * 1_000_000
+
+
+def _day(d: date) -> float:
+    """Days from START to midnight UTC of ``d``."""
+    return float((datetime(d.year, d.month, d.day, tzinfo=UTC) - START).days)
+
+
+@dataclass(frozen=True)
+class FailureMode:
+    name: str
+    #: share of the evaluated outputs in this slice that truly pass
+    pass_rate: float
+    #: share of eval items in this slice
+    eval_share: float
+    #: share of production traffic in this slice (differs from eval_share only where coverage drift is
+    #: planted)
+    production_share: float
+
+
+#: Twelve failure modes an LLM-eval team would grade. Production over-represents tool_use, retrieval_grounding
+#: and, above all, multilingual (which the eval set nearly lacks): the planted coverage drift.
+FAILURE_MODES: tuple[FailureMode, ...] = (
+    FailureMode("hallucination", 0.62, 0.12, 0.10),
+    FailureMode("refusal", 0.78, 0.10, 0.07),
+    FailureMode("tool_use", 0.84, 0.07, 0.21),
+    FailureMode("math_reasoning", 0.80, 0.10, 0.05),
+    FailureMode("code_correctness", 0.74, 0.11, 0.07),
+    FailureMode("safety_jailbreak", 0.95, 0.09, 0.04),
+    FailureMode("summarization_faithfulness", 0.88, 0.09, 0.06),
+    FailureMode("instruction_following", 0.91, 0.09, 0.06),
+    FailureMode("multi_turn_coherence", 0.90, 0.06, 0.03),
+    FailureMode("retrieval_grounding", 0.83, 0.06, 0.15),
+    FailureMode("format_compliance", 0.96, 0.106, 0.04),
+    FailureMode("multilingual", 0.86, 0.004, 0.12),
+)
+MODE_NAMES = tuple(m.name for m in FAILURE_MODES)
+#: Vendors and how many labelers each supplies (48 in all).
+VENDORS: tuple[tuple[str, int], ...] = (("acme", 14), ("northwind", 14), ("crowdly", 14), ("labelhaus", 6))
+#: Guideline versions and the day (from START) each came into force; the last is the current one.
+GUIDELINES: tuple[tuple[str, float], ...] = (("v1", 0.0), ("v2", 14.0), ("v3", 35.0))
+#: The evaluated model versions and the index of the release each is (predictions cover every gold item).
+MODEL_VERSIONS = ("m-2025.12", "m-2026.02", "m-2026.04", "m-2026.06", "m-2026.08", "m-2026.10")
+POSITIVE, NEGATIVE = "pass", "fail"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every knob of the generative model, with the planted faults' sizes. Defaults are the demo's."""
+
+    # -- items and assignment -------------------------------------------------------------------------------
+    #: share of items that are honeypots (controls with a known answer), each graded by 5..10 labelers over
+    #: time
+    honeypot_share: float = 0.03
+    honeypot_labels: tuple[int, int] = (5, 10)
+    #: regular items sent to one or two extra labelers in the same batch (partial overlap)
+    overlap_one: float = 0.07
+    overlap_two: float = 0.03
+    #: when v3 came in, items labeled only under v1/v2 were re-sent for one v3 judgment — except this share,
+    #: which the campaign missed (the planted superseded-guideline stale items)
+    campaign_missed: float = 0.12
+    campaign_days: tuple[float, float] = (35.0, 77.0)
+    #: honest labelers' sensitivity and specificity are drawn from this range (Dawid & Skene two-coin model)
+    honest_accuracy: tuple[float, float] = (0.93, 0.97)
+    #: median seconds per judgment of honest labelers, drawn per labeler; log-normal spread around it
+    honest_median_s: tuple[float, float] = (30.0, 90.0)
+    duration_sigma: float = 0.35
+
+    # -- the seed story: concentrated, lenient, long gone ---------------------------------------------------
+    seed_mode: str = "hallucination"
+    #: target share of all judgments made by the seed-story labeler
+    seed_share: float = 0.11
+    #: share of the seed mode's judgments the seed labeler takes while active (the hallucination workstream)
+    seed_mode_take: float = 0.55
+    #: P(pass | true fail) of the seed labeler on the seed mode (honest: 1 - specificity, about 0.05)
+    lenient_pass_given_fail: float = 0.45
+    #: the seed labeler's engagement in weeks of the history: it joined 2025-11-22 and rotated off at the end of
+    #: week 27 (2026-05-16, five and a half months before END). It did first-pass grading only (and, blind, the
+    #: honeypots mixed into that queue): second opinions and the v3 campaign went to others, so most of its items
+    #: rest on its judgment alone
+    seed_first_week: int = 3
+    seed_last_week: int = 27
+
+    # -- drift: a labeler who turns lenient part-way through ------------------------------------------------
+    drift_mode: str = "refusal"
+    drift_since: date = date(2026, 6, 1)
+    drift_pass_given_fail: float = 0.45
+    drift_capacity: float = 1.8
+
+    # -- spam: random answers, too fast ---------------------------------------------------------------------
+    spam_first_week: int = 34
+    spam_capacity: float = 1.8
+    spam_seconds: tuple[float, float] = (2.0, 6.0)
+
+    # -- turnover: whose labelers have left -----------------------------------------------------------------
+    #: the smallest vendor's contract ended at the end of this week; all its labelers left then
+    ended_vendor: str = "labelhaus"
+    ended_vendor_last_week: int = 16
+    #: honest labelers who joined part-way through (week they started)
+    late_joiner_weeks: tuple[int, ...] = (12, 24, 36)
+
+    # -- production -----------------------------------------------------------------------------------------
+    production_rows: int = 30_000
+    production_days: float = 90.0
+
+    # -- predictions: how each model version answers --------------------------------------------------------
+    #: on the seed mode, per version index v: P(pred pass | true pass), P(pred pass | true fail, gold fail),
+    #: P(pred pass | true fail, gold pass). The last rises fast: the team tuned each release against today's
+    #: gold, so the model learned to pass exactly the failures the lenient labeler passed.
+    seed_model: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] = (
+        (0.90, 0.01),
+        (0.12, 0.02),
+        (0.25, 0.14),
+    )
+    #: elsewhere: sensitivity drawn per mode in this range, improving by +0.01 per version; P(pass | fail)
+    #: falls
+    other_model_sensitivity: tuple[float, float] = (0.86, 0.92)
+    other_model_false_pass: tuple[float, float] = (0.10, 0.20)
+
+
+@dataclass
+class DemoData:
+    """The generated tables (canonical user columns and types) and the planted faults (SPEC §4 truth.json)."""
+
+    tables: dict[str, pa.Table]
+    truth: dict[str, Any] = field(default_factory=dict)
+    #: the latent true label of every item (``item_id``, ``true_label``): never written to a store, only for
+    #: tests and benchmarks of the detectors (what gold *should* be)
+    true_labels: pa.Table | None = None
+
+
+def user_schema(table: schema.Table) -> pa.Schema:
+    """The canonical schema of ``table`` restricted to its user columns (what a user hands to ingest)."""
+    return pa.schema([table.arrow_schema.field(c) for c in table.user_columns])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Roster: vendors, labelers, their accuracy, speed and active periods
+# ------------------------------------------------------------------------------------------------------------
+@dataclass
+class _Roster:
+    ids: list[str]
+    vendor: np.ndarray  # int, index into VENDORS
+    capacity: np.ndarray  # relative share of work while active
+    sensitivity: np.ndarray  # P(pass | true pass)
+    specificity: np.ndarray  # P(fail | true fail)
+    median_s: np.ndarray
+    from_day: np.ndarray  # active_from, days from START (negative = before the history)
+    to_day: np.ndarray  # active_to, days from START; nan = still active
+    seed: int
+    drift: int
+    spam: int
+
+    def active_weeks(self) -> np.ndarray:
+        """bool[N_WEEKS, L]: labeler available for the whole of week w."""
+        starts = 7.0 * np.arange(N_WEEKS)[:, None]
+        to = np.where(np.isnan(self.to_day), np.inf, self.to_day)[None, :]
+        return (self.from_day[None, :] <= starts) & (to >= starts + 7.0)
+
+
+def _roster(rng: np.random.Generator, plan: Plan) -> _Roster:
+    sizes = [n for _, n in VENDORS]
+    vendor = np.repeat(np.arange(len(VENDORS)), sizes)
+    n = len(vendor)
+    ids: list[str] = []
+    for name, size in VENDORS:
+        nums = np.sort(rng.choice(np.arange(1, 200), size=size, replace=False))
+        ids += [f"{name}-{k:03d}" for k in nums]
+    lo, hi = plan.honest_accuracy
+    capacity = rng.lognormal(0.0, 0.25, n)
+    sensitivity = rng.uniform(lo, hi, n)
+    specificity = rng.uniform(lo, hi, n)
+    median_s = rng.uniform(*plan.honest_median_s, n)
+    from_day = -np.floor(rng.uniform(30.0, 400.0, n))
+    to_day = np.full(n, np.nan)
+
+    names = [name for name, _ in VENDORS]
+    seed = int(rng.choice(np.flatnonzero(vendor == names.index("acme"))))
+    drift = int(rng.choice(np.flatnonzero(vendor == names.index("northwind"))))
+    spam = int(rng.choice(np.flatnonzero(vendor == names.index("crowdly"))))
+    ended = vendor == names.index(plan.ended_vendor)
+    to_day[ended] = 7.0 * (plan.ended_vendor_last_week + 1)
+
+    from_day[seed] = 7.0 * plan.seed_first_week
+    to_day[seed] = 7.0 * (plan.seed_last_week + 1)
+    capacity[drift] = plan.drift_capacity
+    capacity[spam] = plan.spam_capacity
+    from_day[spam] = 7.0 * plan.spam_first_week
+    honest_stayers = np.flatnonzero(~ended & ~np.isin(np.arange(n), [seed, drift, spam]))
+    late = rng.choice(honest_stayers, size=len(plan.late_joiner_weeks), replace=False)
+    from_day[late] = 7.0 * np.asarray(plan.late_joiner_weeks, dtype=float)
+    return _Roster(
+        ids, vendor, capacity, sensitivity, specificity, median_s, from_day, to_day, seed, drift, spam
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Assignment: who grades a judgment made in week w on failure mode m
+# ------------------------------------------------------------------------------------------------------------
+class _Assigner:
+    """Draws a labeler for each judgment from the labelers active that week, in proportion to their capacity.
+
+    The seed-story labeler takes a fixed share of each (week, mode) cell while active:
+    ``plan.seed_mode_take`` of the seed mode, and on the other modes the share that brings its total to
+    ``seed_share`` of all ``n_total`` judgments, solved from the counts of the judgments it may take (first
+    passes and honeypots, ``seed_cells``). All cells' cumulative weights are laid end to end, row r offset by
+    r, so one ``np.searchsorted`` draws every judgment at once.
+    """
+
+    def __init__(
+        self, roster: _Roster, plan: Plan, seed_cells: np.ndarray, n_total: int, seed_share: float
+    ) -> None:
+        active = roster.active_weeks()  # [W, L]
+        n_modes = len(FAILURE_MODES)
+        weights = np.repeat((active * roster.capacity[None, :])[:, None, :], n_modes, axis=1)  # [W, M, L]
+        weights[:, :, roster.seed] = 0.0
+        others = weights.sum(axis=2)  # [W, M]
+        seed_weeks = active[:, roster.seed]
+        seed_mode = MODE_NAMES.index(plan.seed_mode)
+        counts = seed_cells.reshape(N_WEEKS, n_modes)
+        on_mode = counts[seed_weeks, seed_mode].sum()
+        off_mode = counts[seed_weeks].sum() - on_mode
+        take_other = (seed_share * n_total - plan.seed_mode_take * on_mode) / max(off_mode, 1)
+        take = np.full(n_modes, float(np.clip(take_other, 0.0, 0.9)))
+        take[seed_mode] = plan.seed_mode_take
+        self.n_labelers = weights.shape[2]
+        self.n_modes = n_modes
+        offsets = np.arange(N_WEEKS * n_modes).reshape(N_WEEKS, n_modes)[:, :, None]
+        cum = np.cumsum(weights, axis=2)
+        self.flat_without_seed = (cum / cum[:, :, -1:] + offsets).ravel()
+        weights[:, :, roster.seed] = seed_weeks[:, None] * (take / (1.0 - take))[None, :] * others
+        cum = np.cumsum(weights, axis=2)
+        self.flat_with_seed = (cum / cum[:, :, -1:] + offsets).ravel()
+
+    def draw(
+        self, rng: np.random.Generator, week: np.ndarray, mode: np.ndarray, seed_ok: np.ndarray
+    ) -> np.ndarray:
+        """A labeler per judgment; the seed labeler only where ``seed_ok``."""
+        row = week * self.n_modes + mode
+        x = row + rng.random(len(row)) * (1.0 - 1e-9)  # strictly below row + 1 in floating point
+        idx = np.where(
+            seed_ok,
+            np.searchsorted(self.flat_with_seed, x, side="right"),
+            np.searchsorted(self.flat_without_seed, x, side="right"),
+        )
+        return np.clip(idx - row * self.n_labelers, 0, self.n_labelers - 1)
+
+
+def _duplicates(item: np.ndarray, labeler: np.ndarray, kind: np.ndarray, n_labelers: int) -> np.ndarray:
+    """Mask of judgments repeating an (item, labeler) pair; the lowest ``kind`` (a first judgment) is kept."""
+    key = item.astype(np.int64) * n_labelers + labeler
+    order = np.lexsort((kind, key))
+    ks = key[order]
+    mask = np.zeros(len(key), dtype=bool)
+    mask[order[1:][ks[1:] == ks[:-1]]] = True
+    return mask
+
+
+def _assign(
+    rng: np.random.Generator,
+    assigner: _Assigner,
+    item: np.ndarray,
+    week: np.ndarray,
+    mode: np.ndarray,
+    kind: np.ndarray,
+    seed_ok: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labeler of every judgment, and the mask of judgments kept: a labeler grades an item at most once, so
+    repeats are redrawn (up to 50 rounds) and any still left are dropped (first judgments never are)."""
+    lab = assigner.draw(rng, week, mode, seed_ok)
+    for _ in range(50):
+        dup = _duplicates(item, lab, kind, assigner.n_labelers)
+        if not dup.any():
+            break
+        lab[dup] = assigner.draw(rng, week[dup], mode[dup], seed_ok[dup])
+    return lab, ~_duplicates(item, lab, kind, assigner.n_labelers)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Small helpers: ids, timestamps, batches
+# ------------------------------------------------------------------------------------------------------------
+def _ts(days: np.ndarray) -> pa.Array:
+    """Days from START (float; nan = null) -> timestamp[us, tz=UTC]."""
+    days = np.asarray(days, dtype=float)
+    us = _START_US + np.round(np.nan_to_num(days) * _US_PER_DAY).astype(np.int64)
+    return pa.array(us, type=schema.TIMESTAMP, mask=np.isnan(days))
+
+
+def _item_ids(n: int) -> pa.Array:
+    nums = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), width=7, padding="0")
+    return pc.binary_join_element_wise("item-", nums, "")
+
+
+def _batch_names() -> list[str]:
+    """ISO year-week of every day of the history, e.g. '2026-W14'."""
+    out = []
+    for d in range(HISTORY_DAYS):
+        y, w, _ = (START + timedelta(days=d)).isocalendar()
+        out.append(f"{y}-W{w:02d}")
+    return out
+
+
+def _iso(day: float) -> str:
+    return (START + timedelta(days=day)).date().isoformat()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The generator
+# ------------------------------------------------------------------------------------------------------------
+def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None) -> DemoData:
+    """A year of synthetic labeling history with planted faults, deterministic per ``seed``.
+
+    ``n_judgments`` is the target size of the labels table; the result lies within a few percent of it (the
+    number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
+    be redrawn is dropped). Returns the tables ``labels``, ``items``, ``labelers``, ``predictions`` and
+    ``production`` with exactly the canonical user columns and types, and ``truth = {"planted": [...]}`` as
+    SPEC §4. ``plan`` overrides the generative model's knobs (tests use it; the CLI does not).
+    """
+    plan = plan or Plan()
+    if n_judgments < 1000:
+        raise ValueError("n_judgments must be at least 1000 for the planted faults to exist")
+    rng = np.random.default_rng(seed)
+    roster = _roster(rng, plan)
+    n_modes = len(FAILURE_MODES)
+    seed_mode = MODE_NAMES.index(plan.seed_mode)
+    drift_mode = MODE_NAMES.index(plan.drift_mode)
+    v3_day = GUIDELINES[-1][1]
+    drift_day = _day(plan.drift_since)
+
+    # -- items: failure mode, latent true label, creation time ----------------------------------------------
+    hp_lo, hp_hi = plan.honeypot_labels
+    pre_v3 = (v3_day - 3.0) / (HISTORY_DAYS - 7.0)
+    per_regular = 1.0 + plan.overlap_one + 2 * plan.overlap_two + pre_v3 * (1.0 - plan.campaign_missed)
+    per_item = (1 - plan.honeypot_share) * per_regular + plan.honeypot_share * (hp_lo + hp_hi) / 2
+    n_items = round(n_judgments / per_item)
+    eval_p = np.array([m.eval_share for m in FAILURE_MODES])
+    honeypot = rng.random(n_items) < plan.honeypot_share
+    mode = rng.choice(n_modes, size=n_items, p=eval_p / eval_p.sum())
+    truth = rng.random(n_items) < np.array([m.pass_rate for m in FAILURE_MODES])[mode]
+    created = np.where(
+        honeypot,
+        rng.uniform(0.0, HISTORY_DAYS - 64.0, n_items),
+        rng.uniform(0.0, HISTORY_DAYS - 7.0, n_items),
+    )
+    order = np.argsort(created, kind="stable")  # item ids follow creation order
+    honeypot, mode, truth, created = honeypot[order], mode[order], truth[order], created[order]
+    regular = np.flatnonzero(~honeypot)
+
+    # -- judgments: (item, time, kind) before anyone is assigned --------------------------------------------
+    # kind 0: the first judgment of a regular item, within days of its creation (the one gold is taken from)
+    first_t = created[regular] + rng.uniform(0.1, 6.0, len(regular))
+    # kind 1: partial overlap, one or two extra judgments in the same batch
+    u = rng.random(len(regular))
+    extra = (u < plan.overlap_one).astype(np.int64) + 2 * (u >= 1.0 - plan.overlap_two)
+    ov_item = np.repeat(regular, extra)
+    ov_t = np.minimum(np.repeat(first_t, extra) + rng.uniform(0.0, 3.0, len(ov_item)), HISTORY_DAYS - 1e-3)
+    # kind 2: the v3 re-labeling campaign over items whose judgments all predate v3 (some missed)
+    last_t = first_t.copy()
+    np.maximum.at(last_t, np.searchsorted(regular, ov_item), ov_t)
+    old = (last_t < v3_day) & (rng.random(len(regular)) >= plan.campaign_missed)
+    cp_item = regular[old]
+    cp_t = rng.uniform(*plan.campaign_days, len(cp_item))
+    # kind 3: honeypots, graded by several labelers at random times after creation
+    hp = np.flatnonzero(honeypot)
+    k = rng.integers(hp_lo, hp_hi + 1, len(hp))
+    hp_item = np.repeat(hp, k)
+    hp_t = rng.uniform(np.repeat(created[hp], k), HISTORY_DAYS - 1e-3)
+
+    item = np.concatenate([regular, ov_item, cp_item, hp_item])
+    t = np.concatenate([first_t, ov_t, cp_t, hp_t])
+    kind = np.concatenate(
+        [np.full(len(a), c, dtype=np.int8) for c, a in enumerate((regular, ov_item, cp_item, hp_item))]
+    )
+    jmode = mode[item]
+    week = np.minimum((t // 7).astype(np.int64), N_WEEKS - 1)
+
+    # -- assignment -----------------------------------------------------------------------------------------
+    seed_ok = (kind == 0) | (kind == 3)  # the seed labeler did first passes (and met honeypots) only
+    cells = np.bincount((week * n_modes + jmode)[seed_ok], minlength=N_WEEKS * n_modes)
+    # Two passes: the first shows how many of the seed labeler's draws the no-repeat rule moves to others
+    # (on honeypots); the second aims that much higher, so the realised share lands on plan.seed_share.
+    target = plan.seed_share
+    for _ in range(2):
+        assigner = _Assigner(roster, plan, cells, len(item), target)
+        lab, keep = _assign(rng, assigner, item, week, jmode, kind, seed_ok)
+        target *= plan.seed_share / max(float((lab[keep] == roster.seed).mean()), 1e-6)
+    item, t, kind, jmode, week, lab = item[keep], t[keep], kind[keep], jmode[keep], week[keep], lab[keep]
+
+    # -- judgments: the two-coin model plus the planted departures ------------------------------------------
+    jtruth = truth[item]
+    p_pass = np.where(jtruth, roster.sensitivity[lab], 1.0 - roster.specificity[lab])
+    lenient = (lab == roster.seed) & (jmode == seed_mode) & ~jtruth
+    p_pass[lenient] = plan.lenient_pass_given_fail
+    drifted = (lab == roster.drift) & (jmode == drift_mode) & (t >= drift_day) & ~jtruth
+    p_pass[drifted] = plan.drift_pass_given_fail
+    spam = lab == roster.spam
+    p_pass[spam] = 0.5
+    said_pass = rng.random(len(item)) < p_pass
+    duration = rng.lognormal(np.log(roster.median_s[lab]), plan.duration_sigma)
+    duration[spam] = rng.uniform(*plan.spam_seconds, int(spam.sum()))
+    guideline = np.searchsorted([g[1] for g in GUIDELINES], t, side="right") - 1
+
+    order = np.argsort(t, kind="stable")
+    item, t, kind, jmode, lab = item[order], t[order], kind[order], jmode[order], lab[order]
+    said_pass, duration, guideline = said_pass[order], duration[order], guideline[order]
+    n = len(item)
+
+    # -- gold: the first judgment of each item (honeypots: their known answer) ------------------------------
+    _, first = np.unique(item, return_index=True)  # every item has a judgment; t-sorted, so the earliest
+    gold = np.where(honeypot, truth, said_pass[first])
+    gold_labeler = lab[first]
+    gold_t = t[first]
+    n_labels = np.bincount(item, minlength=n_items)
+
+    # -- tables ---------------------------------------------------------------------------------------------
+    item_ids = _item_ids(n_items)
+    lab_ids = pa.array(roster.ids)
+    vendor_names = pa.array([name for name, _ in VENDORS])
+    passfail = pa.array([NEGATIVE, POSITIVE])
+    modes = pa.array(list(MODE_NAMES))
+    day = np.minimum(t.astype(np.int64), HISTORY_DAYS - 1)
+    jvendor = roster.vendor[lab]
+    batches = pa.array([f"{w}-{v}" for w in _batch_names() for v, _ in VENDORS])
+    labels = pa.table(
+        {
+            "item_id": item_ids.take(pa.array(item)),
+            "labeler_id": lab_ids.take(pa.array(lab)),
+            "label": passfail.take(pa.array(said_pass.astype(np.int8))),
+            "failure_mode": modes.take(pa.array(jmode)),
+            "labeled_at": _ts(t),
+            "batch_id": batches.take(pa.array(day * len(VENDORS) + jvendor)),
+            "vendor": vendor_names.take(pa.array(jvendor)),
+            "guideline_version": pa.array([g[0] for g in GUIDELINES]).take(pa.array(guideline)),
+            "duration_s": pa.array(np.round(duration, 1)),
+        },
+        schema=user_schema(schema.LABELS),
+    )
+    items = pa.table(
+        {
+            "item_id": item_ids,
+            "failure_mode": modes.take(pa.array(mode)),
+            "created_at": _ts(created),
+            "gold_label": passfail.take(pa.array(gold.astype(np.int8))),
+            "honeypot_label": passfail.take(
+                pa.array(np.where(honeypot, truth, False).astype(np.int8), mask=~honeypot)
+            ),
+        },
+        schema=user_schema(schema.ITEMS),
+    )
+    labelers = pa.table(
+        {
+            "labeler_id": lab_ids,
+            "vendor": vendor_names.take(pa.array(roster.vendor)),
+            "active_from": _ts(roster.from_day),
+            "active_to": _ts(roster.to_day),
+        },
+        schema=user_schema(schema.LABELERS),
+    )
+    pred_pass, scores = _predictions(rng, plan, mode, truth, gold, seed_mode)
+    n_versions = len(MODEL_VERSIONS)
+    predictions = pa.table(
+        {
+            "model_version": pa.array(list(MODEL_VERSIONS)).take(
+                pa.array(np.repeat(np.arange(n_versions), n_items))
+            ),
+            "item_id": item_ids.take(pa.array(np.tile(np.arange(n_items), n_versions))),
+            "prediction": passfail.take(pa.array(pred_pass.ravel().astype(np.int8))),
+        },
+        schema=user_schema(schema.PREDICTIONS),
+    )
+    prod_p = np.array([m.production_share for m in FAILURE_MODES])
+    prod_mode = rng.choice(n_modes, size=plan.production_rows, p=prod_p / prod_p.sum())
+    prod_t = np.sort(rng.uniform(HISTORY_DAYS - plan.production_days, HISTORY_DAYS, plan.production_rows))
+    production = pa.table(
+        {"failure_mode": modes.take(pa.array(prod_mode)), "observed_at": _ts(prod_t)},
+        schema=user_schema(schema.PRODUCTION),
+    )
+
+    # -- truth: what was planted, read back from the generated data where it is a set -----------------------
+    ids = roster.ids
+    item_id_list = item_ids.to_numpy(zero_copy_only=False)
+    seed_n = int((lab == roster.seed).sum())
+    seed_on_mode = int(((lab == roster.seed) & (jmode == seed_mode)).sum())
+    pass_rate = {m.name: m.pass_rate for m in FAILURE_MODES}
+    honest = ~np.isin(np.arange(len(ids)), [roster.seed, roster.drift, roster.spam])
+    honest_false_pass = float(1.0 - roster.specificity[honest].mean())
+    planted: list[dict[str, Any]] = [
+        {
+            "kind": "labeler_leniency",
+            "labeler_id": ids[roster.seed],
+            "failure_mode": plan.seed_mode,
+            "item_ids": None,
+            "effect": round(
+                (1 - pass_rate[plan.seed_mode]) * (plan.lenient_pass_given_fail - honest_false_pass), 4
+            ),
+            "since": None,
+            "note": (
+                f"The seed story: graded {seed_n / n:.1%} of all judgments and {plan.seed_mode_take:.0%} of "
+                f"{plan.seed_mode} while active, passing true fails with probability "
+                f"{plan.lenient_pass_given_fail} (peers about {honest_false_pass:.2f}); rotated off "
+                f"{_iso(roster.to_day[roster.seed])}."
+            ),
+        },
+        {
+            "kind": "labeler_concentration",
+            "labeler_id": ids[roster.seed],
+            "failure_mode": None,
+            "item_ids": None,
+            "effect": round(seed_n / n, 4),
+            "share_of_failure_mode": round(seed_on_mode / max(int((jmode == seed_mode).sum()), 1), 4),
+            "note": f"The seed-story labeler made {seed_n / n:.1%} of all judgments, mostly the only ones on "
+            "their items.",
+        },
+        {
+            "kind": "labeler_drift",
+            "labeler_id": ids[roster.drift],
+            "failure_mode": plan.drift_mode,
+            "item_ids": None,
+            "since": plan.drift_since.isoformat(),
+            "effect": round(
+                (1 - pass_rate[plan.drift_mode])
+                * (plan.drift_pass_given_fail - (1 - float(roster.specificity[roster.drift]))),
+                4,
+            ),
+            "note": f"Honest until {plan.drift_since.isoformat()}, then passes true fails on "
+            f"{plan.drift_mode} with probability {plan.drift_pass_given_fail}.",
+        },
+        {
+            "kind": "labeler_spam",
+            "labeler_id": ids[roster.spam],
+            "failure_mode": None,
+            "item_ids": None,
+            "since": _iso(roster.from_day[roster.spam]),
+            "effect": None,
+            "note": (
+                f"Answers pass/fail at random (50/50 regardless of the item) in {plan.spam_seconds[0]:g}-"
+                f"{plan.spam_seconds[1]:g} s per judgment, against a 30-90 s median for everyone else; on "
+                "high-pass-rate modes this also looks severe."
+            ),
+        },
+    ]
+    # poisoned gold: the item's gold is the faulty labeler's judgment, and it is wrong because of the fault
+    wrong_pass = gold & ~truth & ~honeypot
+    faults = (
+        (roster.seed, plan.seed_mode, (mode == seed_mode) & wrong_pass, None),
+        (
+            roster.drift,
+            plan.drift_mode,
+            (mode == drift_mode) & (gold_t >= drift_day) & wrong_pass,
+            plan.drift_since.isoformat(),
+        ),
+        (roster.spam, None, (gold != truth) & ~honeypot, _iso(roster.from_day[roster.spam])),
+    )
+    for who, fm, wrong, since in faults:
+        bad = wrong & (gold_labeler == who)
+        for reason, sel in (
+            ("flagged_labeler_only", n_labels == 1),
+            ("gold_from_flagged_labeler", n_labels > 1),
+        ):
+            chosen = np.flatnonzero(bad & sel)
+            if len(chosen):
+                planted.append(
+                    {
+                        "kind": "poisoned_items",
+                        "labeler_id": ids[who],
+                        "failure_mode": fm,
+                        "item_ids": item_id_list[chosen].tolist(),
+                        "reason": reason,
+                        "since": since,
+                        "note": (
+                            "Gold is this labeler's faulty judgment and disagrees with the true label; "
+                            + (
+                                "no one else graded these items."
+                                if reason == "flagged_labeler_only"
+                                else "others also graded these items, but gold kept the first judgment."
+                            )
+                        ),
+                    }
+                )
+    last_label_t = np.full(n_items, -np.inf)
+    np.maximum.at(last_label_t, item, t)
+    superseded = np.flatnonzero(last_label_t < v3_day)
+    stale = [
+        {
+            "kind": "stale_items",
+            "labeler_id": None,
+            "failure_mode": None,
+            "item_ids": item_id_list[superseded].tolist(),
+            "reason": "superseded_guideline",
+            "current_guideline": GUIDELINES[-1][0],
+            "note": f"Labeled only under {', '.join(g[0] for g in GUIDELINES[:-1])}: the "
+            f"{GUIDELINES[-1][0]} re-labeling campaign missed them.",
+        }
+    ]
+    gone = ~np.isnan(roster.to_day)
+    n_active = np.bincount(item, weights=(~gone[lab]).astype(float), minlength=n_items)
+    orphaned = np.flatnonzero(n_active == 0)
+    stale.append(
+        {
+            "kind": "stale_items",
+            "labeler_id": None,
+            "failure_mode": None,
+            "item_ids": item_id_list[orphaned].tolist(),
+            "reason": "labelers_inactive",
+            "labeler_ids": [ids[i] for i in np.flatnonzero(gone)],
+            "note": f"Every labeler of these items has left: the {plan.ended_vendor} contract ended "
+            f"{_iso(7.0 * (plan.ended_vendor_last_week + 1))} and the seed-story labeler rotated off "
+            f"{_iso(roster.to_day[roster.seed])}.",
+        }
+    )
+    planted += [entry for entry in stale if entry["item_ids"]]  # a knob can empty a set: plant nothing then
+    eval_share = np.bincount(mode, minlength=n_modes) / n_items
+    for m, fm in enumerate(FAILURE_MODES):
+        if fm.production_share > 1.5 * fm.eval_share:
+            planted.append(
+                {
+                    "kind": "coverage_drift",
+                    "labeler_id": None,
+                    "failure_mode": fm.name,
+                    "item_ids": None,
+                    "effect": round(fm.production_share - float(eval_share[m]), 4),
+                    "eval_share": round(float(eval_share[m]), 4),
+                    "production_share": fm.production_share,
+                    "note": f"Production sees {fm.name} in {fm.production_share:.0%} of traffic; the "
+                    f"eval set has {eval_share[m]:.1%} of its items there.",
+                }
+            )
+    last = MODEL_VERSIONS[-1]
+    planted.append(
+        {
+            "kind": "eval_score_inflation",
+            "labeler_id": ids[roster.seed],
+            "failure_mode": plan.seed_mode,
+            "item_ids": None,
+            "effect": round(scores[last]["gold"] - scores[last]["true"], 4),
+            "scores": scores,
+            "note": f"Against today's gold the {plan.seed_mode} score of every release holds or rises; "
+            "against the true labels it falls, because releases learned to pass what the lenient labeler "
+            "passed.",
+        }
+    )
+    return DemoData(
+        tables={
+            "labels": labels,
+            "items": items,
+            "labelers": labelers,
+            "predictions": predictions,
+            "production": production,
+        },
+        truth={"planted": planted},
+        true_labels=pa.table(
+            {"item_id": item_ids, "true_label": passfail.take(pa.array(truth.astype(np.int8)))}
+        ),
+    )
+
+
+def _predictions(
+    rng: np.random.Generator,
+    plan: Plan,
+    mode: np.ndarray,
+    truth: np.ndarray,
+    gold: np.ndarray,
+    seed_mode: int,
+) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
+    """bool[n_versions, n_items] (pass?) and, per version, the seed mode's score against gold and truth.
+
+    Off the seed mode each release is a slightly better classifier of the true label. On the seed mode the
+    team tuned each release against today's gold, so a release passes true fails that gold passes ever more
+    often (``plan.seed_model``): its score against the lenient gold holds or rises while against truth it
+    falls.
+    """
+    n_modes = len(FAILURE_MODES)
+    sens = rng.uniform(*plan.other_model_sensitivity, n_modes)
+    false_pass = rng.uniform(*plan.other_model_false_pass, n_modes)
+    out = np.empty((len(MODEL_VERSIONS), len(mode)), dtype=bool)
+    on = mode == seed_mode
+    (a0, da), (c0, dc), (r0, dr) = plan.seed_model
+    scores: dict[str, dict[str, float]] = {}
+    for v, name in enumerate(MODEL_VERSIONS):
+        p = np.where(
+            truth, np.minimum(sens + 0.01 * v, 0.99)[mode], np.maximum(false_pass - 0.015 * v, 0.02)[mode]
+        )
+        p = np.where(on, np.where(truth, a0 + da * v, np.where(gold, r0 + dr * v, c0 + dc * v)), p)
+        out[v] = rng.random(len(mode)) < p
+        scores[name] = {
+            "gold": round(float((out[v][on] == gold[on]).mean()), 4),
+            "true": round(float((out[v][on] == truth[on]).mean()), 4),
+        }
+    return out, scores

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_STORE ?= data/demo
 DEMO_REPORT ?= reports/demo
 
-.PHONY: help install demo test lint format bench clean
+.PHONY: help install demo test lint format bench docs clean
 
 help:
 	@echo "make demo   - create .venv, install, write the demo store to $(DEMO_STORE), audit it into $(DEMO_REPORT)"
@@ -27,7 +27,7 @@ demo: $(STAMP)
 	@echo "open $(DEMO_REPORT)/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check evalaudit tests benchmarks
+	$(BIN)/ruff check evalaudit tests benchmarks docs
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix evalaudit tests benchmarks
@@ -37,6 +37,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+docs: $(STAMP)
+	$(BIN)/python -m docs.generate
 
 clean:
 	rm -rf $(VENV) data/demo reports/demo benchmarks/_work .pytest_cache

@@ -68,7 +68,24 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Group(click.Group):
+    """Usage errors, like every other input error, are one sentence on stderr and exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "evalaudit"
+            click.echo(f"{where}: {e.format_message()} (see `{where} --help`)", err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("evalaudit: aborted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="evalaudit")
 def main() -> None:
     """Audit the human supply chain behind an LLM evaluation set.

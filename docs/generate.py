@@ -1,0 +1,84 @@
+"""Generate docs/cli.md (from each command's --help) and docs/schema.md (from evalaudit/schema.py).
+
+Run with `make docs`; tests/test_docs.py fails when the committed files differ from what this writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from evalaudit import schema
+from evalaudit.cli import main
+
+DOCS = Path(__file__).resolve().parent
+
+
+def cli_markdown() -> str:
+    out = ["# Command reference", "", "Generated from `evalaudit --help` by `docs/generate.py`; do not edit.", ""]
+    ctx = click.Context(main, info_name="evalaudit", max_content_width=100, terminal_width=100)
+    out += ["```", main.get_help(ctx), "```", ""]
+    for name in sorted(main.list_commands(ctx)):
+        cmd = main.get_command(ctx, name)
+        sub = click.Context(cmd, info_name=f"evalaudit {name}", parent=None, max_content_width=100,
+                            terminal_width=100)
+        out += [f"## evalaudit {name}", "", "```", cmd.get_help(sub), "```", ""]
+    return "\n".join(out)
+
+
+def schema_markdown() -> str:
+    return "\n".join(["# Canonical tables", "",
+                      "Generated from `evalaudit/schema.py` by `docs/generate.py`; do not edit. Timestamps are "
+                      "UTC `timestamp[us, tz=UTC]`. Provenance columns are added by evalaudit, never taken "
+                      "from the user.", "", schema.describe()])
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """The `#:` comment lines above each field of a config dataclass, read from its source."""
+    import inspect
+
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for line in inspect.getsource(cls).splitlines()[1:]:
+        text = line.strip()
+        if text.startswith("#:"):
+            pending.append(text[2:].strip())
+        elif ":" in text and not text.startswith(("#", '"', "def ", "@")):
+            comments[text.split(":", 1)[0].strip()] = " ".join(pending)
+            pending = []
+        else:
+            pending = []
+    return comments
+
+
+def config_markdown() -> str:
+    import dataclasses
+
+    from evalaudit import config
+
+    out = ["# Configuration: evalaudit.toml", "",
+           "Generated from `evalaudit/config.py` by `docs/generate.py`; do not edit. Pass the file with "
+           "`--config`; without it every default below applies. An unknown section or key is an error naming it.",
+           ""]
+    for section in dataclasses.fields(config.Config):
+        if section.name == "source":
+            continue
+        cls = section.default_factory  # type: ignore[misc]
+        docs = _field_comments(cls)
+        out += [f"## [{section.name}]", "", "| key | default | meaning |", "|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            shown = "(unset)" if default is None else repr(default).replace("'", '"')
+            out.append(f"| `{f.name}` | `{shown}` | {docs.get(f.name, '')} |")
+        out.append("")
+    return "\n".join(out)
+
+
+FILES = {"cli.md": cli_markdown, "schema.md": schema_markdown, "config.md": config_markdown}
+
+if __name__ == "__main__":
+    for name, make in FILES.items():
+        (DOCS / name).write_text(make(), encoding="utf-8")
+        print(f"wrote docs/{name}", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docs.generate import FILES, DOCS
+from docs.generate import DOCS, FILES
 from evalaudit.cli import main
 from tests.conftest import ROOT
 

@@ -1,0 +1,291 @@
+"""The Python API of SPEC §6: agreement coefficients of any long-form table of judgments.
+
+``data`` is a pandas or polars DataFrame, a pyarrow Table or a DuckDB relation with columns ``item_id``,
+``labeler_id`` and ``label`` (one row per judgment). The rows go through the same named queries the audit runs
+(evalaudit/sql/agreement_*.sql) on a throwaway DuckDB engine, so the API and ``evalaudit run`` cannot disagree.
+
+Missing judgments are simply absent rows (a null label counts as absent). Labels are compared as text; when
+every label is a number they also count as numbers for the ordinal, interval and ratio levels and for weights.
+Each judgment row counts once: a labeler who judged an item twice contributes two values to the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from evalaudit.agreement import coefficients as coef
+from evalaudit.agreement import patterns as pat
+from evalaudit.agreement.categories import Categories, build, gwet_weights, krippendorff_metric
+from evalaudit.engine import DuckDBEngine, engine_for_tables
+from evalaudit.frames import require_columns, to_arrow
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+COHEN_WEIGHTS = (None, "linear", "quadratic")
+
+
+def _table(data: Any, need_labeler: bool = False) -> pa.Table:
+    table = to_arrow(data)
+    cols = ["item_id", "labeler_id", "label"] if need_labeler else ["item_id", "label"]
+    require_columns(table, cols)
+    keep = [c for c in ("item_id", "labeler_id", "label") if c in table.column_names]
+    out = {}
+    for name in keep:
+        col = table.column(name)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            col = pc.cast(col, pa.string())
+        out[name] = col.cast(pa.string())
+    return pa.table(out)
+
+
+class _Prepared:
+    """The judgments on a DuckDB engine, their category set, and the overall label-count patterns."""
+
+    def __init__(self, data: Any, declared: Sequence[str] | None = None, order: Sequence[str] | None = None,
+                 need_labeler: bool = False) -> None:
+        self.table = _table(data, need_labeler)
+        self.engine: DuckDBEngine = engine_for_tables({"labels": self.table})
+        observed = self.engine.query("agreement_label_values").column("label").to_pylist()
+        if not observed:
+            raise ValueError("the data holds no labels")
+        self.categories: Categories = build(observed, [str(x) for x in declared or ()], order)
+        packing = pat.prepare(self.engine, self.categories)
+        found = pat.load(self.engine, "overall", packing)
+        self.patterns: pat.Patterns = found.get("all", pat.Patterns(np.zeros((0, self.categories.q)),
+                                                                  np.zeros(0, dtype=np.int64)))
+
+    def weights(self) -> np.ndarray:
+        return self.patterns.items[None, :].astype(float)
+
+    def require_pairable(self, what: str) -> None:
+        if self.patterns.n_pairable == 0:
+            raise ValueError(f"{what} needs at least one item with two or more labels; none has")
+
+
+def _one(values: np.ndarray) -> float:
+    return float(values[0])
+
+
+def krippendorff_alpha(data: Any, level: str = "nominal", order: Sequence[str] | None = None) -> float:
+    """Krippendorff's alpha at the nominal, ordinal, interval or ratio level (Krippendorff 2011, coincidence
+    matrix form), for any number of labelers per item and missing judgments.
+
+    ``order`` fixes the order of the categories for the ordinal level (lowest first); without it numeric labels
+    are ordered by value. Interval and ratio need numeric labels. When every pairable label is identical (no
+    variation: expected disagreement 0) the result is 1.0 - see docs/agreement.md. ValueError when no item has
+    two labels."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    p = _Prepared(data, order=order)
+    p.require_pairable("Krippendorff's alpha")
+    delta2 = krippendorff_metric(level, p.categories)
+    return _one(coef.alpha(p.patterns.counts, p.weights(), delta2))
+
+
+def weighted_alpha(data: Any, weights: str = "quadratic", categories: Sequence[str] | None = None) -> float:
+    """Krippendorff's alpha with one of Gwet's agreement-weight matrices (``δ² = 1 - w``), as irrCAC's
+    ``krippen.alpha.raw`` computes it. With "ordinal" this uses Gwet's rank-only ordinal weights, which differ
+    from Krippendorff's ordinal metric (use ``krippendorff_alpha(level="ordinal")`` for that)."""
+    p = _Prepared(data, declared=categories, order=categories)
+    p.require_pairable("Krippendorff's alpha")
+    delta2 = 1.0 - gwet_weights(weights, p.categories)
+    return _one(coef.alpha(p.patterns.counts, p.weights(), delta2))
+
+
+def fleiss_kappa(data: Any, *, allow_varying: bool = False, weights: str = "identity",
+                 categories: Sequence[str] | None = None) -> float:
+    """Fleiss' kappa (Fleiss 1971) for items that all carry the same number of labels.
+
+    Items with different numbers of labels raise ValueError (statsmodels silently returns a wrong value there);
+    ``allow_varying=True`` uses Gwet's generalisation for missing ratings instead (Gwet 2014, ch. 2; irrCAC
+    ``fleiss.kappa.raw``), which equals Fleiss' kappa on complete data. ``weights`` names one of Gwet's weight
+    matrices (weighted Fleiss, as irrCAC)."""
+    p = _Prepared(data, declared=categories, order=categories)
+    m = p.patterns.m
+    sizes = sorted(set(m.tolist()))
+    if not allow_varying and len(sizes) > 1:
+        per = {int(s): int(p.patterns.items[m == s].sum()) for s in sizes}
+        shown = ", ".join(f"{n} item(s) with {s} label(s)" for s, n in list(per.items())[:6])
+        raise ValueError(
+            f"Fleiss' kappa needs the same number of labels on every item, but the data has {shown}"
+            f"{' ...' if len(per) > 6 else ''}; use krippendorff_alpha() or gwet_ac1(), which allow missing labels, "
+            "or fleiss_kappa(..., allow_varying=True) for Gwet's generalisation"
+        )
+    p.require_pairable("Fleiss' kappa")
+    agree = gwet_weights(weights, p.categories)
+    return _one(coef.fleiss_kappa(p.patterns.counts, p.weights(), agree))
+
+
+def gwet_ac1(data: Any, categories: Sequence[str] | None = None) -> float:
+    """Gwet's AC1 (Gwet 2008), for any number of labelers per item and missing judgments. ``categories`` lists
+    every possible label when some were never used (AC1's chance agreement depends on their number q)."""
+    return gwet_ac2(data, weights="identity", categories=categories)
+
+
+def gwet_ac2(data: Any, weights: str = "quadratic", categories: Sequence[str] | None = None) -> float:
+    """Gwet's AC2: AC1 with one of Gwet's agreement weights (identity, linear, quadratic, ordinal, radical,
+    ratio, circular, bipolar; Gwet 2014, ch. 3). ``categories`` (in order) fixes the label set and its order;
+    without it numeric labels are ordered by value."""
+    p = _Prepared(data, declared=categories, order=categories)
+    p.require_pairable("Gwet's AC")
+    agree = gwet_weights(weights, p.categories)
+    return _one(coef.gwet_ac(p.patterns.counts, p.weights(), agree, p.categories.q))
+
+
+def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
+    """Brennan & Prediger's (1981) coefficient, chance agreement 1/q (weighted: T_w/q²; Gwet 2014, ch. 3)."""
+    p = _Prepared(data, declared=categories, order=categories)
+    p.require_pairable("Brennan-Prediger's coefficient")
+    agree = gwet_weights(weights, p.categories)
+    return _one(coef.brennan_prediger(p.patterns.counts, p.weights(), agree, p.categories.q))
+
+
+def percent_agreement(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
+    """The share of agreeing label pairs within items, averaged over items with at least two labels (Gwet 2014,
+    ch. 2; weighted with Gwet's weights when ``weights`` is not identity)."""
+    p = _Prepared(data, declared=categories, order=categories)
+    p.require_pairable("Percent agreement")
+    agree = gwet_weights(weights, p.categories)
+    return _one(coef.observed_agreement(p.patterns.counts, p.weights(), agree))
+
+
+def conger_kappa(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
+    """Conger's (1980) kappa: Fleiss' observed agreement with chance agreement from each labeler's own label
+    distribution (the mean of the pairwise Cohen-type chance agreements), generalised to missing judgments as
+    in Gwet (2014, ch. 2) / irrCAC ``conger.kappa.raw``."""
+    p = _Prepared(data, declared=categories, order=categories, need_labeler=True)
+    p.require_pairable("Conger's kappa")
+    agree = gwet_weights(weights, p.categories)
+    pa = _one(coef.observed_agreement(p.patterns.counts, p.weights(), agree))
+    rows = p.engine.query("agreement_labeler_counts")
+    labelers = sorted(set(rows.column("labeler_id").to_pylist()))
+    r = len(labelers)
+    if r < 2:
+        raise ValueError("Conger's kappa needs at least two labelers")
+    li = {x: i for i, x in enumerate(labelers)}
+    ci = p.categories.index()
+    classif = np.zeros((r, p.categories.q))
+    for lab, label, n in zip(rows.column("labeler_id").to_pylist(), rows.column("label").to_pylist(),
+                             rows.column("n").to_pylist(), strict=True):
+        classif[li[lab], ci[label]] += n
+    pgk = classif / classif.sum(axis=1, keepdims=True)
+    pk = pgk.mean(axis=0)
+    s2 = (pgk.T @ pgk - r * np.outer(pk, pk)) / (r - 1)
+    pe = float(np.sum(agree * (np.outer(pk, pk) - s2 / r)))
+    return _one(coef._chance_corrected(np.array([pa]), np.array([pe])))
+
+
+# -- Cohen's kappa ---------------------------------------------------------------------------------------------
+def cohen_weights(weights: str | None, q: int) -> np.ndarray:
+    """Cohen's (1968) agreement weights on category positions: identity, ``1 - |i-j|/(q-1)`` or
+    ``1 - (i-j)²/(q-1)²`` (the same kappa as statsmodels' and scikit-learn's disagreement weights)."""
+    if weights not in COHEN_WEIGHTS:
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic', not {weights!r}")
+    if weights is None or q < 2:
+        return np.eye(q)
+    k = np.arange(q)
+    d = np.abs(k[:, None] - k[None, :]) / (q - 1.0)
+    return 1.0 - (d if weights == "linear" else d**2)
+
+
+def kappa_from_tables(tables: np.ndarray, agree: np.ndarray) -> np.ndarray:
+    """Cohen's kappa of each q×q contingency table in ``tables`` (T, q, q) (Cohen 1960 eq. 1; weighted:
+    Cohen 1968): ``(p_o - p_e) / (1 - p_e)``, with 1.0 when p_e = 1 (both labelers used one and the same label)."""
+    tables = np.asarray(tables, dtype=float)
+    n = tables.sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = tables / n[:, None, None]
+    po = np.einsum("tij,ij->t", p, agree)
+    pe = np.einsum("ti,ij,tj->t", p.sum(axis=2), agree, p.sum(axis=1))
+    return np.where(n > 0, coef._chance_corrected(po, pe), np.nan)
+
+
+def cohen_kappa(data: Any, a: str, b: str, weights: str | None = None,
+                order: Sequence[str] | None = None) -> float:
+    """Cohen's kappa (Cohen 1960; weighted, Cohen 1968) of labelers ``a`` and ``b`` on the items both labeled.
+
+    Weighted kappa needs ordered labels: numeric labels are ordered by value, others by ``order``. A labeler who
+    judged a shared item more than once makes the pairing ambiguous: ValueError."""
+    if a == b:
+        raise ValueError("cohen_kappa needs two different labelers")
+    p = _Prepared(data, order=order, need_labeler=True)
+    if weights is not None:
+        p.categories.scores("weighted Cohen's kappa")
+    dup = p.engine.query("agreement_duplicates", a=str(a), b=str(b)).column("n_duplicated")[0].as_py()
+    if dup:
+        raise ValueError(f"labelers {a!r} and {b!r} judged {dup} item(s) more than once; Cohen's kappa needs one "
+                         "label per labeler per item - keep each labeler's latest judgment first")
+    rows = p.engine.query("agreement_pair_table", a=str(a), b=str(b))
+    if rows.num_rows == 0:
+        raise ValueError(f"labelers {a!r} and {b!r} share no item")
+    ci = p.categories.index()
+    q = p.categories.q
+    table = np.zeros((1, q, q))
+    for la, lb, n in zip(rows.column("label_a").to_pylist(), rows.column("label_b").to_pylist(),
+                         rows.column("n").to_pylist(), strict=True):
+        table[0, ci[la], ci[lb]] += n
+    return float(kappa_from_tables(table, cohen_weights(weights, q))[0])
+
+
+def pairwise_cohen(data: Any, min_items: int = 20, weights: str | None = None,
+                   order: Sequence[str] | None = None) -> pa.Table:
+    """Cohen's kappa of every pair of labelers sharing at least ``min_items`` items, long form:
+    ``labeler_a, labeler_b`` (labeler_a < labeler_b), ``n_items``, ``kappa``, ``percent_agreement``,
+    ``weights``. Repeated judgments of an item by one labeler pair with each of the other's judgments."""
+    p = _Prepared(data, order=order, need_labeler=True)
+    if weights is not None:
+        p.categories.scores("weighted Cohen's kappa")
+    return pairs_table(p.engine, p.categories, min_items, weights)
+
+
+def pairs_table(engine: Any, categories: Categories, min_items: int, weights: str | None) -> pa.Table:
+    """Run the agreement_pairs query and turn its cells into one row per labeler pair."""
+    rows = engine.query("agreement_pairs", min_items=int(min_items))
+    schema = pa.schema([("labeler_a", pa.string()), ("labeler_b", pa.string()), ("n_items", pa.int64()),
+                        ("kappa", pa.float64()), ("percent_agreement", pa.float64()), ("weights", pa.string())])
+    if rows.num_rows == 0:
+        return schema.empty_table()
+    la = np.asarray(rows.column("labeler_a").to_pylist(), dtype=object)
+    lb = np.asarray(rows.column("labeler_b").to_pylist(), dtype=object)
+    new = np.r_[True, (la[1:] != la[:-1]) | (lb[1:] != lb[:-1])]
+    pair_idx = np.cumsum(new) - 1
+    n_pairs = int(pair_idx[-1]) + 1
+    ci = categories.index()
+    ia = np.array([ci[x] for x in rows.column("label_a").to_pylist()])
+    ib = np.array([ci[x] for x in rows.column("label_b").to_pylist()])
+    tables = np.zeros((n_pairs, categories.q, categories.q))
+    np.add.at(tables, (pair_idx, ia, ib), rows.column("n").to_numpy(zero_copy_only=False).astype(float))
+    kappa = kappa_from_tables(tables, cohen_weights(weights, categories.q))
+    agree = np.einsum("tii->t", tables) / tables.sum(axis=(1, 2))
+    first = np.flatnonzero(new)
+    return pa.table(
+        {
+            "labeler_a": pa.array(la[first].tolist(), type=pa.string()),
+            "labeler_b": pa.array(lb[first].tolist(), type=pa.string()),
+            "n_items": pa.array(tables.sum(axis=(1, 2)).astype(np.int64)),
+            "kappa": pa.array(kappa),
+            "percent_agreement": pa.array(agree),
+            "weights": pa.array([weights or "none"] * n_pairs, type=pa.string()),
+        },
+        schema=schema,
+    )
+
+
+__all__ = [
+    "brennan_prediger",
+    "cohen_kappa",
+    "conger_kappa",
+    "fleiss_kappa",
+    "gwet_ac1",
+    "gwet_ac2",
+    "krippendorff_alpha",
+    "pairwise_cohen",
+    "percent_agreement",
+    "weighted_alpha",
+]

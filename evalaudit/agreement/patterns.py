@@ -1,0 +1,146 @@
+"""Per-item label counts, compressed to distinct patterns: the sufficient statistics of every count-based
+agreement coefficient.
+
+Alpha (Krippendorff 2011, coincidence-matrix form), Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger and percent
+agreement depend on the data only through each item's vector of label counts ``n_i = (n_i1, ..., n_iq)``. Items
+with the same vector are interchangeable, so a slice is fully described by its distinct vectors ("patterns") and
+how many items show each. DuckDB does the heavy part - one pass over the long-form judgments per scope - and
+returns a few thousand pattern rows at most; numpy does the rest. No item × labeler matrix is ever built.
+
+Packing: each label gets a weight ``2^(b·j)`` in one of four BIGINT keys (``b`` bits per label, ``j`` its slot), so
+an item's sum of weights over its judgments encodes its whole count vector exactly as long as no count reaches
+``2^b``. With q <= 8 labels every label gets 31 bits (any count below 2^31 fits); with more labels ``b`` is sized
+from the largest per-(item, label) count in the data, which allows q up to 4·floor(62/b).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from evalaudit.agreement.categories import Categories
+from evalaudit.engine import Engine
+
+KEYS = 4
+KEY_BITS = 62
+CODES_VIEW = "agreement_label_codes"
+SCOPES = ("overall", "failure_mode", "batch", "vendor", "window")
+
+
+@dataclass(frozen=True)
+class Packing:
+    bits: int
+    #: (key index, slot) of each category code
+    slots: tuple[tuple[int, int], ...]
+
+    def codes_table(self, categories: Categories) -> pa.Table:
+        """The view that maps each label to its packing weights w1..w4."""
+        w = np.zeros((categories.q, KEYS), dtype=np.int64)
+        for code, (key, slot) in enumerate(self.slots):
+            w[code, key] = 1 << (self.bits * slot)
+        cols: dict[str, pa.Array] = {
+            "label": pa.array(list(categories.labels), type=pa.string()),
+            "code": pa.array(np.arange(categories.q, dtype=np.int64)),
+        }
+        for k in range(KEYS):
+            cols[f"w{k + 1}"] = pa.array(w[:, k])
+        return pa.table(cols)
+
+    def decode(self, keys: np.ndarray) -> np.ndarray:
+        """(P, 4) int64 keys -> (P, q) int64 counts."""
+        mask = np.int64((1 << self.bits) - 1)
+        out = np.empty((keys.shape[0], len(self.slots)), dtype=np.int64)
+        for code, (key, slot) in enumerate(self.slots):
+            out[:, code] = (keys[:, key] >> np.int64(self.bits * slot)) & mask
+        return out
+
+
+def packing_for(q: int, max_count: int | None = None) -> Packing:
+    """Bits per label and the slot of each label; ValueError when the count vectors cannot be packed."""
+    if q <= 2 * KEYS:
+        bits = 31
+    else:
+        if max_count is None:
+            raise ValueError("max_count is needed to pack more than 8 labels")
+        bits = max(1, int(max_count).bit_length())
+    per_key = KEY_BITS // bits
+    if q > per_key * KEYS:
+        raise ValueError(
+            f"{q} distinct labels with up to {max_count} copies of one label on one item do not fit the packed "
+            f"pattern keys ({per_key * KEYS} labels at most at that count); bin the label values or split the data"
+        )
+    return Packing(bits, tuple((code // per_key, code % per_key) for code in range(q)))
+
+
+@dataclass
+class Patterns:
+    """The distinct per-item count vectors of one slice and their multiplicities."""
+
+    counts: np.ndarray  # (P, q) int64: label counts of the pattern
+    items: np.ndarray  # (P,) int64: how many items show the pattern
+
+    @property
+    def m(self) -> np.ndarray:
+        return self.counts.sum(axis=1)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.items.sum())
+
+    @property
+    def n_labels(self) -> int:
+        return int((self.items * self.m).sum())
+
+    @property
+    def n_pairable(self) -> int:
+        return int(self.items[self.m >= 2].sum())
+
+    @classmethod
+    def from_item_counts(cls, counts: np.ndarray) -> Patterns:
+        """Compress an (items × q) count matrix (used by tests and small inputs)."""
+        counts = np.asarray(counts, dtype=np.int64)
+        counts = counts[counts.sum(axis=1) > 0]
+        uniq, mult = np.unique(counts, axis=0, return_counts=True)
+        return cls(uniq.reshape(-1, counts.shape[1]), mult.astype(np.int64))
+
+
+def prepare(engine: Engine, categories: Categories) -> Packing:
+    """Choose the packing for ``categories`` and register the codes view on ``engine``."""
+    max_count = None
+    if categories.q > 2 * KEYS:
+        max_count = engine.query("agreement_max_count").column("max_count")[0].as_py() or 1
+    packing = packing_for(categories.q, max_count)
+    engine.register(CODES_VIEW, packing.codes_table(categories))
+    return packing
+
+
+def load(engine: Engine, scope: str, packing: Packing, window: str = "week") -> dict[str, Patterns]:
+    """Patterns per slice of ``scope`` (one of SCOPES), slices named as strings (windows by their start date)."""
+    table = engine.query(f"agreement_patterns_{scope}", window=window)
+    if table.num_rows == 0:
+        return {}
+    keys = np.column_stack([table.column(f"k{k + 1}").to_numpy(zero_copy_only=False).astype(np.int64)
+                            for k in range(KEYS)])
+    counts = packing.decode(keys)
+    m = table.column("m").to_numpy(zero_copy_only=False).astype(np.int64)
+    if not np.array_equal(counts.sum(axis=1), m):  # a count overflowed its slot: never silently wrong
+        raise RuntimeError(f"agreement pattern keys of scope {scope} did not decode to their label counts")
+    n_items = table.column("n_items").to_numpy(zero_copy_only=False).astype(np.int64)
+    slices = [_slice_name(v) for v in table.column("slice").to_pylist()]
+    order = np.argsort(np.array(slices, dtype=object), kind="stable")
+    out: dict[str, Patterns] = {}
+    names = np.array(slices, dtype=object)[order]
+    bounds = np.flatnonzero(np.r_[True, names[1:] != names[:-1], True])
+    for a, b in itertools.pairwise(bounds):
+        idx = order[a:b]
+        out[str(names[a])] = Patterns(counts[idx], n_items[idx])
+    return out
+
+
+def _slice_name(value: object) -> str:
+    if hasattr(value, "date") and hasattr(value, "isoformat"):
+        return value.date().isoformat()  # type: ignore[union-attr]
+    return str(value)

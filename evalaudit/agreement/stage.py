@@ -1,0 +1,274 @@
+"""The agreement stage of `evalaudit run`: every coefficient over the whole store and per failure mode, batch,
+vendor and time window, with item-bootstrap intervals; the pairwise Cohen matrix; `low_agreement` findings.
+
+Slices are sets of *judgments*: the batch slice "b7" holds the judgments delivered in batch b7, and agreement
+there is agreement among those judgments (an item half-labeled in b7 and half in b8 contributes its b7 labels to
+b7 only). The window slice holds the judgments made in that window. Judgments without a batch_id or vendor are
+left out of the batch or vendor scope (they still count in every other scope); failure_mode is never null in the
+store ('unspecified').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from evalaudit.agreement import api
+from evalaudit.agreement import bootstrap as boot
+from evalaudit.agreement import coefficients as coef
+from evalaudit.agreement import patterns as pat
+from evalaudit.agreement.categories import Categories, build, gwet_weights, krippendorff_metric
+from evalaudit.config import Config
+from evalaudit.engine import engine_for_tables
+from evalaudit.errors import UnusableInput
+from evalaudit.findings import Finding
+from evalaudit.frames import require_columns, to_arrow
+from evalaudit.pipeline import Context, StageResult
+from evalaudit.schema import UNSPECIFIED
+
+#: Gwet's weights used for AC2 at each non-nominal level (named in the `level` column as "gwet_<name>").
+AC2_WEIGHTS = {"ordinal": "ordinal", "interval": "quadratic", "ratio": "ratio"}
+#: Cohen weights for the pairwise matrix at each level.
+COHEN_FOR_LEVEL: dict[str, str | None] = {"nominal": None, "ordinal": "linear", "interval": "quadratic",
+                                          "ratio": "quadratic"}
+
+SCHEMA = pa.schema(
+    [
+        ("scope", pa.string()),
+        ("slice", pa.string()),
+        ("metric", pa.string()),
+        ("level", pa.string()),
+        ("value", pa.float64()),
+        ("ci_low", pa.float64()),
+        ("ci_high", pa.float64()),
+        ("n_items", pa.int64()),
+        ("n_labels", pa.int64()),
+        ("n_pairable", pa.int64()),
+        ("ci_method", pa.string()),
+        ("n_resamples", pa.int64()),
+        ("note", pa.string()),
+    ]
+)
+PAIRS_SCHEMA = pa.schema([("labeler_a", pa.string()), ("labeler_b", pa.string()), ("n_items", pa.int64()),
+                          ("kappa", pa.float64()), ("percent_agreement", pa.float64()), ("weights", pa.string())])
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    level: str
+    kind: str  # alpha | ac | fleiss | pa
+    delta2: np.ndarray | None = None
+    agree: np.ndarray | None = None
+
+
+def metrics_for(level: str, categories: Categories) -> list[Metric]:
+    """The coefficients reported per slice at the configured measurement level."""
+    ident = np.eye(categories.q)
+    out = [Metric("krippendorff_alpha", level, "alpha", delta2=krippendorff_metric(level, categories))]
+    out.append(Metric("gwet_ac1", "nominal", "ac", agree=ident))
+    if level != "nominal":
+        w = AC2_WEIGHTS[level]
+        out.append(Metric("gwet_ac2", f"gwet_{w}", "ac", agree=gwet_weights(w, categories)))
+    out.append(Metric("fleiss_kappa", "nominal", "fleiss", agree=ident))
+    out.append(Metric("percent_agreement", "nominal", "pa", agree=ident))
+    return out
+
+
+def _evaluate(metric: Metric, counts: np.ndarray, weights: np.ndarray, q: int) -> np.ndarray:
+    if metric.kind == "alpha":
+        return coef.alpha(counts, weights, metric.delta2)
+    assert metric.agree is not None
+    if metric.kind == "ac":
+        return coef.gwet_ac(counts, weights, metric.agree, q)
+    if metric.kind == "fleiss":
+        return coef.fleiss_kappa(counts, weights, metric.agree)
+    return coef.observed_agreement(counts, weights, metric.agree)
+
+
+def slice_rows(scope: str, name: str, patterns: pat.Patterns, metrics: list[Metric], categories: Categories,
+               cfg: Config) -> list[dict[str, Any]]:
+    """The agreement.parquet rows of one slice: every metric, its bootstrap interval, counts and notes."""
+    acfg = cfg.agreement
+    base = {"scope": scope, "slice": name, "n_items": patterns.n_items, "n_labels": patterns.n_labels,
+            "n_pairable": patterns.n_pairable}
+    if patterns.n_pairable < acfg.min_items:
+        note = (f"too few pairable items ({patterns.n_pairable} items with 2+ labels; "
+                f"at least {acfg.min_items} needed)")
+        return [{**base, "metric": m.name, "level": m.level, "value": None, "ci_low": None, "ci_high": None,
+                 "ci_method": None, "n_resamples": None, "note": note} for m in metrics]
+    rng = boot.rng_for(cfg.run.seed, scope, name)
+    draws = boot.resample_weights(patterns.items, acfg.bootstrap, rng)
+    weights = np.vstack([patterns.items[None, :], draws]).astype(float)
+    pair = patterns.m >= 2
+    used = (patterns.counts[pair] > 0).any(axis=0)
+    no_variation = int(used.sum()) <= 1
+    varying = len(set(patterns.m[pair].tolist())) > 1 or bool((~pair).any())
+    rows = []
+    for m in metrics:
+        values = _evaluate(m, patterns.counts, weights, categories.q)
+        lo, hi, finite = boot.percentile_interval(values[1:], acfg.confidence)
+        notes = []
+        if no_variation and m.kind in ("alpha", "fleiss"):
+            notes.append("no variation: every label on pairable items is the same; 1.0 by convention")
+        if m.kind == "fleiss" and varying:
+            notes.append("Gwet's generalisation of Fleiss' kappa: items carry different numbers of labels")
+        if finite < acfg.bootstrap:
+            notes.append(f"{acfg.bootstrap - finite} resamples had no pairable item and were dropped")
+        rows.append({**base, "metric": m.name, "level": m.level, "value": float(values[0]),
+                     "ci_low": lo, "ci_high": hi, "ci_method": boot.METHOD, "n_resamples": finite,
+                     "note": "; ".join(notes) or None})
+    return rows
+
+
+def _describe(scope: str, name: str) -> str:
+    return {
+        "overall": "the whole labeling history",
+        "failure_mode": f"failure mode {name!r}",
+        "batch": f"batch {name!r}",
+        "vendor": f"vendor {name!r}",
+        "window": f"the {name} window",
+    }[scope]
+
+
+def low_agreement_findings(rows: list[dict[str, Any]], cfg: Config, level: str) -> list[Finding]:
+    """A finding per slice whose alpha interval lies wholly below ``[agreement] alpha_min``.
+
+    Severity: high when even the upper end lies 0.2 or more below the threshold, medium otherwise."""
+    threshold = cfg.agreement.alpha_min
+    ac1 = {(r["scope"], r["slice"]): r["value"] for r in rows if r["metric"] == "gwet_ac1"}
+    out = []
+    for r in rows:
+        if r["metric"] != "krippendorff_alpha" or r["value"] is None or r["ci_high"] is None:
+            continue
+        if not np.isfinite(r["ci_high"]) or r["ci_high"] >= threshold:
+            continue
+        conf = f"{cfg.agreement.confidence:.0%}"
+        other = ac1.get((r["scope"], r["slice"]))
+        tail = f" (Gwet's AC1 {other:.2f})" if other is not None else ""
+        out.append(
+            Finding(
+                kind="low_agreement",
+                severity="high" if r["ci_high"] < threshold - 0.2 else "medium",
+                message=(f"Labelers agree poorly on {_describe(r['scope'], r['slice'])}: Krippendorff's alpha "
+                         f"({level}) is {r['value']:.2f} ({conf} CI {r['ci_low']:.2f} to {r['ci_high']:.2f}), "
+                         f"below the {threshold:g} threshold{tail}."),
+                evidence=(f"Krippendorff's alpha ({level}), {r['n_resamples']} item-bootstrap percentile CI "
+                          f"({conf})"),
+                failure_mode=r["slice"] if r["scope"] == "failure_mode" else None,
+                effect=r["value"],
+                ci_low=r["ci_low"],
+                ci_high=r["ci_high"],
+                n=r["n_items"],
+                details={"scope": r["scope"], "slice": r["slice"], "n_pairable": r["n_pairable"],
+                         "threshold": threshold, "gwet_ac1": other},
+            )
+        )
+    return out
+
+
+def _categories(ctx: Context, observed: list[str]) -> Categories:
+    labels = ctx.cfg.labels
+    try:
+        categories = build(observed, labels.values, labels.order or None)
+        krippendorff_metric(labels.level, categories)  # fail early when the level does not fit the labels
+    except ValueError as e:
+        where = ctx.cfg.source or "the configuration"
+        raise UnusableInput(f"{where}: [labels] level = {labels.level!r}: {e}") from None
+    return categories
+
+
+def stage(ctx: Context) -> StageResult:
+    """Agreement per slice (tables ``agreement`` and ``agreement_pairs``) and ``low_agreement`` findings."""
+    cfg = ctx.cfg
+    observed = ctx.engine.query("agreement_label_values").column("label").to_pylist()
+    if not observed:
+        return StageResult(tables={"agreement": SCHEMA.empty_table(), "agreement_pairs": PAIRS_SCHEMA.empty_table()},
+                           summary={"agreement": {"n_items": 0}})
+    categories = _categories(ctx, observed)
+    level = cfg.labels.level
+    metrics = metrics_for(level, categories)
+    packing = pat.prepare(ctx.engine, categories)
+    rows: list[dict[str, Any]] = []
+    for done, scope in enumerate(pat.SCOPES):
+        ctx.progress("agreement", done, len(pat.SCOPES) + 1)
+        for name, patterns in sorted(pat.load(ctx.engine, scope, packing, cfg.agreement.window).items()):
+            rows.extend(slice_rows(scope, name, patterns, metrics, categories, cfg))
+    ctx.progress("agreement", len(pat.SCOPES), len(pat.SCOPES) + 1)
+    cohen_w = COHEN_FOR_LEVEL[level]
+    pairs = api.pairs_table(ctx.engine, categories, cfg.agreement.min_pair_items, cohen_w)
+    overall = next((r for r in rows if r["scope"] == "overall"), None)
+    if overall is not None:
+        kappas = np.asarray(pairs.column("kappa").to_numpy(zero_copy_only=False), dtype=float)
+        kappas = kappas[np.isfinite(kappas)]
+        rows.append({**{k: overall[k] for k in ("scope", "slice", "n_items", "n_labels", "n_pairable")},
+                     "metric": "cohen_kappa", "level": cohen_w or "nominal",
+                     "value": float(kappas.mean()) if kappas.size else None, "ci_low": None, "ci_high": None,
+                     "ci_method": None, "n_resamples": None,
+                     "note": (f"mean of {kappas.size} pairwise Cohen kappas (Light 1971) over labeler pairs sharing "
+                              f"at least {cfg.agreement.min_pair_items} items" if kappas.size else
+                              f"no labeler pair shares {cfg.agreement.min_pair_items} items")})
+    ctx.progress("agreement", len(pat.SCOPES) + 1, len(pat.SCOPES) + 1)
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    findings = low_agreement_findings(rows, cfg, level)
+    return StageResult(tables={"agreement": table, "agreement_pairs": pairs},
+                       findings=findings, summary={"agreement": _summary(rows, pairs, findings, cfg)})
+
+
+def _summary(rows: list[dict[str, Any]], pairs: pa.Table, findings: list[Finding], cfg: Config) -> dict[str, Any]:
+    def overall(metric: str) -> dict[str, Any] | None:
+        return next((r for r in rows if r["scope"] == "overall" and r["metric"] == metric), None)
+
+    alpha = overall("krippendorff_alpha")
+    slices = {(r["scope"], r["slice"]) for r in rows}
+    too_small = {(r["scope"], r["slice"]) for r in rows if r["value"] is None and r["metric"] != "cohen_kappa"}
+    out: dict[str, Any] = {
+        "level": cfg.labels.level,
+        "krippendorff_alpha": alpha["value"] if alpha else None,
+        "alpha_ci": [alpha["ci_low"], alpha["ci_high"]] if alpha else None,
+        "n_items": alpha["n_items"] if alpha else 0,
+        "n_pairable": alpha["n_pairable"] if alpha else 0,
+        "n_slices": len(slices),
+        "n_too_small": len(too_small),
+        "n_low_agreement": len(findings),
+        "n_labeler_pairs": pairs.num_rows,
+        "bootstrap": cfg.agreement.bootstrap,
+        "ci_method": boot.METHOD,
+        "confidence": cfg.agreement.confidence,
+    }
+    for metric in ("gwet_ac1", "gwet_ac2", "fleiss_kappa", "percent_agreement", "cohen_kappa"):
+        r = overall(metric)
+        if r is not None:
+            out[metric] = r["value"]
+    return out
+
+
+def agreement_table(data: Any, cfg: Config | None = None, seed: int | None = None) -> StageResult:
+    """Run the agreement stage on any long-form table (pandas, polars, pyarrow, DuckDB relation) - the same
+    numbers `evalaudit run` writes. Missing optional columns are treated as absent (failure_mode 'unspecified',
+    no batch, no vendor; without labeled_at there is no window scope)."""
+    cfg = cfg or Config()
+    if seed is not None:
+        cfg.run.seed = seed
+    table = to_arrow(data)
+    require_columns(table, ["item_id", "labeler_id", "label"])
+    n = table.num_rows
+    cols = {c: api._table(table, need_labeler=True).column(c) for c in ("item_id", "labeler_id", "label")}
+    for name, default in (("failure_mode", UNSPECIFIED), ("batch_id", None), ("vendor", None)):
+        if name in table.column_names:
+            col = table.column(name).cast(pa.string())
+            if name == "failure_mode":
+                col = pa.compute.fill_null(col, UNSPECIFIED)
+        else:
+            col = pa.array([default] * n, type=pa.string())
+        cols[name] = col
+    cols["labeled_at"] = (table.column("labeled_at") if "labeled_at" in table.column_names
+                          else pa.nulls(n, pa.timestamp("us", tz="UTC")))
+    engine = engine_for_tables({"labels": pa.table(cols)})
+    try:
+        return stage(Context(engine=engine, cfg=cfg))
+    finally:
+        engine.close()

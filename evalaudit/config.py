@@ -34,6 +34,9 @@ class GoldConfig:
     current_guideline: str | None = None
     #: gold older than this many days is stale (0 = no age limit)
     max_age_days: int = 0
+    #: the date ages and labeler activity are judged at, ISO 8601 (unset = the time of the run); set it to make
+    #: re-runs reproducible over days
+    as_of: str | None = None
 
 
 @dataclass
@@ -63,7 +66,7 @@ class LeniencyConfig:
     effect_high: float = 0.10
     gold_items_high: int = 50
     #: medium severity: q-value below this and |effect| at least effect_medium
-    q_medium: float = 0.05
+    q_medium: float = 0.01
     effect_medium: float = 0.05
     #: low severity: any other test with q-value below this
     q_low: float = 0.05
@@ -95,10 +98,16 @@ class DriftConfig:
 class ConcentrationConfig:
     """[concentration]: how much of a failure mode's gold rests on one labeler."""
 
-    #: share of a failure mode's gold items a labeler labeled that makes a medium finding
-    share_medium: float = 0.35
+    #: gold weight share (each gold item split equally among its labelers) of a failure mode, or of all gold,
+    #: that makes a medium finding ...
+    share_medium: float = 0.10
     #: ... and a high one
-    share_high: float = 0.60
+    share_high: float = 0.25
+    #: on a single failure mode the thresholds are these
+    fm_share_medium: float = 0.20
+    fm_share_high: float = 0.40
+    #: ... provided it is also at least this many times the fair share 1 / (labelers on that failure mode)
+    fair_share_ratio: float = 3.0
     #: failure modes with fewer gold items are not assessed
     min_gold_items: int = 30
 
@@ -123,9 +132,97 @@ class SpamConfig:
 
 
 @dataclass
+class ContractsConfig:
+    """[contracts]: what a new labeling batch must satisfy to enter the store (`evalaudit check`, docs/contracts.md),
+    and what the gold set must satisfy (gold expectations of `evalaudit run`)."""
+
+    #: batch window start (ISO 8601 date or time, UTC when no zone): judgments labeled earlier violate the
+    #: contract; unset = no lower bound
+    window_start: str | None = None
+    #: batch window end (ISO 8601; a bare date means the end of that day): judgments labeled later violate it;
+    #: unset = no upper bound
+    window_end: str | None = None
+    #: share of the batch's items that at least two labelers of the batch judged must be at least this (0 =
+    #: not checked)
+    min_overlap: float = 0.0
+    #: each labeler's accuracy on the batch's honeypot items (items with a `honeypot_label`) must be at least
+    #: this
+    min_honeypot_accuracy: float = 0.7
+    #: labelers with fewer honeypot judgments in the batch are listed but not held to min_honeypot_accuracy
+    min_honeypot_items: int = 10
+    #: Krippendorff's alpha on the batch's items judged by two or more of its labelers must be at least this
+    #: (Krippendorff 2004: 0.667)
+    min_alpha: float = 0.667
+    #: agreement is checked only when the batch has at least this many items judged by two or more labelers
+    min_alpha_items: int = 30
+    #: a labeler's positive rate on a failure mode in the batch may differ from their own history (or, without
+    #: enough history, their peers') by at most this, unless the difference is within chance
+    max_positive_shift: float = 0.15
+    #: confidence of the Newcombe interval that decides whether a shift beyond max_positive_shift is more than
+    #: chance
+    shift_confidence: float = 0.95
+    #: labeler × failure modes with fewer judgments in the batch are not checked for a shift
+    shift_min_batch: int = 30
+    #: judgments in the store a labeler needs on a failure mode to be compared with their own history (else
+    #: with peers)
+    shift_min_history: int = 50
+    #: failed expectations show this many example rows (row number, values, labeler id)
+    examples: int = 20
+    #: gold expectation: share of gold items that are stale (labeled only under another guideline, or older
+    #: than [gold] max_age_days) at most this
+    gold_max_stale_share: float = 0.25
+    #: gold expectation: share of a failure mode's gold resting on one labeler (each item's weight split among
+    #: its labelers) at most this
+    gold_max_labeler_share: float = 0.5
+    #: gold expectation: share of gold items judged by a single labeler at most this
+    gold_max_single_labeled_share: float = 0.5
+    #: failure modes with fewer gold items are not held to gold_max_labeler_share
+    gold_min_items: int = 30
+
+
+@dataclass
 class RunConfig:
     #: seed of every resampling, so a re-run on an unchanged store gives the same numbers
     seed: int = 20240601
+
+
+@dataclass
+class ItemsConfig:
+    #: gold contradicts the consensus when the Dawid–Skene posterior of the other label is at least this
+    consensus_min_posterior: float = 0.9
+    #: poisoned_items severity: share of a failure mode's gold items poisoned (medium, high) ...
+    poisoned_share_medium: float = 0.02
+    poisoned_share_high: float = 0.05
+    #: ... and at least this many poisoned items (medium, high); fewer gives a low finding
+    poisoned_n_medium: int = 20
+    poisoned_n_high: int = 50
+    #: stale_items severity: share of all gold items stale for one reason (medium, high)
+    stale_share_medium: float = 0.03
+    stale_share_high: float = 0.10
+    #: a stale reason needs at least this many items to be a finding
+    stale_min_items: int = 10
+
+
+@dataclass
+class CoverageConfig:
+    #: population stability index of the failure-mode mix, eval set vs production: medium and high (Siddiqi 2006)
+    psi_medium: float = 0.1
+    psi_high: float = 0.25
+    #: a failure mode is under-covered when its eval share is below this fraction of its production share ...
+    under_ratio: float = 0.5
+    #: ... it holds at least this share of production ...
+    min_production_share: float = 0.01
+    #: ... and the difference is significant (BH q-value over failure modes below this)
+    q_max: float = 0.05
+
+
+@dataclass
+class ImpactConfig:
+    #: eval_score_inflation when |score_current - score_audited| is at least this (medium) or high, CI excluding 0
+    material: float = 0.02
+    high: float = 0.05
+    #: failure modes need this many audited items for a finding
+    min_items: int = 30
 
 
 @dataclass
@@ -138,6 +235,10 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
     concentration: ConcentrationConfig = field(default_factory=ConcentrationConfig)
     spam: SpamConfig = field(default_factory=SpamConfig)
+    contracts: ContractsConfig = field(default_factory=ContractsConfig)
+    items: ItemsConfig = field(default_factory=ItemsConfig)
+    coverage: CoverageConfig = field(default_factory=CoverageConfig)
+    impact: ImpactConfig = field(default_factory=ImpactConfig)
     #: where the settings came from (None = defaults)
     source: str | None = None
 

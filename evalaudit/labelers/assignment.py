@@ -1,0 +1,85 @@
+"""Assignment evidence: where items carry a single label there is no peer on the same item, so a labeler's positive
+rate is compared with peers' on the same failure mode *within strata* (ISO week or batch), combined over strata by
+Cochran–Mantel–Haenszel. Weaker evidence than overlap or honeypots: it assumes items were assigned to labelers at
+random within a stratum (a labeler handed easier items looks lenient).
+
+- Test: the CMH statistic without continuity correction (Mantel & Haenszel 1959; Cochran 1954),
+  ``(sum_k a_k - E a_k)^2 / sum_k Var a_k`` with the hypergeometric variance, chi-square on 1 df — the same as
+  ``statsmodels.stats.contingency_tables.StratifiedTable.test_null_odds(correction=False)``.
+- Effect: the Mantel–Haenszel weighted risk difference ``sum_k (a_k n0_k - c_k n1_k)/N_k / sum_k n1_k n0_k/N_k``
+  (Greenland & Robins 1985) — a difference in positive rate like every other evidence row.
+- Interval: Wald, with the large-strata variance ``sum_k w_k^2 (p1(1-p1)/n1 + p0(1-p0)/n0) / (sum_k w_k)^2``,
+  ``w_k = n1_k n0_k / N_k``.
+The per-stratum sums are SQL aggregates (``labelers_assignment``); the same formulas over explicit 2×2 tables are
+in :func:`cmh_tables`, which the tests check against statsmodels and against the SQL path. Hand-written because
+statsmodels is not a runtime dependency and its StratifiedTable handles one labeler at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+from evalaudit.engine import Engine
+from evalaudit.labelers.evidence import evidence_table, num
+
+METHOD = ("assignment: Cochran–Mantel–Haenszel test of positive rate vs peers on single-label items of the same "
+          "failure mode, stratified by {strata}; assumes random assignment (weaker evidence)")
+
+
+def sums(engine: Engine, strata: str) -> pa.Table:
+    """Per labeler × failure mode: CMH and MH risk-difference sums over strata (named query)."""
+    return engine.query("labelers_assignment", by_batch=1 if strata == "batch" else 0)
+
+
+def from_sums(o_minus_e, var_null, rd_num, rd_den, rd_var_num, confidence: float = 0.95):
+    """(effect, ci_low, ci_high, p_value, chi2) from the stratum sums; vectorised over tests."""
+    o_minus_e, var_null, rd_num, rd_den, rd_var_num = (
+        np.asarray(x, dtype=float) for x in (o_minus_e, var_null, rd_num, rd_den, rd_var_num)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chi2 = np.where(var_null > 0, o_minus_e**2 / var_null, np.nan)
+        p = np.where(var_null > 0, stats.chi2.sf(chi2, 1), 1.0)
+        effect = np.where(rd_den > 0, rd_num / rd_den, np.nan)
+        se = np.where(rd_den > 0, np.sqrt(rd_var_num) / rd_den, np.nan)
+    z = stats.norm.isf((1 - confidence) / 2)
+    return effect, effect - z * se, effect + z * se, p, chi2
+
+
+def cmh_tables(tables, confidence: float = 0.95):
+    """The same statistics from explicit 2×2 tables ``[[a, b], [c, d]]`` per stratum (rows: labeler, peers;
+    columns: positive, not positive). Returns (effect, ci_low, ci_high, p_value, chi2) as floats."""
+    t = np.asarray(tables, dtype=float).reshape(-1, 2, 2)
+    a, b, c, d = t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1]
+    n1, n0 = a + b, c + d
+    nt = n1 + n0
+    m1 = a + c
+    keep = (n1 > 0) & (n0 > 0)
+    a, c, n1, n0, nt, m1 = a[keep], c[keep], n1[keep], n0[keep], nt[keep], m1[keep]
+    w = n1 * n0 / nt
+    out = from_sums(
+        np.sum(a - n1 * m1 / nt),
+        np.sum(n1 * n0 * m1 * (nt - m1) / (nt * nt * (nt - 1))),
+        np.sum((a * n0 - c * n1) / nt),
+        np.sum(w),
+        np.sum(w * w * (a * (n1 - a) / n1**3 + c * (n0 - c) / n0**3)),
+        confidence,
+    )
+    return tuple(float(x) for x in out)
+
+
+def evidence(table: pa.Table, min_items: int, confidence: float, strata: str) -> pa.Table:
+    if table.num_rows:
+        table = table.filter(np.asarray(num(table, "n")) >= min_items)
+    col = {name: num(table, name) for name in table.column_names
+           if name not in ("labeler_id", "failure_mode")}
+    effect, lo, hi, p, _ = from_sums(col["o_minus_e"], col["var_null"], col["rd_num"], col["rd_den"],
+                                     col["rd_var_num"], confidence)
+    n = col["n"].astype(float)
+    n_peer = col["n_peer"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = col["n_own_pos"] / np.where(n > 0, n, np.nan)
+        peer = col["n_peer_pos"] / np.where(n_peer > 0, n_peer, np.nan)
+    return evidence_table(table["labeler_id"], table["failure_mode"], "assignment", effect, lo, hi, p, n, own, peer,
+                          METHOD.format(strata="ISO week" if strata == "week" else "batch"))

@@ -1,0 +1,96 @@
+"""Concentration: how much of the labeling, and of each failure mode's gold, rests on one labeler.
+
+Per labeler × failure mode (and over all failure modes): share of judgments, share of gold items they touched,
+gold items resting on them alone, and their *gold weight share* — each gold item's calibration shared equally among
+the labelers who judged it (1/n_labels each), so shares sum to 1 over labelers. The Herfindahl–Hirschman index
+(Hirschman 1945; Herfindahl 1950), the sum of squared shares, summarises a failure mode: 1/HHI is the "effective
+number of labelers". A labeler with a large gold weight share is a finding even when no bias is proven: the eval
+then rests on one person's calibration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from evalaudit.config import ConcentrationConfig
+from evalaudit.engine import Engine
+from evalaudit.findings import Finding
+from evalaudit.labelers.evidence import num
+
+METHOD = ("concentration: share of the failure mode's gold items, each item's weight split equally among its "
+          "labelers (Herfindahl–Hirschman index over labelers)")
+
+
+def profile(engine: Engine, all_gold: bool) -> tuple[pa.Table, pa.Table]:
+    """(per labeler × failure mode + 'all' profile, per failure mode + 'all' totals) from the named queries."""
+    flag = 1 if all_gold else 0
+    return engine.query("labelers_profile", all_gold=flag), engine.query("labelers_totals", all_gold=flag)
+
+
+def shares(prof: pa.Table, totals: pa.Table) -> pa.Table:
+    """``prof`` with share_of_judgments, share_of_gold, gold_weight_share and the failure mode's HHI columns."""
+    tot = {r["failure_mode"]: r for r in totals.to_pylist()}
+    fm = prof["failure_mode"].to_pylist()
+    tj = np.array([tot.get(f, {}).get("n_judgments") or 0 for f in fm], dtype=float)
+    tg = np.array([tot.get(f, {}).get("n_gold_items") or 0 for f in fm], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sj = num(prof, "n_judgments") / np.where(tj > 0, tj, np.nan)
+        sg = num(prof, "n_gold_items") / np.where(tg > 0, tg, np.nan)
+        sw = num(prof, "gold_weight") / np.where(tg > 0, tg, np.nan)
+    codes = pc.dictionary_encode(prof["failure_mode"]).combine_chunks()
+    idx = codes.indices.to_numpy(zero_copy_only=False)
+    k = len(codes.dictionary)
+    hhi_j = np.bincount(idx, weights=np.nan_to_num(sj) ** 2, minlength=k)[idx]
+    hhi_g = np.bincount(idx, weights=np.nan_to_num(sw) ** 2, minlength=k)[idx]
+    out = prof
+    for name, arr in (("share_of_judgments", sj), ("share_of_gold", sg), ("gold_weight_share", sw),
+                      ("hhi_judgments", hhi_j), ("hhi_gold", hhi_g), ("fm_gold_items", tg)):
+        out = out.append_column(name, pa.array(arr, pa.float64()))
+    return out
+
+
+def hhi(stats: pa.Table) -> dict[str, dict[str, float | None]]:
+    """Per failure mode (and 'all'): HHI of judgments and of gold weight, and the effective number of labelers
+    of the gold (1 / HHI)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for r in stats.select(["failure_mode", "hhi_judgments", "hhi_gold"]).to_pylist():
+        if r["failure_mode"] not in out:
+            hg = r["hhi_gold"]
+            out[r["failure_mode"]] = {"hhi_judgments": r["hhi_judgments"], "hhi_gold": hg,
+                                      "effective_labelers_gold": (1 / hg) if hg else None}
+    return out
+
+
+def findings(stats: pa.Table, cfg: ConcentrationConfig) -> list[Finding]:
+    """labeler_concentration findings: gold weight share at or above share_medium (medium) / share_high (high)
+    on a failure mode (or overall, failure_mode None) with at least min_gold_items gold items, and at least
+    fair_share_ratio times the fair share 1 / (labelers there) — five labelers holding 20% each is not a finding."""
+    out = []
+    rows = stats.to_pylist()
+    n_labelers: dict[str, int] = {}
+    for r in rows:
+        n_labelers[r["failure_mode"]] = n_labelers.get(r["failure_mode"], 0) + 1
+    for r in rows:
+        share, total = r["gold_weight_share"], r["fm_gold_items"]
+        overall = r["failure_mode"] == "all"
+        medium, high = (cfg.share_medium, cfg.share_high) if overall else (cfg.fm_share_medium, cfg.fm_share_high)
+        if share is None or not np.isfinite(share) or total < cfg.min_gold_items or share < medium:
+            continue
+        if share < cfg.fair_share_ratio / n_labelers[r["failure_mode"]]:
+            continue
+        sev = "high" if share >= high else "medium"
+        fm = None if r["failure_mode"] == "all" else r["failure_mode"]
+        where = "all failure modes" if fm is None else f"failure mode {fm}"
+        out.append(Finding(
+            kind="labeler_concentration", severity=sev, labeler_id=r["labeler_id"], failure_mode=fm,
+            effect=share, n=int(r["n_gold_items"]), evidence=METHOD,
+            message=(f"{share:.0%} of the gold on {where} rests on labeler {r['labeler_id']} "
+                     f"({int(r['n_gold_items'])} of {int(total)} gold items, {int(r['n_sole_gold_items'])} labeled "
+                     f"by them alone), so the eval there depends on one person's calibration."),
+            details={"share_of_gold": r["share_of_gold"], "share_of_judgments": r["share_of_judgments"],
+                     "gold_items": int(r["n_gold_items"]), "sole_gold_items": int(r["n_sole_gold_items"]),
+                     "fm_gold_items": int(total), "hhi_gold": r["hhi_gold"]},
+        ))
+    return out

@@ -1,0 +1,120 @@
+"""Drift: has a labeler's leniency on a failure mode changed over time, when, and by how much?
+
+Per labeler × failure mode, the discordance of each judgment with the leave-this-labeler-out Dawid–Skene posterior
+(``d = label - P(positive | everyone else)``) is summed by ISO week. The CUSUM of deviations from the overall mean
+(Page 1954, "Continuous inspection schemes", Biometrika 41; the retrospective two-sided form of Hinkley 1971 /
+Csörgő & Horváth 1997 §1.4), ``S_k = sum_{t<=k} (d_t - mean d)``, peaks in absolute value at the most likely
+change point. Its threshold is calibrated, not tuned: under no change, ``max_k |S_k| / (sigma sqrt(n))``
+converges to the supremum of a Brownian bridge (Kolmogorov distribution, ``scipy.stats.kstwobign``), which gives
+the p-value. Evaluating S only at week boundaries can only lower the maximum, so the test is conservative.
+sigma is the standard deviation of d over all the labeler's judgments (inflated by a change, again conservative).
+
+Reports the change date (first week after the peak), the mean discordance before and after, the statistic and the
+threshold at the configured level. Vectorised over all labeler × failure modes on a dense week grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+METHOD = ("drift: CUSUM change-point test (Page 1954) on weekly discordance with the leave-one-out Dawid–Skene "
+          "consensus, Kolmogorov (Brownian-bridge) calibrated threshold")
+
+
+def _grid(worker: np.ndarray, week: np.ndarray, values: list[np.ndarray], n_workers: int):
+    w0 = int(week.min())
+    n_weeks = int(week.max()) - w0 + 1
+    cell = worker.astype(np.int64) * n_weeks + (week - w0)
+    size = n_workers * n_weeks
+    out = [np.bincount(cell, weights=v, minlength=size).reshape(n_workers, n_weeks) for v in values]
+    count = np.bincount(cell, minlength=size).reshape(n_workers, n_weeks).astype(float)
+    return w0, n_weeks, count, out
+
+
+def change_points(worker: np.ndarray, week: np.ndarray, d: np.ndarray, n_workers: int, min_judgments: int,
+                  min_weeks: int, alpha: float = 0.01) -> dict[str, np.ndarray]:
+    """Per worker: statistic, p-value, change week, mean d before/after and n. Workers with too few judgments or
+    weeks get NaN statistics. ``week`` is a week number (days since 1970-01-05 // 7)."""
+    if len(d) == 0:
+        empty = np.zeros(n_workers)
+        return {"stat": empty + np.nan, "p_value": empty + np.nan, "change_week": empty.astype(np.int64),
+                "before": empty + np.nan, "after": empty + np.nan, "n": empty.astype(np.int64),
+                "threshold": float(stats.kstwobign.isf(alpha)), "weeks_active": empty.astype(np.int64)}
+    w0, _, count, (sd, sd2) = _grid(worker, week, [d, d * d], n_workers)
+    n = count.sum(axis=1)
+    total = sd.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n
+        var = sd2.sum(axis=1) / n - mean**2
+        cn = np.cumsum(count, axis=1)
+        cs = np.cumsum(sd, axis=1)
+        s = cs - cn * mean[:, None]
+        # only boundaries after a week with judgments and before the last one count as change points
+        last = cn < n[:, None]
+        valid = (count > 0) & last
+        score = np.where(valid, np.abs(s), -1.0)
+        k = np.argmax(score, axis=1)
+        peak = score[np.arange(len(k)), k]
+        stat = peak / np.sqrt(np.maximum(var, 1e-12) * n)
+    weeks_active = (count > 0).sum(axis=1)
+    ok = (n >= min_judgments) & (weeks_active >= min_weeks) & (peak >= 0) & (var > 1e-12)
+    stat = np.where(ok, stat, np.nan)
+    p = np.where(ok, stats.kstwobign.sf(np.nan_to_num(stat)), np.nan)
+    rows = np.arange(len(k))
+    n_before = cn[rows, k]
+    s_before = cs[rows, k]
+    # the change week: first week with judgments after the peak boundary
+    after_mask = (np.arange(count.shape[1])[None, :] > k[:, None]) & (count > 0)
+    change = np.where(after_mask.any(axis=1), np.argmax(after_mask, axis=1), k + 1) + w0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        before = s_before / n_before
+        after = (total - s_before) / (n - n_before)
+    return {"stat": stat, "p_value": p, "change_week": change.astype(np.int64), "before": before, "after": after,
+            "n": n.astype(np.int64), "threshold": float(stats.kstwobign.isf(alpha)),
+            "weeks_active": weeks_active.astype(np.int64)}
+
+
+def week_peer_rate(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np.ndarray, n_workers: int,
+                   n_fm: int) -> np.ndarray:
+    """Per judgment: the positive rate of the other labelers on the same failure mode in the same week (NaN when
+    nobody else labeled it that week)."""
+    if len(y) == 0:
+        return np.zeros(0)
+    w0, n_weeks, count, (pos,) = _grid(worker, week, [y.astype(float)], n_workers)
+    fm_count = np.zeros((n_fm, n_weeks))
+    fm_pos = np.zeros((n_fm, n_weeks))
+    np.add.at(fm_count, worker_fm.astype(np.int64), count)
+    np.add.at(fm_pos, worker_fm.astype(np.int64), pos)
+    f, k = worker_fm[worker], week - w0
+    others = fm_count[f, k] - count[worker, k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(others > 0, (fm_pos[f, k] - pos[worker, k]) / others, np.nan)
+
+
+def week_dates(week: np.ndarray) -> pa.Array:
+    """Week numbers back to the Monday they start on (date32)."""
+    return pa.array((np.asarray(week, dtype=np.int64) * 7 + 4).astype("datetime64[D]"), pa.date32())
+
+
+def series(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np.ndarray, n_workers: int,
+           n_fm: int) -> dict[str, np.ndarray]:
+    """Weekly positive rate per worker and the rate of their peers (all other labelers, same failure mode, same
+    week): the ``drift_series`` chart data. Returns flat arrays over the (worker, week) cells with judgments."""
+    if len(y) == 0:
+        z = np.zeros(0)
+        return {"worker": z.astype(np.int64), "week": z.astype(np.int64), "n": z, "rate": z, "peer_rate": z}
+    yf = y.astype(float)
+    w0, n_weeks, count, (pos,) = _grid(worker, week, [yf], n_workers)
+    fm_cell = worker_fm.astype(np.int64)
+    fm_count = np.zeros((n_fm, n_weeks))
+    fm_pos = np.zeros((n_fm, n_weeks))
+    np.add.at(fm_count, fm_cell, count)
+    np.add.at(fm_pos, fm_cell, pos)
+    wi, ki = np.nonzero(count)
+    c = count[wi, ki]
+    peer_n = fm_count[worker_fm[wi], ki] - c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        peer = np.where(peer_n > 0, (fm_pos[worker_fm[wi], ki] - pos[wi, ki]) / peer_n, np.nan)
+    return {"worker": wi, "week": ki + w0, "n": c, "rate": pos[wi, ki] / c, "peer_rate": peer}

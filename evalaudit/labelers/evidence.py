@@ -1,0 +1,91 @@
+"""The shape every kind of leniency evidence takes (one row per labeler × failure mode × evidence, SPEC §5
+``leniency.parquet``) and the paired exact test the overlap and honeypot evidence share."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+#: SPEC §5 columns first, then ours.
+LENIENCY_SCHEMA = pa.schema(
+    [
+        ("labeler_id", pa.string()),
+        ("failure_mode", pa.string()),
+        ("evidence", pa.string()),
+        ("effect", pa.float64()),
+        ("ci_low", pa.float64()),
+        ("ci_high", pa.float64()),
+        ("p_value", pa.float64()),
+        ("q_value", pa.float64()),
+        ("n", pa.int64()),
+        ("labeler_rate", pa.float64()),
+        ("peer_rate", pa.float64()),
+        ("method", pa.string()),
+    ]
+)
+
+
+def num(table: pa.Table, name: str) -> np.ndarray:
+    """A numeric column as float64 numpy (SQL sums arrive as int128/decimal on DuckDB, bigint on Spark)."""
+    return table[name].cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def evidence_table(labeler_id, failure_mode, evidence: str, effect, ci_low, ci_high, p_value, n,
+                   labeler_rate, peer_rate, method: str) -> pa.Table:
+    """Assemble rows of one kind of evidence; q_value is filled later by the BH step over all tests."""
+    k = len(effect)
+    return pa.table(
+        {
+            "labeler_id": pa.array(labeler_id, pa.string()),
+            "failure_mode": pa.array(failure_mode, pa.string()),
+            "evidence": pa.array([evidence] * k, pa.string()),
+            "effect": np.asarray(effect, dtype=float),
+            "ci_low": np.asarray(ci_low, dtype=float),
+            "ci_high": np.asarray(ci_high, dtype=float),
+            "p_value": np.asarray(p_value, dtype=float),
+            "q_value": np.full(k, np.nan),
+            "n": np.asarray(n, dtype=np.int64),
+            "labeler_rate": np.asarray(labeler_rate, dtype=float),
+            "peer_rate": np.asarray(peer_rate, dtype=float),
+            "method": pa.array([method] * k, pa.string()),
+        },
+        schema=LENIENCY_SCHEMA,
+    )
+
+
+def paired_exact(b, c, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Effect, exact CI and exact p-value for a paired difference in positive rate.
+
+    On ``n`` paired items, ``b`` are positive for the labeler but not for the reference (peers' consensus or the
+    honeypot answer) and ``c`` the reverse, so the difference in positive rate is ``(b - c) / n``. Conditional on
+    the ``m = b + c`` discordant items, ``b ~ Binomial(m, 1/2)`` under no difference — McNemar's exact test
+    (McNemar 1947; two-sided binomial p-value as in ``scipy.stats.binomtest``). The interval maps the
+    Clopper–Pearson interval (Clopper & Pearson 1934) of ``pi = b / m`` to the effect ``m (2 pi - 1) / n``.
+    Vectorised over tests because scipy.stats.binomtest handles one test per call.
+    """
+    b = np.asarray(b, dtype=float)
+    c = np.asarray(c, dtype=float)
+    n = np.asarray(n, dtype=float)
+    m = b + c
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(m > 0, np.minimum(1.0, 2.0 * stats.binom.cdf(np.minimum(b, c), m, 0.5)), 1.0)
+        lo = np.where(b > 0, stats.beta.ppf(alpha / 2, b, c + 1), 0.0)
+        hi = np.where(c > 0, stats.beta.ppf(1 - alpha / 2, b + 1, c), 1.0)
+        nn = np.where(n > 0, n, np.nan)
+        effect = (b - c) / nn
+        ci_low = m * (2 * lo - 1) / nn
+        ci_high = m * (2 * hi - 1) / nn
+    return effect, ci_low, ci_high, p
+
+
+def z_interval(mean, se, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normal-approximation interval and two-sided p-value for ``mean`` with standard error ``se``."""
+    mean = np.asarray(mean, dtype=float)
+    se = np.asarray(se, dtype=float)
+    z = stats.norm.isf((1 - confidence) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = np.where(se > 0, mean / se, np.where(mean == 0, 0.0, np.inf))
+    p = 2 * stats.norm.sf(np.abs(stat))
+    return mean - z * se, mean + z * se, p

@@ -1,0 +1,122 @@
+"""Multiplicity and severity: Benjamini–Hochberg q-values over every labeler × failure-mode test, and the rules that
+turn evidence into one finding per labeler × failure mode.
+
+BH (Benjamini & Hochberg 1995, JRSS B 57(1), step-up procedure) via ``scipy.stats.false_discovery_control``; tests
+without a p-value (NaN) take no part and get a NaN q-value.
+
+Severity (thresholds in ``[leniency]``, docs/labelers.md):
+- high: q < q_high, |effect| >= effect_high, >= gold_items_high of the labeler's gold items on that failure mode,
+  and the evidence is direct (overlap, honeypot) or the Dawid–Skene model;
+- medium: q < q_medium and |effect| >= effect_medium, from overlap, honeypot or Dawid–Skene evidence;
+  assignment evidence alone stays low (it assumes random assignment, which the data cannot check);
+- low: any other test with q < q_low.
+Per labeler × failure mode the evidence row giving the highest severity is the finding's headline (ties: overlap,
+honeypot, dawid_skene, assignment, then the smaller q); every row is listed in the finding's details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+from evalaudit.config import LeniencyConfig
+from evalaudit.findings import Finding
+
+EVIDENCE_ORDER = ("overlap", "honeypot", "dawid_skene", "assignment")
+DIRECT = frozenset({"overlap", "honeypot", "dawid_skene"})
+_RANK = {"high": 2, "medium": 1, "low": 0}
+
+
+def bh(p_values) -> np.ndarray:
+    """Benjamini–Hochberg q-values; NaN p-values stay NaN and do not count as tests."""
+    p = np.asarray(p_values, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        q[ok] = stats.false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
+    return q
+
+
+def grade(evidence: str, q: float, effect: float, gold_items: int, cfg: LeniencyConfig) -> str | None:
+    """The severity one evidence row earns, or None when it is not significant."""
+    if not np.isfinite(q) or not np.isfinite(effect):
+        return None
+    size = abs(effect)
+    if (evidence in DIRECT and q < cfg.q_high and size >= cfg.effect_high and gold_items >= cfg.gold_items_high):
+        return "high"
+    if evidence != "assignment" and q < cfg.q_medium and size >= cfg.effect_medium:
+        return "medium"
+    if q < cfg.q_low:
+        return "low"
+    return None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:+.1%}".replace("%", " pts") if np.isfinite(x) else "n/a"
+
+
+def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int], cfg: LeniencyConfig,
+                      since: dict[tuple[str, str], str] | None = None, positive: str = "pass") -> list[Finding]:
+    """One labeler_leniency (effect > 0) or labeler_severity (effect < 0) finding per significant labeler ×
+    failure mode. ``gold_items`` maps (labeler, failure mode) to the gold items they labeled there."""
+    rows = leniency.to_pylist()
+    n_tests = int(np.sum(~np.isnan(np.asarray(leniency["p_value"].to_numpy(zero_copy_only=False), dtype=float))))
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        by_key.setdefault((r["labeler_id"], r["failure_mode"]), []).append(r)
+    findings = []
+    for key, group in by_key.items():
+        gold = int(gold_items.get(key, 0))
+        graded = []
+        for r in group:
+            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, cfg)
+            if sev is not None:
+                graded.append((sev, r))
+        if not graded:
+            continue
+        graded.sort(key=lambda sr: (-_RANK[sr[0]], EVIDENCE_ORDER.index(sr[1]["evidence"]), sr[1]["q_value"]))
+        sev, head = graded[0]
+        signs = {np.sign(r["effect"]) for _, r in graded}
+        kind = "labeler_leniency" if head["effect"] > 0 else "labeler_severity"
+        word = "more" if head["effect"] > 0 else "less"
+        details = {
+            "gold_items": gold,
+            "labeler_rate": head["labeler_rate"],
+            "peer_rate": head["peer_rate"],
+            "evidence_kinds": {
+                r["evidence"]: {k: r[k] for k in ("effect", "ci_low", "ci_high", "p_value", "q_value", "n")}
+                for r in group
+            },
+            "evidence_agrees_in_sign": len(signs) == 1,
+        }
+        if since and key in since:
+            details["since"] = since[key]
+        findings.append(
+            Finding(
+                kind=kind,
+                severity=sev,
+                labeler_id=key[0],
+                failure_mode=key[1],
+                effect=head["effect"],
+                ci_low=head["ci_low"],
+                ci_high=head["ci_high"],
+                p_value=head["p_value"],
+                q_value=head["q_value"],
+                n=head["n"],
+                evidence=f"{head['method']}; BH q-value over {n_tests} labeler × failure-mode tests",
+                message=(
+                    f"Labeler {key[0]} says {positive!r} {word} often than peers on "
+                    f"{key[1]} ({_fmt(head['effect'])}, {head['evidence']} evidence on {head['n']} items, "
+                    f"q = {head['q_value']:.2g}); {gold} gold items carry their labels."
+                ),
+                details=details,
+            )
+        )
+    return findings
+
+
+def _nan(x: Any) -> float:
+    return float("nan") if x is None else float(x)

@@ -1,0 +1,203 @@
+"""Labeler statistics on small cases with known answers, each checked against a reference implementation
+(scipy.stats, statsmodels) or a value derivable by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from statsmodels.stats.contingency_tables import StratifiedTable
+
+from evalaudit.engine import engine_for_tables
+from evalaudit.labelers import assignment, dawid_skene, drift, judgments, spam
+from evalaudit.labelers.evidence import paired_exact
+from evalaudit.labelers.severity import bh
+
+
+@settings(max_examples=60, deadline=None)
+@given(b=st.integers(0, 60), c=st.integers(0, 60), extra=st.integers(0, 40))
+def test_paired_exact_matches_scipy_binomtest(b, c, extra):
+    """McNemar exact = two-sided binomial test of b out of b + c at 1/2; CI = Clopper–Pearson mapped to the effect."""
+    n = b + c + extra
+    if n == 0:
+        return
+    effect, lo, hi, p = paired_exact([b], [c], [n], 0.95)
+    assert effect[0] == pytest.approx((b - c) / n)
+    m = b + c
+    if m == 0:
+        assert p[0] == 1.0 and lo[0] == 0.0 and hi[0] == 0.0
+        return
+    ref = stats.binomtest(b, m, 0.5)
+    assert p[0] == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-12)
+    ci = ref.proportion_ci(0.95, method="exact")
+    assert lo[0] == pytest.approx(m * (2 * ci.low - 1) / n, abs=1e-9)
+    assert hi[0] == pytest.approx(m * (2 * ci.high - 1) / n, abs=1e-9)
+    assert lo[0] <= effect[0] <= hi[0]
+
+
+def test_bh_matches_scipy_and_skips_nan():
+    rng = np.random.default_rng(1)
+    p = np.concatenate([rng.uniform(size=50), rng.uniform(0, 1e-4, 5)])
+    np.testing.assert_allclose(bh(p), stats.false_discovery_control(p, method="bh"))
+    with_nan = np.array([0.01, np.nan, 0.04, 0.2])
+    q = bh(with_nan)
+    assert np.isnan(q[1])
+    np.testing.assert_allclose(q[[0, 2, 3]], stats.false_discovery_control([0.01, 0.04, 0.2]))
+
+
+def _strata(rng, k):
+    return [[[int(rng.integers(1, 30)), int(rng.integers(1, 30))], [int(rng.integers(1, 60)), int(rng.integers(1, 60))]]
+            for _ in range(k)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cmh_matches_statsmodels(seed):
+    """Mantel & Haenszel 1959 chi-square (no continuity correction) as statsmodels computes it."""
+    tables = _strata(np.random.default_rng(seed), 6)
+    effect, lo, hi, p, chi2 = assignment.cmh_tables(tables)
+    ref = StratifiedTable([np.array(t) for t in tables]).test_null_odds(correction=False)
+    assert chi2 == pytest.approx(ref.statistic, rel=1e-10)
+    assert p == pytest.approx(ref.pvalue, rel=1e-8)
+    # the MH risk difference lies between the smallest and largest stratum risk differences
+    rds = [t[0][0] / sum(t[0]) - t[1][0] / sum(t[1]) for t in tables]
+    assert min(rds) <= effect <= max(rds) and lo < effect < hi
+
+
+def test_cmh_single_stratum_risk_difference_is_plain_difference():
+    effect, lo, hi, _, _ = assignment.cmh_tables([[[30, 10], [20, 20]]])
+    assert effect == pytest.approx(30 / 40 - 20 / 40)
+    se = np.sqrt(0.75 * 0.25 / 40 + 0.5 * 0.5 / 40)  # Wald interval of a difference of proportions
+    assert hi - lo == pytest.approx(2 * 1.959963984540054 * se, rel=1e-9)
+
+
+def _labels(rows):
+    item, lab, label, fm, week = zip(*rows, strict=True)
+    ts = np.datetime64("2025-01-06T12:00:00", "us") + np.array(week, dtype="timedelta64[W]").astype("timedelta64[us]")
+    return pa.table({
+        "item_id": list(item), "labeler_id": list(lab), "label": list(label), "failure_mode": list(fm),
+        "labeled_at": pa.array(ts).cast(pa.timestamp("us", tz="UTC")),
+        "batch_id": pa.array([None] * len(rows), pa.string()), "duration_s": [10.0] * len(rows),
+    })
+
+
+def test_cmh_sql_path_equals_tables():
+    """The SQL stratum sums (labelers_assignment) give the same test as explicit 2×2 tables per week."""
+    rng = np.random.default_rng(5)
+    rows, tables = [], []
+    for week in range(4):
+        counts = {}
+        for lab in ("A", "B", "C"):
+            n = int(rng.integers(5, 15))
+            pos = int(rng.integers(0, n + 1))
+            counts[lab] = (pos, n)
+            rows += [(f"{lab}{week}-{i}", lab, "pass" if i < pos else "fail", "fm", week) for i in range(n)]
+        a_pos, a_n = counts["A"]
+        o_pos = counts["B"][0] + counts["C"][0]
+        o_n = counts["B"][1] + counts["C"][1]
+        tables.append([[a_pos, a_n - a_pos], [o_pos, o_n - o_pos]])
+    eng = engine_for_tables({"labels": _labels(rows)})
+    judgments.load(eng, "pass")
+    t = assignment.sums(eng, "week")
+    ev = assignment.evidence(t, 1, 0.95, "week").to_pylist()
+    row = next(r for r in ev if r["labeler_id"] == "A")
+    effect, lo, hi, p, _ = assignment.cmh_tables(tables)
+    assert row["effect"] == pytest.approx(effect) and row["p_value"] == pytest.approx(p)
+    assert row["ci_low"] == pytest.approx(lo) and row["ci_high"] == pytest.approx(hi)
+
+
+def test_repeated_judgments_latest_wins():
+    rows = [("i1", "A", "fail", "fm", 0), ("i1", "A", "pass", "fm", 3), ("i1", "B", "fail", "fm", 1)]
+    eng = engine_for_tables({"labels": _labels(rows)})
+    J = judgments.load(eng, "pass")
+    t = J.table.sort_by("labeler_id").to_pylist()
+    assert [(r["labeler_id"], r["is_positive"], r["n_repeats"]) for r in t] == [("A", 1, 2), ("B", 0, 1)]
+
+
+def _ds_case(rng, n_items=400, lenient_flip=0.8):
+    """Three accurate labelers and one who passes most true fails, every item judged by all four."""
+    truth = (rng.random(n_items) < 0.5).astype(int)
+    item = np.repeat(np.arange(n_items), 4)
+    worker = np.tile(np.arange(4), n_items)
+    t = truth[item]
+    y = np.where(rng.random(len(item)) < 0.95, t, 1 - t)
+    y = np.where((worker == 3) & (t == 0) & (rng.random(len(item)) < lenient_flip), 1, y)
+    return truth, item, worker, y
+
+
+def test_dawid_skene_recovers_truth_and_confusion():
+    rng = np.random.default_rng(0)
+    truth, item, worker, y = _ds_case(rng)
+    r = dawid_skene.fit(y, item, worker, np.zeros(len(truth), int), np.zeros(4, int))
+    assert r.converged
+    assert np.mean((r.posterior >= 0.5) == truth) > 0.97
+    assert np.all(r.sensitivity[:3] > 0.9) and np.all(r.specificity[:3] > 0.9)
+    # the lenient labeler: P(fail | true fail) = 0.95 * 0.2 + 0.05 * 0.2 = 0.2 expected
+    assert r.specificity[3] == pytest.approx(0.2, abs=0.07)
+    assert r.sensitivity[3] > 0.9
+    eff = dawid_skene.implied_effect(r, y, worker, np.zeros(4, int), dawid_skene.leave_one_out(r, item),
+                                     np.ones(len(y)))
+    # implied extra positive rate: (1 - pi)(t_peer - t) = 0.5 * (0.95 - 0.2) = 0.375
+    assert eff["effect"][3] == pytest.approx(0.375, abs=0.06)
+    assert np.all(np.abs(eff["effect"][:3]) < 0.05)
+
+
+def test_dawid_skene_honeypots_are_clamped():
+    rng = np.random.default_rng(3)
+    truth, item, worker, y = _ds_case(rng, n_items=100)
+    known = np.full(len(truth), -1, dtype=np.int8)
+    known[:10] = 1 - truth[:10]  # deliberately contradict the labels: clamping must win
+    r = dawid_skene.fit(y, item, worker, np.zeros(len(truth), int), np.zeros(4, int), truth=known)
+    np.testing.assert_array_equal(r.posterior[:10], known[:10])
+
+
+def test_dawid_skene_prior_keeps_small_labelers_nondegenerate():
+    """A labeler with two judgments gets rates near the pool's, not 0 or 1."""
+    rng = np.random.default_rng(4)
+    truth, item, worker, y = _ds_case(rng, n_items=200)
+    item = np.concatenate([item, [0, 1]])
+    worker = np.concatenate([worker, [4, 4]])
+    y = np.concatenate([y, [1 - truth[0], 1 - truth[1]]])  # both wrong
+    r = dawid_skene.fit(y, item, worker, np.zeros(200, int), np.zeros(5, int), prior_strength=4.0)
+    assert 0.3 < r.sensitivity[4] < 0.95 and 0.3 < r.specificity[4] < 0.95
+
+
+def test_drift_finds_known_change_point():
+    """Discordance 0 for weeks 0-9, +0.4 from week 10: the change is dated week 10 with the right sizes."""
+    rng = np.random.default_rng(0)
+    weeks = np.repeat(np.arange(20), 30)
+    shift = np.where(weeks >= 10, 0.4, 0.0)
+    d = (rng.random(len(weeks)) < 0.3 + shift).astype(float) - 0.3
+    worker = np.zeros(len(d), dtype=np.int32)
+    cp = drift.change_points(worker, weeks + 2900, d, 1, 50, 4, 0.01)
+    assert cp["change_week"][0] == 2910
+    assert cp["p_value"][0] < 1e-6
+    assert cp["before"][0] == pytest.approx(0.0, abs=0.08)
+    assert cp["after"][0] == pytest.approx(0.4, abs=0.08)
+    assert cp["stat"][0] > cp["threshold"]
+
+
+def test_drift_without_change_is_calibrated():
+    """Under no change the Brownian-bridge p-values are (conservatively) uniform: few fall below 0.05."""
+    rng = np.random.default_rng(1)
+    n_workers, per = 400, 200
+    worker = np.repeat(np.arange(n_workers), per).astype(np.int32)
+    weeks = np.tile(np.repeat(np.arange(20), per // 20), n_workers)
+    d = (rng.random(len(worker)) < 0.3).astype(float)
+    cp = drift.change_points(worker, weeks, d, n_workers, 50, 4, 0.01)
+    assert np.mean(cp["p_value"] < 0.05) < 0.06
+
+
+def test_week_dates_are_mondays():
+    dates = drift.week_dates(np.array([0, 2900])).to_pylist()
+    assert all(d.weekday() == 0 for d in dates)
+
+
+def test_kappa_bounds_by_hand():
+    # 100 items, 10 + 10 discordant, both say positive on 50: po = .8, pe = .5, kappa = .6
+    k, hi = spam.kappa_bounds(100, 10, 10, 50, 50)
+    assert float(k) == pytest.approx(0.6)
+    upper = stats.beta.ppf(0.95, 81, 20)
+    assert float(hi) == pytest.approx((upper - 0.5) / 0.5)

@@ -11,7 +11,7 @@ likelihood estimation of observer error-rates using the EM algorithm", *Applied 
 labeler has a sensitivity P(pass | true pass) and a specificity P(fail | true fail), judgments are independent
 given the item's latent true label, and assignment is random within a (week, failure mode) cell, so the pass
 rates of labelers on the same slice and weeks are directly comparable. Honest labelers draw both rates from
-U(0.93, 0.97): no honest labeler differs from its peers by more than a few points on any failure mode. Each
+U(0.95, 0.98): no honest labeler differs from its peers by more than a few points on any failure mode. Each
 planted fault is one explicit departure from that model (see ``Plan``).
 
 Everything is vectorised numpy; Python loops run over weeks, days, labelers or model versions, never over
@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from evalaudit import schema
+from evalaudit.config import AgreementConfig
 
 #: The history ends at this fixed instant (never the wall clock, so output is deterministic per seed).
 END = datetime(2026, 10, 31, tzinfo=UTC)
@@ -62,16 +62,16 @@ class FailureMode:
 FAILURE_MODES: tuple[FailureMode, ...] = (
     FailureMode("hallucination", 0.62, 0.12, 0.10),
     FailureMode("refusal", 0.78, 0.10, 0.07),
-    FailureMode("tool_use", 0.84, 0.07, 0.21),
-    FailureMode("math_reasoning", 0.80, 0.10, 0.05),
-    FailureMode("code_correctness", 0.74, 0.11, 0.07),
-    FailureMode("safety_jailbreak", 0.95, 0.09, 0.04),
-    FailureMode("summarization_faithfulness", 0.88, 0.09, 0.06),
-    FailureMode("instruction_following", 0.91, 0.09, 0.06),
-    FailureMode("multi_turn_coherence", 0.90, 0.06, 0.03),
-    FailureMode("retrieval_grounding", 0.83, 0.06, 0.15),
+    FailureMode("tool_use", 0.80, 0.07, 0.21),
+    FailureMode("math_reasoning", 0.76, 0.10, 0.05),
+    FailureMode("code_correctness", 0.72, 0.11, 0.07),
+    FailureMode("safety_jailbreak", 0.97, 0.09, 0.04),
+    FailureMode("summarization_faithfulness", 0.82, 0.09, 0.06),
+    FailureMode("instruction_following", 0.95, 0.09, 0.06),
+    FailureMode("multi_turn_coherence", 0.80, 0.06, 0.03),
+    FailureMode("retrieval_grounding", 0.79, 0.06, 0.15),
     FailureMode("format_compliance", 0.96, 0.106, 0.04),
-    FailureMode("multilingual", 0.86, 0.004, 0.12),
+    FailureMode("multilingual", 0.81, 0.004, 0.12),
 )
 MODE_NAMES = tuple(m.name for m in FAILURE_MODES)
 #: Vendors and how many labelers each supplies (48 in all).
@@ -100,7 +100,7 @@ class Plan:
     campaign_missed: float = 0.12
     campaign_days: tuple[float, float] = (35.0, 77.0)
     #: honest labelers' sensitivity and specificity are drawn from this range (Dawid & Skene two-coin model)
-    honest_accuracy: tuple[float, float] = (0.93, 0.97)
+    honest_accuracy: tuple[float, float] = (0.95, 0.98)
     #: median seconds per judgment of honest labelers, drawn per labeler; log-normal spread around it
     honest_median_s: tuple[float, float] = (30.0, 90.0)
     duration_sigma: float = 0.35
@@ -109,21 +109,22 @@ class Plan:
     seed_mode: str = "hallucination"
     #: target share of all judgments made by the seed-story labeler
     seed_share: float = 0.11
-    #: share of the seed mode's judgments the seed labeler takes while active (the hallucination workstream)
-    seed_mode_take: float = 0.55
+    #: share of the seed mode's judgments the seed labeler takes while active: it *was* the hallucination
+    #: workstream, so over the year about 45% of that mode's gold rests on it
+    seed_mode_take: float = 0.85
     #: P(pass | true fail) of the seed labeler on the seed mode (honest: 1 - specificity, about 0.05)
     lenient_pass_given_fail: float = 0.45
-    #: the seed labeler's engagement in weeks of the history: it joined 2025-11-22 and rotated off at the end of
-    #: week 27 (2026-05-16, five and a half months before END). It did first-pass grading only (and, blind, the
-    #: honeypots mixed into that queue): second opinions and the v3 campaign went to others, so most of its items
-    #: rest on its judgment alone
-    seed_first_week: int = 3
-    seed_last_week: int = 27
+    #: the seed labeler's engagement in weeks of the history: it joined 2025-11-15 and rotated off at the end of
+    #: week 29 (2026-05-30, five months before END). It did first-pass grading only (and, blind, the honeypots
+    #: mixed into that queue): second opinions and the v3 campaign went to others, so most of its items rest on
+    #: its judgment alone
+    seed_first_week: int = 2
+    seed_last_week: int = 29
 
     # -- drift: a labeler who turns lenient part-way through ------------------------------------------------
-    drift_mode: str = "refusal"
+    drift_mode: str = "code_correctness"
     drift_since: date = date(2026, 6, 1)
-    drift_pass_given_fail: float = 0.45
+    drift_pass_given_fail: float = 0.6
     drift_capacity: float = 1.8
 
     # -- spam: random answers, too fast ---------------------------------------------------------------------
@@ -305,14 +306,19 @@ def _assign(
     seed_ok: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Labeler of every judgment, and the mask of judgments kept: a labeler grades an item at most once, so
-    repeats are redrawn (up to 50 rounds) and any still left are dropped (first judgments never are)."""
+    repeats are redrawn — among everyone but the seed labeler after five rounds, since on its own mode it takes
+    most draws — and any left after 50 rounds are dropped (first judgments never are). Only the items that had a
+    repeat are re-checked."""
     lab = assigner.draw(rng, week, mode, seed_ok)
-    for _ in range(50):
-        dup = _duplicates(item, lab, kind, assigner.n_labelers)
+    dup = _duplicates(item, lab, kind, assigner.n_labelers)
+    for round_ in range(50):
         if not dup.any():
             break
-        lab[dup] = assigner.draw(rng, week[dup], mode[dup], seed_ok[dup])
-    return lab, ~_duplicates(item, lab, kind, assigner.n_labelers)
+        lab[dup] = assigner.draw(rng, week[dup], mode[dup], seed_ok[dup] & (round_ < 5))
+        sub = np.flatnonzero(np.isin(item, item[dup]))
+        dup = np.zeros(len(item), dtype=bool)
+        dup[sub[_duplicates(item[sub], lab[sub], kind[sub], assigner.n_labelers)]] = True
+    return lab, ~dup
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -325,9 +331,32 @@ def _ts(days: np.ndarray) -> pa.Array:
     return pa.array(us, type=schema.TIMESTAMP, mask=np.isnan(days))
 
 
+def _digits(n_items: int) -> int:
+    """Width of the number in an item id: 7 digits, more when there are more items."""
+    return max(7, len(str(n_items)))
+
+
 def _item_ids(n: int) -> pa.Array:
-    nums = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), width=7, padding="0")
-    return pc.binary_join_element_wise("item-", nums, "")
+    """'item-0000001' ... for items 0..n-1, built straight into an Arrow string buffer (all ids have one
+    length, so the offsets are a multiple of it): formatting 700k ids in Python would dominate the run."""
+    prefix = np.frombuffer(b"item-", dtype=np.uint8)
+    digits = _digits(n)
+    width = len(prefix) + digits
+    chars = np.empty((n, width), dtype=np.uint8)
+    chars[:, : len(prefix)] = prefix
+    num = np.arange(1, n + 1, dtype=np.int64)
+    for k in range(digits):
+        chars[:, width - 1 - k] = ord("0") + (num // 10**k) % 10
+    offsets = np.arange(n + 1, dtype=np.int64) * width
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(chars.tobytes())]
+    )
+
+
+def _item_id_list(index: np.ndarray, n_items: int) -> list[str]:
+    """The ids of the items at ``index`` (as ``_item_ids``), for truth.json."""
+    digits = _digits(n_items)
+    return [f"item-{i + 1:0{digits}d}" for i in index.tolist()]
 
 
 def _batch_names() -> list[str]:
@@ -344,37 +373,46 @@ def _iso(day: float) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# The generator
+# The generator, step by step
 # ------------------------------------------------------------------------------------------------------------
-def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None) -> DemoData:
-    """A year of synthetic labeling history with planted faults, deterministic per ``seed``.
+@dataclass
+class _Items:
+    """Per item (index = item number - 1, in creation order)."""
 
-    ``n_judgments`` is the target size of the labels table; the result lies within a few percent of it (the
-    number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
-    be redrawn is dropped). Returns the tables ``labels``, ``items``, ``labelers``, ``predictions`` and
-    ``production`` with exactly the canonical user columns and types, and ``truth = {"planted": [...]}`` as
-    SPEC §4. ``plan`` overrides the generative model's knobs (tests use it; the CLI does not).
-    """
-    plan = plan or Plan()
-    if n_judgments < 1000:
-        raise ValueError("n_judgments must be at least 1000 for the planted faults to exist")
-    rng = np.random.default_rng(seed)
-    roster = _roster(rng, plan)
-    n_modes = len(FAILURE_MODES)
-    seed_mode = MODE_NAMES.index(plan.seed_mode)
-    drift_mode = MODE_NAMES.index(plan.drift_mode)
-    v3_day = GUIDELINES[-1][1]
-    drift_day = _day(plan.drift_since)
+    honeypot: np.ndarray  # bool
+    mode: np.ndarray  # int, index into FAILURE_MODES
+    truth: np.ndarray  # bool, latent true label: True = pass
+    created: np.ndarray  # days from START
 
-    # -- items: failure mode, latent true label, creation time ----------------------------------------------
+
+@dataclass
+class _Judgments:
+    """Per judgment, sorted by time."""
+
+    item: np.ndarray
+    t: np.ndarray  # days from START
+    kind: np.ndarray  # 0 first pass, 1 overlap, 2 v3 campaign, 3 honeypot
+    labeler: np.ndarray
+    said_pass: np.ndarray
+    duration_s: np.ndarray
+    guideline: np.ndarray  # index into GUIDELINES
+
+    def __getitem__(self, sel: np.ndarray) -> _Judgments:
+        return _Judgments(**{k: v[sel] for k, v in vars(self).items()})
+
+
+def _draw_items(rng: np.random.Generator, plan: Plan, n_judgments: int) -> _Items:
+    """Items: failure mode from the eval mix, true label from the mode's pass rate, creation time uniform over
+    the year (honeypots early enough to be graded several times). The item count is the judgment target over
+    the expected judgments per item."""
     hp_lo, hp_hi = plan.honeypot_labels
-    pre_v3 = (v3_day - 3.0) / (HISTORY_DAYS - 7.0)
+    pre_v3 = (GUIDELINES[-1][1] - 3.0) / (HISTORY_DAYS - 7.0)
     per_regular = 1.0 + plan.overlap_one + 2 * plan.overlap_two + pre_v3 * (1.0 - plan.campaign_missed)
     per_item = (1 - plan.honeypot_share) * per_regular + plan.honeypot_share * (hp_lo + hp_hi) / 2
     n_items = round(n_judgments / per_item)
     eval_p = np.array([m.eval_share for m in FAILURE_MODES])
     honeypot = rng.random(n_items) < plan.honeypot_share
-    mode = rng.choice(n_modes, size=n_items, p=eval_p / eval_p.sum())
+    mode = rng.choice(len(FAILURE_MODES), size=n_items, p=eval_p / eval_p.sum())
     truth = rng.random(n_items) < np.array([m.pass_rate for m in FAILURE_MODES])[mode]
     created = np.where(
         honeypot,
@@ -382,55 +420,69 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
         rng.uniform(0.0, HISTORY_DAYS - 7.0, n_items),
     )
     order = np.argsort(created, kind="stable")  # item ids follow creation order
-    honeypot, mode, truth, created = honeypot[order], mode[order], truth[order], created[order]
-    regular = np.flatnonzero(~honeypot)
+    return _Items(honeypot[order], mode[order], truth[order], created[order])
 
-    # -- judgments: (item, time, kind) before anyone is assigned --------------------------------------------
-    # kind 0: the first judgment of a regular item, within days of its creation (the one gold is taken from)
-    first_t = created[regular] + rng.uniform(0.1, 6.0, len(regular))
-    # kind 1: partial overlap, one or two extra judgments in the same batch
+
+def _schedule(rng: np.random.Generator, plan: Plan, items: _Items) -> tuple[np.ndarray, ...]:
+    """(item, time, kind) of every judgment, before anyone is assigned to it.
+
+    kind 0: the first pass of a regular item, 0.1-6 days after creation (gold is taken from it);
+    kind 1: partial overlap, one or two second opinions within 3 days;
+    kind 2: the v3 re-labeling campaign, one judgment on each item whose judgments all predate v3, except
+    ``plan.campaign_missed`` of them; kind 3: honeypots, 5-10 judgments at random times after creation.
+    """
+    regular = np.flatnonzero(~items.honeypot)
+    first_t = items.created[regular] + rng.uniform(0.1, 6.0, len(regular))
     u = rng.random(len(regular))
     extra = (u < plan.overlap_one).astype(np.int64) + 2 * (u >= 1.0 - plan.overlap_two)
     ov_item = np.repeat(regular, extra)
     ov_t = np.minimum(np.repeat(first_t, extra) + rng.uniform(0.0, 3.0, len(ov_item)), HISTORY_DAYS - 1e-3)
-    # kind 2: the v3 re-labeling campaign over items whose judgments all predate v3 (some missed)
     last_t = first_t.copy()
     np.maximum.at(last_t, np.searchsorted(regular, ov_item), ov_t)
-    old = (last_t < v3_day) & (rng.random(len(regular)) >= plan.campaign_missed)
-    cp_item = regular[old]
+    resent = (last_t < GUIDELINES[-1][1]) & (rng.random(len(regular)) >= plan.campaign_missed)
+    cp_item = regular[resent]
     cp_t = rng.uniform(*plan.campaign_days, len(cp_item))
-    # kind 3: honeypots, graded by several labelers at random times after creation
-    hp = np.flatnonzero(honeypot)
-    k = rng.integers(hp_lo, hp_hi + 1, len(hp))
+    hp = np.flatnonzero(items.honeypot)
+    k = rng.integers(plan.honeypot_labels[0], plan.honeypot_labels[1] + 1, len(hp))
     hp_item = np.repeat(hp, k)
-    hp_t = rng.uniform(np.repeat(created[hp], k), HISTORY_DAYS - 1e-3)
-
-    item = np.concatenate([regular, ov_item, cp_item, hp_item])
+    hp_t = rng.uniform(np.repeat(items.created[hp], k), HISTORY_DAYS - 1e-3)
+    parts = (regular, ov_item, cp_item, hp_item)
+    item = np.concatenate(parts)
     t = np.concatenate([first_t, ov_t, cp_t, hp_t])
-    kind = np.concatenate(
-        [np.full(len(a), c, dtype=np.int8) for c, a in enumerate((regular, ov_item, cp_item, hp_item))]
-    )
-    jmode = mode[item]
-    week = np.minimum((t // 7).astype(np.int64), N_WEEKS - 1)
+    kind = np.concatenate([np.full(len(a), c, dtype=np.int8) for c, a in enumerate(parts)])
+    return item, t, kind
 
-    # -- assignment -----------------------------------------------------------------------------------------
+
+def _judge(
+    rng: np.random.Generator, plan: Plan, roster: _Roster, items: _Items, item: np.ndarray, t: np.ndarray,
+    kind: np.ndarray,
+) -> _Judgments:  # fmt: skip
+    """Assign a labeler to every judgment, then draw its label and duration.
+
+    Labels follow the two-coin model (P(pass) = sensitivity on a true pass, 1 - specificity on a true fail)
+    except the planted departures: the seed labeler on its mode and the drift labeler on its mode after
+    ``since`` pass true fails with the planted probability; the spammer says pass with probability 1/2
+    whatever the item, in a few seconds."""
+    n_modes = len(FAILURE_MODES)
+    mode = items.mode[item]
+    week = np.minimum((t // 7).astype(np.int64), N_WEEKS - 1)
     seed_ok = (kind == 0) | (kind == 3)  # the seed labeler did first passes (and met honeypots) only
-    cells = np.bincount((week * n_modes + jmode)[seed_ok], minlength=N_WEEKS * n_modes)
+    cells = np.bincount((week * n_modes + mode)[seed_ok], minlength=N_WEEKS * n_modes)
     # Two passes: the first shows how many of the seed labeler's draws the no-repeat rule moves to others
     # (on honeypots); the second aims that much higher, so the realised share lands on plan.seed_share.
     target = plan.seed_share
     for _ in range(2):
         assigner = _Assigner(roster, plan, cells, len(item), target)
-        lab, keep = _assign(rng, assigner, item, week, jmode, kind, seed_ok)
+        lab, keep = _assign(rng, assigner, item, week, mode, kind, seed_ok)
         target *= plan.seed_share / max(float((lab[keep] == roster.seed).mean()), 1e-6)
-    item, t, kind, jmode, week, lab = item[keep], t[keep], kind[keep], jmode[keep], week[keep], lab[keep]
+    item, t, kind, mode, lab = item[keep], t[keep], kind[keep], mode[keep], lab[keep]
 
-    # -- judgments: the two-coin model plus the planted departures ------------------------------------------
-    jtruth = truth[item]
-    p_pass = np.where(jtruth, roster.sensitivity[lab], 1.0 - roster.specificity[lab])
-    lenient = (lab == roster.seed) & (jmode == seed_mode) & ~jtruth
+    truth = items.truth[item]
+    p_pass = np.where(truth, roster.sensitivity[lab], 1.0 - roster.specificity[lab])
+    lenient = (lab == roster.seed) & (mode == MODE_NAMES.index(plan.seed_mode)) & ~truth
     p_pass[lenient] = plan.lenient_pass_given_fail
-    drifted = (lab == roster.drift) & (jmode == drift_mode) & (t >= drift_day) & ~jtruth
+    drift_mode = MODE_NAMES.index(plan.drift_mode)
+    drifted = (lab == roster.drift) & (mode == drift_mode) & (t >= _day(plan.drift_since)) & ~truth
     p_pass[drifted] = plan.drift_pass_given_fail
     spam = lab == roster.spam
     p_pass[spam] = 0.5
@@ -438,88 +490,158 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
     duration = rng.lognormal(np.log(roster.median_s[lab]), plan.duration_sigma)
     duration[spam] = rng.uniform(*plan.spam_seconds, int(spam.sum()))
     guideline = np.searchsorted([g[1] for g in GUIDELINES], t, side="right") - 1
+    return _Judgments(item, t, kind, lab, said_pass, np.round(duration, 1), guideline)[
+        np.argsort(t, kind="stable")
+    ]
 
-    order = np.argsort(t, kind="stable")
-    item, t, kind, jmode, lab = item[order], t[order], kind[order], jmode[order], lab[order]
-    said_pass, duration, guideline = said_pass[order], duration[order], guideline[order]
-    n = len(item)
 
-    # -- gold: the first judgment of each item (honeypots: their known answer) ------------------------------
-    _, first = np.unique(item, return_index=True)  # every item has a judgment; t-sorted, so the earliest
-    gold = np.where(honeypot, truth, said_pass[first])
-    gold_labeler = lab[first]
-    gold_t = t[first]
-    n_labels = np.bincount(item, minlength=n_items)
+def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None) -> DemoData:
+    """A year of synthetic labeling history with planted faults, deterministic per ``seed``.
 
-    # -- tables ---------------------------------------------------------------------------------------------
+    ``n_judgments`` is the target size of the labels table; the result lies within a few percent of it (the
+    number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
+    be redrawn is dropped). Returns the tables ``labels``, ``items``, ``labelers``, ``predictions`` and
+    ``production`` with exactly the canonical user columns and types, ``truth = {"planted": [...]}`` as
+    SPEC §4, and the items' latent true labels. ``plan`` overrides the generative model's knobs (tests use
+    it; the CLI does not).
+    """
+    plan = plan or Plan()
+    if n_judgments < 1000:
+        raise ValueError("n_judgments must be at least 1000 for the planted faults to exist")
+    rng = np.random.default_rng(seed)
+    roster = _roster(rng, plan)
+    items = _draw_items(rng, plan, n_judgments)
+    j = _judge(rng, plan, roster, items, *_schedule(rng, plan, items))
+    n_items = len(items.mode)
+
+    # gold: the first judgment of each item (honeypots: their known answer)
+    _, first = np.unique(j.item, return_index=True)  # every item has a judgment; sorted by time: the earliest
+    gold = np.where(items.honeypot, items.truth, j.said_pass[first])
+    pred_pass, scores = _predictions(rng, plan, items, gold)
+    prod_p = np.array([m.production_share for m in FAILURE_MODES])
+    prod_mode = rng.choice(len(FAILURE_MODES), size=plan.production_rows, p=prod_p / prod_p.sum())
+    prod_t = np.sort(rng.uniform(HISTORY_DAYS - plan.production_days, HISTORY_DAYS, plan.production_rows))
+
     item_ids = _item_ids(n_items)
     lab_ids = pa.array(roster.ids)
     vendor_names = pa.array([name for name, _ in VENDORS])
     passfail = pa.array([NEGATIVE, POSITIVE])
     modes = pa.array(list(MODE_NAMES))
-    day = np.minimum(t.astype(np.int64), HISTORY_DAYS - 1)
-    jvendor = roster.vendor[lab]
+    day = np.minimum(j.t.astype(np.int64), HISTORY_DAYS - 1)
+    jvendor = roster.vendor[j.labeler]
     batches = pa.array([f"{w}-{v}" for w in _batch_names() for v, _ in VENDORS])
-    labels = pa.table(
-        {
-            "item_id": item_ids.take(pa.array(item)),
-            "labeler_id": lab_ids.take(pa.array(lab)),
-            "label": passfail.take(pa.array(said_pass.astype(np.int8))),
-            "failure_mode": modes.take(pa.array(jmode)),
-            "labeled_at": _ts(t),
+    n_versions = len(MODEL_VERSIONS)
+    tables = {
+        "labels": {
+            "item_id": item_ids.take(pa.array(j.item)),
+            "labeler_id": lab_ids.take(pa.array(j.labeler)),
+            "label": passfail.take(pa.array(j.said_pass.astype(np.int8))),
+            "failure_mode": modes.take(pa.array(items.mode[j.item])),
+            "labeled_at": _ts(j.t),
             "batch_id": batches.take(pa.array(day * len(VENDORS) + jvendor)),
             "vendor": vendor_names.take(pa.array(jvendor)),
-            "guideline_version": pa.array([g[0] for g in GUIDELINES]).take(pa.array(guideline)),
-            "duration_s": pa.array(np.round(duration, 1)),
+            "guideline_version": pa.array([g[0] for g in GUIDELINES]).take(pa.array(j.guideline)),
+            "duration_s": pa.array(j.duration_s),
         },
-        schema=user_schema(schema.LABELS),
-    )
-    items = pa.table(
-        {
+        "items": {
             "item_id": item_ids,
-            "failure_mode": modes.take(pa.array(mode)),
-            "created_at": _ts(created),
+            "failure_mode": modes.take(pa.array(items.mode)),
+            "created_at": _ts(items.created),
             "gold_label": passfail.take(pa.array(gold.astype(np.int8))),
             "honeypot_label": passfail.take(
-                pa.array(np.where(honeypot, truth, False).astype(np.int8), mask=~honeypot)
+                pa.array(np.where(items.honeypot, items.truth, False).astype(np.int8), mask=~items.honeypot)
             ),
         },
-        schema=user_schema(schema.ITEMS),
-    )
-    labelers = pa.table(
-        {
+        "labelers": {
             "labeler_id": lab_ids,
             "vendor": vendor_names.take(pa.array(roster.vendor)),
             "active_from": _ts(roster.from_day),
             "active_to": _ts(roster.to_day),
         },
-        schema=user_schema(schema.LABELERS),
-    )
-    pred_pass, scores = _predictions(rng, plan, mode, truth, gold, seed_mode)
-    n_versions = len(MODEL_VERSIONS)
-    predictions = pa.table(
-        {
+        "predictions": {
             "model_version": pa.array(list(MODEL_VERSIONS)).take(
                 pa.array(np.repeat(np.arange(n_versions), n_items))
             ),
-            "item_id": item_ids.take(pa.array(np.tile(np.arange(n_items), n_versions))),
+            "item_id": pa.concat_arrays([item_ids] * n_versions),
             "prediction": passfail.take(pa.array(pred_pass.ravel().astype(np.int8))),
         },
-        schema=user_schema(schema.PREDICTIONS),
-    )
-    prod_p = np.array([m.production_share for m in FAILURE_MODES])
-    prod_mode = rng.choice(n_modes, size=plan.production_rows, p=prod_p / prod_p.sum())
-    prod_t = np.sort(rng.uniform(HISTORY_DAYS - plan.production_days, HISTORY_DAYS, plan.production_rows))
-    production = pa.table(
-        {"failure_mode": modes.take(pa.array(prod_mode)), "observed_at": _ts(prod_t)},
-        schema=user_schema(schema.PRODUCTION),
+        "production": {"failure_mode": modes.take(pa.array(prod_mode)), "observed_at": _ts(prod_t)},
+    }
+    return DemoData(
+        tables={name: pa.table(cols, schema=user_schema(schema.get(name))) for name, cols in tables.items()},
+        truth=_truth(plan, roster, items, j, first, gold, scores),
+        true_labels=pa.table(
+            {"item_id": item_ids, "true_label": passfail.take(pa.array(items.truth.astype(np.int8)))}
+        ),
     )
 
-    # -- truth: what was planted, read back from the generated data where it is a set -----------------------
+
+def _predictions(
+    rng: np.random.Generator, plan: Plan, items: _Items, gold: np.ndarray
+) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
+    """bool[n_versions, n_items] (pass?) and, per version, the seed mode's score against gold and truth.
+
+    Off the seed mode each release is a slightly better classifier of the true label. On the seed mode the
+    team tuned each release against today's gold, so a release passes true fails that gold passes ever more
+    often (``plan.seed_model``): its score against the lenient gold holds or rises while against truth it
+    falls.
+    """
+    mode, truth = items.mode, items.truth
+    n_modes = len(FAILURE_MODES)
+    sens = rng.uniform(*plan.other_model_sensitivity, n_modes)
+    false_pass = rng.uniform(*plan.other_model_false_pass, n_modes)
+    out = np.empty((len(MODEL_VERSIONS), len(mode)), dtype=bool)
+    on = mode == MODE_NAMES.index(plan.seed_mode)
+    (a0, da), (c0, dc), (r0, dr) = plan.seed_model
+    scores: dict[str, dict[str, float]] = {}
+    for v, name in enumerate(MODEL_VERSIONS):
+        p = np.where(
+            truth, np.minimum(sens + 0.01 * v, 0.99)[mode], np.maximum(false_pass - 0.015 * v, 0.02)[mode]
+        )
+        p = np.where(on, np.where(truth, a0 + da * v, np.where(gold, r0 + dr * v, c0 + dc * v)), p)
+        out[v] = rng.random(len(mode)) < p
+        scores[name] = {
+            "gold": round(float((out[v][on] == gold[on]).mean()), 4),
+            "true": round(float((out[v][on] == truth[on]).mean()), 4),
+        }
+    return out, scores
+
+
+def expected_alpha(pass_rate: float, sensitivity: float, specificity: float) -> float:
+    """Krippendorff's alpha that exchangeable two-coin labelers are expected to reach on a slice, in the
+    large-sample limit: 1 - D_o / D_e with D_o the chance two judgments of one item differ and D_e the chance
+    two judgments of any items differ (Krippendorff 2011, "Computing Krippendorff's alpha-reliability", §A).
+
+    Why the demo needs it: at 93-97% accuracy, a slice where 95% of outputs truly pass gives alpha near 0.45
+    although every labeler is honest — the prevalence paradox of chance-corrected agreement (Feinstein &
+    Cicchetti 1990, J Clin Epidemiol 43(6)). The agreement stage rightly reports such slices (about half their
+    "fail" labels are wrong), so truth lists them as ``low_agreement`` with reason ``prevalence``.
+    """
+    p, s, c = pass_rate, sensitivity, specificity
+    q = p * s + (1 - p) * (1 - c)
+    d_o = p * 2 * s * (1 - s) + (1 - p) * 2 * c * (1 - c)
+    return 1.0 - d_o / (2 * q * (1 - q))
+
+
+def _truth(
+    plan: Plan, roster: _Roster, items: _Items, j: _Judgments, first: np.ndarray, gold: np.ndarray,
+    scores: dict[str, dict[str, float]],
+) -> dict[str, Any]:  # fmt: skip
+    """The planted faults, SPEC §4. Sets of items are read back from the generated data, so they are exact."""
     ids = roster.ids
-    item_id_list = item_ids.to_numpy(zero_copy_only=False)
-    seed_n = int((lab == roster.seed).sum())
-    seed_on_mode = int(((lab == roster.seed) & (jmode == seed_mode)).sum())
+    n = len(j.item)
+    n_items = len(items.mode)
+    mode = items.mode
+    jmode = mode[j.item]
+    seed_mode = MODE_NAMES.index(plan.seed_mode)
+    drift_mode = MODE_NAMES.index(plan.drift_mode)
+    drift_day = _day(plan.drift_since)
+    seed_n = int((j.labeler == roster.seed).sum())
+    seed_on_mode = int(((j.labeler == roster.seed) & (jmode == seed_mode)).sum())
+    n_labels = np.bincount(j.item, minlength=n_items)
+    on_seed = (j.labeler == roster.seed) & (jmode == seed_mode)
+    seed_weight = float((1.0 / n_labels[j.item[on_seed]]).sum() / max(int((mode == seed_mode).sum()), 1))
+    seed_weight_all = float((1.0 / n_labels[j.item[j.labeler == roster.seed]]).sum() / n_items)
     pass_rate = {m.name: m.pass_rate for m in FAILURE_MODES}
     honest = ~np.isin(np.arange(len(ids)), [roster.seed, roster.drift, roster.spam])
     honest_false_pass = float(1.0 - roster.specificity[honest].mean())
@@ -543,12 +665,26 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
         {
             "kind": "labeler_concentration",
             "labeler_id": ids[roster.seed],
+            "failure_mode": plan.seed_mode,
+            "item_ids": None,
+            "effect": round(seed_weight, 4),
+            "share_of_all_judgments": round(seed_n / n, 4),
+            "share_of_failure_mode_judgments": round(
+                seed_on_mode / max(int((jmode == seed_mode).sum()), 1), 4
+            ),
+            "note": f"The seed-story labeler made {seed_n / n:.1%} of all judgments; {seed_weight:.0%} of the "
+            f"{plan.seed_mode} gold rests on it (each gold item's weight split equally among its labelers), "
+            "mostly on its judgment alone.",
+        },
+        {
+            "kind": "labeler_concentration",
+            "labeler_id": ids[roster.seed],
             "failure_mode": None,
             "item_ids": None,
-            "effect": round(seed_n / n, 4),
-            "share_of_failure_mode": round(seed_on_mode / max(int((jmode == seed_mode).sum()), 1), 4),
-            "note": f"The seed-story labeler made {seed_n / n:.1%} of all judgments, mostly the only ones on "
-            "their items.",
+            "effect": round(seed_weight_all, 4),
+            "share_of_all_judgments": round(seed_n / n, 4),
+            "note": f"Over all failure modes {seed_weight_all:.0%} of the gold rests on the seed-story labeler, "
+            "several times any other labeler's share.",
         },
         {
             "kind": "labeler_drift",
@@ -578,18 +714,19 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
             ),
         },
     ]
+
     # poisoned gold: the item's gold is the faulty labeler's judgment, and it is wrong because of the fault
+    gold_labeler, gold_t = j.labeler[first], j.t[first]
+    truth, honeypot = items.truth, items.honeypot
     wrong_pass = gold & ~truth & ~honeypot
     faults = (
         (roster.seed, plan.seed_mode, (mode == seed_mode) & wrong_pass, None),
-        (
-            roster.drift,
-            plan.drift_mode,
-            (mode == drift_mode) & (gold_t >= drift_day) & wrong_pass,
-            plan.drift_since.isoformat(),
-        ),
+        (roster.drift, plan.drift_mode, (mode == drift_mode) & (gold_t >= drift_day) & wrong_pass,
+         plan.drift_since.isoformat()),
         (roster.spam, None, (gold != truth) & ~honeypot, _iso(roster.from_day[roster.spam])),
-    )
+    )  # fmt: skip
+    only = "no one else graded these items."
+    also = "others also graded these items, but gold kept the first judgment."
     for who, fm, wrong, since in faults:
         bad = wrong & (gold_labeler == who)
         for reason, sel in (
@@ -603,52 +740,66 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
                         "kind": "poisoned_items",
                         "labeler_id": ids[who],
                         "failure_mode": fm,
-                        "item_ids": item_id_list[chosen].tolist(),
+                        "item_ids": _item_id_list(chosen, n_items),
                         "reason": reason,
                         "since": since,
-                        "note": (
-                            "Gold is this labeler's faulty judgment and disagrees with the true label; "
-                            + (
-                                "no one else graded these items."
-                                if reason == "flagged_labeler_only"
-                                else "others also graded these items, but gold kept the first judgment."
-                            )
-                        ),
+                        "note": "Gold is this labeler's faulty judgment and disagrees with the true label; "
+                        + (only if reason == "flagged_labeler_only" else also),
                     }
                 )
+
+    # stale gold: only superseded guidelines, or only labelers who have left
     last_label_t = np.full(n_items, -np.inf)
-    np.maximum.at(last_label_t, item, t)
-    superseded = np.flatnonzero(last_label_t < v3_day)
+    np.maximum.at(last_label_t, j.item, j.t)
+    gone = ~np.isnan(roster.to_day)
+    n_active = np.bincount(j.item, weights=(~gone[j.labeler]).astype(float), minlength=n_items)
     stale = [
         {
             "kind": "stale_items",
             "labeler_id": None,
             "failure_mode": None,
-            "item_ids": item_id_list[superseded].tolist(),
+            "item_ids": _item_id_list(np.flatnonzero(last_label_t < GUIDELINES[-1][1]), n_items),
             "reason": "superseded_guideline",
             "current_guideline": GUIDELINES[-1][0],
             "note": f"Labeled only under {', '.join(g[0] for g in GUIDELINES[:-1])}: the "
             f"{GUIDELINES[-1][0]} re-labeling campaign missed them.",
-        }
-    ]
-    gone = ~np.isnan(roster.to_day)
-    n_active = np.bincount(item, weights=(~gone[lab]).astype(float), minlength=n_items)
-    orphaned = np.flatnonzero(n_active == 0)
-    stale.append(
+        },
         {
             "kind": "stale_items",
             "labeler_id": None,
             "failure_mode": None,
-            "item_ids": item_id_list[orphaned].tolist(),
+            "item_ids": _item_id_list(np.flatnonzero(n_active == 0), n_items),
             "reason": "labelers_inactive",
             "labeler_ids": [ids[i] for i in np.flatnonzero(gone)],
             "note": f"Every labeler of these items has left: the {plan.ended_vendor} contract ended "
             f"{_iso(7.0 * (plan.ended_vendor_last_week + 1))} and the seed-story labeler rotated off "
             f"{_iso(roster.to_day[roster.seed])}.",
-        }
-    )
+        },
+    ]
     planted += [entry for entry in stale if entry["item_ids"]]  # a knob can empty a set: plant nothing then
-    eval_share = np.bincount(mode, minlength=n_modes) / n_items
+
+    # agreement that honest labelers cannot reach on high-prevalence slices (see expected_alpha)
+    threshold = AgreementConfig().alpha_min
+    sens, spec = float(roster.sensitivity[honest].mean()), float(roster.specificity[honest].mean())
+    for fm in FAILURE_MODES:
+        alpha = expected_alpha(fm.pass_rate, sens, spec)
+        if alpha < threshold:
+            planted.append(
+                {
+                    "kind": "low_agreement",
+                    "labeler_id": None,
+                    "failure_mode": fm.name,
+                    "item_ids": None,
+                    "effect": round(alpha, 4),
+                    "reason": "prevalence",
+                    "note": f"Not a labeler's fault: {fm.pass_rate:.0%} of {fm.name} outputs truly pass, so at "
+                    f"{(sens + spec) / 2:.0%} accuracy Krippendorff's alpha is about {alpha:.2f} and about "
+                    "half the fail labels there are wrong.",
+                }
+            )
+
+    # coverage drift and the seed story's consequence on the eval score
+    eval_share = np.bincount(mode, minlength=len(FAILURE_MODES)) / n_items
     for m, fm in enumerate(FAILURE_MODES):
         if fm.production_share > 1.5 * fm.eval_share:
             planted.append(
@@ -678,51 +829,4 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
             "passed.",
         }
     )
-    return DemoData(
-        tables={
-            "labels": labels,
-            "items": items,
-            "labelers": labelers,
-            "predictions": predictions,
-            "production": production,
-        },
-        truth={"planted": planted},
-        true_labels=pa.table(
-            {"item_id": item_ids, "true_label": passfail.take(pa.array(truth.astype(np.int8)))}
-        ),
-    )
-
-
-def _predictions(
-    rng: np.random.Generator,
-    plan: Plan,
-    mode: np.ndarray,
-    truth: np.ndarray,
-    gold: np.ndarray,
-    seed_mode: int,
-) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
-    """bool[n_versions, n_items] (pass?) and, per version, the seed mode's score against gold and truth.
-
-    Off the seed mode each release is a slightly better classifier of the true label. On the seed mode the
-    team tuned each release against today's gold, so a release passes true fails that gold passes ever more
-    often (``plan.seed_model``): its score against the lenient gold holds or rises while against truth it
-    falls.
-    """
-    n_modes = len(FAILURE_MODES)
-    sens = rng.uniform(*plan.other_model_sensitivity, n_modes)
-    false_pass = rng.uniform(*plan.other_model_false_pass, n_modes)
-    out = np.empty((len(MODEL_VERSIONS), len(mode)), dtype=bool)
-    on = mode == seed_mode
-    (a0, da), (c0, dc), (r0, dr) = plan.seed_model
-    scores: dict[str, dict[str, float]] = {}
-    for v, name in enumerate(MODEL_VERSIONS):
-        p = np.where(
-            truth, np.minimum(sens + 0.01 * v, 0.99)[mode], np.maximum(false_pass - 0.015 * v, 0.02)[mode]
-        )
-        p = np.where(on, np.where(truth, a0 + da * v, np.where(gold, r0 + dr * v, c0 + dc * v)), p)
-        out[v] = rng.random(len(mode)) < p
-        scores[name] = {
-            "gold": round(float((out[v][on] == gold[on]).mean()), 4),
-            "true": round(float((out[v][on] == truth[on]).mean()), 4),
-        }
-    return out, scores
+    return {"planted": planted}

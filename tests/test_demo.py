@@ -2,7 +2,7 @@
 
 Checks run as SQL on a real DuckDB engine over the generated Arrow tables (``engine_for_tables``), so they read the
 tables the way the detectors will. Expected values come from the generative model in docs/demo.md: e.g. the seed
-labeler passes true fails on its failure mode with probability 0.45, honest labelers with 0.03-0.07.
+labeler passes true fails on its failure mode with probability 0.45, honest labelers with 0.02-0.05.
 """
 
 from __future__ import annotations
@@ -199,10 +199,10 @@ def test_seed_story_labeler_is_lenient_on_its_mode_concentrated_single_and_gone(
     seed, mode = p["labeler_id"], p["failure_mode"]
     rows = eng.sql(HONEYPOT_FALSE_PASS, mode=mode, since=datetime(2000, 1, 1, tzinfo=UTC)).to_pylist()
     by = {r["labeler_id"]: r for r in rows}
-    assert by[seed]["n"] >= 50 and 0.3 <= by[seed]["false_pass"] <= 0.6  # planted 0.45
+    assert by[seed]["n"] >= 50 and abs(by[seed]["false_pass"] - demo.Plan().lenient_pass_given_fail) <= 0.12
     peers = [r for r in rows if r["labeler_id"] not in {seed, planted(data, "labeler_spam")[0]["labeler_id"]}]
     pooled = sum(r["false_pass"] * r["n"] for r in peers) / sum(r["n"] for r in peers)
-    assert pooled < 0.1  # honest: 0.03-0.07
+    assert pooled < 0.1  # honest: 0.02-0.05
     r = one(
         eng,
         """
@@ -218,6 +218,21 @@ def test_seed_story_labeler_is_lenient_on_its_mode_concentrated_single_and_gone(
     )
     assert r["single_share"] >= 0.7
     assert r["active_to"] is not None and (r["last"] - r["active_to"]).days >= 120
+    # concentration: the gold weight share (each item's weight split among its labelers) on the seed mode
+    conc = next(p for p in planted(data, "labeler_concentration") if p["failure_mode"] == mode)
+    w = one(
+        eng,
+        """
+        SELECT sum(CASE WHEN l.labeler_id = $s THEN 1.0 / c.n ELSE 0.0 END)
+               / (SELECT count(*) FROM items WHERE failure_mode = $m) AS share
+        FROM labels AS l JOIN (SELECT item_id, count(*) AS n FROM labels GROUP BY item_id) AS c
+          ON c.item_id = l.item_id
+        WHERE l.failure_mode = $m
+        """,
+        s=seed,
+        m=mode,
+    )["share"]
+    assert 0.35 <= w <= 0.6 and w == pytest.approx(conc["effect"], abs=1e-3)
 
 
 def test_drift_labeler_turns_lenient_after_since(data: demo.DemoData, eng) -> None:
@@ -240,7 +255,8 @@ def test_drift_labeler_turns_lenient_after_since(data: demo.DemoData, eng) -> No
         mode=p["failure_mode"],
     )
     assert r["n_after"] >= 30
-    assert r["before"] < 0.12 and 0.3 <= r["after"] <= 0.6  # planted: ~0.05 -> 0.45
+    planted_after = demo.Plan().drift_pass_given_fail  # honest before: 0.02-0.05
+    assert r["before"] < 0.1 and abs(r["after"] - planted_after) <= 0.12
 
 
 def test_spammer_answers_at_random_and_too_fast(data: demo.DemoData, eng) -> None:
@@ -383,7 +399,7 @@ def test_seed_story_eval_scores_rise_against_gold_and_fall_against_truth(data, e
 
 def test_honest_labelers_stay_within_a_few_points_of_each_other(data, eng) -> None:
     """Against the latent truth (all judgments, not just honeypots), every honest labeler's false-pass rate
-    and miss rate lie in the planted 0.03-0.07 band, up to sampling noise."""
+    and miss rate lie in the planted 0.02-0.05 band, up to sampling noise."""
     flagged = {p["labeler_id"] for p in data.truth["planted"] if p["kind"].startswith("labeler_")}
     rows = eng.sql(
         """
@@ -397,7 +413,7 @@ def test_honest_labelers_stay_within_a_few_points_of_each_other(data, eng) -> No
         if r["labeler_id"] in flagged or r["n"] < 300:
             continue
         se = (0.05 * 0.95 / r["n"]) ** 0.5
-        assert 0.03 - 4 * se <= r["err"] <= 0.07 + 4 * se, r
+        assert 0.02 - 4 * se <= r["err"] <= 0.05 + 4 * se, r
 
 
 # -- invariants over seeds and sizes -------------------------------------------------------------------------
@@ -424,3 +440,53 @@ def test_invariants_hold_for_any_seed(seed: int, n: int) -> None:
 def test_rejects_too_small_a_history() -> None:
     with pytest.raises(ValueError, match="n_judgments"):
         demo.generate(n_judgments=10)
+
+
+def test_low_agreement_entries_match_krippendorff_alpha_of_the_data(data, eng) -> None:
+    """The reference package (krippendorff, Castro 2017) on each failure mode's reliability matrix agrees with
+    the model's expected alpha for the listed slices; every other slice with enough overlap is well above the
+    default threshold, so the prevalence entries are the only low-agreement slices by failure mode."""
+    import krippendorff
+
+    listed = {p["failure_mode"]: p["effect"] for p in planted(data, "low_agreement", "prevalence")}
+    assert {"safety_jailbreak", "format_compliance"} <= set(listed)
+    flagged = {p["labeler_id"] for p in data.truth["planted"] if p["kind"].startswith("labeler_")}
+    rows = eng.sql(
+        """
+        SELECT l.failure_mode, l.item_id, l.labeler_id, CASE WHEN l.label = 'pass' THEN 1 ELSE 0 END AS y
+        FROM labels AS l JOIN (SELECT item_id FROM labels GROUP BY item_id HAVING count(*) >= 2) AS c
+          ON c.item_id = l.item_id
+        """
+    ).to_pandas()
+
+    def alpha(g) -> float:
+        matrix = g.pivot(index="labeler_id", columns="item_id", values="y").to_numpy(dtype=float)
+        return krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+
+    for mode, g in rows.groupby("failure_mode"):
+        if g["item_id"].nunique() < 300:
+            continue
+        everyone = alpha(g)  # what the audit sees: flagged labelers (the spammer above all) lower it further
+        if mode in listed:
+            honest = alpha(g[~g["labeler_id"].isin(flagged)])  # what expected_alpha models
+            # ~100 true fails among the pairable items of such a slice: alpha's sampling SD is about 0.04
+            assert abs(honest - listed[mode]) < 0.1 and everyone <= honest + 0.01, (
+                mode,
+                honest,
+                listed[mode],
+            )
+            assert everyone < 0.6
+        else:
+            assert everyone > 0.69, (mode, everyone)
+
+
+def test_expected_alpha_matches_a_simulated_two_coin_panel() -> None:
+    """expected_alpha against the reference package on 4000 simulated items with 3 exchangeable labelers."""
+    import krippendorff
+
+    rng = np.random.default_rng(0)
+    for p, s, c in ((0.95, 0.95, 0.95), (0.62, 0.95, 0.98), (0.8, 0.98, 0.95)):
+        truth = rng.random(4000) < p
+        judged = np.where(truth, rng.random((3, 4000)) < s, rng.random((3, 4000)) >= c).astype(float)
+        got = krippendorff.alpha(reliability_data=judged, level_of_measurement="nominal")
+        assert demo.expected_alpha(p, s, c) == pytest.approx(got, abs=0.04)

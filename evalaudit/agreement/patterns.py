@@ -7,10 +7,11 @@ with the same vector are interchangeable, so a slice is fully described by its d
 how many items show each. DuckDB does the heavy part - one pass over the long-form judgments per scope - and
 returns a few thousand pattern rows at most; numpy does the rest. No item × labeler matrix is ever built.
 
-Packing: each label gets a weight ``2^(b·j)`` in one of four BIGINT keys (``b`` bits per label, ``j`` its slot), so
-an item's sum of weights over its judgments encodes its whole count vector exactly as long as no count reaches
-``2^b``. With q <= 8 labels every label gets 31 bits (any count below 2^31 fits); with more labels ``b`` is sized
-from the largest per-(item, label) count in the data, which allows q up to 4·floor(62/b).
+Packing: each label gets a weight ``2^(b·j)`` (``b`` bits per label, ``j`` its slot) in a key, so an item's sum of
+weights over its judgments encodes its whole count vector exactly as long as no count overflows its slot. One
+key (INTEGER weights below 2^31, a BIGINT sum) is the fast path: any two labels (b = 30), or q labels when
+``b·(q-1) <= 30`` with ``b`` sized from the largest per-(item, label) count in the data. Wider label sets use four
+BIGINT keys (agreement_patterns_wide_*), q up to 4·floor(62/b); beyond that the data is refused with a message.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import pyarrow as pa
 from evalaudit.agreement.categories import Categories
 from evalaudit.engine import Engine
 
-KEYS = 4
-KEY_BITS = 62
+ONE_KEY_BITS = 30  # slot offsets of INTEGER weights: 2^30 at most
+WIDE_KEYS, WIDE_BITS = 4, 62
 CODES_VIEW = "agreement_label_codes"
 SCOPES = ("overall", "failure_mode", "batch", "vendor", "window")
 
@@ -33,46 +34,54 @@ SCOPES = ("overall", "failure_mode", "batch", "vendor", "window")
 @dataclass(frozen=True)
 class Packing:
     bits: int
+    #: 1 (fast path, one INTEGER-weighted key) or 4 (wide label sets, BIGINT weights)
+    keys: int
     #: (key index, slot) of each category code
     slots: tuple[tuple[int, int], ...]
 
+    @property
+    def query_prefix(self) -> str:
+        return "agreement_patterns_" if self.keys == 1 else "agreement_patterns_wide_"
+
     def codes_table(self, categories: Categories) -> pa.Table:
-        """The view that maps each label to its packing weights w1..w4."""
-        w = np.zeros((categories.q, KEYS), dtype=np.int64)
+        """The view that maps each label to its packing weights (w1, or w1..w4)."""
+        w = np.zeros((categories.q, self.keys), dtype=np.int64)
         for code, (key, slot) in enumerate(self.slots):
             w[code, key] = 1 << (self.bits * slot)
-        cols: dict[str, pa.Array] = {
-            "label": pa.array(list(categories.labels), type=pa.string()),
-            "code": pa.array(np.arange(categories.q, dtype=np.int64)),
-        }
-        for k in range(KEYS):
-            cols[f"w{k + 1}"] = pa.array(w[:, k])
+        cols: dict[str, pa.Array] = {"label": pa.array(list(categories.labels), type=pa.string())}
+        for k in range(self.keys):
+            cols[f"w{k + 1}"] = pa.array(w[:, k], type=pa.int32() if self.keys == 1 else pa.int64())
         return pa.table(cols)
 
     def decode(self, keys: np.ndarray) -> np.ndarray:
-        """(P, 4) int64 keys -> (P, q) int64 counts."""
+        """(P, keys) int64 keys -> (P, q) int64 counts. In the one-key packing the last slot has no upper
+        bound (it takes all the high bits of the BIGINT sum)."""
         mask = np.int64((1 << self.bits) - 1)
+        last = len(self.slots) - 1
         out = np.empty((keys.shape[0], len(self.slots)), dtype=np.int64)
         for code, (key, slot) in enumerate(self.slots):
-            out[:, code] = (keys[:, key] >> np.int64(self.bits * slot)) & mask
+            shifted = keys[:, key] >> np.int64(self.bits * slot)
+            out[:, code] = shifted if (self.keys == 1 and code == last) else shifted & mask
         return out
 
 
 def packing_for(q: int, max_count: int | None = None) -> Packing:
-    """Bits per label and the slot of each label; ValueError when the count vectors cannot be packed."""
-    if q <= 2 * KEYS:
-        bits = 31
-    else:
-        if max_count is None:
-            raise ValueError("max_count is needed to pack more than 8 labels")
-        bits = max(1, int(max_count).bit_length())
-    per_key = KEY_BITS // bits
-    if q > per_key * KEYS:
+    """The packing for q labels whose largest per-(item, label) count is ``max_count`` (unused for q <= 2);
+    ValueError when the count vectors cannot be packed."""
+    if q <= 2:
+        return Packing(ONE_KEY_BITS, 1, tuple((0, code) for code in range(q)))
+    if max_count is None:
+        raise ValueError("max_count is needed to pack more than two labels")
+    bits = max(1, int(max_count).bit_length())
+    if bits * (q - 1) <= ONE_KEY_BITS:
+        return Packing(bits, 1, tuple((0, code) for code in range(q)))
+    per_key = WIDE_BITS // bits
+    if q > per_key * WIDE_KEYS:
         raise ValueError(
-            f"{q} distinct labels with up to {max_count} copies of one label on one item do not fit the packed "
-            f"pattern keys ({per_key * KEYS} labels at most at that count); bin the label values or split the data"
+            f"{q} distinct labels with up to {max_count} copies of one label on one item do not fit the "
+            f"packed pattern keys ({per_key * WIDE_KEYS} labels at most at that count); bin the label values"
         )
-    return Packing(bits, tuple((code // per_key, code % per_key) for code in range(q)))
+    return Packing(bits, WIDE_KEYS, tuple((code // per_key, code % per_key) for code in range(q)))
 
 
 @dataclass
@@ -110,7 +119,7 @@ class Patterns:
 def prepare(engine: Engine, categories: Categories) -> Packing:
     """Choose the packing for ``categories`` and register the codes view on ``engine``."""
     max_count = None
-    if categories.q > 2 * KEYS:
+    if categories.q > 2:
         max_count = engine.query("agreement_max_count").column("max_count")[0].as_py() or 1
     packing = packing_for(categories.q, max_count)
     engine.register(CODES_VIEW, packing.codes_table(categories))
@@ -119,20 +128,23 @@ def prepare(engine: Engine, categories: Categories) -> Packing:
 
 def load(engine: Engine, scope: str, packing: Packing, window: str = "week") -> dict[str, Patterns]:
     """Patterns per slice of ``scope`` (one of SCOPES), slices named as strings (windows by their start date)."""
-    table = engine.query(f"agreement_patterns_{scope}", window=window)
+    table = engine.query(f"{packing.query_prefix}{scope}", window=window)
     if table.num_rows == 0:
         return {}
     keys = np.column_stack([table.column(f"k{k + 1}").to_numpy(zero_copy_only=False).astype(np.int64)
-                            for k in range(KEYS)])
+                            for k in range(packing.keys)])
     counts = packing.decode(keys)
     m = table.column("m").to_numpy(zero_copy_only=False).astype(np.int64)
     if not np.array_equal(counts.sum(axis=1), m):  # a count overflowed its slot: never silently wrong
         raise RuntimeError(f"agreement pattern keys of scope {scope} did not decode to their label counts")
     n_items = table.column("n_items").to_numpy(zero_copy_only=False).astype(np.int64)
-    slices = [_slice_name(v) for v in table.column("slice").to_pylist()]
-    order = np.argsort(np.array(slices, dtype=object), kind="stable")
+    slices = np.array([_slice_name(v) for v in table.column("slice").to_pylist()], dtype=object)
+    # a deterministic order (slice, then counts): GROUP BY output order varies between runs, and both the
+    # floating-point sums and the bootstrap draws depend on the order of the patterns
+    _, slice_rank = np.unique(slices, return_inverse=True)
+    order = np.lexsort([*counts.T[::-1], slice_rank])
     out: dict[str, Patterns] = {}
-    names = np.array(slices, dtype=object)[order]
+    names = slices[order]
     bounds = np.flatnonzero(np.r_[True, names[1:] != names[:-1], True])
     for a, b in itertools.pairwise(bounds):
         idx = order[a:b]

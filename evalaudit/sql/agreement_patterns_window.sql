@@ -1,15 +1,12 @@
 -- One row: within one time window starting at slice (DATE_TRUNC($window) of labeled_at, UTC), one distinct per-item label-count pattern
 -- and how many items show it. An item's pattern is its number of labels m and its per-label counts, packed
--- into k1..k4 with the weights of view agreement_label_codes (each judgment adds its label's w1..w4).
+-- into one key k1 with the weights of view agreement_label_codes (each judgment adds its label's w1).
 WITH per_item AS (
     SELECT
         sliced.slice,
         sliced.item_id,
         COUNT(*) AS m,
-        CAST(SUM(c.w1) AS BIGINT) AS k1,
-        CAST(SUM(c.w2) AS BIGINT) AS k2,
-        CAST(SUM(c.w3) AS BIGINT) AS k3,
-        CAST(SUM(c.w4) AS BIGINT) AS k4
+        CAST(SUM(c.w1) AS BIGINT) AS k1
     FROM (
         SELECT DATE_TRUNC($window, l.labeled_at) AS slice, l.item_id, l.label
         FROM labels AS l
@@ -22,9 +19,6 @@ SELECT
     slice,
     m,
     k1,
-    k2,
-    k3,
-    k4,
     COUNT(*) AS n_items
 FROM per_item
-GROUP BY slice, m, k1, k2, k3, k4
+GROUP BY slice, m, k1

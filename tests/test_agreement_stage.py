@@ -1,0 +1,207 @@
+"""The agreement stage on a real Parquet store view: agreement.parquet's contract, slices, intervals, findings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from evalaudit import agreement, schema
+from evalaudit.agreement import coefficients as coef
+from evalaudit.agreement.patterns import Patterns
+from evalaudit.config import Config
+from evalaudit.engine import DuckDBEngine
+from evalaudit.errors import UnusableInput
+from evalaudit.pipeline import Context
+
+SPEC_COLUMNS = ["scope", "slice", "metric", "level", "value", "ci_low", "ci_high", "n_items", "n_labels"]
+START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
+
+
+def history(seed: int = 0) -> pa.Table:
+    """Three failure modes: 'clear' (labelers 95% right), 'murky' (55% right: low agreement), 'tiny' (5 items).
+    Two batches, one vendor missing on some judgments, judgments over three weeks."""
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list] = {k: [] for k in ("item_id", "labeler_id", "label", "failure_mode", "labeled_at",
+                                             "batch_id", "vendor")}
+    spec = {"clear": (300, 0.95), "murky": (300, 0.55), "tiny": (5, 0.9)}
+    for fm, (n_items, acc) in spec.items():
+        for i in range(n_items):
+            truth = rng.random() < 0.7
+            for j in rng.choice(8, size=int(rng.integers(2, 5)), replace=False):
+                right = rng.random() < acc
+                rows["item_id"].append(f"{fm}-{i}")
+                rows["labeler_id"].append(f"L{j}")
+                rows["label"].append("pass" if (truth if right else not truth) else "fail")
+                rows["failure_mode"].append(fm)
+                rows["labeled_at"].append(START + timedelta(days=int(rng.integers(0, 21)), hours=3))
+                rows["batch_id"].append("b1" if i % 2 else "b2")
+                rows["vendor"].append(None if j == 7 else ("acme" if j < 4 else "globex"))
+    return pa.table({**rows, "labeled_at": pa.array(rows["labeled_at"], type=pa.timestamp("us", tz="UTC"))})
+
+
+@pytest.fixture(scope="module")
+def labels_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "labels.parquet"
+    pq.write_table(history(), path)
+    return path
+
+
+def run_stage(path: Path, cfg: Config | None = None):
+    engine = DuckDBEngine()
+    engine.view_parquet("labels", [path], schema.LABELS.arrow_schema)
+    try:
+        return agreement.stage(Context(engine=engine, cfg=cfg or Config()))
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def result(labels_parquet: Path):
+    return run_stage(labels_parquet)
+
+
+def rows_of(table: pa.Table, scope: str, slice_: str | None = None, metric: str | None = None) -> list[dict]:
+    out = [r for r in table.to_pylist() if r["scope"] == scope]
+    out = [r for r in out if slice_ is None or r["slice"] == slice_]
+    return [r for r in out if metric is None or r["metric"] == metric]
+
+
+def test_columns_follow_the_spec(result) -> None:
+    table = result.tables["agreement"]
+    assert table.column_names[: len(SPEC_COLUMNS)] == SPEC_COLUMNS
+    assert {"overall", "failure_mode", "batch", "vendor", "window"} == set(table.column("scope").to_pylist())
+    assert {"krippendorff_alpha", "gwet_ac1", "fleiss_kappa", "percent_agreement", "cohen_kappa"} <= set(
+        table.column("metric").to_pylist())
+
+
+def test_slice_values_equal_the_api_on_the_slice(result) -> None:
+    data = history()
+    table = result.tables["agreement"]
+    overall = rows_of(table, "overall", "all", "krippendorff_alpha")[0]
+    assert overall["value"] == pytest.approx(agreement.krippendorff_alpha(data), abs=1e-12)
+    assert overall["n_items"] == len(set(data.column("item_id").to_pylist()))
+    assert overall["n_labels"] == data.num_rows
+    murky = data.filter(pc.equal(data["failure_mode"], "murky"))
+    row = rows_of(table, "failure_mode", "murky", "gwet_ac1")[0]
+    assert row["value"] == pytest.approx(agreement.gwet_ac1(murky), abs=1e-12)
+    acme = data.filter(pc.equal(data["vendor"], "acme"))
+    row = rows_of(table, "vendor", "acme", "krippendorff_alpha")[0]
+    assert row["value"] == pytest.approx(agreement.krippendorff_alpha(acme), abs=1e-12)
+    weeks = sorted({r["slice"] for r in rows_of(table, "window")})
+    assert weeks == ["2025-03-03", "2025-03-10", "2025-03-17"]
+    week2 = data.filter(pc.and_(pc.greater_equal(data["labeled_at"], pa.scalar(START + timedelta(days=7))),
+                                pc.less(data["labeled_at"], pa.scalar(START + timedelta(days=14)))))
+    row = rows_of(table, "window", "2025-03-10", "percent_agreement")[0]
+    assert row["value"] == pytest.approx(agreement.percent_agreement(week2), abs=1e-12)
+
+
+def test_null_vendor_is_left_out_of_the_vendor_scope(result) -> None:
+    assert {r["slice"] for r in rows_of(result.tables["agreement"], "vendor")} == {"acme", "globex"}
+
+
+def test_too_small_slice_is_reported_not_computed(result) -> None:
+    rows = rows_of(result.tables["agreement"], "failure_mode", "tiny")
+    assert rows and all(r["value"] is None and r["ci_low"] is None for r in rows)
+    assert all("too few pairable items (5 items" in r["note"] for r in rows)
+
+
+def test_intervals_contain_the_estimate_and_name_the_method(result) -> None:
+    for r in result.tables["agreement"].to_pylist():
+        if r["value"] is None or r["metric"] == "cohen_kappa":
+            continue
+        assert r["ci_low"] <= r["value"] + 1e-9 and r["value"] <= r["ci_high"] + 1e-9, r
+        assert r["ci_method"] == "item-bootstrap percentile" and r["n_resamples"] == 1000
+
+
+def test_low_agreement_finding_names_the_slice(result) -> None:
+    by_slice = {(f.details["scope"], f.details["slice"]): f for f in result.findings}
+    murky = by_slice[("failure_mode", "murky")]
+    assert murky.kind == "low_agreement" and murky.failure_mode == "murky"
+    assert murky.ci_high < 0.667 and murky.ci_low <= murky.effect <= murky.ci_high
+    assert "Krippendorff's alpha (nominal), 1000 item-bootstrap percentile CI" in murky.evidence
+    assert "failure mode 'murky'" in murky.message
+    assert ("failure_mode", "clear") not in by_slice
+    assert result.summary["agreement"]["n_low_agreement"] == len(result.findings)
+
+
+def test_reruns_are_identical_and_the_seed_moves_only_intervals(labels_parquet: Path, result) -> None:
+    again = run_stage(labels_parquet)
+    assert again.tables["agreement"].equals(result.tables["agreement"])
+    cfg = Config()
+    cfg.run.seed = 7
+    other = run_stage(labels_parquet, cfg).tables["agreement"]
+    assert other.column("value").equals(result.tables["agreement"].column("value"))
+    assert not other.column("ci_low").equals(result.tables["agreement"].column("ci_low"))
+
+
+def test_bootstrap_spread_matches_a_naive_item_bootstrap() -> None:
+    """The multinomial-over-patterns bootstrap against resampling item rows directly (Monte Carlo tolerance)."""
+    rng = np.random.default_rng(3)
+    truth = rng.random(400) < 0.8
+    counts = np.zeros((400, 2), dtype=np.int64)
+    for i in range(400):
+        m = int(rng.integers(2, 5))
+        right = rng.random(m) < 0.85
+        k_pass = int(np.sum(np.where(right, truth[i], ~truth[i])))
+        counts[i] = (m - k_pass, k_pass)
+    delta = 1 - np.eye(2)
+    naive = [coef.alpha(*(lambda p: (p.counts, p.items[None, :]))(Patterns.from_item_counts(
+        counts[rng.integers(0, 400, 400)])), delta)[0] for _ in range(600)]
+    pats = Patterns.from_item_counts(counts)
+    from evalaudit.agreement import bootstrap as boot
+
+    w = boot.resample_weights(pats.items, 600, boot.rng_for(1, "x"))
+    fast = coef.alpha(pats.counts, w, delta)
+    assert np.std(fast) == pytest.approx(np.std(naive), rel=0.15)
+    assert np.mean(fast) == pytest.approx(np.mean(naive), abs=0.01)
+
+
+def test_ordinal_level_reports_gwet_ac2_with_named_weights(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    truth = rng.integers(1, 6, n)
+    item, lab, val = [], [], []
+    for i in range(n):
+        for j in rng.choice(5, 3, replace=False):
+            item.append(f"i{i}")
+            lab.append(f"L{j}")
+            val.append(str(int(np.clip(truth[i] + rng.integers(-1, 2), 1, 5))))
+    table = pa.table({"item_id": item, "labeler_id": lab, "label": val})
+    cfg = Config()
+    cfg.labels.level = "ordinal"
+    res = agreement.agreement_table(table, cfg)
+    t = res.tables["agreement"]
+    alpha = rows_of(t, "overall", "all", "krippendorff_alpha")[0]
+    assert alpha["level"] == "ordinal"
+    assert alpha["value"] == pytest.approx(agreement.krippendorff_alpha(table, level="ordinal"), abs=1e-12)
+    ac2 = rows_of(t, "overall", "all", "gwet_ac2")[0]
+    assert ac2["level"] == "gwet_ordinal"
+    assert ac2["value"] == pytest.approx(agreement.gwet_ac2(table, weights="ordinal"), abs=1e-12)
+    assert not rows_of(t, "window")  # no labeled_at: no window scope
+
+
+def test_level_that_does_not_fit_the_labels_is_unusable(labels_parquet: Path) -> None:
+    cfg = Config()
+    cfg.labels.level = "interval"
+    with pytest.raises(UnusableInput, match="interval"):
+        run_stage(labels_parquet, cfg)
+
+
+def test_empty_store_gives_empty_tables(tmp_path: Path) -> None:
+    engine = DuckDBEngine()
+    engine.view_parquet("labels", [], schema.LABELS.arrow_schema)
+    res = agreement.stage(Context(engine=engine, cfg=Config()))
+    assert res.tables["agreement"].num_rows == 0 and not res.findings
+    assert res.tables["agreement"].column_names[: len(SPEC_COLUMNS)] == SPEC_COLUMNS
+
+
+def test_pairs_table_is_long_form(result) -> None:
+    pairs = result.tables["agreement_pairs"]
+    assert pairs.column_names[:4] == ["labeler_a", "labeler_b", "n_items", "kappa"]
+    assert pairs.num_rows > 0 and min(pairs.column("n_items").to_pylist()) >= 20

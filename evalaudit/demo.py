@@ -93,8 +93,8 @@ class Plan:
     honeypot_share: float = 0.03
     honeypot_labels: tuple[int, int] = (5, 10)
     #: regular items sent to one or two extra labelers in the same batch (partial overlap)
-    overlap_one: float = 0.07
-    overlap_two: float = 0.03
+    overlap_one: float = 0.09
+    overlap_two: float = 0.04
     #: when v3 came in, items labeled only under v1/v2 were re-sent for one v3 judgment — except this share,
     #: which the campaign missed (the planted superseded-guideline stale items)
     campaign_missed: float = 0.12
@@ -144,13 +144,15 @@ class Plan:
     production_days: float = 90.0
 
     # -- predictions: how each model version answers --------------------------------------------------------
-    #: on the seed mode, per version index v: P(pred pass | true pass), P(pred pass | true fail, gold fail),
-    #: P(pred pass | true fail, gold pass). The last rises fast: the team tuned each release against today's
-    #: gold, so the model learned to pass exactly the failures the lenient labeler passed.
+    #: on the seed mode, (value at the first release, change per release) of P(pred pass | true pass),
+    #: P(pred pass | true fail, gold fail) and P(pred pass | true fail, gold pass). The last rises from a coin
+    #: flip to 0.98: the team tuned each release against today's gold, so the model learned to pass exactly the
+    #: failures the lenient labeler passed. Each release moves the score by about +0.6 points against gold and
+    #: -0.6 against truth.
     seed_model: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] = (
         (0.90, 0.01),
         (0.12, 0.02),
-        (0.25, 0.14),
+        (0.50, 0.096),
     )
     #: elsewhere: sensitivity drawn per mode in this range, improving by +0.01 per version; P(pass | fail)
     #: falls
@@ -783,6 +785,7 @@ def _truth(
     sens, spec = float(roster.sensitivity[honest].mean()), float(roster.specificity[honest].mean())
     for fm in FAILURE_MODES:
         alpha = expected_alpha(fm.pass_rate, sens, spec)
+        false_fails, true_fails = fm.pass_rate * (1 - sens), (1 - fm.pass_rate) * spec
         if alpha < threshold:
             planted.append(
                 {
@@ -793,8 +796,8 @@ def _truth(
                     "effect": round(alpha, 4),
                     "reason": "prevalence",
                     "note": f"Not a labeler's fault: {fm.pass_rate:.0%} of {fm.name} outputs truly pass, so at "
-                    f"{(sens + spec) / 2:.0%} accuracy Krippendorff's alpha is about {alpha:.2f} and about "
-                    "half the fail labels there are wrong.",
+                    f"{(sens + spec) / 2:.1%} accuracy Krippendorff's alpha is about {alpha:.2f} and "
+                    f"{false_fails / (false_fails + true_fails):.0%} of the fail labels there are wrong.",
                 }
             )
 

@@ -490,3 +490,16 @@ def test_expected_alpha_matches_a_simulated_two_coin_panel() -> None:
         judged = np.where(truth, rng.random((3, 4000)) < s, rng.random((3, 4000)) >= c).astype(float)
         got = krippendorff.alpha(reliability_data=judged, level_of_measurement="nominal")
         assert demo.expected_alpha(p, s, c) == pytest.approx(got, abs=0.04)
+
+
+def test_docs_failure_mode_table_matches_the_model() -> None:
+    """docs/demo.md's failure-mode table is the model's (docs that cannot drift)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "demo.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\w+) \| ([\d.]+) \| ([\d.]+)% \| ([\d.]+)% \|$", text, flags=re.M)
+    documented = {name: (float(p), float(e) / 100, float(q) / 100) for name, p, e, q in rows}
+    model = {m.name: (m.pass_rate, m.eval_share, m.production_share) for m in demo.FAILURE_MODES}
+    assert documented.keys() == model.keys()
+    for name, values in model.items():
+        assert documented[name] == pytest.approx(values, abs=1e-9), name

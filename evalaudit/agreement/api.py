@@ -11,8 +11,10 @@ Each judgment row counts once: a labeler who judged an item twice contributes tw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -44,17 +46,49 @@ def _table(data: Any, need_labeler: bool = False) -> pa.Table:
     return pa.table(out)
 
 
+_LOCAL = threading.local()
+
+
+def _engine() -> DuckDBEngine:
+    """One DuckDB engine per thread for the API: opening a connection costs more than a small query, and a
+    DuckDB connection must not run two queries at once. Each call re-registers the `labels` view."""
+    engine = getattr(_LOCAL, "engine", None)
+    if engine is None:
+        engine = _LOCAL.engine = engine_for_tables({})
+    return engine
+
+
+_EMPTY = pa.table({c: pa.array([], type=pa.string()) for c in ("item_id", "labeler_id", "label")})
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _releasing(fn: F) -> F:
+    """Drop the reference to the caller's table once the call is done (the cached engine outlives it)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            engine = getattr(_LOCAL, "engine", None)
+            if engine is not None:
+                engine.register("labels", _EMPTY)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class _Prepared:
     """The judgments on a DuckDB engine, their category set, and the overall label-count patterns."""
 
     def __init__(self, data: Any, declared: Sequence[str] | None = None, order: Sequence[str] | None = None,
                  need_labeler: bool = False) -> None:
         self.table = _table(data, need_labeler)
-        self.engine: DuckDBEngine = engine_for_tables({"labels": self.table})
-        observed = self.engine.query("agreement_label_values").column("label").to_pylist()
+        observed = [x for x in pc.unique(self.table.column("label")).to_pylist() if x is not None]
         if not observed:
             raise ValueError("the data holds no labels")
         self.categories: Categories = build(observed, [str(x) for x in declared or ()], order)
+        self.engine = _engine()
+        self.engine.register("labels", self.table)
         packing = pat.prepare(self.engine, self.categories)
         found = pat.load(self.engine, "overall", packing)
         self.patterns: pat.Patterns = found.get("all", pat.Patterns(np.zeros((0, self.categories.q)),
@@ -72,6 +106,7 @@ def _one(values: np.ndarray) -> float:
     return float(values[0])
 
 
+@_releasing
 def krippendorff_alpha(data: Any, level: str = "nominal", order: Sequence[str] | None = None) -> float:
     """Krippendorff's alpha at the nominal, ordinal, interval or ratio level (Krippendorff 2011, coincidence
     matrix form), for any number of labelers per item and missing judgments.
@@ -88,6 +123,7 @@ def krippendorff_alpha(data: Any, level: str = "nominal", order: Sequence[str] |
     return _one(coef.alpha(p.patterns.counts, p.weights(), delta2))
 
 
+@_releasing
 def weighted_alpha(data: Any, weights: str = "quadratic", categories: Sequence[str] | None = None) -> float:
     """Krippendorff's alpha with one of Gwet's agreement-weight matrices (``δ² = 1 - w``), as irrCAC's
     ``krippen.alpha.raw`` computes it. With "ordinal" this uses Gwet's rank-only ordinal weights, which differ
@@ -98,6 +134,7 @@ def weighted_alpha(data: Any, weights: str = "quadratic", categories: Sequence[s
     return _one(coef.alpha(p.patterns.counts, p.weights(), delta2))
 
 
+@_releasing
 def fleiss_kappa(data: Any, *, allow_varying: bool = False, weights: str = "identity",
                  categories: Sequence[str] | None = None) -> float:
     """Fleiss' kappa (Fleiss 1971) for items that all carry the same number of labels.
@@ -128,6 +165,7 @@ def gwet_ac1(data: Any, categories: Sequence[str] | None = None) -> float:
     return gwet_ac2(data, weights="identity", categories=categories)
 
 
+@_releasing
 def gwet_ac2(data: Any, weights: str = "quadratic", categories: Sequence[str] | None = None) -> float:
     """Gwet's AC2: AC1 with one of Gwet's agreement weights (identity, linear, quadratic, ordinal, radical,
     ratio, circular, bipolar; Gwet 2014, ch. 3). ``categories`` (in order) fixes the label set and its order;
@@ -138,6 +176,7 @@ def gwet_ac2(data: Any, weights: str = "quadratic", categories: Sequence[str] | 
     return _one(coef.gwet_ac(p.patterns.counts, p.weights(), agree, p.categories.q))
 
 
+@_releasing
 def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
     """Brennan & Prediger's (1981) coefficient, chance agreement 1/q (weighted: T_w/q²; Gwet 2014, ch. 3)."""
     p = _Prepared(data, declared=categories, order=categories)
@@ -146,6 +185,7 @@ def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[
     return _one(coef.brennan_prediger(p.patterns.counts, p.weights(), agree, p.categories.q))
 
 
+@_releasing
 def percent_agreement(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
     """The share of agreeing label pairs within items, averaged over items with at least two labels (Gwet 2014,
     ch. 2; weighted with Gwet's weights when ``weights`` is not identity)."""
@@ -155,6 +195,7 @@ def percent_agreement(data: Any, weights: str = "identity", categories: Sequence
     return _one(coef.observed_agreement(p.patterns.counts, p.weights(), agree))
 
 
+@_releasing
 def conger_kappa(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
     """Conger's (1980) kappa: Fleiss' observed agreement with chance agreement from each labeler's own label
     distribution (the mean of the pairwise Cohen-type chance agreements), generalised to missing judgments as
@@ -206,6 +247,7 @@ def kappa_from_tables(tables: np.ndarray, agree: np.ndarray) -> np.ndarray:
     return np.where(n > 0, coef._chance_corrected(po, pe), np.nan)
 
 
+@_releasing
 def cohen_kappa(data: Any, a: str, b: str, weights: str | None = None,
                 order: Sequence[str] | None = None) -> float:
     """Cohen's kappa (Cohen 1960; weighted, Cohen 1968) of labelers ``a`` and ``b`` on the items both labeled.
@@ -233,6 +275,7 @@ def cohen_kappa(data: Any, a: str, b: str, weights: str | None = None,
     return float(kappa_from_tables(table, cohen_weights(weights, q))[0])
 
 
+@_releasing
 def pairwise_cohen(data: Any, min_items: int = 20, weights: str | None = None,
                    order: Sequence[str] | None = None) -> pa.Table:
     """Cohen's kappa of every pair of labelers sharing at least ``min_items`` items, long form:

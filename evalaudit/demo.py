@@ -64,7 +64,7 @@ FAILURE_MODES: tuple[FailureMode, ...] = (
     FailureMode("refusal", 0.78, 0.10, 0.07),
     FailureMode("tool_use", 0.80, 0.07, 0.21),
     FailureMode("math_reasoning", 0.76, 0.10, 0.05),
-    FailureMode("code_correctness", 0.72, 0.11, 0.07),
+    FailureMode("code_correctness", 0.68, 0.11, 0.07),
     FailureMode("safety_jailbreak", 0.97, 0.09, 0.04),
     FailureMode("summarization_faithfulness", 0.82, 0.09, 0.06),
     FailureMode("instruction_following", 0.95, 0.09, 0.06),
@@ -123,7 +123,7 @@ class Plan:
 
     # -- drift: a labeler who turns lenient part-way through ------------------------------------------------
     drift_mode: str = "code_correctness"
-    drift_since: date = date(2026, 6, 1)
+    drift_since: date = date(2026, 5, 1)
     drift_pass_given_fail: float = 0.6
     drift_capacity: float = 1.8
 

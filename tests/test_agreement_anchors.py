@@ -101,3 +101,18 @@ def test_pairwise_cohen_matches_single_pairs() -> None:
         assert row["kappa"] == pytest.approx(agreement.cohen_kappa(df, row["labeler_a"], row["labeler_b"]),
                                              abs=1e-12)
     assert agreement.pairwise_cohen(df, min_items=10_000).num_rows == 0
+
+
+def test_wide_label_sets_use_the_four_key_packing() -> None:
+    """12 labels with up to 6 copies per item do not fit one key (3 bits × 11 slots > 30): the wide queries."""
+    from evalaudit.agreement.patterns import packing_for
+
+    assert packing_for(12, 6).keys == 4 and packing_for(5, 7).keys == 1 and packing_for(2).keys == 1
+    with pytest.raises(ValueError, match="bin the label values"):
+        packing_for(300, 1000)
+    rng = np.random.default_rng(11)
+    df, matrix = sparse_long(rng, 300, 6, 12, missing=0.2)
+    for level in ("nominal", "interval"):
+        expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement=level,
+                                      value_domain=list(np.arange(1.0, 13)))
+        assert agreement.krippendorff_alpha(df, level=level) == pytest.approx(expected, abs=1e-9)

@@ -154,15 +154,21 @@ def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, mappings:
 @click.option("--engine", default="duckdb", show_default=True, type=click.Choice(["duckdb", "spark"]),
               help="Query engine; spark runs the same named queries on a Spark session.")
 @click.option("--quiet", is_flag=True, help="No progress and no log lines; only the final summary.")
+@click.option("--redact-labelers", is_flag=True,
+              help="Replace labeler ids by stable salted pseudonyms in every output (for reports shared outside "
+                   "the team; salt from $EVALAUDIT_REDACT_SALT or .evalaudit-redact-salt beside --out).")
 @_errors
-def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, quiet: bool) -> None:
+def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, quiet: bool,
+        redact_labelers: bool) -> None:
     """Run the full audit of the store and write the report and machine-readable findings."""
     from evalaudit import config as config_mod
-    from evalaudit.run import audit
+    from evalaudit.run import audit, progress_display
 
     _setup_logging(quiet)
     cfg = config_mod.load(config)
-    result = audit(store, out, cfg, fail_on=fail_on, engine=engine)
+    with progress_display(quiet, sys.stderr.isatty()) as progress:
+        result = audit(store, out, cfg, fail_on=fail_on, engine=engine, progress=progress,
+                       redact_labelers=redact_labelers)
     sev = result.summary["by_severity"]
     click.echo(
         f"{result.summary['n_findings']} findings: {sev['high']} high, {sev['medium']} medium, {sev['low']} low"

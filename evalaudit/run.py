@@ -1,8 +1,14 @@
 """`evalaudit run`: open the store, run the pipeline's stages, write the files of SPEC §5 atomically.
 
-The output directory is built beside ``--out`` under a temporary name and swapped in only when complete, so an
-interrupted run never leaves a half-written report where a reader (or a dashboard) would pick it up. Runs only read
-the store — a snapshot of its files taken at start — so two runs, or a run and an ingest, can proceed at once.
+Safe to schedule:
+- Runs only *read* the store (a snapshot of its files taken at start), so two runs, or a run and an ingest, can
+  proceed at once without touching each other's data.
+- The output directory is built beside ``--out`` under a temporary name and swapped in by renames only when
+  complete, so an interrupted run never leaves a half-written report where a reader would pick it up (its partial
+  directory is removed on the way out, and leftovers of a killed run are swept by the next run).
+- The swap and the history append happen under an exclusive lock on ``.<out>.lock`` beside ``--out``, so two runs
+  writing the same ``--out`` finish one after the other; each leaves a whole report.
+- Resampling in the stages is seeded, so an unchanged store gives the same numbers.
 """
 
 from __future__ import annotations
@@ -10,22 +16,34 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalaudit import findings as fnd
-from evalaudit import pipeline, report
+from evalaudit import history, pipeline, report
 from evalaudit.config import Config
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
+from evalaudit.redact import Redactor, load_salt
 from evalaudit.store import Store
 
 log = logging.getLogger("evalaudit")
+
+#: optional store tables whose absence explains a "not computed" section
+OPTIONAL_STORE_TABLES = ("items", "labelers", "predictions", "production")
+#: a partial output directory older than this is a killed run's leftover and is removed
+STALE_PARTIAL_S = 6 * 3600
+
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -41,9 +59,36 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
+def _with_progress(stages: list[tuple[str, pipeline.Stage]], progress: Progress) -> list[tuple[str, pipeline.Stage]]:
+    """Each stage wrapped so ``progress`` also hears its start (0 of 1) and its end (1 of 1)."""
+
+    def wrap(name: str, stage: pipeline.Stage) -> pipeline.Stage:
+        def run(ctx: pipeline.Context) -> pipeline.StageResult:
+            progress(name, 0, 1)
+            result = stage(ctx)
+            progress(name, 1, 1)
+            return result
+
+        return run
+
+    return [(name, wrap(name, stage)) for name, stage in stages]
+
+
+@contextmanager
+def _out_lock(out: Path) -> Iterator[None]:
+    with history.locked(out.parent / f".{out.name}.lock"):
+        yield
+
+
 def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str = "high",
-          engine: str = "duckdb", progress=None) -> RunResult:
-    """Run the whole audit of the store at ``store_dir`` and write its outputs into ``out_dir``."""
+          engine: str = "duckdb", progress: Progress | None = None, redact_labelers: bool = False,
+          stages: list[tuple[str, pipeline.Stage]] | None = None, keep_history: bool = True) -> RunResult:
+    """Run the whole audit of the store at ``store_dir`` and write its outputs into ``out_dir``.
+
+    ``stages`` overrides ``pipeline.stages()`` (tests, partial audits); ``redact_labelers`` replaces labeler ids
+    by salted pseudonyms in every output (see :mod:`evalaudit.redact`); ``keep_history`` appends the run's
+    headline metrics to ``history.parquet`` beside ``out_dir``.
+    """
     if fail_on not in fnd.FAIL_ON:
         raise UnusableInput(f"--fail-on must be one of {', '.join(fnd.FAIL_ON)}, not {fail_on!r}")
     if engine != "duckdb":
@@ -51,32 +96,72 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     store = Store.open(store_dir)
     if not store.files("labels"):
         raise UnusableInput(f"{store.root}: the store holds no labels yet (add some with `evalaudit ingest`)")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UnusableInput(f"{out}: exists and is not a directory")
+    store_tables = {t for t in OPTIONAL_STORE_TABLES if store.files(t)}
     started = datetime.now(UTC)
     eng = store.engine()
     ctx = pipeline.Context(engine=eng, cfg=cfg)
     if progress is not None:
         ctx.progress = progress
-    pipeline.run_stages(ctx)
-    eng.close()
+    selected = stages if stages is not None else pipeline.stages()
+    try:
+        pipeline.run_stages(ctx, _with_progress(selected, progress) if progress is not None else selected)
+    finally:
+        eng.close()
 
-    out = Path(out_dir)
+    t0 = time.perf_counter()
+    tables, found, extra = dict(ctx.tables), list(ctx.findings), dict(ctx.summary)
+    if redact_labelers:
+        redactor = Redactor.for_run(load_salt(out.parent), tables, found)
+        tables = {name: redactor.table(t) for name, t in tables.items()}
+        found = [redactor.finding(f) for f in found]
+        extra = redactor.value(extra)
+    summary = {**extra, "stage_seconds": ctx.timings, "config": cfg.source or "defaults",
+               "redacted_labelers": redact_labelers}
+    doc = fnd.document(found, summary, generated_at=started)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    hist_path = history.path_for(out)
+    rows = history.rows_for_run(out.name, run_id, started, doc, tables)
+
     out.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_partials(out)
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        summary = {**ctx.summary, "stage_seconds": ctx.timings, "config": cfg.source or "defaults"}
-        doc = fnd.document(ctx.findings, summary, generated_at=started)
         fnd.write(tmp / "findings.json", doc)
         for name in pipeline.OUTPUT_TABLES:
-            if name in ctx.tables:
-                _write_parquet(ctx.tables[name], tmp / f"{name}.parquet")
-        report.write(tmp / "index.html", doc, ctx)
-        _swap_in(tmp, out)
+            if name in tables:
+                _write_parquet(tables[name], tmp / f"{name}.parquet")
+        with _out_lock(out):
+            past = history.read(hist_path, report=out.name) if keep_history else None
+            trend = pa.concat_tables([past, rows]) if past is not None else None
+            report.write(tmp / "index.html", doc, tables, history=trend, store_tables=store_tables,
+                         alpha_min=cfg.agreement.alpha_min, redacted=redact_labelers)
+            _swap_in(tmp, out)
+            if keep_history:
+                history.append(hist_path, rows)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    ordered = sorted(ctx.findings, key=fnd.sort_key)
+    ctx.timings["write"] = round(time.perf_counter() - t0, 3)
+    log.info("wrote %s in %.1f s", out, ctx.timings["write"])
+    ordered = sorted(found, key=fnd.sort_key)
     return RunResult(out, ordered, doc["summary"], ctx.timings, fnd.exceeds(ordered, fail_on))
+
+
+def _sweep_partials(out: Path) -> None:
+    """Remove partial/old output directories a killed run left beside ``out`` (only ones hours old)."""
+    now = time.time()
+    for p in out.parent.glob(f".{out.name}.*-*"):
+        if not p.is_dir() or not (".partial-" in p.name or ".old-" in p.name):
+            continue
+        try:
+            if now - p.stat().st_mtime > STALE_PARTIAL_S:
+                shutil.rmtree(p, ignore_errors=True)
+        except FileNotFoundError:
+            pass
 
 
 def _swap_in(tmp: Path, out: Path) -> None:
@@ -90,3 +175,35 @@ def _swap_in(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def progress_display(quiet: bool, on_terminal: bool) -> Iterator[Progress | None]:
+    """The progress callback for a run: a rich progress display on a terminal, plain log lines otherwise (cron,
+    CI), nothing with ``--quiet``."""
+    if quiet:
+        yield None
+        return
+    if not on_terminal:
+        last: dict[str, tuple[int, int]] = {}
+
+        def plain(stage: str, done: int, total: int) -> None:
+            if last.get(stage) != (done, total) and 0 < done < total:
+                log.info("stage %s: %d/%d", stage, done, total)
+            last[stage] = (done, total)
+
+        yield plain
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    bars = Progress(TextColumn("{task.description:<12}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                    transient=False)
+    tasks: dict[str, Any] = {}
+
+    def rich_progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=max(total, 1))
+        bars.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with bars:
+        yield rich_progress

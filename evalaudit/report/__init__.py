@@ -1,15 +1,30 @@
 """The HTML report (index.html): one self-contained file, every user-supplied string escaped.
 
-This is the plain first version: findings by severity with their evidence, and the store summary. The full report
-(charts, sortable tables, history trends) renders from the same findings document and stage tables.
+It leads with what needs action (findings by severity, each with its evidence), then trends across runs, agreement,
+leniency, drift, concentration, stale and poisoned items, coverage and impact — each section rendering from the
+stage tables present and saying "not computed" (and why) when one is absent.
+
+Safety, in layers: jinja2 autoescaping for HTML text and attributes; :func:`svg.esc` for chart text; JSON embedded
+in ``<script type="application/json">`` escapes ``<``, ``>``, ``&`` and U+2028/9 (so ``</script>`` and ``<!--``
+cannot end or comment out the block); and a Content-Security-Policy that allows no network fetch at all and only
+the one inline script whose SHA-256 it names — so even a string that slipped through could not run.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import pyarrow as pa
+from markupsafe import Markup
+
+from evalaudit.report import sections as sections_mod
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("evalaudit", "report/templates"),
@@ -23,6 +38,8 @@ _env = jinja2.Environment(
 def fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
     if isinstance(value, int):
@@ -33,9 +50,36 @@ def fmt(value: Any, digits: int = 3) -> str:
 _env.filters["fmt"] = fmt
 
 
-def render(doc: dict[str, Any], ctx: Any = None) -> str:
-    return _env.get_template("index.html.j2").render(doc=doc, summary=doc["summary"], findings=doc["findings"])
+def script_json(value: Any) -> Markup:
+    """JSON safe inside an HTML ``<script>`` element: no ``<``, ``>``, ``&``, U+2028 or U+2029 left literal."""
+    text = json.dumps(value, allow_nan=False, sort_keys=True, default=str)
+    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                    ("\u2029", "\\u2029")):
+        text = text.replace(ch, rep)
+    return Markup(text)
 
 
-def write(path: Path, doc: dict[str, Any], ctx: Any = None) -> None:
-    path.write_text(render(doc, ctx), encoding="utf-8")
+@cache
+def _script() -> tuple[str, str]:
+    """The report's one script and its CSP source expression ('sha256-…')."""
+    text = resources.files("evalaudit.report").joinpath("templates/report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return text, f"sha256-{digest}"
+
+
+def render(doc: dict[str, Any], tables: dict[str, pa.Table] | None = None, history: pa.Table | None = None,
+           store_tables: set[str] | None = None, alpha_min: float = 0.667, redacted: bool = False) -> str:
+    """index.html as a string, from the findings document, the stage tables and the run history."""
+    tables = tables or {}
+    sections = sections_mod.build(doc, tables, history, store_tables or set(), alpha_min)
+    script, script_hash = _script()
+    summary = doc["summary"]
+    store = summary.get("store") if isinstance(summary.get("store"), dict) else None
+    return _env.get_template("index.html.j2").render(
+        doc=doc, summary=summary, store=store, sections=sections, redacted=redacted,
+        summary_json=script_json(summary), script=Markup(script), script_hash=script_hash,
+    )
+
+
+def write(path: Path, doc: dict[str, Any], tables: dict[str, pa.Table] | None = None, **kwargs: Any) -> None:
+    Path(path).write_text(render(doc, tables, **kwargs), encoding="utf-8")

@@ -1,0 +1,123 @@
+"""Run history: one row per headline metric per run, appended to a Parquet table beside the output directory.
+
+``evalaudit run --out reports/weekly`` appends to ``reports/history.parquet``; the ``report`` column holds the
+output directory's name, so several reports may share one history file. The report reads the earlier rows to draw
+trends: agreement (Krippendorff's alpha, overall and per failure mode), each flagged labeler's effect, and the eval
+score inflation per model version.
+
+Appends are read-modify-write of a small file, done under an exclusive ``flock`` on a lock file beside it and
+finished with an atomic ``os.replace``, so two runs at once both land and a killed run leaves the previous file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+FILE = "history.parquet"
+
+SCHEMA = pa.schema([
+    ("report", pa.string()),          # name of the --out directory the run wrote
+    ("run_id", pa.string()),
+    ("run_at", pa.timestamp("us", tz="UTC")),
+    ("metric", pa.string()),          # agreement_alpha | labeler_effect | eval_score_inflation | findings_<severity>
+    ("failure_mode", pa.string()),    # 'all' for the whole store
+    ("labeler_id", pa.string()),
+    ("model_version", pa.string()),
+    ("evidence", pa.string()),        # the method behind value
+    ("value", pa.float64()),
+    ("ci_low", pa.float64()),
+    ("ci_high", pa.float64()),
+    ("n", pa.int64()),
+])
+
+LABELER_KINDS = ("labeler_leniency", "labeler_severity")
+
+
+def path_for(out: Path) -> Path:
+    return Path(out).parent / FILE
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (created if absent), held for the ``with`` block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def rows_for_run(report: str, run_id: str, run_at: datetime, doc: dict[str, Any],
+                 tables: dict[str, pa.Table]) -> pa.Table:
+    """The headline metrics of one run as history rows."""
+    rows: list[dict[str, Any]] = []
+
+    def add(metric: str, value: Any, **kw: Any) -> None:
+        if value is None:
+            return
+        rows.append({"report": report, "run_id": run_id, "run_at": run_at, "metric": metric,
+                     "value": float(value), **kw})
+
+    for sev, count in doc["summary"].get("by_severity", {}).items():
+        add(f"findings_{sev}", count, failure_mode="all", evidence="count of findings")
+    agreement = tables.get("agreement")
+    if agreement is not None and {"scope", "slice", "metric", "value"} <= set(agreement.column_names):
+        for r in agreement.to_pylist():
+            if r["metric"] != "krippendorff_alpha" or r["scope"] not in ("overall", "failure_mode"):
+                continue
+            add("agreement_alpha", r["value"], failure_mode="all" if r["scope"] == "overall" else r["slice"],
+                evidence=f"krippendorff_alpha ({r.get('level') or 'nominal'}); {r.get('ci_method') or 'bootstrap'}",
+                ci_low=_num(r.get("ci_low")), ci_high=_num(r.get("ci_high")), n=r.get("n_items"))
+    for f in doc.get("findings", []):
+        if f["kind"] in LABELER_KINDS and f.get("effect") is not None:
+            add("labeler_effect", f["effect"], labeler_id=f["labeler_id"], failure_mode=f["failure_mode"] or "all",
+                evidence=f["evidence"], ci_low=f.get("ci_low"), ci_high=f.get("ci_high"), n=f.get("n"))
+    impact = tables.get("impact")
+    if impact is not None and {"model_version", "failure_mode", "delta"} <= set(impact.column_names):
+        for r in impact.filter(pc.equal(impact["failure_mode"], "all")).to_pylist():
+            add("eval_score_inflation", r["delta"], model_version=r["model_version"], failure_mode="all",
+                evidence="score against current gold minus score against audited gold",
+                ci_low=_num(r.get("ci_low")), ci_high=_num(r.get("ci_high")), n=r.get("n_items"))
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def read(path: Path, report: str | None = None) -> pa.Table:
+    """Every history row at ``path`` (optionally only those of one report), or an empty table."""
+    if not Path(path).exists():
+        return SCHEMA.empty_table()
+    table = pq.read_table(path).cast(SCHEMA)
+    if report is not None:
+        table = table.filter(pc.equal(table["report"], report))
+    return table
+
+
+def append(path: Path, rows: pa.Table) -> None:
+    """Append ``rows`` to the history at ``path`` atomically, under its lock."""
+    path = Path(path)
+    with locked(path.parent / f".{path.name}.lock"):
+        old = read(path)
+        merged = pa.concat_tables([old, rows.cast(SCHEMA)])
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            pq.write_table(merged, tmp, compression="zstd")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -1,0 +1,437 @@
+"""The report's sections, built from the findings document and whatever stage tables the run produced.
+
+Each builder reads its tables defensively (columns beyond SPEC §5 may be absent) and returns a :class:`Section`;
+a missing table gives a section that says "not computed" and why. Charts aggregate first — no per-item data goes
+into a chart — and tables are capped (the full data is in the Parquet files beside the report).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from markupsafe import Markup
+
+from evalaudit.report import svg
+
+#: rows shown per table; the Parquet files hold the rest
+MAX_ROWS = 300
+MAX_FOREST = 40
+MAX_DRIFT_CHARTS = 12
+MAX_TREND_SERIES = 8
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[Any]]
+    total: int
+    caption: str = ""
+    source: str = ""  # the Parquet file with every row
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    intro: str = ""
+    missing: str | None = None
+    charts: list[Markup] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _rows(table: pa.Table, columns: list[str], limit: int = MAX_ROWS) -> list[list[Any]]:
+    cols = [c for c in columns if c in table.column_names]
+    sub = table.select(cols).slice(0, limit).to_pylist()
+    return [[_cell(r.get(c)) for c in cols] for r in sub]
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v)
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d") if (v.hour, v.minute, v.second) == (0, 0, 0) else v.strftime("%Y-%m-%d %H:%M")
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def table_of(table: pa.Table, columns: list[str], caption: str, source: str = "",
+             limit: int = MAX_ROWS) -> Table:
+    cols = [c for c in columns if c in table.column_names]
+    return Table(cols, _rows(table, cols, limit), table.num_rows, caption, source)
+
+
+def _sorted(table: pa.Table, keys: list[tuple[str, str]]) -> pa.Table:
+    keys = [(k, o) for k, o in keys if k in table.column_names]
+    return table.sort_by(keys) if keys else table
+
+
+def _top(table: pa.Table, keys: list[tuple[str, str]], k: int) -> pa.Table:
+    """The first ``k`` rows of ``table`` in ``keys`` order, without sorting the whole table (nulls last)."""
+    keys = [(c, o) for c, o in keys if c in table.column_names]
+    if not keys or table.num_rows <= k:
+        return _sorted(table, keys)
+    first = keys[0][0]
+    valid = table.filter(pc.is_valid(table[first]))
+    picked = valid.take(pc.select_k_unstable(valid, k=min(k, valid.num_rows), sort_keys=keys))
+    if picked.num_rows < k:
+        picked = pa.concat_tables([picked, table.filter(pc.is_null(table[first])).slice(0, k - picked.num_rows)])
+    return _sorted(picked, keys)
+
+
+def _f(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+
+
+# -- findings ------------------------------------------------------------------------------------------------
+
+
+def findings_section(doc: dict[str, Any]) -> Section:
+    s = doc["summary"]
+    sev = s.get("by_severity", {})
+    sec = Section("findings", "What needs action",
+                  f"{s.get('n_findings', 0)} findings: {sev.get('high', 0)} high, {sev.get('medium', 0)} medium, "
+                  f"{sev.get('low', 0)} low. Most severe first; each names its method (evidence) and its interval.")
+    cols = ["severity", "kind", "labeler_id", "failure_mode", "effect", "ci_low", "ci_high", "q_value", "n",
+            "message", "evidence"]
+    findings = doc["findings"]
+    rows = [[_cell(f.get(c)) for c in cols] for f in findings[:MAX_ROWS * 2]]
+    sec.tables.append(Table(cols, rows, len(findings), "Findings (sort by any column; filter by text)",
+                            "findings.json"))
+    return sec
+
+
+# -- history trends ------------------------------------------------------------------------------------------
+
+
+def trends_section(history: pa.Table | None, current_flagged: set[tuple[str, str]]) -> Section:
+    sec = Section("trends", "Trends across runs")
+    if history is None or history.num_rows == 0 or len(set(history["run_id"].to_pylist())) < 2:
+        sec.missing = "not computed: this is the first run recorded in the history (trends start at the second)"
+        return sec
+    runs = sorted(set(zip(history["run_at"].to_pylist(), history["run_id"].to_pylist(), strict=True)))
+    sec.intro = (f"{len(runs)} runs from {runs[0][0]:%Y-%m-%d %H:%M} to {runs[-1][0]:%Y-%m-%d %H:%M} UTC "
+                 "(history.parquet beside the report).")
+    rows = history.to_pylist()
+
+    def series(metric: str, key) -> dict[str, list[tuple[str, float | None]]]:
+        out: dict[str, list[tuple[str, float | None]]] = {}
+        for r in rows:
+            if r["metric"] == metric:
+                k = key(r)
+                if k is not None:
+                    out.setdefault(k, []).append((r["run_at"].strftime("%m-%d %H:%M:%S"), r["value"]))
+        return out
+
+    alpha = series("agreement_alpha", lambda r: r["failure_mode"])
+    if alpha:
+        keep = ["all", *sorted(k for k in alpha if k != "all")][:MAX_TREND_SERIES]
+        sec.charts.append(svg.lines({k: alpha[k] for k in keep if k in alpha},
+                                    title="Krippendorff's alpha per run (overall and by failure mode)",
+                                    x_label="run (UTC)", y_label="alpha"))
+    flagged = {f"{lab} · {fm}" for lab, fm in current_flagged}
+    eff = series("labeler_effect", lambda r: f"{r['labeler_id']} · {r['failure_mode']}")
+    eff = {k: v for k, v in eff.items() if k in flagged}
+    if eff:
+        keep = sorted(eff)[:MAX_TREND_SERIES]
+        sec.charts.append(svg.lines({k: eff[k] for k in keep}, title="Effect of each flagged labeler per run",
+                                    x_label="run (UTC)", y_label="effect (Δ positive rate)"))
+    infl = series("eval_score_inflation", lambda r: r["model_version"])
+    if infl:
+        keep = sorted(infl)[:MAX_TREND_SERIES]
+        sec.charts.append(svg.lines({k: infl[k] for k in keep}, title="Eval score inflation per run",
+                                    x_label="run (UTC)", y_label="score current − audited"))
+    if not sec.charts:
+        sec.notes.append("No headline metric was recorded in more than one run yet.")
+    return sec
+
+
+# -- agreement -----------------------------------------------------------------------------------------------
+
+
+def agreement_section(tables: dict[str, pa.Table], alpha_min: float) -> Section:
+    sec = Section("agreement", "Agreement by failure mode",
+                  "Chance-corrected agreement among labelers on items with at least two labels. Intervals are "
+                  "bootstrap intervals over items (method in ci_method). "
+                  f"Krippendorff (2004, §12.7) asks for alpha ≥ {alpha_min:g} before drawing tentative conclusions.")
+    t = tables.get("agreement")
+    if t is None:
+        sec.missing = "not computed: the agreement stage did not run"
+        return sec
+    if t.num_rows == 0 or not {"scope", "slice", "metric", "value"} <= set(t.column_names):
+        sec.missing = "not computed: no items carry two or more labels"
+        return sec
+    alpha = t.filter(pc.equal(t["metric"], "krippendorff_alpha"))
+    fm = alpha.filter(pc.equal(alpha["scope"], "failure_mode"))
+    overall = alpha.filter(pc.equal(alpha["scope"], "overall"))
+    items = []
+    for r in overall.to_pylist() + _sorted(fm, [("slice", "ascending")]).to_pylist():
+        if r["value"] is None:
+            continue
+        label = "all failure modes" if r["scope"] == "overall" else r["slice"]
+        hi = _f(r.get("ci_high"))
+        items.append(svg.Interval(label, float(r["value"]), _f(r.get("ci_low")), hi,
+                                  marked=hi is not None and hi < alpha_min, note=f"n_items {r.get('n_items')}"))
+    if items:
+        sec.charts.append(svg.intervals(items[:MAX_FOREST + 1], ref=alpha_min,
+                                        title="Krippendorff's alpha by failure mode, 95% bootstrap interval "
+                                              "(red: interval below the threshold)",
+                                        x_label="Krippendorff's alpha"))
+    window = t.filter(pc.equal(t["scope"], "window"))
+    if window.num_rows:
+        cols = sorted({str(s) for s in window["slice"].to_pylist() if s is not None})
+        metrics = sorted(set(window["metric"].to_pylist()))
+        values = {(r["metric"], str(r["slice"])): _f(r["value"]) for r in window.to_pylist()}
+        sec.charts.append(svg.heatmap(metrics, cols, values, title="Agreement over time (each cell: one window)",
+                                      x_label="window start (UTC)", y_label="coefficient",
+                                      value_label="value", vmin=min(0.0, alpha_min - 0.5), vmax=1.0))
+    cols = ["scope", "slice", "metric", "level", "value", "ci_low", "ci_high", "n_items", "n_labels", "ci_method",
+            "note"]
+    rank = {s: i for i, s in enumerate(("overall", "failure_mode", "vendor", "window", "batch"))}
+    ordered = t.append_column("_rank", pa.array([rank.get(s, 9) for s in t["scope"].to_pylist()], pa.int64()))
+    ordered = _sorted(ordered, [("_rank", "ascending"), ("slice", "ascending"), ("metric", "ascending")])
+    sec.tables.append(table_of(ordered, cols, "Every coefficient, by scope and slice", "agreement.parquet"))
+    pairs = tables.get("agreement_pairs")
+    if pairs is not None and pairs.num_rows:
+        sec.tables.append(table_of(_sorted(pairs, [("kappa", "ascending")]),
+                                   ["labeler_a", "labeler_b", "n_items", "kappa", "percent_agreement", "weights"],
+                                   "Pairwise Cohen's kappa (Cohen 1960), lowest first"))
+    return sec
+
+
+# -- labelers ------------------------------------------------------------------------------------------------
+
+
+def flagged_pairs(doc: dict[str, Any], kinds: tuple[str, ...] = ("labeler_leniency", "labeler_severity")
+                  ) -> set[tuple[str, str]]:
+    return {(f["labeler_id"], f["failure_mode"] or "all") for f in doc["findings"]
+            if f["kind"] in kinds and f.get("labeler_id")}
+
+
+def leniency_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Section:
+    sec = Section("leniency", "Labeler leniency",
+                  "Effect = difference in positive rate against peers on comparable items, per kind of evidence "
+                  "(overlap, honeypot, assignment, dawid_skene), with its interval and Benjamini–Hochberg "
+                  "q-value. Flagged labeler × failure mode pairs are drawn in red.")
+    t = tables.get("leniency")
+    if t is None:
+        sec.missing = "not computed: the labelers stage did not run"
+        return sec
+    if t.num_rows == 0:
+        sec.missing = "not computed: no labeler had enough comparable items to test"
+        return sec
+    flagged = flagged_pairs(doc)
+    if flagged and {"labeler_id", "failure_mode", "effect"} <= set(t.column_names):
+        mask = [(lab, fm) in flagged for lab, fm in zip(t["labeler_id"].to_pylist(), t["failure_mode"].to_pylist(),
+                                                          strict=True)]
+        sub = _sorted(t.filter(pa.array(mask)), [("labeler_id", "ascending"), ("failure_mode", "ascending")])
+        items = [svg.Interval(f"{r['labeler_id']} · {r['failure_mode']} · {r.get('evidence', '')}",
+                              float(r["effect"]), _f(r.get("ci_low")), _f(r.get("ci_high")), marked=True,
+                              note=f"q {r.get('q_value')}")
+                 for r in sub.to_pylist() if _f(r["effect"]) is not None][:MAX_FOREST]
+        if items:
+            sec.charts.append(svg.intervals(items, title="Flagged labelers: effect with its interval, per evidence",
+                                            x_label="effect (difference in positive rate vs peers)"))
+    else:
+        sec.notes.append("No labeler is flagged for leniency or severity.")
+    cols = ["labeler_id", "failure_mode", "evidence", "effect", "ci_low", "ci_high", "p_value", "q_value", "n",
+            "method"]
+    sec.tables.append(table_of(_sorted(t, [("q_value", "ascending")]), cols,
+                               "Leniency tests, most significant first", "leniency.parquet"))
+    stats = tables.get("labeler_stats")
+    if stats is not None and stats.num_rows:
+        num_cols = [c for c in stats.column_names if c not in ("labeler_id", "failure_mode")]
+        key = "n_judgments" if "n_judgments" in stats.column_names else None
+        sec.tables.append(table_of(_sorted(stats, [(key, "descending")] if key else []),
+                                   ["labeler_id", "failure_mode", *num_cols], "Per-labeler statistics"))
+    return sec
+
+
+def drift_section(tables: dict[str, pa.Table]) -> Section:
+    sec = Section("drift", "Labeler drift",
+                  "Change points in a labeler's weekly positive rate against their peers' (CUSUM-type test, "
+                  "q-values by Benjamini–Hochberg). Charts show the drifting labelers' weekly rates.")
+    t = tables.get("drift")
+    if t is None:
+        sec.missing = "not computed: the labelers stage did not run"
+        return sec
+    if t.num_rows == 0:
+        sec.missing = "no labeler drifts: no change point passed the test"
+        return sec
+    t = _sorted(t, [("q_value", "ascending")])
+    series = tables.get("drift_series")
+    if series is not None and {"labeler_id", "failure_mode", "week", "rate"} <= set(series.column_names):
+        wanted = [(r["labeler_id"], r["failure_mode"]) for r in t.to_pylist()][:MAX_DRIFT_CHARTS]
+        near = series.filter(pc.is_in(series["labeler_id"], pa.array(sorted({w[0] for w in wanted}), pa.string())))
+        sub = near.to_pylist()
+        for lab, fm in wanted:
+            pts = [r for r in sub if r["labeler_id"] == lab and r["failure_mode"] == fm]
+            data = {"labeler": [(_cell(r["week"]), _f(r["rate"])) for r in pts]}
+            if "peer_rate" in series.column_names:
+                data["peers"] = [(_cell(r["week"]), _f(r["peer_rate"])) for r in pts]
+            sec.charts.append(svg.lines(data, title=f"{lab} · {fm}: weekly positive rate", x_label="week (UTC)",
+                                        y_label="positive rate", y_range=(0.0, 1.0), width=420, height=200))
+    cols = ["labeler_id", "failure_mode", "change_date", "effect_before", "effect_after", "change", "statistic",
+            "p_value", "q_value", "n"]
+    sec.tables.append(table_of(t, cols, "Change points", ""))
+    return sec
+
+
+def concentration_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Section:
+    sec = Section("concentration", "Concentration",
+                  "How much of each failure mode's gold rests on few labelers (shares of judgments and gold items; "
+                  "Herfindahl–Hirschman index in the summary).")
+    found = [f for f in doc["findings"] if f["kind"] == "labeler_concentration"]
+    stats = tables.get("labeler_stats")
+    if stats is None and not found:
+        sec.missing = "not computed: the labelers stage did not run"
+        return sec
+    hhi = doc["summary"].get("labelers", {}).get("concentration") if isinstance(
+        doc["summary"].get("labelers"), dict) else None
+    if isinstance(hhi, dict) and hhi:
+        flat = {k: v for k, v in hhi.items() if isinstance(v, (int, float))}
+        if flat:
+            keys = sorted(flat)[:MAX_FOREST]
+            sec.charts.append(svg.grouped_bars(keys, {"HHI": [float(flat[k]) for k in keys]},
+                                               title="Herfindahl–Hirschman index of judgment shares",
+                                               x_label="HHI (0 = spread, 1 = one labeler)", y_label="slice"))
+    cols = ["severity", "labeler_id", "failure_mode", "effect", "n", "message", "evidence"]
+    sec.tables.append(Table(cols, [[_cell(f.get(c)) for c in cols] for f in found[:MAX_ROWS]], len(found),
+                            "Concentration findings"))
+    if stats is not None:
+        share_cols = [c for c in stats.column_names if "share" in c]
+        if share_cols:
+            sec.tables.append(table_of(_sorted(stats, [(share_cols[0], "descending")]),
+                                       ["labeler_id", "failure_mode", *share_cols], "Largest shares"))
+    return sec
+
+
+# -- items ---------------------------------------------------------------------------------------------------
+
+
+def items_section(tables: dict[str, pa.Table]) -> Section:
+    sec = Section("items", "Stale and poisoned gold items",
+                  "Gold items whose label rests on flagged labelers or disagrees with consensus (poison_score, "
+                  "0..1) or that are stale (superseded guideline, too old, labelers inactive). relabel_priority "
+                  "orders them for `evalaudit relabel`.")
+    t = tables.get("items")
+    if t is None:
+        sec.missing = "not computed: the items stage did not run"
+        return sec
+    if "flags" in t.column_names and t.num_rows:
+        flat = pc.list_flatten(t["flags"])
+        counts = pc.value_counts(flat).to_pylist() if len(flat) else []
+        counts = sorted(((c["values"], c["counts"]) for c in counts if c["values"] is not None),
+                        key=lambda x: -x[1])
+        if counts:
+            sec.charts.append(svg.grouped_bars([c[0] for c in counts], {"items": [float(c[1]) for c in counts]},
+                                               title="Gold items per flag", x_label="items", y_label="flag"))
+        n_flagged = int(pc.sum(pc.greater(pc.list_value_length(t["flags"]), 0)).as_py() or 0)
+        sec.intro += f" {n_flagged:,} of {t.num_rows:,} gold items carry at least one flag."
+    cols = ["item_id", "failure_mode", "gold_label", "poison_score", "flags", "relabel_priority"]
+    cols += [c for c in t.column_names if c not in cols][:4]
+    flagged = t.filter(pc.greater(pc.list_value_length(t["flags"]), 0)) if "flags" in t.column_names else t
+    keys = [("relabel_priority", "descending"), ("poison_score", "descending")]
+    top = _top(flagged, keys, MAX_ROWS)
+    tb = table_of(top, cols, "Flagged gold items, highest re-label priority first", "items.parquet")
+    tb.total = flagged.num_rows
+    sec.tables.append(tb)
+    return sec
+
+
+def coverage_section(tables: dict[str, pa.Table], store_tables: set[str]) -> Section:
+    sec = Section("coverage", "Coverage against production",
+                  "Share of the eval set per failure mode (and other shared slice columns) against its share of "
+                  "sampled production traffic; population stability index and Jensen–Shannon distance in the "
+                  "summary.")
+    t = tables.get("coverage")
+    if t is None:
+        sec.missing = ("not computed: no production sample in the store" if "production" not in store_tables
+                       else "not computed: the coverage stage did not run")
+        return sec
+    if "slice_column" not in t.column_names and "failure_mode" in t.column_names:  # older one-slice shape
+        t = t.append_column("slice_column", pa.array(["failure_mode"] * t.num_rows, pa.string()))
+        t = t.append_column("value", t["failure_mode"])
+    if {"slice_column", "value", "eval_share", "production_share"} <= set(t.column_names) and t.num_rows:
+        columns = sorted(set(t["slice_column"].to_pylist()), key=lambda c: (c != "failure_mode", str(c)))
+        for column in columns[:4]:
+            o = _sorted(t.filter(pc.equal(t["slice_column"], column)), [("value", "ascending")]).slice(0, MAX_FOREST)
+            has_ci = {"ci_low", "ci_high"} <= set(o.column_names)
+            sec.charts.append(svg.grouped_bars(
+                [str(v) for v in o["value"].to_pylist()],
+                {"eval set": [_f(v) for v in o["eval_share"].to_pylist()],
+                 "production": [_f(v) for v in o["production_share"].to_pylist()]},
+                title=f"Share per {column}: eval set vs production", x_label="share of items / traffic",
+                y_label=str(column)))
+            if has_ci and "difference" in o.column_names:
+                q = o["q_value"].to_pylist() if "q_value" in o.column_names else [None] * o.num_rows
+                items = [svg.Interval(str(r["value"]), float(r["difference"]), _f(r["ci_low"]), _f(r["ci_high"]),
+                                      marked=qv is not None and qv < 0.05, note=f"q {qv}")
+                         for r, qv in zip(o.to_pylist(), q, strict=True) if _f(r["difference"]) is not None]
+                if items:
+                    sec.charts.append(svg.intervals(
+                        items, title=f"Production − eval share per {column}, Newcombe interval (red: q < 0.05)",
+                        x_label="difference in share"))
+    sec.tables.append(table_of(t, list(t.column_names), "Coverage per slice value (chi-square test, BH q-value)"))
+    return sec
+
+
+def impact_section(tables: dict[str, pa.Table], store_tables: set[str]) -> Section:
+    sec = Section("impact", "Eval score per model version: current vs audited gold",
+                  "Score = share of items where the prediction equals the gold label; audited gold is re-derived "
+                  "without the flagged labelers' judgments. delta = current − audited, with its interval.")
+    t = tables.get("impact")
+    if t is None:
+        sec.missing = ("not computed: no predictions in the store" if "predictions" not in store_tables
+                       else "not computed: the impact stage did not run")
+        return sec
+    if {"model_version", "failure_mode", "score_current", "score_audited"} <= set(t.column_names) and t.num_rows:
+        o = _sorted(t.filter(pc.equal(t["failure_mode"], "all")), [("model_version", "ascending")])
+        if o.num_rows:
+            sec.charts.append(svg.grouped_bars(
+                [str(v) for v in o["model_version"].to_pylist()][:MAX_FOREST],
+                {"current gold": [_f(v) for v in o["score_current"].to_pylist()][:MAX_FOREST],
+                 "audited gold": [_f(v) for v in o["score_audited"].to_pylist()][:MAX_FOREST]},
+                title="Eval score (all failure modes)", x_label="score (share correct)", y_label="model version"))
+            if "delta" in o.column_names:
+                items = [svg.Interval(str(r["model_version"]), float(r["delta"]), _f(r.get("ci_low")),
+                                      _f(r.get("ci_high")),
+                                      marked=_f(r.get("ci_low")) is not None and r["ci_low"] > 0)
+                         for r in o.to_pylist() if _f(r["delta"]) is not None][:MAX_FOREST]
+                if items:
+                    sec.charts.append(svg.intervals(items, title="Score inflation (current − audited) with interval",
+                                                    x_label="delta (share of items)"))
+    cols = ["model_version", "failure_mode", "score_current", "score_audited", "delta", "ci_low", "ci_high",
+            "n_items"]
+    sec.tables.append(table_of(_sorted(t, [("model_version", "ascending"), ("failure_mode", "ascending")]),
+                               cols + [c for c in t.column_names if c not in cols],
+                               "Score per model version and failure mode", "impact.parquet"))
+    return sec
+
+
+def build(doc: dict[str, Any], tables: dict[str, pa.Table], history: pa.Table | None, store_tables: set[str],
+          alpha_min: float = 0.667) -> list[Section]:
+    """Every section of the report, in reading order."""
+    return [
+        findings_section(doc),
+        trends_section(history, flagged_pairs(doc)),
+        agreement_section(tables, alpha_min),
+        leniency_section(tables, doc),
+        drift_section(tables),
+        concentration_section(tables, doc),
+        items_section(tables),
+        coverage_section(tables, store_tables),
+        impact_section(tables, store_tables),
+    ]

@@ -1,0 +1,277 @@
+"""Static SVG charts for the report, rendered server-side.
+
+Why hand-written SVG rather than altair/vega-lite inline: the report must open offline and stay small, and a
+strict Content-Security-Policy (no script but our one hashed sort/filter script) is the simplest guarantee that a
+hostile labeler id cannot execute. Inlining the vega bundle costs ~0.9 MB and needs script execution for every
+chart; vl-convert SVG rendering would add a 30 MB native dependency and ~50 ms per chart. The charts we need —
+heatmap, interval (forest) plot, line chart, grouped bars — are a few dozen lines each.
+
+Every user-supplied string passes through :func:`esc` (``html.escape`` with quotes) before it lands in SVG text,
+``<title>`` tooltips or attributes. Charts return :class:`markupsafe.Markup` so the template does not escape twice.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+FONT = 'font-family="system-ui,sans-serif" font-size="11"'
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def esc(value: object) -> str:
+    """Text or attribute content, escaped (``& < > " '``)."""
+    return html.escape(str(value), quote=True)
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick values covering [lo, hi] (Heckbert 1990, "Nice numbers for graph labels", Graphics Gems)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    raw = (hi - lo) / max(n - 1, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    k0, k1 = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    digits = max(0, 3 - math.floor(math.log10(step)))
+    return [round(k * step, digits) for k in range(k0, max(k1, k0 + 1) + 1)]
+
+
+def _fmt_tick(v: float) -> str:
+    return f"{v:.3g}" if v != 0 else "0"
+
+
+@dataclass
+class Scale:
+    """Linear map from data [d0, d1] to pixels [r0, r1]."""
+
+    d0: float
+    d1: float
+    r0: float
+    r1: float
+
+    def __call__(self, v: float) -> float:
+        span = self.d1 - self.d0 or 1.0
+        return self.r0 + (v - self.d0) / span * (self.r1 - self.r0)
+
+
+def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" {FONT}><title>{esc(title)}</title>')
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _x_axis(sx: Scale, ticks: list[float], y: float, label: str, width: float) -> list[str]:
+    out = [f'<line x1="{sx.r0:.1f}" x2="{sx.r1:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#444"/>']
+    for t in ticks:
+        x = sx(t)
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y:.1f}" y2="{y + 4:.1f}" stroke="#444"/>'
+                   f'<text x="{x:.1f}" y="{y + 15:.1f}" text-anchor="middle">{esc(_fmt_tick(t))}</text>')
+    out.append(f'<text x="{(sx.r0 + sx.r1) / 2:.1f}" y="{y + 30:.1f}" text-anchor="middle" '
+               f'font-weight="600">{esc(label)}</text>')
+    return out
+
+
+def _y_axis(sy: Scale, ticks: list[float], x: float, label: str, grid_to: float) -> list[str]:
+    out = [f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{sy.r0:.1f}" y2="{sy.r1:.1f}" stroke="#444"/>']
+    for t in ticks:
+        y = sy(t)
+        out.append(f'<line x1="{x:.1f}" x2="{grid_to:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+                   f'<text x="{x - 5:.1f}" y="{y + 4:.1f}" text-anchor="end">{esc(_fmt_tick(t))}</text>')
+    mid = (sy.r0 + sy.r1) / 2
+    out.append(f'<text transform="translate({x - 40:.1f},{mid:.1f}) rotate(-90)" text-anchor="middle" '
+               f'font-weight="600">{esc(label)}</text>')
+    return out
+
+
+def _color(v: float, vmin: float, vmax: float) -> str:
+    """Sequential red (low) → white → blue (high): low agreement stands out."""
+    t = 0.5 if vmax <= vmin else min(1.0, max(0.0, (v - vmin) / (vmax - vmin)))
+    if t < 0.5:
+        k = t / 0.5
+        r, g, b = 178 + (247 - 178) * k, 24 + (247 - 24) * k, 43 + (247 - 43) * k
+    else:
+        k = (t - 0.5) / 0.5
+        r, g, b = 247 + (33 - 247) * k, 247 + (102 - 247) * k, 247 + (172 - 247) * k
+    return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
+
+
+def heatmap(rows: Sequence[str], cols: Sequence[str], values: dict[tuple[str, str], float | None], *,
+            title: str, x_label: str, y_label: str, value_label: str,
+            vmin: float = 0.0, vmax: float = 1.0) -> Markup:
+    """Cells coloured by value (missing = grey), a tooltip per cell, a colour legend."""
+    label_w = min(260, 14 + 7.0 * max((len(str(r)) for r in rows), default=4))
+    cw = max(8.0, min(40.0, 640 / max(len(cols), 1)))
+    ch = 18.0
+    left, top = label_w + 50, 30
+    width = int(left + cw * len(cols) + 30)
+    height = int(top + ch * len(rows) + 80)
+    body = [f'<text x="4" y="18" font-weight="600">{esc(title)}</text>']
+    for i, r in enumerate(rows):
+        y = top + i * ch
+        body.append(f'<text x="{left - 5:.1f}" y="{y + ch * 0.7:.1f}" text-anchor="end">{esc(r)}</text>')
+        for j, c in enumerate(cols):
+            v = values.get((r, c))
+            fill = "#ddd" if v is None or not math.isfinite(v) else _color(v, vmin, vmax)
+            shown = "not computed" if v is None or not math.isfinite(v) else f"{v:.3f}"
+            body.append(f'<rect x="{left + j * cw:.1f}" y="{y:.1f}" width="{cw - 1:.1f}" height="{ch - 1:.1f}" '
+                        f'fill="{fill}"><title>{esc(r)} · {esc(c)}: {esc(value_label)} {esc(shown)}</title></rect>')
+    yb = top + ch * len(rows)
+    step = max(1, math.ceil(len(cols) / max(1, int(cw * len(cols) / 70))))
+    for j, c in enumerate(cols):
+        if j % step == 0:
+            x = left + j * cw + cw / 2
+            body.append(f'<text x="{x:.1f}" y="{yb + 14:.1f}" text-anchor="middle">{esc(c)}</text>')
+    body.append(f'<text x="{left + cw * len(cols) / 2:.1f}" y="{yb + 32:.1f}" text-anchor="middle" '
+                f'font-weight="600">{esc(x_label)}</text>')
+    body.append(f'<text transform="translate(14,{top + ch * len(rows) / 2:.1f}) rotate(-90)" '
+                f'text-anchor="middle" font-weight="600">{esc(y_label)}</text>')
+    lx = left
+    for k in range(11):
+        v = vmin + (vmax - vmin) * k / 10
+        body.append(f'<rect x="{lx + k * 16:.0f}" y="{yb + 44:.0f}" width="16" height="10" '
+                    f'fill="{_color(v, vmin, vmax)}"/>')
+    body.append(f'<text x="{lx:.0f}" y="{yb + 68:.0f}">{esc(_fmt_tick(vmin))}</text>'
+                f'<text x="{lx + 176:.0f}" y="{yb + 68:.0f}" text-anchor="end">{esc(_fmt_tick(vmax))}</text>'
+                f'<text x="{lx + 186:.0f}" y="{yb + 53:.0f}">{esc(value_label)}</text>')
+    return _svg(width, height, title, body)
+
+
+@dataclass
+class Interval:
+    label: str
+    value: float
+    lo: float | None
+    hi: float | None
+    marked: bool = False
+    note: str = ""
+
+
+def intervals(items: Sequence[Interval], *, title: str, x_label: str, ref: float | None = 0.0) -> Markup:
+    """A forest plot: one row per item, point estimate with its interval; marked rows drawn in red."""
+    vals = [v for it in items for v in (it.value, it.lo, it.hi) if v is not None and math.isfinite(v)]
+    if ref is not None:
+        vals.append(ref)
+    lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
+    ticks = nice_ticks(lo, hi)
+    label_w = min(320, 14 + 7.2 * max((len(it.label) for it in items), default=4))
+    left, top, row_h, plot_w = label_w + 10, 30, 18, 420
+    width = int(left + plot_w + 30)
+    height = int(top + row_h * len(items) + 50)
+    sx = Scale(ticks[0], ticks[-1], left, left + plot_w)
+    body = [f'<text x="4" y="18" font-weight="600">{esc(title)}</text>']
+    for t in ticks:
+        body.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{top}" y2="{top + row_h * len(items)}" '
+                    f'stroke="#eee"/>')
+    if ref is not None:
+        body.append(f'<line x1="{sx(ref):.1f}" x2="{sx(ref):.1f}" y1="{top}" y2="{top + row_h * len(items)}" '
+                    f'stroke="#888" stroke-dasharray="3,3"/>')
+    for i, it in enumerate(items):
+        y = top + i * row_h + row_h / 2
+        color = "#b00020" if it.marked else "#1f4e79"
+        weight = ' font-weight="600"' if it.marked else ""
+        body.append(f'<text x="{left - 5:.1f}" y="{y + 4:.1f}" text-anchor="end"{weight}>{esc(it.label)}</text>')
+        tip = f"{it.label}: {it.value:.3f}"
+        if it.lo is not None and it.hi is not None and math.isfinite(it.lo) and math.isfinite(it.hi):
+            tip += f" [{it.lo:.3f}, {it.hi:.3f}]"
+            body.append(f'<line x1="{sx(it.lo):.1f}" x2="{sx(it.hi):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+                        f'stroke="{color}" stroke-width="2"/>')
+        if it.note:
+            tip += f" — {it.note}"
+        if math.isfinite(it.value):
+            body.append(f'<circle cx="{sx(it.value):.1f}" cy="{y:.1f}" r="4" fill="{color}">'
+                        f'<title>{esc(tip)}</title></circle>')
+    body += _x_axis(sx, ticks, top + row_h * len(items), x_label, plot_w)
+    return _svg(width, height, title, body)
+
+
+def lines(series: dict[str, Sequence[tuple[str, float | None]]], *, title: str, x_label: str, y_label: str,
+          y_range: tuple[float, float] | None = None, width: int = 520, height: int = 240) -> Markup:
+    """Line chart over an ordered categorical x (dates as ISO strings sort correctly); one line per series."""
+    xs = sorted({x for pts in series.values() for x, _ in pts})
+    ys = [y for pts in series.values() for _, y in pts if y is not None and math.isfinite(y)]
+    lo, hi = y_range if y_range else ((min(ys), max(ys)) if ys else (0.0, 1.0))
+    ticks = nice_ticks(lo, hi)
+    left, top, right, bottom = 60, 28, 20, 48
+    legend_h = 14 * len(series)
+    sx = Scale(0, max(len(xs) - 1, 1), left, width - right)
+    sy = Scale(ticks[0], ticks[-1], height - bottom, top)
+    body = [f'<text x="4" y="16" font-weight="600">{esc(title)}</text>']
+    body += _y_axis(sy, ticks, left, y_label, width - right)
+    index = {x: i for i, x in enumerate(xs)}
+    for k, (name, pts) in enumerate(series.items()):
+        color = PALETTE[k % len(PALETTE)]
+        coords = [(sx(index[x]), sy(y), x, y) for x, y in sorted(pts, key=lambda p: p[0])
+                  if y is not None and math.isfinite(y)]
+        if coords:
+            path = " ".join(f"{'M' if i == 0 else 'L'}{cx:.1f},{cy:.1f}" for i, (cx, cy, _, _) in enumerate(coords))
+            body.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="1.8"/>')
+            for cx, cy, x, y in coords:
+                body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{color}">'
+                            f'<title>{esc(name)} · {esc(x)}: {y:.3f}</title></circle>')
+        ly = height + 6 + 14 * k
+        body.append(f'<rect x="{left}" y="{ly - 9}" width="10" height="10" fill="{color}"/>'
+                    f'<text x="{left + 14}" y="{ly}">{esc(name)}</text>')
+    yb = height - bottom
+    body.append(f'<line x1="{left}" x2="{width - right}" y1="{yb}" y2="{yb}" stroke="#444"/>')
+    label_px = 7 * max((len(x) for x in xs), default=1) + 12
+    step = max(1, math.ceil(len(xs) / max(2, (width - left - right) // label_px)))
+    shown = set(range(0, len(xs), step))
+    if xs and len(xs) - 1 - max(shown) >= step / 2:
+        shown.add(len(xs) - 1)
+    for i, x in enumerate(xs):
+        if i in shown:
+            anchor = "start" if i == 0 else ("end" if i == len(xs) - 1 else "middle")
+            body.append(f'<text x="{sx(i):.1f}" y="{yb + 14}" text-anchor="{anchor}">{esc(x)}</text>')
+    body.append(f'<text x="{(left + width - right) / 2:.1f}" y="{yb + 32}" text-anchor="middle" '
+                f'font-weight="600">{esc(x_label)}</text>')
+    return _svg(width, height + legend_h + 6, title, body)
+
+
+def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str,
+                 x_label: str, y_label: str, intervals_by_series: dict[str, Sequence[tuple[float, float] | None]]
+                 | None = None) -> Markup:
+    """Horizontal grouped bars: one group per category, one bar per series (e.g. eval vs production share)."""
+    names = list(series)
+    vals = [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
+    for ivs in (intervals_by_series or {}).values():
+        vals += [b for iv in ivs if iv for b in iv if b is not None and math.isfinite(b)]
+    lo, hi = min([0.0, *vals]), max([0.0, *vals]) if vals else 1.0
+    ticks = nice_ticks(lo, hi)
+    label_w = min(260, 14 + 7.0 * max((len(str(c)) for c in categories), default=4))
+    bar_h, gap = 10, 8
+    group_h = bar_h * len(names) + gap
+    left, top, plot_w = label_w + 10, 30, 420
+    height = int(top + group_h * len(categories) + 50 + 14 * len(names))
+    width = int(left + plot_w + 30)
+    sx = Scale(ticks[0], ticks[-1], left, left + plot_w)
+    body = [f'<text x="4" y="18" font-weight="600">{esc(title)}</text>']
+    for i, c in enumerate(categories):
+        y0 = top + i * group_h
+        body.append(f'<text x="{left - 5:.1f}" y="{y0 + group_h / 2:.1f}" text-anchor="end">{esc(c)}</text>')
+        for k, name in enumerate(names):
+            v = series[name][i]
+            if v is None or not math.isfinite(v):
+                continue
+            x0, x1 = sorted((sx(0), sx(v)))
+            y = y0 + k * bar_h
+            body.append(f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(x1 - x0, 0.5):.1f}" height="{bar_h - 1}" '
+                        f'fill="{PALETTE[k % len(PALETTE)]}"><title>{esc(c)} · {esc(name)}: {v:.4g}</title></rect>')
+            iv = (intervals_by_series or {}).get(name, [None] * len(categories))[i]
+            if iv and all(b is not None and math.isfinite(b) for b in iv):
+                body.append(f'<line x1="{sx(iv[0]):.1f}" x2="{sx(iv[1]):.1f}" y1="{y + bar_h / 2:.1f}" '
+                            f'y2="{y + bar_h / 2:.1f}" stroke="#222" stroke-width="1.5"/>')
+    yb = top + group_h * len(categories)
+    body += _x_axis(sx, ticks, yb, x_label, plot_w)
+    for k, name in enumerate(names):
+        ly = yb + 50 + 14 * k
+        body.append(f'<rect x="{left}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>'
+                    f'<text x="{left + 14}" y="{ly}">{esc(name)}</text>')
+    body.append(f'<text transform="translate(12,{top + group_h * len(categories) / 2:.1f}) rotate(-90)" '
+                f'text-anchor="middle" font-weight="600">{esc(y_label)}</text>')
+    return _svg(width, height, title, body)

@@ -78,9 +78,11 @@ MODE_NAMES = tuple(m.name for m in FAILURE_MODES)
 VENDORS: tuple[tuple[str, int], ...] = (("acme", 14), ("northwind", 14), ("crowdly", 14), ("labelhaus", 6))
 #: Guideline versions and the day (from START) each came into force; the last is the current one.
 GUIDELINES: tuple[tuple[str, float], ...] = (("v1", 0.0), ("v2", 14.0), ("v3", 35.0))
-#: The evaluated model versions and the index of the release each is (predictions cover every gold item).
+#: The evaluated model versions, one release every two months, oldest first; each predicts every gold item.
 MODEL_VERSIONS = ("m-2025.12", "m-2026.02", "m-2026.04", "m-2026.06", "m-2026.08", "m-2026.10")
 POSITIVE, NEGATIVE = "pass", "fail"
+#: Bounds of ``n_judgments``: below, the planted faults have too few judgments to exist; above, memory runs out.
+MIN_JUDGMENTS, MAX_JUDGMENTS = 1_000, 10_000_000
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,9 @@ class Plan:
     #: target share of all judgments made by the seed-story labeler
     seed_share: float = 0.11
     #: share of the seed mode's judgments the seed labeler takes while active: it *was* the hallucination
-    #: workstream, so over the year about 45% of that mode's gold rests on it
+    #: workstream, so over the year about 40% of that mode's gold rests on it
     seed_mode_take: float = 0.85
-    #: P(pass | true fail) of the seed labeler on the seed mode (honest: 1 - specificity, about 0.05)
+    #: P(pass | true fail) of the seed labeler on the seed mode (honest: 1 - specificity, 0.02-0.05)
     lenient_pass_given_fail: float = 0.45
     #: the seed labeler's engagement in weeks of the history: it joined 2025-11-15 and rotated off at the end of
     #: week 29 (2026-05-30, five months before END). It did first-pass grading only (and, blind, the honeypots
@@ -201,6 +203,8 @@ class _Roster:
 
 
 def _roster(rng: np.random.Generator, plan: Plan) -> _Roster:
+    """48 labelers in four vendors; the seed-story, drift and spam labelers are drawn from acme, northwind and
+    crowdly; the ended vendor's labelers all leave together; a few honest labelers join part-way."""
     sizes = [n for _, n in VENDORS]
     vendor = np.repeat(np.arange(len(VENDORS)), sizes)
     n = len(vendor)
@@ -508,8 +512,11 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
     it; the CLI does not).
     """
     plan = plan or Plan()
-    if n_judgments < 1000:
-        raise ValueError("n_judgments must be at least 1000 for the planted faults to exist")
+    if not MIN_JUDGMENTS <= n_judgments <= MAX_JUDGMENTS:
+        raise ValueError(
+            f"n_judgments must lie between {MIN_JUDGMENTS:,} (for the planted faults to exist) and "
+            f"{MAX_JUDGMENTS:,} (about 1.4 GiB of memory per million judgments), not {n_judgments:,}"
+        )
     rng = np.random.default_rng(seed)
     roster = _roster(rng, plan)
     items = _draw_items(rng, plan, n_judgments)

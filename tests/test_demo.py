@@ -437,9 +437,11 @@ def test_invariants_hold_for_any_seed(seed: int, n: int) -> None:
         assert p["kind"] in KINDS
 
 
-def test_rejects_too_small_a_history() -> None:
+def test_rejects_sizes_outside_the_bounds() -> None:
     with pytest.raises(ValueError, match="n_judgments"):
         demo.generate(n_judgments=10)
+    with pytest.raises(ValueError, match="memory"):
+        demo.generate(n_judgments=demo.MAX_JUDGMENTS + 1)
 
 
 def test_low_agreement_entries_match_krippendorff_alpha_of_the_data(data, eng) -> None:

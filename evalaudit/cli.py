@@ -145,6 +145,36 @@ def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, mappings:
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@STORE
+@CONFIG
+@click.option("--promote", is_flag=True,
+              help="Append the batch to the store when it passes (same writer as ingest); keep a failing batch "
+                   "whole, with its validation result, in STORE/quarantine/batches/<sha256>/.")
+@click.option("--docs", "docs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write a self-contained HTML page of the validation to DIR/index.html (opens offline).")
+@click.option("--format", "output", default="text", show_default=True, type=click.Choice(["text", "json"]),
+              help="Print the result as text for a person or as JSON.")
+@_errors
+def check(path: Path, store: Path, config: Path | None, promote: bool, docs_dir: Path | None, output: str) -> None:
+    """Check a new labeling batch against the data contract (docs/contracts.md), listing every problem at once.
+
+    Row expectations (columns, nulls, labels, duplicates, timestamps, labelers, guideline) and batch expectations
+    (overlap, honeypot accuracy, agreement, positive-rate shift against the store). Exit 0 when every expectation
+    holds, 1 when any is violated, 2 when the file or store cannot be used at all.
+    """
+    import json
+
+    from evalaudit import config as config_mod
+    from evalaudit.contracts import check_batch
+
+    result = check_batch(path, store, config_mod.load(config), promote_batch=promote, docs=docs_dir)
+    click.echo(json.dumps(result.to_json(), indent=2) if output == "json" else result.to_text())
+    if not result.passed:
+        sys.exit(1)
+
+
+@main.command()
 @STORE
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for index.html, findings.json and the Parquet tables (replaced atomically).")
@@ -176,6 +206,31 @@ def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, 
     click.echo(f"report: {result.out / 'index.html'}")
     if result.failed:
         sys.exit(1)
+
+
+@main.command()
+@STORE
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (replaced atomically).")
+@click.option("--top", default=500, show_default=True, type=click.IntRange(1),
+              help="How many items, highest priority first.")
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "label-studio"]),
+              help="CSV, or a Label Studio JSON import file (one task per item).")
+@CONFIG
+@_errors
+def relabel(store: Path, out: Path, top: int, fmt: str, config: Path | None) -> None:
+    """Export the gold items most worth re-labeling, highest priority first.
+
+    Priority follows the probability that the item's gold is wrong (Dawid–Skene posterior), which is what
+    re-labeling it is expected to change in the eval score; ties go to items in smaller failure modes.
+    """
+    from evalaudit import config as config_mod
+    from evalaudit import relabel as relabel_mod
+
+    _setup_logging(quiet=True)
+    table = relabel_mod.queue(store, config_mod.load(config), top)
+    n = relabel_mod.write(table, out, fmt)
+    click.echo(f"wrote {n:,} items to {out}")
 
 
 @main.command()

@@ -74,9 +74,9 @@ class LeniencyConfig:
     strata: str = "week"
     #: Dawid–Skene: pseudo-judgments pulling each labeler's confusion matrix toward the failure mode's pool
     ds_prior_strength: float = 4.0
-    #: Dawid–Skene: stop when no item's posterior moves more than this, or after ds_max_iter EM steps
+    #: Dawid–Skene: stop when item posteriors move less than this on average, or after ds_max_iter EM steps
     ds_tol: float = 1e-4
-    ds_max_iter: int = 100
+    ds_max_iter: int = 50
     #: a failure mode needs this many items with >= 2 labels or a honeypot answer for Dawid–Skene (else majority)
     ds_min_items: int = 20
 

@@ -80,9 +80,9 @@ class DuckDBEngine:
         if name not in self._nonempty:
             exists = self.con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": name}
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             self._nonempty[name] = bool(exists) and bool(
-                self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(name)})").fetchone()[0]
+                self.con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(name)})").fetchall()[0][0]
             )
         return self._nonempty[name]
 

@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ def _clean(value: Any) -> Any:
     """JSON has no NaN/inf: they become null; numpy scalars become Python numbers."""
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
         value = value.item()
+    if isinstance(value, Decimal):  # DuckDB SUM() of integers
+        value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):

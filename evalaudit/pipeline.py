@@ -49,6 +49,8 @@ Stage = Callable[[Context], StageResult]
 
 #: Tables the audit writes into --out (SPEC §5), as <name>.parquet.
 OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
+#: Further tables written beside them for the report, notebooks and other programs.
+EXTRA_TABLES = ("agreement_pairs", "labeler_stats", "drift", "drift_series", "coverage", "consensus")
 
 
 def store_summary(ctx: Context) -> StageResult:
@@ -59,9 +61,16 @@ def store_summary(ctx: Context) -> StageResult:
 
 
 def stages() -> list[tuple[str, Stage]]:
-    """The stages of a run, in order. Later issues add theirs here."""
+    """The stages of a run, in order: each may use the tables and findings of those before it."""
+    from evalaudit import agreement, coverage, impact, items, labelers
+
     return [
         ("store", store_summary),
+        ("agreement", agreement.stage),
+        ("labelers", labelers.stage),
+        ("items", items.stage),
+        ("coverage", coverage.stage),
+        ("impact", impact.stage),
     ]
 
 

@@ -124,8 +124,9 @@ PRODUCTION = Table(
 
 TABLES: dict[str, Table] = {t.name: t for t in (LABELS, ITEMS, LABELERS, PREDICTIONS, PRODUCTION)}
 
-#: Tables whose extra (non-canonical) columns are kept: production carries arbitrary slice columns (SPEC §1).
-OPEN_TABLES = frozenset({"production"})
+#: Tables whose extra (non-canonical) columns are kept as text: slice columns (locale, product, ...) that coverage
+#: compares between the eval set (items) and production (SPEC §1: "plus any other slice columns").
+OPEN_TABLES = frozenset({"production", "items"})
 
 QUARANTINE = pa.schema(
     [

@@ -147,3 +147,27 @@ def test_make_demo_runs_for_real(tmp_path):
     assert (report / "index.html").exists() and (report / "findings.json").exists()
     assert (store / "truth.json").exists()
     assert f"{report}/index.html" in result.stdout
+
+
+def test_relabel_exports_csv_and_label_studio(demo_store, tmp_path):
+    import csv
+
+    out = tmp_path / "queue.csv"
+    result = run_evalaudit("relabel", "--store", demo_store, "--out", out, "--top", "25")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 25
+    assert [int(r["relabel_priority"]) for r in rows] == sorted(int(r["relabel_priority"]) for r in rows)
+    poisons = [float(r["poison_score"]) for r in rows]
+    assert poisons == sorted(poisons, reverse=True)
+    ls = tmp_path / "queue.json"
+    assert run_evalaudit("relabel", "--store", demo_store, "--out", ls, "--top", "3",
+                         "--format", "label-studio").returncode == 0
+    tasks = json.loads(ls.read_text())
+    assert [t["data"]["item_id"] for t in tasks] == [r["item_id"] for r in rows[:3]]
+    assert all({"data", "meta"} <= t.keys() for t in tasks)
+
+
+def test_relabel_on_missing_store_exits_2(tmp_path):
+    result = run_evalaudit("relabel", "--store", tmp_path / "nope", "--out", tmp_path / "q.csv")
+    assert result.returncode == 2 and "no such store directory" in one_sentence(result.stderr)

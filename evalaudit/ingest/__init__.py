@@ -138,7 +138,7 @@ def _stage(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, nam
         params["source_path"] = str(src.parquet)
     data = staging / f"{table.name}.parquet"
     added = _execute(con, f"COPY ({cte}{good_sql}) TO {quote_literal(str(data))} "
-                     "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)", params).fetchone()[0]
+                     "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)", params).fetchall()[0][0]
     reader_bad = pa.table(
         {
             "table": pa.array([table.name] * len(src.bad_rows), pa.string()),
@@ -155,7 +155,7 @@ def _stage(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, nam
     quarantine = staging / "quarantine.parquet"
     n_bad = _execute(con, f"COPY ({cte}SELECT * FROM ({bad_sql}) UNION ALL SELECT * FROM __reader_bad "
                      f"ORDER BY source_row) TO {quote_literal(str(quarantine))} (FORMAT parquet, COMPRESSION zstd)",
-                     params).fetchone()[0]
+                     params).fetchall()[0][0]
     reasons: list[tuple[str, int]] = []
     if n_bad:
         reasons = [(r, n) for r, n in con.execute(

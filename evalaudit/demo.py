@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from evalaudit import schema
 from evalaudit.config import AgreementConfig
@@ -825,6 +826,22 @@ def _truth(
                     f"eval set has {eval_share[m]:.1%} of its items there.",
                 }
             )
+    if any(p["kind"] == "coverage_drift" for p in planted):
+        prod_share = np.array([fm.production_share for fm in FAILURE_MODES])
+        # population stability index = symmetrised Kullback-Leibler (Jeffreys) divergence (Yurdakul 2018)
+        psi = float(stats.entropy(prod_share, eval_share) + stats.entropy(eval_share, prod_share))
+        planted.append(
+            {
+                "kind": "coverage_drift",
+                "labeler_id": None,
+                "failure_mode": None,
+                "item_ids": None,
+                "effect": round(psi, 4),
+                "reason": "mix",
+                "note": f"Over all failure modes the production mix differs from the eval set's: population "
+                f"stability index {psi:.2f} (above 0.25 is conventionally a major shift).",
+            }
+        )
     last = MODEL_VERSIONS[-1]
     planted.append(
         {

@@ -181,7 +181,7 @@ def test_every_truth_entry_names_things_that_exist(data: demo.DemoData, eng) -> 
             )
     reasons = {p.get("reason") for p in data.truth["planted"] if p["kind"] == "stale_items"}
     assert reasons == {"superseded_guideline", "labelers_inactive"}
-    assert len(planted(data, "coverage_drift")) in (2, 3)
+    assert len([p for p in planted(data, "coverage_drift") if p["failure_mode"]]) in (2, 3)
 
 
 # -- the planted faults, visible in simple counts ---------------------------------------------------------------
@@ -358,11 +358,19 @@ def test_coverage_drift_modes_are_much_more_common_in_production(data, eng) -> N
         """
     ).to_pylist()
     ratio = {r["failure_mode"]: r["prod_share"] / r["eval_share"] for r in rows}
-    drifted = {p["failure_mode"] for p in planted(data, "coverage_drift")}
+    drifted = {p["failure_mode"] for p in planted(data, "coverage_drift") if p["failure_mode"]}
     assert len(ratio) == 12
     assert all(ratio[m] >= 2.0 for m in drifted)
     assert min(ratio[m] for m in drifted) >= 2.0 and any(ratio[m] >= 10 for m in drifted)
     assert all(ratio[m] <= 1.2 for m in ratio if m not in drifted)
+    # the overall entry: population stability index of the two mixes, as sampled, against scipy's KL divergence
+    from scipy.stats import entropy
+
+    prod = np.array([r["prod_share"] for r in rows])
+    ev = np.array([r["eval_share"] for r in rows])
+    overall = next(p for p in planted(data, "coverage_drift") if p["failure_mode"] is None)
+    assert overall["effect"] == pytest.approx(float(entropy(prod, ev) + entropy(ev, prod)), abs=0.05)
+    assert overall["effect"] == pytest.approx(float(np.sum((prod - ev) * np.log(prod / ev))), abs=0.05)
 
 
 def test_seed_story_eval_scores_rise_against_gold_and_fall_against_truth(data, eng) -> None:

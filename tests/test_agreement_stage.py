@@ -205,3 +205,27 @@ def test_pairs_table_is_long_form(result) -> None:
     pairs = result.tables["agreement_pairs"]
     assert pairs.column_names[:4] == ["labeler_a", "labeler_b", "n_items", "kappa"]
     assert pairs.num_rows > 0 and min(pairs.column("n_items").to_pylist()) >= 20
+
+
+@pytest.mark.parametrize(("q", "max_labels"), [(2, 6), (5, 4), (12, 7)])
+def test_sql_and_arrow_routes_give_the_same_patterns(q: int, max_labels: int) -> None:
+    """The API counts in memory (pyarrow + numpy), the stage in DuckDB: the same patterns, in the same order."""
+    from evalaudit.agreement import patterns as pat
+    from evalaudit.agreement.categories import build
+    from evalaudit.engine import engine_for_tables
+
+    rng = np.random.default_rng(q)
+    items, labels = [], []
+    for i in range(500):
+        for _ in range(int(rng.integers(1, max_labels + 1))):
+            items.append(f"i{i}")
+            labels.append(f"c{int(rng.integers(0, q))}")
+    table = pa.table({"item_id": items, "label": labels})
+    categories = build(sorted(set(labels)))
+    engine = engine_for_tables({"labels": table})
+    via_sql = pat.load(engine, "overall", pat.prepare(engine, categories))["all"]
+    via_arrow = pat.from_arrow(table, categories)
+    assert via_arrow is not None
+    np.testing.assert_array_equal(via_sql.counts, via_arrow.counts)
+    np.testing.assert_array_equal(via_sql.items, via_arrow.items)
+    assert via_arrow.n_items == 500 and via_arrow.n_labels == len(items)

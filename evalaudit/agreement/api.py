@@ -87,12 +87,21 @@ class _Prepared:
         if not observed:
             raise ValueError("the data holds no labels")
         self.categories: Categories = build(observed, [str(x) for x in declared or ()], order)
-        self.engine = _engine()
-        self.engine.register("labels", self.table)
-        packing = pat.prepare(self.engine, self.categories)
-        found = pat.load(self.engine, "overall", packing)
-        self.patterns: pat.Patterns = found.get("all", pat.Patterns(np.zeros((0, self.categories.q)),
-                                                                  np.zeros(0, dtype=np.int64)))
+        self._engine: DuckDBEngine | None = None
+        patterns = pat.from_arrow(self.table, self.categories)
+        if patterns is None:  # too many items × labels for an in-memory count matrix: let DuckDB group them
+            found = pat.load(self.engine, "overall", pat.prepare(self.engine, self.categories))
+            patterns = found.get("all", pat.Patterns(np.zeros((0, self.categories.q), dtype=np.int64),
+                                                     np.zeros(0, dtype=np.int64)))
+        self.patterns: pat.Patterns = patterns
+
+    @property
+    def engine(self) -> DuckDBEngine:
+        """The thread's DuckDB engine with this table as view `labels` (registered on first use)."""
+        if self._engine is None:
+            self._engine = _engine()
+            self._engine.register("labels", self.table)
+        return self._engine
 
     def weights(self) -> np.ndarray:
         return self.patterns.items[None, :].astype(float)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from evalaudit.agreement.categories import Categories
 from evalaudit.engine import Engine
@@ -114,6 +115,46 @@ class Patterns:
         counts = counts[counts.sum(axis=1) > 0]
         uniq, mult = np.unique(counts, axis=0, return_counts=True)
         return cls(uniq.reshape(-1, counts.shape[1]), mult.astype(np.int64))
+
+
+#: the in-memory route builds an items × q count matrix; above this many cells the SQL route is used instead
+ARROW_MAX_CELLS = 50_000_000
+
+
+def from_arrow(labels: pa.Table, categories: Categories) -> Patterns | None:
+    """Patterns of a whole in-memory table (the Python API's route): dictionary-encode items and labels, count
+    with one bincount, compress equal rows. Same result as the `overall` query, without a database round trip
+    (tests/test_agreement_stage.py checks both routes against each other). None when the count matrix would
+    exceed ARROW_MAX_CELLS."""
+    label = labels.column("label")
+    if label.null_count:
+        labels = labels.filter(pc.is_valid(label))
+        label = labels.column("label")
+    q = categories.q
+    items = pc.dictionary_encode(labels.column("item_id")).combine_chunks()
+    n_items = len(items.dictionary)
+    if n_items * q > ARROW_MAX_CELLS:
+        return None
+    encoded = pc.dictionary_encode(label).combine_chunks()
+    lookup = categories.index()
+    to_code = np.array([lookup[v] for v in encoded.dictionary.to_pylist()], dtype=np.int64)
+    item_codes = items.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    label_codes = to_code[encoded.indices.to_numpy(zero_copy_only=False)]
+    counts = np.bincount(item_codes * q + label_codes, minlength=n_items * q).reshape(n_items, q)
+    if n_items == 0:
+        return Patterns(np.zeros((0, q), dtype=np.int64), np.zeros(0, dtype=np.int64))
+    packing = packing_for(q, int(counts.max()))
+    weights = np.zeros((q, packing.keys), dtype=np.int64)
+    for code, (key, slot) in enumerate(packing.slots):
+        weights[code, key] = 1 << (packing.bits * slot)
+    keys = counts @ weights  # (items, keys): equal keys <=> equal count vectors
+    by_key = np.lexsort(keys.T[::-1])
+    keys = keys[by_key]
+    first = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)])
+    mult = np.diff(np.r_[first, len(keys)])
+    uniq = counts[by_key[first]]
+    order = np.lexsort(uniq.T[::-1])
+    return Patterns(uniq[order], mult[order].astype(np.int64))
 
 
 def prepare(engine: Engine, categories: Categories) -> Packing:

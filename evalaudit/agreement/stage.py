@@ -116,12 +116,18 @@ def slice_rows(scope: str, name: str, patterns: pat.Patterns, metrics: list[Metr
             notes.append("no variation: every label on pairable items is the same; 1.0 by convention")
         if m.kind == "fleiss" and varying:
             notes.append("Gwet's generalisation of Fleiss' kappa: items carry different numbers of labels")
-        if finite < acfg.bootstrap:
+        if 0 < finite < acfg.bootstrap:
             notes.append(f"{acfg.bootstrap - finite} resamples had no pairable item and were dropped")
-        rows.append({**base, "metric": m.name, "level": m.level, "value": float(values[0]),
-                     "ci_low": lo, "ci_high": hi, "ci_method": boot.METHOD, "n_resamples": finite,
+        has_ci = finite > 0
+        rows.append({**base, "metric": m.name, "level": m.level, "value": _finite(values[0]),
+                     "ci_low": lo if has_ci else None, "ci_high": hi if has_ci else None,
+                     "ci_method": boot.METHOD if has_ci else None, "n_resamples": finite if has_ci else None,
                      "note": "; ".join(notes) or None})
     return rows
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def _describe(scope: str, name: str) -> str:

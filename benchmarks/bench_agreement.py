@@ -1,10 +1,10 @@
-"""Agreement benchmarks (issue 3). Run: `python -m benchmarks.bench_agreement` (or `python -m benchmarks agreement`).
+"""Agreement benchmarks (issue 3). Run: `python -m benchmarks agreement`.
 
-1. Krippendorff's alpha from long-form rows vs the `krippendorff` package on its own dense labeler × item matrix:
-   (a) 50 labelers × 20,000 items, 90% missing, 2 categories; (b) 5 labelers × 200,000 items, 60% missing,
-   20 categories (the package's memory grows with items × categories²). Both sides get the same data; only the
-   alpha call is timed (best of 3, one run for the slow package case), each side in its own process so peak RSS
-   is its own. evalaudit's time includes building its DuckDB engine over the Arrow table.
+1. Krippendorff's alpha from long-form rows vs the `krippendorff` package on its own dense labeler × item
+   matrix: (a) 50 labelers × 20,000 items, 90% missing, 2 categories; (b) 5 labelers × 200,000 items, 60%
+   missing, 20 categories (the package's memory grows with items × categories²). Both sides get the same data;
+   only the alpha call is timed (best of 3, one run for the slow package case), each side in its own process
+   so peak RSS is its own. evalaudit's time includes building its DuckDB engine over the Arrow table.
 2. The whole agreement stage - every coefficient for every slice (overall, 20 failure modes, batches, vendors,
    weeks), 1,000-resample bootstrap intervals, pairwise Cohen matrix - on 10M judgments (2.5M items,
    2,000 labelers) read from Parquet, as `evalaudit run` does. Target <= 20 s and <= 3 GiB peak.
@@ -114,9 +114,10 @@ def main() -> None:
     if st.returncode:
         sys.exit(f"stage failed: {st.stderr[-3000:]}")
     seconds, rows, pairs, findings, slices, peak = st.stdout.split()
-    print(f"\n| agreement stage, 10M judgments (2.5M items, 2,000 labelers, 20 failure modes), from Parquet | "
-          f"stage {float(seconds):.1f} s (process {st.seconds:.1f} s) | {float(peak):.2f} GiB | {slices} slices, "
-          f"{rows} rows, {pairs} labeler pairs, {findings} findings |")
+    print(f"\n| agreement stage, 10M judgments (2.5M items, 2,000 labelers, 20 failure modes), "
+          f"from Parquet | stage {float(seconds):.1f} s (process {st.seconds:.1f} s) | "
+          f"{float(peak):.2f} GiB | {slices} slices, {rows} rows, {pairs} labeler pairs, "
+          f"{findings} findings |")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Synthetic labeling histories for benchmarks: the canonical `labels` columns, at scale, in a few seconds.
 
-``make_labels()`` is fully vectorised numpy (no Python loop over rows), deterministic in ``seed``, and shaped like a
-real eval-labeling history rather than uniform noise, so that grouping, slicing and agreement code meets the
-distributions it will meet in production:
+``make_labels()`` is fully vectorised numpy (no Python loop over rows), deterministic in ``seed``, and shaped
+like a real eval-labeling history rather than uniform noise, so that grouping, slicing and agreement code
+meets the distributions it will meet in production:
 
 - every item is labeled at least once; the rest of the judgments land on items at random, so items carry
   1 + Poisson(mean - 1) labels (mean = n_judgments / n_items), i.e. a sparse, overlapping design;
@@ -10,8 +10,8 @@ distributions it will meet in production:
 - labelers differ in activity (gamma-distributed), accuracy (beta-distributed) and a few are lenient (say the
   positive label too often); each belongs to one of ``n_vendors`` vendors;
 - failure modes have different pass rates (60%-97%, i.e. one label dominates as in real evals);
-- judgments are spread over one year (UTC), batches are (vendor, ISO week) deliveries, guideline versions change
-  twice during the year, durations are log-normal.
+- judgments are spread over one year (UTC), batches are (vendor, ISO week) deliveries, guideline
+  versions change twice during the year, durations are log-normal.
 
 ``cached_parquet()`` writes the table once under ``benchmarks/_work/`` (git-ignored) and reuses it.
 """
@@ -56,7 +56,8 @@ def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_label
     first = np.searchsorted(j_item, np.arange(n_items))
     rank = np.arange(n_judgments) - first[j_item]  # 0-based position of the judgment within its item
 
-    # -- labelers: distinct within an item (consecutive in activity order), unequal activity via the start point
+    # -- labelers: distinct within an item (consecutive in activity order), unequal activity via the start
+    # point
     activity = rng.gamma(2.0, 1.0, n_labelers)
     order = np.argsort(-activity)
     start_rank = np.minimum(rng.geometric(3.0 / n_labelers, n_items) - 1, n_labelers - 1)
@@ -70,13 +71,14 @@ def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_label
     label_pass |= lenient[j_labeler] & (rng.random(n_judgments) < 0.5)
 
     # -- time: within two weeks of the item's start, exponential delay
-    delay = np.minimum(rng.exponential(2.0 * 24 * 3600 * 1e6, n_judgments), 13 * 24 * 3600 * 1e6).astype(np.int64)
+    day_us = 24 * 3600 * 1e6
+    delay = np.minimum(rng.exponential(2.0 * day_us, n_judgments), 13 * day_us).astype(np.int64)
     t_us = int(START.timestamp() * 1_000_000) + item_start[j_item] + delay
     week = ((t_us - int(START.timestamp() * 1_000_000)) // (7 * 24 * 3600 * 1_000_000)).astype(np.int64)
     n_weeks = int(week.max()) + 1
     batch_code = vendor_of[j_labeler] * n_weeks + week
-    guideline = np.searchsorted(np.array([YEAR_US // 3, 2 * YEAR_US // 3]), t_us - int(START.timestamp() * 1e6),
-                                side="right")
+    since_start = t_us - int(START.timestamp() * 1e6)
+    guideline = np.searchsorted(np.array([YEAR_US // 3, 2 * YEAR_US // 3]), since_start, side="right")
 
     items = _strings("item-", n_items, 7)
     labelers = _strings("labeler-", n_labelers, 5)

@@ -28,7 +28,8 @@ def sparse_long(rng: np.random.Generator, n_items: int, n_labelers: int, q: int,
     lab, item = np.nonzero(~np.isnan(values))
     labels = values[lab, item].astype(int).astype(str) if numeric else np.array(
         [f"c{int(v)}" for v in values[lab, item]])
-    df = pd.DataFrame({"item_id": [f"i{i}" for i in item], "labeler_id": [f"l{j}" for j in lab], "label": labels})
+    df = pd.DataFrame({"item_id": [f"i{i}" for i in item], "labeler_id": [f"l{j}" for j in lab],
+                       "label": labels})
     return df, values
 
 
@@ -104,7 +105,8 @@ def test_pairwise_cohen_matches_single_pairs() -> None:
 
 
 def test_wide_label_sets_use_the_four_key_packing() -> None:
-    """12 labels with up to 6 copies per item do not fit one key (3 bits × 11 slots > 30): the wide queries."""
+    """12 labels with up to 6 copies per item do not fit one key (3 bits × 11 slots > 30): the wide
+    queries."""
     from evalaudit.agreement.patterns import packing_for
 
     assert packing_for(12, 6).keys == 4 and packing_for(5, 7).keys == 1 and packing_for(2).keys == 1

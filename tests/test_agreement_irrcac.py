@@ -1,4 +1,4 @@
-"""Agreement coefficients against irrCAC (Gwet's reference implementation), on simulated sparse long-form data.
+"""Agreement coefficients against irrCAC (Gwet's reference implementation), on simulated sparse data.
 
 tests/fixtures/agreement/irrcac/ holds the data and irrCAC's values (made by make_reference.py in a separate
 environment, since irrCAC pins pandas < 3); each value is compared to irrCAC's printed precision.
@@ -26,7 +26,8 @@ DOC = json.loads(REFERENCE.read_text(encoding="utf-8"))
 CALLS = {
     "gwet_ac1": lambda d, w, cats: agreement.gwet_ac2(d, weights=w, categories=cats),
     "gwet_ac2": lambda d, w, cats: agreement.gwet_ac2(d, weights=w, categories=cats),
-    "fleiss_kappa": lambda d, w, cats: agreement.fleiss_kappa(d, allow_varying=True, weights=w, categories=cats),
+    "fleiss_kappa": lambda d, w, cats: agreement.fleiss_kappa(d, allow_varying=True, weights=w,
+                                                              categories=cats),
     "krippendorff_alpha": lambda d, w, cats: agreement.weighted_alpha(d, weights=w, categories=cats),
     "percent_agreement": lambda d, w, cats: agreement.percent_agreement(d, weights=w, categories=cats),
     "brennan_prediger": lambda d, w, cats: agreement.brennan_prediger(d, weights=w, categories=cats),

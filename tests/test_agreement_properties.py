@@ -20,8 +20,8 @@ SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[Healt
 
 @st.composite
 def judgments(draw: st.DrawFn, min_q: int = 2) -> pd.DataFrame:
-    """Sparse long-form judgments: up to 25 items, up to 6 labelers, 2-5 labels, one label per (item, labeler);
-    at least two items carry two labels, and at least two distinct labels occur on them."""
+    """Sparse long-form judgments: up to 25 items, up to 6 labelers, 2-5 labels, one label per (item,
+    labeler); at least two items carry two labels, and at least two distinct labels occur on them."""
     q = draw(st.integers(min_q, 5))
     n_items = draw(st.integers(2, 25))
     n_labelers = draw(st.integers(2, 6))
@@ -87,7 +87,8 @@ def test_permuting_rows_labelers_and_items_changes_nothing(df: pd.DataFrame, see
 @given(df=judgments())
 def test_duplicating_the_data(df: pd.DataFrame) -> None:
     """Every item copied under a new id: the mean-based coefficients do not move; alpha moves exactly by its
-    small-sample factor, (1 - a2) = (1 - a1) (2n - 1) / (2 (n - 1)), n = pairable values (Krippendorff 2011)."""
+    small-sample factor, (1 - a2) = (1 - a1) (2n - 1) / (2 (n - 1)), n = pairable values (Krippendorff
+    2011)."""
     double = pd.concat([df, df.assign(item_id=df["item_id"] + "-copy")], ignore_index=True)
     before, after = nominal_numbers(df), nominal_numbers(double)
     for k in ("ac1", "fleiss", "pa"):
@@ -134,9 +135,10 @@ def test_pattern_weights_equal_resampled_items(counts: list[list[int]], seed: in
 
 
 def test_identical_ratings_give_one_not_nan() -> None:
-    """No variation: every coefficient is defined (1.0 by the documented convention), never NaN or an error."""
-    df = pd.DataFrame({"item_id": ["a", "a", "b", "b", "b", "c"], "labeler_id": ["x", "y", "x", "y", "z", "x"],
-                       "label": ["pass"] * 6})
+    """No variation: every coefficient is defined (1.0 by the documented convention), never NaN or an
+    error."""
+    df = pd.DataFrame({"item_id": ["a", "a", "b", "b", "b", "c"],
+                       "labeler_id": ["x", "y", "x", "y", "z", "x"], "label": ["pass"] * 6})
     assert agreement.krippendorff_alpha(df) == 1.0
     assert agreement.gwet_ac1(df) == 1.0
     assert agreement.fleiss_kappa(df, allow_varying=True) == 1.0

@@ -1,7 +1,7 @@
 """Published worked examples of every coefficient, reproduced to the precision they were printed with.
 
-Data and citations: tests/fixtures/agreement/published/ (expected.json names the paper, book or article and the
-section or table of each case).
+Data and citations: tests/fixtures/agreement/published/ (expected.json names the paper, book or article and
+the section or table of each case).
 """
 
 from __future__ import annotations

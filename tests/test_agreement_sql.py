@@ -1,4 +1,5 @@
-"""The agreement queries stay in the portable SQL subset (docs: shared PORTABLE_SQL.md) and say what a row means."""
+"""The agreement queries stay in the portable SQL subset (docs: shared PORTABLE_SQL.md) and say what a row
+means."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The agreement stage on a real Parquet store view: agreement.parquet's contract, slices, intervals, findings."""
+"""The agreement stage on a real Parquet store view: agreement.parquet's contract, slices, intervals,
+findings."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
 
 
 def history(seed: int = 0) -> pa.Table:
-    """Three failure modes: 'clear' (labelers 95% right), 'murky' (55% right: low agreement), 'tiny' (5 items).
-    Two batches, one vendor missing on some judgments, judgments over three weeks."""
+    """Three failure modes: 'clear' (labelers 95% right), 'murky' (55% right: low agreement), 'tiny' (5
+    items). Two batches, one vendor missing on some judgments, judgments over three weeks."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {k: [] for k in ("item_id", "labeler_id", "label", "failure_mode", "labeled_at",
                                              "batch_id", "vendor")}
@@ -141,7 +142,8 @@ def test_reruns_are_identical_and_the_seed_moves_only_intervals(labels_parquet: 
 
 
 def test_bootstrap_spread_matches_a_naive_item_bootstrap() -> None:
-    """The multinomial-over-patterns bootstrap against resampling item rows directly (Monte Carlo tolerance)."""
+    """The multinomial-over-patterns bootstrap against resampling item rows directly (Monte Carlo
+    tolerance)."""
     rng = np.random.default_rng(3)
     truth = rng.random(400) < 0.8
     counts = np.zeros((400, 2), dtype=np.int64)
@@ -209,7 +211,8 @@ def test_pairs_table_is_long_form(result) -> None:
 
 @pytest.mark.parametrize(("q", "max_labels"), [(2, 6), (5, 4), (12, 7)])
 def test_sql_and_arrow_routes_give_the_same_patterns(q: int, max_labels: int) -> None:
-    """The API counts in memory (pyarrow + numpy), the stage in DuckDB: the same patterns, in the same order."""
+    """The API counts in memory (pyarrow + numpy), the stage in DuckDB: the same patterns, in the same
+    order."""
     from evalaudit.agreement import patterns as pat
     from evalaudit.agreement.categories import build
     from evalaudit.engine import engine_for_tables

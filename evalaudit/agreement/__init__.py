@@ -1,6 +1,6 @@
-"""Agreement among labelers: Krippendorff's alpha (all four levels), Fleiss', Cohen's and Conger's kappa, Gwet's
-AC1/AC2, Brennan-Prediger and percent agreement - from long-form judgments, per slice, with item-bootstrap
-intervals. See docs/agreement.md for formulas, sources and conventions.
+"""Agreement among labelers: Krippendorff's alpha (all four levels), Fleiss', Cohen's and Conger's kappa,
+Gwet's AC1/AC2, Brennan-Prediger and percent agreement - from long-form judgments, per slice, with
+item-bootstrap intervals. See docs/agreement.md for formulas, sources and conventions.
 
 Public API (SPEC §6)::
 

@@ -1,8 +1,10 @@
 """The Python API of SPEC §6: agreement coefficients of any long-form table of judgments.
 
 ``data`` is a pandas or polars DataFrame, a pyarrow Table or a DuckDB relation with columns ``item_id``,
-``labeler_id`` and ``label`` (one row per judgment). The rows go through the same named queries the audit runs
-(evalaudit/sql/agreement_*.sql) on a throwaway DuckDB engine, so the API and ``evalaudit run`` cannot disagree.
+``labeler_id`` and ``label`` (one row per judgment). Label-count patterns are built in memory
+(``patterns.from_arrow``; the stage builds the same patterns in DuckDB, and a test holds the two routes
+equal), and the coefficients come from the same functions the audit uses, so the API and ``evalaudit run``
+agree. Cohen's and Conger's kappa run the named queries on a per-thread DuckDB engine.
 
 Missing judgments are simply absent rows (a null label counts as absent). Labels are compared as text; when
 every label is a number they also count as numbers for the ordinal, interval and ratio levels and for weights.
@@ -28,6 +30,11 @@ from evalaudit.frames import require_columns, to_arrow
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 COHEN_WEIGHTS = (None, "linear", "quadratic")
+#: the pairwise Cohen table (stage table `agreement_pairs`)
+PAIRS_SCHEMA = pa.schema([
+    ("labeler_a", pa.string()), ("labeler_b", pa.string()), ("n_items", pa.int64()), ("kappa", pa.float64()),
+    ("percent_agreement", pa.float64()), ("weights", pa.string()),
+])
 
 
 def _table(data: Any, need_labeler: bool = False) -> pa.Table:
@@ -120,10 +127,10 @@ def krippendorff_alpha(data: Any, level: str = "nominal", order: Sequence[str] |
     """Krippendorff's alpha at the nominal, ordinal, interval or ratio level (Krippendorff 2011, coincidence
     matrix form), for any number of labelers per item and missing judgments.
 
-    ``order`` fixes the order of the categories for the ordinal level (lowest first); without it numeric labels
-    are ordered by value. Interval and ratio need numeric labels. When every pairable label is identical (no
-    variation: expected disagreement 0) the result is 1.0 - see docs/agreement.md. ValueError when no item has
-    two labels."""
+    ``order`` fixes the order of the categories for the ordinal level (lowest first); without it numeric
+    labels are ordered by value. Interval and ratio need numeric labels. When every pairable label is
+    identical (no variation: expected disagreement 0) the result is 1.0 - see docs/agreement.md. ValueError
+    when no item has two labels."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     p = _Prepared(data, order=order)
@@ -148,8 +155,9 @@ def fleiss_kappa(data: Any, *, allow_varying: bool = False, weights: str = "iden
                  categories: Sequence[str] | None = None) -> float:
     """Fleiss' kappa (Fleiss 1971) for items that all carry the same number of labels.
 
-    Items with different numbers of labels raise ValueError (statsmodels silently returns a wrong value there);
-    ``allow_varying=True`` uses Gwet's generalisation for missing ratings instead (Gwet 2014, ch. 2; irrCAC
+    Items with different numbers of labels raise ValueError (statsmodels silently returns a wrong value
+    there); ``allow_varying=True`` uses Gwet's generalisation for missing ratings instead (Gwet 2014, ch. 2;
+    irrCAC
     ``fleiss.kappa.raw``), which equals Fleiss' kappa on complete data. ``weights`` names one of Gwet's weight
     matrices (weighted Fleiss, as irrCAC)."""
     p = _Prepared(data, declared=categories, order=categories)
@@ -160,7 +168,8 @@ def fleiss_kappa(data: Any, *, allow_varying: bool = False, weights: str = "iden
         shown = ", ".join(f"{n} item(s) with {s} label(s)" for s, n in list(per.items())[:6])
         raise ValueError(
             f"Fleiss' kappa needs the same number of labels on every item, but the data has {shown}"
-            f"{' ...' if len(per) > 6 else ''}; use krippendorff_alpha() or gwet_ac1(), which allow missing labels, "
+            f"{' ...' if len(per) > 6 else ''}; use krippendorff_alpha() or gwet_ac1(), which allow missing "
+            "labels, "
             "or fleiss_kappa(..., allow_varying=True) for Gwet's generalisation"
         )
     p.require_pairable("Fleiss' kappa")
@@ -196,8 +205,8 @@ def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[
 
 @_releasing
 def percent_agreement(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
-    """The share of agreeing label pairs within items, averaged over items with at least two labels (Gwet 2014,
-    ch. 2; weighted with Gwet's weights when ``weights`` is not identity)."""
+    """The share of agreeing label pairs within items, averaged over items with at least two labels (Gwet
+    2014, ch. 2; weighted with Gwet's weights when ``weights`` is not identity)."""
     p = _Prepared(data, declared=categories, order=categories)
     p.require_pairable("Percent agreement")
     agree = gwet_weights(weights, p.categories)
@@ -231,7 +240,8 @@ def conger_kappa(data: Any, weights: str = "identity", categories: Sequence[str]
     return _one(coef._chance_corrected(np.array([pa]), np.array([pe])))
 
 
-# -- Cohen's kappa ---------------------------------------------------------------------------------------------
+# -- Cohen's kappa
+# ---------------------------------------------------------------------------------------------
 def cohen_weights(weights: str | None, q: int) -> np.ndarray:
     """Cohen's (1968) agreement weights on category positions: identity, ``1 - |i-j|/(q-1)`` or
     ``1 - (i-j)²/(q-1)²`` (the same kappa as statsmodels' and scikit-learn's disagreement weights)."""
@@ -245,8 +255,9 @@ def cohen_weights(weights: str | None, q: int) -> np.ndarray:
 
 
 def kappa_from_tables(tables: np.ndarray, agree: np.ndarray) -> np.ndarray:
-    """Cohen's kappa of each q×q contingency table in ``tables`` (T, q, q) (Cohen 1960 eq. 1; weighted:
-    Cohen 1968): ``(p_o - p_e) / (1 - p_e)``, with 1.0 when p_e = 1 (both labelers used one and the same label)."""
+    """Cohen's kappa of each q×q contingency table in ``tables`` (T, q, q) (Cohen 1960; weighted:
+    Cohen 1968): ``(p_o - p_e) / (1 - p_e)``, with 1.0 when p_e = 1 (both labelers used one and the same
+    label)."""
     tables = np.asarray(tables, dtype=float)
     n = tables.sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -261,8 +272,8 @@ def cohen_kappa(data: Any, a: str, b: str, weights: str | None = None,
                 order: Sequence[str] | None = None) -> float:
     """Cohen's kappa (Cohen 1960; weighted, Cohen 1968) of labelers ``a`` and ``b`` on the items both labeled.
 
-    Weighted kappa needs ordered labels: numeric labels are ordered by value, others by ``order``. A labeler who
-    judged a shared item more than once makes the pairing ambiguous: ValueError."""
+    Weighted kappa needs ordered labels: numeric labels are ordered by value, others by ``order``. A labeler
+    who judged a shared item more than once makes the pairing ambiguous: ValueError."""
     if a == b:
         raise ValueError("cohen_kappa needs two different labelers")
     p = _Prepared(data, order=order, need_labeler=True)
@@ -270,8 +281,8 @@ def cohen_kappa(data: Any, a: str, b: str, weights: str | None = None,
         p.categories.scores("weighted Cohen's kappa")
     dup = p.engine.query("agreement_duplicates", a=str(a), b=str(b)).column("n_duplicated")[0].as_py()
     if dup:
-        raise ValueError(f"labelers {a!r} and {b!r} judged {dup} item(s) more than once; Cohen's kappa needs one "
-                         "label per labeler per item - keep each labeler's latest judgment first")
+        raise ValueError(f"labelers {a!r} and {b!r} judged {dup} item(s) more than once; Cohen's kappa needs "
+                         "one label per labeler per item - keep each labeler's latest judgment first")
     rows = p.engine.query("agreement_pair_table", a=str(a), b=str(b))
     if rows.num_rows == 0:
         raise ValueError(f"labelers {a!r} and {b!r} share no item")
@@ -299,8 +310,7 @@ def pairwise_cohen(data: Any, min_items: int = 20, weights: str | None = None,
 def pairs_table(engine: Any, categories: Categories, min_items: int, weights: str | None) -> pa.Table:
     """Run the agreement_pairs query and turn its cells into one row per labeler pair."""
     rows = engine.query("agreement_pairs", min_items=int(min_items))
-    schema = pa.schema([("labeler_a", pa.string()), ("labeler_b", pa.string()), ("n_items", pa.int64()),
-                        ("kappa", pa.float64()), ("percent_agreement", pa.float64()), ("weights", pa.string())])
+    schema = PAIRS_SCHEMA
     if rows.num_rows == 0:
         return schema.empty_table()
     la = np.asarray(rows.column("labeler_a").to_pylist(), dtype=object)

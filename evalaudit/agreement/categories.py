@@ -1,15 +1,17 @@
-"""The category set of a labeling history: which labels exist, in what order, as which numbers; and the agreement
-weight matrices that depend on them.
+"""The category set of a labeling history: which labels exist, in what order, as which numbers; and the
+agreement weight matrices that depend on them.
 
 Two families of distance are kept apart on purpose, because the anchors mix them up:
 
 - Krippendorff's *metrics* (``delta²``) for alpha at the nominal, ordinal, interval and ratio levels
-  (Krippendorff 2011, "Computing Krippendorff's alpha-reliability", §B "metrics"); the ordinal metric depends on
-  the marginal frequencies of the values and is built in :mod:`evalaudit.agreement.coefficients`.
-- Gwet's *agreement weights* ``w`` (identity, linear, quadratic, ordinal, radical, ratio, circular, bipolar) for
-  AC2, weighted Fleiss / Brennan-Prediger / percent agreement (Gwet 2014, *Handbook of Inter-Rater Reliability*,
-  4th ed., ch. 3, §3.2 and table 3.2.1; the same formulas as irrCAC's ``weights.R`` / ``irrCAC.weights``).
-  Gwet's "ordinal" weights are *not* Krippendorff's ordinal metric: they use ranks only, not the marginals.
+  (Krippendorff 2011, "Computing Krippendorff's alpha-reliability", §B "metrics"); the ordinal metric depends
+  on the marginal frequencies of the values and is built in :mod:`evalaudit.agreement.coefficients`.
+- Gwet's *agreement weights* ``w`` (identity, linear, quadratic, ordinal, radical, ratio, circular,
+  bipolar) for AC2, weighted Fleiss / Brennan-Prediger / percent agreement (Gwet 2014, *Handbook of
+  Inter-Rater Reliability*, 4th ed., ch. 3, §3.2 and table 3.2.1; the same formulas as irrCAC's ``weights.R``
+  /
+  ``irrCAC.weights``). Gwet's "ordinal" weights are *not* Krippendorff's ordinal metric: they use ranks only,
+  not the marginals.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class Categories:
         return {label: i for i, label in enumerate(self.labels)}
 
     def scores(self, what: str) -> np.ndarray:
-        """The numbers distances are computed on: the values if numeric, else ranks 1..q of the given order."""
+        """The numbers distances are computed on: the values if numeric, else ranks 1..q of the given
+        order."""
         if self.values is not None:
             return np.asarray(self.values, dtype=float)
         if not self.ordered:
@@ -132,8 +135,9 @@ def gwet_weights(name: str, categories: Categories) -> np.ndarray:
 
 
 def krippendorff_metric(level: str, categories: Categories) -> np.ndarray | None:
-    """Krippendorff's squared difference ``delta²_ck`` for the nominal, interval and ratio levels (Krippendorff
-    2011, §B). The ordinal metric depends on the value frequencies, so it is None here and built per sample."""
+    """Krippendorff's squared difference ``delta²_ck`` for the nominal, interval and ratio levels
+    (Krippendorff 2011, §B). The ordinal metric depends on the value frequencies, so it is None here and
+    built per sample."""
     q = categories.q
     if level == "nominal":
         return 1.0 - np.eye(q)

@@ -1,14 +1,20 @@
 """Agreement coefficients from label-count patterns, vectorised over many weightings of the patterns at once.
 
-Every function takes ``counts`` (P × q label counts of the distinct patterns) and ``weights`` (R × P): row r says
-how many items of each pattern sample r holds. Row = the pattern multiplicities gives the point estimate; rows =
-multinomial draws give an item bootstrap (see :mod:`evalaudit.agreement.bootstrap`). Each returns R values.
+Every function takes ``counts`` (P × q label counts of the distinct patterns) and ``weights`` (R × P): row r
+says how many items of each pattern sample r holds. Row = the pattern multiplicities gives the point estimate;
+rows = multinomial draws give an item bootstrap (see :mod:`evalaudit.agreement.bootstrap`). Each returns R
+values.
+
+Why hand-written: scipy.stats has none of these coefficients; the maintained packages (krippendorff,
+statsmodels, irrCAC) take a dense item × rater or item × category table (krippendorff's memory grows with
+items × q²), and none evaluates a thousand bootstrap weightings in one pass. The tests pin every function to
+those packages and to published examples.
 
 Conventions (documented in docs/agreement.md):
-- *No variation* - every pairable label identical, so chance agreement is 1 / expected disagreement is 0 - makes
-  alpha and the kappas 0/0. We return 1.0: the observed agreement is perfect and there is no evidence of any
-  disagreement. Gwet's AC1/AC2 reach 1.0 by their own formula in that case (pe = 0). The stage marks such slices
-  with a note, so 1.0 is never read as "reliable" without context.
+- *No variation* - every pairable label identical, so chance agreement is 1 / expected disagreement is
+  0 - makes alpha and the kappas 0/0. We return 1.0: the observed agreement is perfect and there is no
+  evidence of any disagreement. Gwet's AC1/AC2 reach 1.0 by their own formula in that case (pe = 0). The stage
+  marks such slices with a note, so 1.0 is never read as "reliable" without context.
 - Fewer than one pairable item (an item with at least two labels) gives NaN: there is nothing to measure. The
   public functions turn that into a ValueError and the stage into a "too few pairable items" note.
 """
@@ -37,9 +43,9 @@ def alpha(counts: np.ndarray, weights: np.ndarray, delta2: np.ndarray | None) ->
     alpha-reliability", §A-C): ``o_ck = Σ_u n_uc (n_uk - [c=k]) / (m_u - 1)`` over pairable units,
     ``n_c = Σ_k o_ck``, ``alpha = 1 - (n - 1) Σ o_ck δ²_ck / Σ n_c n_k δ²_ck``.
 
-    ``delta2`` is the q×q squared-difference metric; None means Krippendorff's ordinal metric, which depends on
-    the value frequencies n_g of each sample: ``δ_ck = Σ_{g=c}^{k} n_g - (n_c + n_k)/2`` (§B).
-    Any agreement-weight matrix w gives a "weighted alpha" through ``δ² = 1 - w`` (as irrCAC does).
+    ``delta2`` is the q×q squared-difference metric; None means Krippendorff's ordinal metric, which depends
+    on the value frequencies n_g of each sample: ``δ_ck = Σ_{g=c}^{k} n_g - (n_c + n_k)/2`` (§B). Any
+    agreement-weight matrix w gives a "weighted alpha" through ``δ² = 1 - w`` (as irrCAC does).
     """
     counts = np.asarray(counts, dtype=float)
     m = counts.sum(axis=1)
@@ -72,7 +78,8 @@ def alpha(counts: np.ndarray, weights: np.ndarray, delta2: np.ndarray | None) ->
     return np.where(n >= 2, value, np.nan)
 
 
-# -- the Fleiss / Gwet family: same observed agreement, different chance agreement ----------------------------
+# -- the Fleiss / Gwet family: same observed agreement, different chance agreement
+# ----------------------------
 def observed_agreement(counts: np.ndarray, weights: np.ndarray, agree: np.ndarray) -> np.ndarray:
     """Gwet's (weighted) percent agreement: the mean over pairable items of
     ``Σ_k n_ik (Σ_l w_kl n_il - 1) / (m_i (m_i - 1))``
@@ -96,12 +103,12 @@ def classification_shares(counts: np.ndarray, weights: np.ndarray) -> np.ndarray
 
 
 def fleiss_kappa(counts: np.ndarray, weights: np.ndarray, agree: np.ndarray) -> np.ndarray:
-    """Fleiss' kappa (Fleiss 1971, eqs. 2-9): ``(P̄ - P_e) / (1 - P_e)`` with ``P_e = Σ_kl w_kl π_k π_l``.
+    """Fleiss' kappa (Fleiss 1971): ``(P̄ - P_e) / (1 - P_e)`` with ``P_e = Σ_kl w_kl π_k π_l``.
 
     With items of varying label counts this is Gwet's generalisation for missing ratings (Gwet 2014, ch. 2;
     irrCAC ``fleiss.kappa.raw``):
-    P̄ over items with >= 2 labels, π over all labeled items. Identical to Fleiss (1971) when every item has the
-    same number of labels."""
+    P̄ over items with >= 2 labels, π over all labeled items. Identical to Fleiss (1971) when every item has
+    the same number of labels."""
     pa = observed_agreement(counts, weights, agree)
     pi = classification_shares(counts, weights)
     pe = np.einsum("rk,kl,rl->r", pi, agree, pi)
@@ -109,7 +116,7 @@ def fleiss_kappa(counts: np.ndarray, weights: np.ndarray, agree: np.ndarray) -> 
 
 
 def gwet_ac(counts: np.ndarray, weights: np.ndarray, agree: np.ndarray, q: int) -> np.ndarray:
-    """Gwet's AC1 (w = identity; Gwet 2008 eq. 14) and AC2 (weighted; Gwet 2014, ch. 3):
+    """Gwet's AC1 (w = identity; Gwet 2008) and AC2 (weighted; Gwet 2014, ch. 3):
     ``pe = T_w / (q (q - 1)) · Σ_k π_k (1 - π_k)`` with ``T_w = Σ_kl w_kl`` and q the number of categories of
     the label set (not only those observed). With a single category AC is 1.0 (irrCAC uses pe = 1 - 1e-15)."""
     pa = observed_agreement(counts, weights, agree)

@@ -1,17 +1,19 @@
 """Per-item label counts, compressed to distinct patterns: the sufficient statistics of every count-based
 agreement coefficient.
 
-Alpha (Krippendorff 2011, coincidence-matrix form), Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger and percent
-agreement depend on the data only through each item's vector of label counts ``n_i = (n_i1, ..., n_iq)``. Items
-with the same vector are interchangeable, so a slice is fully described by its distinct vectors ("patterns") and
-how many items show each. DuckDB does the heavy part - one pass over the long-form judgments per scope - and
-returns a few thousand pattern rows at most; numpy does the rest. No item × labeler matrix is ever built.
+Alpha (Krippendorff 2011, coincidence-matrix form), Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger and
+percent agreement depend on the data only through each item's vector of label counts ``n_i = (n_i1, ...,
+n_iq)``. Items with the same vector are interchangeable, so a slice is fully described by its distinct vectors
+("patterns") and how many items show each. DuckDB does the heavy part - one pass over the long-form judgments
+per scope - and returns a few thousand pattern rows at most; numpy does the rest. No item × labeler matrix is
+ever built.
 
-Packing: each label gets a weight ``2^(b·j)`` (``b`` bits per label, ``j`` its slot) in a key, so an item's sum of
-weights over its judgments encodes its whole count vector exactly as long as no count overflows its slot. One
-key (INTEGER weights below 2^31, a BIGINT sum) is the fast path: any two labels (b = 30), or q labels when
-``b·(q-1) <= 30`` with ``b`` sized from the largest per-(item, label) count in the data. Wider label sets use four
-BIGINT keys (agreement_patterns_wide_*), q up to 4·floor(62/b); beyond that the data is refused with a message.
+Packing: each label gets a weight ``2^(b·j)`` (``b`` bits per label, ``j`` its slot) in a key, so an item's
+sum of weights over its judgments encodes its whole count vector exactly as long as no count overflows its
+slot. One key (INTEGER weights below 2^31, a BIGINT sum) is the fast path: any two labels (b = 30), or q
+labels when ``b·(q-1) <= 30`` with ``b`` sized from the largest per-(item, label) count in the data. Wider
+label sets use four BIGINT keys (agreement_patterns_wide_*), q up to 4·floor(62/b); beyond that the data is
+refused with a message.
 """
 
 from __future__ import annotations
@@ -168,7 +170,8 @@ def prepare(engine: Engine, categories: Categories) -> Packing:
 
 
 def load(engine: Engine, scope: str, packing: Packing, window: str = "week") -> dict[str, Patterns]:
-    """Patterns per slice of ``scope`` (one of SCOPES), slices named as strings (windows by their start date)."""
+    """Patterns per slice of ``scope`` (one of SCOPES), slices named as strings (windows by their start
+    date)."""
     table = engine.query(f"{packing.query_prefix}{scope}", window=window)
     if table.num_rows == 0:
         return {}

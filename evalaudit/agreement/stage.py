@@ -2,10 +2,10 @@
 vendor and time window, with item-bootstrap intervals; the pairwise Cohen matrix; `low_agreement` findings.
 
 Slices are sets of *judgments*: the batch slice "b7" holds the judgments delivered in batch b7, and agreement
-there is agreement among those judgments (an item half-labeled in b7 and half in b8 contributes its b7 labels to
-b7 only). The window slice holds the judgments made in that window. Judgments without a batch_id or vendor are
-left out of the batch or vendor scope (they still count in every other scope); failure_mode is never null in the
-store ('unspecified').
+there is agreement among those judgments (an item half-labeled in b7 and half in b8 contributes its b7 labels
+to b7 only). The window slice holds the judgments made in that window. Judgments without a batch_id or vendor
+are left out of the batch or vendor scope (they still count in every other scope); failure_mode is never null
+in the store ('unspecified').
 """
 
 from __future__ import annotations
@@ -52,8 +52,7 @@ SCHEMA = pa.schema(
         ("note", pa.string()),
     ]
 )
-PAIRS_SCHEMA = pa.schema([("labeler_a", pa.string()), ("labeler_b", pa.string()), ("n_items", pa.int64()),
-                          ("kappa", pa.float64()), ("percent_agreement", pa.float64()), ("weights", pa.string())])
+PAIRS_SCHEMA = api.PAIRS_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -159,8 +158,9 @@ def low_agreement_findings(rows: list[dict[str, Any]], cfg: Config, level: str) 
             Finding(
                 kind="low_agreement",
                 severity="high" if r["ci_high"] < threshold - 0.2 else "medium",
-                message=(f"Labelers agree poorly on {_describe(r['scope'], r['slice'])}: Krippendorff's alpha "
-                         f"({level}) is {r['value']:.2f} ({conf} CI {r['ci_low']:.2f} to {r['ci_high']:.2f}), "
+                message=(f"Labelers agree poorly on {_describe(r['scope'], r['slice'])}: Krippendorff's "
+                         f"alpha ({level}) is {r['value']:.2f} ({conf} CI {r['ci_low']:.2f} to "
+                         f"{r['ci_high']:.2f}), "
                          f"below the {threshold:g} threshold{tail}."),
                 evidence=(f"Krippendorff's alpha ({level}), {r['n_resamples']} item-bootstrap percentile CI "
                           f"({conf})"),
@@ -192,8 +192,8 @@ def stage(ctx: Context) -> StageResult:
     cfg = ctx.cfg
     observed = ctx.engine.query("agreement_label_values").column("label").to_pylist()
     if not observed:
-        return StageResult(tables={"agreement": SCHEMA.empty_table(), "agreement_pairs": PAIRS_SCHEMA.empty_table()},
-                           summary={"agreement": {"n_items": 0}})
+        empty = {"agreement": SCHEMA.empty_table(), "agreement_pairs": PAIRS_SCHEMA.empty_table()}
+        return StageResult(tables=empty, summary={"agreement": {"n_items": 0}})
     categories = _categories(ctx, observed)
     level = cfg.labels.level
     metrics = metrics_for(level, categories)
@@ -214,8 +214,8 @@ def stage(ctx: Context) -> StageResult:
                      "metric": "cohen_kappa", "level": cohen_w or "nominal",
                      "value": float(kappas.mean()) if kappas.size else None, "ci_low": None, "ci_high": None,
                      "ci_method": None, "n_resamples": None,
-                     "note": (f"mean of {kappas.size} pairwise Cohen kappas (Light 1971) over labeler pairs sharing "
-                              f"at least {cfg.agreement.min_pair_items} items" if kappas.size else
+                     "note": (f"mean of {kappas.size} pairwise Cohen kappas (Light 1971) over labeler pairs "
+                              f"sharing at least {cfg.agreement.min_pair_items} items" if kappas.size else
                               f"no labeler pair shares {cfg.agreement.min_pair_items} items")})
     ctx.progress("agreement", len(pat.SCOPES) + 1, len(pat.SCOPES) + 1)
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
@@ -224,13 +224,15 @@ def stage(ctx: Context) -> StageResult:
                        findings=findings, summary={"agreement": _summary(rows, pairs, findings, cfg)})
 
 
-def _summary(rows: list[dict[str, Any]], pairs: pa.Table, findings: list[Finding], cfg: Config) -> dict[str, Any]:
+def _summary(rows: list[dict[str, Any]], pairs: pa.Table, findings: list[Finding],
+             cfg: Config) -> dict[str, Any]:
     def overall(metric: str) -> dict[str, Any] | None:
         return next((r for r in rows if r["scope"] == "overall" and r["metric"] == metric), None)
 
     alpha = overall("krippendorff_alpha")
     slices = {(r["scope"], r["slice"]) for r in rows}
-    too_small = {(r["scope"], r["slice"]) for r in rows if r["value"] is None and r["metric"] != "cohen_kappa"}
+    too_small = {(r["scope"], r["slice"]) for r in rows
+                 if r["value"] is None and r["metric"] != "cohen_kappa"}
     out: dict[str, Any] = {
         "level": cfg.labels.level,
         "krippendorff_alpha": alpha["value"] if alpha else None,
@@ -254,8 +256,8 @@ def _summary(rows: list[dict[str, Any]], pairs: pa.Table, findings: list[Finding
 
 def agreement_table(data: Any, cfg: Config | None = None, seed: int | None = None) -> StageResult:
     """Run the agreement stage on any long-form table (pandas, polars, pyarrow, DuckDB relation) - the same
-    numbers `evalaudit run` writes. Missing optional columns are treated as absent (failure_mode 'unspecified',
-    no batch, no vendor; without labeled_at there is no window scope)."""
+    numbers `evalaudit run` writes. Missing optional columns are treated as absent (failure_mode
+    'unspecified', no batch, no vendor; without labeled_at there is no window scope)."""
     cfg = cfg or Config()
     if seed is not None:
         cfg.run.seed = seed

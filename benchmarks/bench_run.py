@@ -1,0 +1,105 @@
+"""The whole `evalaudit run` on a 10M-judgment store (2.5M items, 2,000 labelers, 20 failure modes).
+
+Target (issue 6): <= 60 s wall and <= 3 GiB peak memory on the 2-core machine. Run: `python -m benchmarks.bench_run`.
+The store is built once under benchmarks/_work/run_store (labels from synth.cached_parquet("labels_10m"), plus an
+items table with gold labels, predictions of two model versions and a production sample, so every stage runs).
+The audit runs as a real `evalaudit run` child process, not on a terminal, so its stage log lines give the stage
+breakdown; wall time and peak RSS are of that process alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from benchmarks import machine, synth
+
+N, ITEMS, LABELERS = 10_000_000, 2_500_000, 2_000
+STORE = synth.WORK / "run_store"
+OUT = synth.WORK / "run_reports" / "bench"
+
+
+def _side_tables(labels_path) -> dict[str, pa.Table]:
+    """items (gold = the first judgment of each item, as a vendor's first pass would set it), predictions of two
+    model versions (right 85% / 88% of the time against that gold), and a 200k-row production sample whose
+    failure-mode mix differs from the eval set's."""
+    con = duckdb.connect()
+    items = con.sql(f"""
+        SELECT item_id, any_value(failure_mode) AS failure_mode, arg_min(label, labeled_at) AS gold_label,
+               min(labeled_at) AS created_at
+        FROM read_parquet('{labels_path}') GROUP BY item_id ORDER BY item_id""").arrow()
+    if hasattr(items, "read_all"):
+        items = items.read_all()
+    rng = np.random.default_rng(1)
+    gold_pass = pc.equal(items["gold_label"], "pass").to_numpy(zero_copy_only=False)
+    preds = []
+    for version, acc in (("model-a", 0.85), ("model-b", 0.88)):
+        right = rng.random(items.num_rows) < acc
+        says_pass = pa.array(np.where(right, gold_pass, ~gold_pass).astype(np.int32))
+        preds.append(pa.table({"model_version": pa.array([version] * items.num_rows),
+                               "item_id": items["item_id"],
+                               "prediction": pc.take(pa.array(["fail", "pass"]), says_pass)}))
+    fms = sorted(set(items["failure_mode"].unique().to_pylist()))
+    weights = rng.gamma(1.0, 1.0, len(fms))
+    prod_fm = rng.choice(len(fms), 200_000, p=weights / weights.sum())
+    production = pa.table({"failure_mode": pc.take(pa.array(fms), pa.array(prod_fm.astype(np.int32))),
+                           "observed_at": pa.array(np.full(200_000, 1_767_225_600_000_000),
+                                                   pa.timestamp("us", tz="UTC"))})
+    return {"items": items, "predictions": pa.concat_tables(preds), "production": production}
+
+
+def build_store() -> None:
+    if (STORE / ".bench-complete").exists():
+        return
+    shutil.rmtree(STORE, ignore_errors=True)
+    labels = synth.cached_parquet("labels_10m", n_judgments=N, n_items=ITEMS, n_labelers=LABELERS,
+                                  n_failure_modes=20, seed=0)
+    m = machine.measure([machine.evalaudit_exe(), "ingest", str(labels), "--store", str(STORE)])
+    if m.returncode != 0:
+        sys.exit(f"ingest failed: {m.stderr}")
+    for name, table in _side_tables(labels).items():
+        path = synth.WORK / f"run_{name}.parquet"
+        pq.write_table(table, path)
+        m = machine.measure([machine.evalaudit_exe(), "ingest", str(path), "--store", str(STORE),
+                             "--table", name])
+        if m.returncode != 0:
+            sys.exit(f"ingest of {name} failed: {m.stderr}")
+        path.unlink()
+    (STORE / ".bench-complete").write_text("ok\n")
+
+
+def main() -> None:
+    print(f"# run benchmark\n{machine.facts()}")
+    build_store()
+    shutil.rmtree(OUT.parent, ignore_errors=True)
+    m = machine.measure([machine.evalaudit_exe(), "run", "--store", str(STORE), "--out", str(OUT),
+                         "--fail-on", "never"])
+    if m.returncode != 0:
+        sys.exit(f"run failed ({m.returncode}): {m.stderr[-3000:]}")
+    doc = json.loads((OUT / "findings.json").read_text())
+    stages = doc["summary"]["stage_seconds"]
+    write = re.search(r"wrote \S+ in ([\d.]+) s", m.stderr)
+    html_mib = (OUT / "index.html").stat().st_size / 2**20
+    print("| what | wall | peak memory | notes |\n|---|---|---|---|")
+    print(f"| `evalaudit run` on 10M judgments (2.5M items, 2,000 labelers, 20 failure modes, 5M predictions, "
+          f"200k production rows) | {m.seconds:.1f} s | {m.peak_rss_gib:.2f} GiB | "
+          f"{doc['summary']['n_findings']} findings; index.html {html_mib:.2f} MiB |")
+    print("\nstage breakdown (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+          + (f", write outputs + report {float(write.group(1)):.1f}" if write else ""))
+    m2 = machine.measure([machine.evalaudit_exe(), "run", "--store", str(STORE), "--out", str(OUT),
+                          "--fail-on", "never", "--quiet"])
+    doc2 = json.loads((OUT / "findings.json").read_text())
+    same = doc2["findings"] == doc["findings"]
+    print(f"\nsecond run (history trends on): {m2.seconds:.1f} s, {m2.peak_rss_gib:.2f} GiB; same findings: {same}")
+
+
+if __name__ == "__main__":
+    main()

@@ -236,8 +236,8 @@ def relabel(store: Path, out: Path, top: int, fmt: str, config: Path | None) -> 
 @main.command()
 @STORE
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed; same seed, same history.")
-@click.option("--judgments", default=200_000, show_default=True, type=click.IntRange(1_000, 50_000_000),
-              help="How many judgments to generate.")
+@click.option("--judgments", default=200_000, show_default=True, type=click.IntRange(1_000, 10_000_000),
+              help="How many judgments to generate (the generator's memory bounds it at 10M).")
 @_errors
 def demo(store: Path, seed: int, judgments: int) -> None:
     """Write a synthetic labeling history with planted faults into a store, and DIR/truth.json naming them."""

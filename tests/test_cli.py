@@ -171,3 +171,11 @@ def test_relabel_exports_csv_and_label_studio(demo_store, tmp_path):
 def test_relabel_on_missing_store_exits_2(tmp_path):
     result = run_evalaudit("relabel", "--store", tmp_path / "nope", "--out", tmp_path / "q.csv")
     assert result.returncode == 2 and "no such store directory" in one_sentence(result.stderr)
+
+
+def test_demo_judgment_bounds_match_the_generator():
+    from evalaudit import demo
+    from evalaudit.cli import main
+
+    option = next(p for p in main.commands["demo"].params if p.name == "judgments")
+    assert (option.type.min, option.type.max) == (demo.MIN_JUDGMENTS, demo.MAX_JUDGMENTS)

@@ -88,6 +88,16 @@ def _evaluate(metric: Metric, counts: np.ndarray, weights: np.ndarray, q: int) -
     return coef.observed_agreement(counts, weights, metric.agree)
 
 
+#: rows of resample weights evaluated at once, so (rows × patterns) arrays stay around 40 MB
+CHUNK_CELLS = 5_000_000
+
+
+def _evaluate_chunked(metric: Metric, counts: np.ndarray, weights: np.ndarray, q: int) -> np.ndarray:
+    step = max(1, CHUNK_CELLS // max(1, counts.shape[0] * (q * q if metric.kind == "alpha" and metric.delta2 is None else 1)))
+    return np.concatenate([_evaluate(metric, counts, weights[i:i + step], q)
+                           for i in range(0, len(weights), step)])
+
+
 def slice_rows(scope: str, name: str, patterns: pat.Patterns, metrics: list[Metric], categories: Categories,
                cfg: Config) -> list[dict[str, Any]]:
     """The agreement.parquet rows of one slice: every metric, its bootstrap interval, counts and notes."""
@@ -108,7 +118,7 @@ def slice_rows(scope: str, name: str, patterns: pat.Patterns, metrics: list[Metr
     varying = len(set(patterns.m[pair].tolist())) > 1 or bool((~pair).any())
     rows = []
     for m in metrics:
-        values = _evaluate(m, patterns.counts, weights, categories.q)
+        values = _evaluate_chunked(m, patterns.counts, weights, categories.q)
         lo, hi, finite = boot.percentile_interval(values[1:], acfg.confidence)
         notes = []
         if no_variation and m.kind in ("alpha", "fleiss"):

@@ -93,7 +93,8 @@ CHUNK_CELLS = 5_000_000
 
 
 def _evaluate_chunked(metric: Metric, counts: np.ndarray, weights: np.ndarray, q: int) -> np.ndarray:
-    step = max(1, CHUNK_CELLS // max(1, counts.shape[0] * (q * q if metric.kind == "alpha" and metric.delta2 is None else 1)))
+    per_row = counts.shape[0] * (q * q if metric.kind == "alpha" and metric.delta2 is None else 1)
+    step = max(1, CHUNK_CELLS // max(1, per_row))
     return np.concatenate([_evaluate(metric, counts, weights[i:i + step], q)
                            for i in range(0, len(weights), step)])
 

@@ -1,0 +1,18 @@
+"""Data contracts: what a new labeling batch must satisfy before it enters the store (`evalaudit check`), and what
+the gold set itself must satisfy (the gold expectations stage of `evalaudit run`). See docs/contracts.md.
+
+Public API::
+
+    from evalaudit.contracts import check_batch, gold_stage
+    result = check_batch("batch.csv", "store/", cfg, promote_batch=True, docs="out/")   # -> CheckResult
+    result.passed, result.to_text(), result.to_json()
+    gold_stage(ctx)                                                                     # -> StageResult
+
+Great Expectations is imported only when expectations run (see `evalaudit.contracts.gx`).
+"""
+
+from evalaudit.contracts.check import check_batch
+from evalaudit.contracts.gold import gold_expectations, gold_stage
+from evalaudit.contracts.result import CheckResult, ExpectationResult
+
+__all__ = ["CheckResult", "ExpectationResult", "check_batch", "gold_expectations", "gold_stage"]

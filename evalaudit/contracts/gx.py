@@ -1,0 +1,152 @@
+"""Running expectations with Great Expectations 1.x, offline and quietly.
+
+Why GX at all: it is the maintained vocabulary of data expectations (in-set, not-null, between, compound
+uniqueness, column-pair order ...) with a result format that counts unexpected rows and returns example rows by
+index columns — exactly what a vendor needs to fix a batch. What GX 1.24 cannot do here (issue 7) shapes this module:
+
+- it validates pandas DataFrames only (no DuckDB source; polars is refused), so every frame is Arrow -> pandas;
+- batch-level metrics are computed in DuckDB and the resulting small frames are validated like any other;
+- it is imported only here, inside functions, because its import alone takes seconds and `evalaudit --help` and
+  `ingest` must stay fast (tests/test_contracts_cli.py checks that importing the CLI does not import it);
+- analytics are disabled (``GX_ANALYTICS_ENABLED=False`` before import, and the context's setting) and the context
+  is ephemeral (nothing written, nothing fetched); progress bars are turned off through the context's
+  ``progress_bars`` setting, since they ignore ``TQDM_DISABLE``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pandas as pd
+
+from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResult, clean
+
+#: builds the GX expectation object from the ``great_expectations.expectations`` module
+Builder = Callable[[Any], Any]
+
+
+@dataclass
+class Spec:
+    """One expectation to run: which frame, how to build the GX expectation, and how to present its result."""
+
+    expectation: str
+    level: str
+    description: str
+    frame: str
+    build: Builder
+    column: str | None = None
+    bound: str | None = None
+    #: columns identifying an offending row in examples (those present in the frame are used)
+    index_columns: Sequence[str] = ("source_row", "item_id", "labeler_id")
+    #: frame columns whose value per unexpected row is reported in examples besides the checked one
+    note: str | None = None
+    observed: Any = None
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+
+@cache
+def _gx() -> tuple[Any, Any]:
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    for name in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx, gxe
+
+
+def expectations_module() -> Any:
+    """``great_expectations.expectations`` (imported on first use)."""
+    return _gx()[1]
+
+
+def column(name: str) -> Any:
+    """A GX row-condition column (``column("x").is_null()``), the non-deprecated form of row conditions."""
+    _gx()
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(name)
+
+
+def _context() -> Any:
+    gx, _ = _gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    ctx.variables.analytics_enabled = False
+    return ctx
+
+
+def skipped(spec: Spec, why: str) -> ExpectationResult:
+    return ExpectationResult(spec.expectation, spec.level, spec.description, SKIPPED, column=spec.column,
+                             bound=spec.bound, note=why, observed=spec.observed, details=spec.details)
+
+
+def validate(frames: dict[str, pd.DataFrame], specs: Sequence[Spec], examples: int) -> list[ExpectationResult]:
+    """Run each spec against its frame (one GX suite per frame) and translate the results, in spec order."""
+    gx, gxe = _gx()
+    ctx = _context()
+    source = ctx.data_sources.add_pandas("evalaudit")
+    out: dict[int, ExpectationResult] = {}
+    for frame_name in dict.fromkeys(s.frame for s in specs):
+        frame = frames[frame_name]
+        mine = [(i, s) for i, s in enumerate(specs) if s.frame == frame_name]
+        batch = (source.add_dataframe_asset(frame_name).add_batch_definition_whole_dataframe("whole")
+                 .get_batch(batch_parameters={"dataframe": frame}))
+        by_index: dict[str, list[tuple[int, Spec]]] = {}
+        for i, s in mine:
+            cols = tuple(c for c in s.index_columns if c in frame.columns)
+            by_index.setdefault(",".join(cols), []).append((i, s))
+        for key, group in by_index.items():
+            suite = gx.ExpectationSuite(name=f"{frame_name}:{key}")
+            for i, s in group:
+                expectation = s.build(gxe)
+                expectation.meta = {"evalaudit_spec": i}  # GX does not keep the order results come back in
+                suite.add_expectation(expectation)
+            fmt: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": examples}
+            if key:
+                fmt["unexpected_index_column_names"] = key.split(",")
+            res = batch.validate(suite, result_format=fmt)
+            for r in res.results:
+                i = int(r.expectation_config.meta["evalaudit_spec"])
+                out[i] = _translate(specs[i], r, examples)
+    return [out[i] for i in range(len(specs))]
+
+
+def _translate(spec: Spec, r: Any, examples: int) -> ExpectationResult:
+    result = dict(r.result or {})
+    exc = r.exception_info or {}
+    if exc.get("raised_exception"):
+        # an expectation that could not be evaluated is a failure of the contract, said plainly
+        return ExpectationResult(spec.expectation, spec.level, spec.description, FAILED,
+                                 gx_type=r.expectation_config.type, column=spec.column, bound=spec.bound,
+                                 note=f"could not be evaluated: {str(exc.get('exception_message'))[:300]}")
+    rows = result.get("partial_unexpected_index_list") or []
+    ex = [_example(e) for e in rows[:examples]]
+    if not ex and result.get("partial_unexpected_list"):
+        ex = [{"value": clean(v)} for v in result["partial_unexpected_list"][:examples]]
+    observed = spec.observed if spec.observed is not None else clean(result.get("observed_value"))
+    return ExpectationResult(
+        spec.expectation, spec.level, spec.description, PASSED if r.success else FAILED,
+        gx_type=r.expectation_config.type, column=spec.column,
+        element_count=_int(result.get("element_count")), unexpected_count=_int(result.get("unexpected_count")),
+        observed=observed, bound=spec.bound, examples=ex if not r.success else [], note=spec.note,
+        details=spec.details,
+    )
+
+
+def _example(row: dict[str, Any]) -> dict[str, Any]:
+    row = {k: clean(v) for k, v in row.items()}
+    if "source_row" in row:
+        row = {"row": row.pop("source_row"), **row}
+    return row
+
+
+def _int(v: Any) -> int | None:
+    return None if v is None else int(v)

@@ -1,0 +1,318 @@
+"""Data contracts (issue 7): `check_batch` on real batch files against a real store, each expectation made to pass
+and to fail, the quarantine and promotion paths, the offline page, and the gold expectations stage.
+
+The store: labelers l1..l3 judged 200 history items each (positive rate exactly 0.5, guideline v2, March 2024);
+l4 was engaged until 2024-06-30; items h00..h11 are honeypots. The clean batch: l1 and l2 both judge 60 new items
+(6 disagreements: alpha well above 0.667) and the 12 honeypots (all correct), in July 2024, under v2.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evalaudit import config as config_mod
+from evalaudit.contracts import check_batch, gold_expectations, gold_stage
+from evalaudit.contracts.page import render
+from evalaudit.ingest import ingest_files
+from evalaudit.pipeline import Context
+from evalaudit.store import Store
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+FIELDS = ["item_id", "labeler_id", "label", "failure_mode", "labeled_at", "guideline_version"]
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str] | None = None) -> Path:
+    fields = fields or list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def history_rows() -> list[dict[str, Any]]:
+    rows = []
+    for lab in ("l1", "l2", "l3"):
+        for i in range(200):
+            rows.append({"item_id": f"o{i:03d}", "labeler_id": lab, "label": "pass" if i % 2 == 0 else "fail",
+                         "failure_mode": "safety", "labeled_at": f"2024-03-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+                         "guideline_version": "v2"})
+    for i in range(10):
+        rows.append({"item_id": f"o{i:03d}", "labeler_id": "l4", "label": "pass", "failure_mode": "safety",
+                     "labeled_at": "2024-05-01T00:00:00Z", "guideline_version": "v2"})
+    return rows
+
+
+def clean_batch_rows() -> list[dict[str, Any]]:
+    rows = []
+    for i in range(60):
+        base = "pass" if i % 2 == 0 else "fail"
+        for lab in ("l1", "l2"):
+            label = "pass" if (lab == "l2" and i % 10 == 9) else base
+            rows.append({"item_id": f"n{i:03d}", "labeler_id": lab, "label": label, "failure_mode": "safety",
+                         "labeled_at": f"2024-07-{1 + i % 28:02d}T10:{i % 60:02d}:00Z", "guideline_version": "v2"})
+    for i in range(12):
+        for lab in ("l1", "l2"):
+            rows.append({"item_id": f"h{i:02d}", "labeler_id": lab, "label": "pass" if i % 2 == 0 else "fail",
+                         "failure_mode": "safety", "labeled_at": "2024-07-15T09:00:00Z", "guideline_version": "v2"})
+    return rows
+
+
+def build_store(root: Path) -> Path:
+    store = root / "store"
+    src = root / "src"
+    src.mkdir(parents=True)
+    ingest_files(store, [write_csv(src / "history.csv", history_rows())])
+    ingest_files(store, [write_csv(src / "labelers.csv", [
+        {"labeler_id": f"l{k}", "active_from": "2024-01-01", "active_to": "2024-06-30" if k == 4 else ""}
+        for k in range(1, 5)])], table="labelers")
+    ingest_files(store, [write_csv(src / "items.csv", [
+        {"item_id": f"h{i:02d}", "failure_mode": "safety", "honeypot_label": "pass" if i % 2 == 0 else "fail"}
+        for i in range(12)])], table="items")
+    return store
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("contracts")
+    store = build_store(root)
+    cfg = root / "evalaudit.toml"
+    cfg.write_text('[gold]\ncurrent_guideline = "v2"\n\n[contracts]\nwindow_start = "2024-07-01"\n'
+                   'window_end = "2024-07-31"\nmin_overlap = 0.5\n', encoding="utf-8")
+    return {"root": root, "store": store, "config": cfg}
+
+
+def store_fingerprint(store: Path) -> dict[str, str]:
+    """sha256 of every file of the store's tables and row quarantine (everything but quarantine/batches)."""
+    out = {}
+    for p in sorted(store.rglob("*")):
+        rel = p.relative_to(store).as_posix()
+        if p.is_file() and not rel.startswith(("quarantine/batches", ".staging")) and rel != ".lock":
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def by_name(result: Any) -> dict[str, Any]:
+    return {r.expectation: r for r in result.results}
+
+
+def failed_names(result: Any) -> set[str]:
+    return {r.expectation for r in result.failed}
+
+
+def run_check(world: dict[str, Path], rows: list[dict[str, Any]], name: str, **kwargs: Any) -> Any:
+    path = write_csv(world["root"] / f"{name}.csv", rows, kwargs.pop("fields", None))
+    cfg = config_mod.load(kwargs.pop("config", world["config"]))
+    return check_batch(path, world["store"], cfg, now=NOW, **kwargs)
+
+
+# -- the clean batch ------------------------------------------------------------------------------------------
+def test_clean_batch_passes_every_expectation(world: dict[str, Path]) -> None:
+    before = store_fingerprint(world["store"])
+    result = run_check(world, clean_batch_rows(), "clean")
+    assert result.passed, result.to_text()
+    assert result.status == "passed" and result.n_rows == 144
+    names = by_name(result)
+    # every expectation of the contract ran (the config enables them all) and none was skipped
+    for expected in ("records_readable", "column_present:item_id", "not_null:labeled_at", "labeled_at_parseable",
+                     "label_in_allowed_values", "unique_in_batch", "not_already_in_store",
+                     "labeled_at_not_in_future", "labeled_at_in_window", "labeler_known", "labeler_active_from",
+                     "labeler_active_to", "guideline_version_given", "guideline_current", "overlap_share",
+                     "honeypot_accuracy", "agreement_alpha", "positive_rate_shift"):
+        assert names[expected].status == "passed", (expected, names[expected])
+    # the metrics are the hand-computed ones: 72 items all double-labeled; honeypots all right
+    assert names["overlap_share"].observed == 1.0
+    hp = {d["labeler_id"]: d for d in names["honeypot_accuracy"].details}
+    assert hp["l1"]["accuracy"] == 1.0 and hp["l1"]["n_honeypots"] == 12
+    # alpha: 6 disagreements among 72 two-label items. Nominal alpha by hand from the coincidence matrix:
+    # pairable values n=144, o(pass,fail)=o(fail,pass)=6, n_pass = 36+36+6 = 78, n_fail = 66;
+    # alpha = 1 - (n-1) * (2*6) / (2 * 78 * 66) = 1 - 143*12/10296
+    assert names["agreement_alpha"].observed == pytest.approx(1 - 143 * 12 / (2 * 78 * 66), abs=1e-12)
+    # no write without --promote
+    assert store_fingerprint(world["store"]) == before
+
+
+# -- row-level expectations: one batch with one planted fault per expectation, all reported in one pass ---------
+def test_every_row_fault_reported_in_one_pass_with_its_rows(world: dict[str, Path]) -> None:
+    rows = clean_batch_rows()
+    rows[3]["label"] = "maybe"                                   # not an allowed label
+    rows[5]["labeler_id"] = ""                                   # missing labeler
+    rows[7]["labeled_at"] = "yesterday"                          # unparseable
+    rows[9]["labeled_at"] = "2030-01-01T00:00:00Z"               # in the future
+    rows[11]["labeled_at"] = "2024-08-15T00:00:00Z"              # outside the July window
+    rows[13]["labeler_id"] = "zz"                                # unknown labeler
+    rows[15].update(labeler_id="l4", item_id="n900")             # l4's engagement ended 2024-06-30
+    rows[17]["guideline_version"] = "v1"                         # not the current guideline
+    rows[19]["guideline_version"] = ""                           # guideline not stated
+    rows.append(dict(rows[20]))                                  # duplicate within the batch: row 144
+    rows.append({**rows[0], "item_id": "o004", "labeler_id": "l3"})  # already in the store: row 145
+    result = run_check(world, rows, "faulty")
+    names = by_name(result)
+    expected_rows = {
+        "label_in_allowed_values": [3], "not_null:labeler_id": [5], "labeled_at_parseable": [7],
+        "labeled_at_not_in_future": [9], "labeled_at_in_window": [9, 11], "labeler_known": [13],
+        "labeler_active_to": [15], "guideline_current": [17], "guideline_version_given": [19],
+        "unique_in_batch": [20, 144], "not_already_in_store": [145],
+    }
+    assert failed_names(result) == set(expected_rows), result.to_text()
+    for name, rows_at_fault in expected_rows.items():
+        r = names[name]
+        assert [e["row"] for e in r.examples] == rows_at_fault, (name, r.examples)
+        assert r.unexpected_count == len(rows_at_fault)
+    assert names["label_in_allowed_values"].examples[0]["label"] == "maybe"
+    assert names["labeled_at_parseable"].examples[0]["labeled_at_unparsed"] == "yesterday"
+    assert names["labeler_known"].examples[0]["labeler_id"] == "zz"
+    assert names["not_already_in_store"].examples[0]["stored_file"].endswith("history.csv")
+    text = result.to_text()
+    assert "row 3: label 'maybe'" in text and "row 7: labeled_at_unparsed 'yesterday'" in text
+    assert "FAILED — 11 of" in text
+
+
+def test_missing_required_column_fails_and_skips_what_needs_it(world: dict[str, Path]) -> None:
+    rows = clean_batch_rows()
+    result = run_check(world, rows, "nolabel", fields=[f for f in FIELDS if f != "label"])
+    names = by_name(result)
+    assert names["column_present:label"].status == "failed"
+    assert names["not_null:label"].status == "skipped" and "no label column" in names["not_null:label"].note
+    assert names["column_present:item_id"].status == "passed"
+
+
+def test_unreadable_records_are_listed_by_row(world: dict[str, Path]) -> None:
+    path = write_csv(world["root"] / "broken.csv", clean_batch_rows(), FIELDS)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(3, "n999,l1,pass,safety")  # data row 2 has 4 fields where the header has 6
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = check_batch(path, world["store"], config_mod.load(world["config"]), now=NOW)
+    r = by_name(result)["records_readable"]
+    assert r.status == "failed" and r.examples[0]["row"] == 2 and "4 fields" in r.examples[0]["reason"]
+
+
+# -- batch-level expectations -----------------------------------------------------------------------------------
+def test_overlap_below_configured_share_fails(world: dict[str, Path]) -> None:
+    rows = [r for r in clean_batch_rows()
+            if not (r["labeler_id"] == "l2" and r["item_id"].startswith("n") and r["item_id"] < "n050")]
+    result = run_check(world, rows, "single")
+    r = by_name(result)["overlap_share"]
+    assert r.status == "failed" and r.observed == pytest.approx(22 / 72)  # n050..n059 and h00..h11
+
+
+def test_honeypot_accuracy_below_threshold_names_the_labeler(world: dict[str, Path]) -> None:
+    rows = clean_batch_rows()
+    for r in rows:  # l2 answers 6 of the 12 honeypots wrongly: accuracy 0.5
+        if r["labeler_id"] == "l2" and r["item_id"].startswith("h") and int(r["item_id"][1:]) < 6:
+            r["label"] = "fail" if r["label"] == "pass" else "pass"
+    result = run_check(world, rows, "honeypot")
+    r = by_name(result)["honeypot_accuracy"]
+    assert r.status == "failed" and [e["labeler_id"] for e in r.examples] == ["l2"]
+    assert r.examples[0]["accuracy"] == 0.5 and r.examples[0]["n_honeypots"] == 12
+    # Clopper-Pearson 95% for 6/12, from R binom.test(6, 12)$conf.int: 0.2109446 0.7890554
+    assert r.examples[0]["ci_low"] == pytest.approx(0.2109446, abs=1e-6)
+    assert r.examples[0]["ci_high"] == pytest.approx(0.7890554, abs=1e-6)
+
+
+def test_low_agreement_fails(world: dict[str, Path]) -> None:
+    rows = clean_batch_rows()
+    for r in rows:  # l2 contradicts l1 on every third new item
+        if r["labeler_id"] == "l2" and r["item_id"].startswith("n") and int(r["item_id"][1:]) % 3 == 0:
+            r["label"] = "fail" if r["label"] == "pass" else "pass"
+    result = run_check(world, rows, "disagree")
+    r = by_name(result)["agreement_alpha"]
+    assert r.status == "failed" and r.observed < 0.667
+
+
+def test_positive_rate_shift_against_own_history(world: dict[str, Path]) -> None:
+    rows = clean_batch_rows()
+    for r in rows:  # l1 passes every new item: 66/72 vs 0.5 in history
+        if r["labeler_id"] == "l1" and r["item_id"].startswith("n"):
+            r["label"] = "pass"
+    result = run_check(world, rows, "lenient")
+    r = by_name(result)["positive_rate_shift"]
+    assert r.status == "failed"
+    assert [(e["labeler_id"], e["failure_mode"], e["reference"]) for e in r.examples] == \
+        [("l1", "safety", "own history")]
+    assert r.examples[0]["rate_batch"] == pytest.approx(66 / 72) and r.examples[0]["rate_reference"] == 0.5
+
+
+# -- promotion and quarantine -----------------------------------------------------------------------------------
+def test_failing_batch_is_quarantined_whole_and_store_unchanged(world: dict[str, Path]) -> None:
+    rows = clean_batch_rows()
+    rows[3]["label"] = "maybe"
+    before = store_fingerprint(world["store"])
+    result = run_check(world, rows, "reject", promote_batch=True)
+    assert not result.passed and not result.promoted
+    assert store_fingerprint(world["store"]) == before
+    qdir = Path(result.quarantine_dir)
+    assert qdir == world["store"] / "quarantine" / "batches" / result.sha256
+    kept = qdir / "reject.csv.quarantined"
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == result.sha256
+    doc = json.loads((qdir / "validation.json").read_text(encoding="utf-8"))
+    assert doc["passed"] is False and doc["sha256"] == result.sha256
+    failed = [r for r in doc["results"] if r["status"] == "failed"]
+    assert [r["expectation"] for r in failed] == ["label_in_allowed_values"]
+    assert failed[0]["examples"][0]["row"] == 3
+    assert "maybe" in (qdir / "validation.html").read_text(encoding="utf-8")
+    # the store still opens and reads (the kept batch is not taken for row-level quarantine)
+    eng = Store.open(world["store"]).engine()
+    assert eng.sql("SELECT count(*) AS n FROM quarantine").column("n")[0].as_py() == 0
+
+
+def test_passing_batch_is_promoted_once(tmp_path: Path) -> None:
+    store = build_store(tmp_path)
+    path = write_csv(tmp_path / "good.csv", clean_batch_rows())
+    result = check_batch(path, store, now=NOW, promote_batch=True)
+    assert result.passed and result.promoted and result.rows_added == 144
+    eng = Store.open(store).engine()
+    got = eng.sql("SELECT count(*) AS n, min(source_row) AS lo, max(source_row) AS hi FROM labels "
+                  "WHERE source_sha256 = $s", s=result.sha256).to_pylist()[0]
+    assert got == {"n": 144, "lo": 0, "hi": 143}
+    again = check_batch(path, store, now=NOW, promote_batch=True)
+    assert again.status == "already_in_store" and not again.promoted and again.passed
+    assert eng.sql("SELECT count(*) AS n FROM labels WHERE source_sha256 = $s", s=result.sha256).column("n")[0] \
+        .as_py() == 144
+
+
+# -- the offline page -------------------------------------------------------------------------------------------
+def test_page_is_self_contained_and_escapes_user_strings(world: dict[str, Path]) -> None:
+    rows = clean_batch_rows()
+    rows[3]["label"] = "<script>alert(1)</script>"
+    result = run_check(world, rows, "xss", docs=world["root"] / "docs")
+    html = (world["root"] / "docs" / "index.html").read_text(encoding="utf-8")
+    assert html == render(result)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    lowered = html.lower()
+    for external in ("http://", "https://", "<script", "<link", "src=", "@import", "url("):
+        assert external not in lowered, external
+
+
+# -- gold expectations ------------------------------------------------------------------------------------------
+def test_gold_expectations_stage(world: dict[str, Path]) -> None:
+    cfg = config_mod.load(world["config"])
+    eng = Store.open(world["store"]).engine()
+    results = {r.expectation: r for r in gold_expectations(eng, cfg, now=NOW)}
+    # 200 history items, each judged by l1..l3 (o000..o009 also by l4): none single-labeled; each of l1..l3
+    # carries (10 * 1/4 + 190 * 1/3) / 200 of the gold
+    assert results["gold_single_labeled_share"].observed == 0.0
+    assert results["gold_labeler_share"].observed == pytest.approx((10 / 4 + 190 / 3) / 200)
+    assert results["gold_stale_share"].observed == 0.0  # all judged under v2
+    assert all(r.status == "passed" for r in results.values())
+
+    strict = config_mod.load(world["config"])
+    strict.gold.current_guideline = "v3"
+    strict.contracts.gold_max_labeler_share = 0.3
+    strict.contracts.gold_max_single_labeled_share = -0.1
+    ctx = Context(engine=eng, cfg=strict)
+    out = gold_stage(ctx)
+    summary = {g["expectation"]: g for g in out.summary["gold_expectations"]}
+    assert summary["gold_stale_share"]["observed"] == 1.0 and summary["gold_stale_share"]["passed"] is False
+    kinds = sorted((f.kind, f.labeler_id) for f in out.findings)
+    assert kinds == [("labeler_concentration", "l1"), ("labeler_concentration", "l2"),
+                     ("labeler_concentration", "l3"), ("poisoned_items", None), ("stale_items", None)]
+    stale = next(f for f in out.findings if f.kind == "stale_items")
+    assert stale.n == 200 and stale.details["expectation"] == "gold_stale_share"

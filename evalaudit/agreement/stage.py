@@ -140,13 +140,13 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def _describe(scope: str, name: str) -> str:
+def _describe(scope: str, name: str, window: str = "week") -> str:
     return {
         "overall": "the whole labeling history",
         "failure_mode": f"failure mode {name!r}",
         "batch": f"batch {name!r}",
         "vendor": f"vendor {name!r}",
-        "window": f"the {name} window",
+        "window": f"the {window} starting {name}",
     }[scope]
 
 
@@ -164,12 +164,13 @@ def low_agreement_findings(rows: list[dict[str, Any]], cfg: Config, level: str) 
             continue
         conf = f"{cfg.agreement.confidence:.0%}"
         other = ac1.get((r["scope"], r["slice"]))
+        where = _describe(r["scope"], r["slice"], cfg.agreement.window)
         tail = f" (Gwet's AC1 {other:.2f})" if other is not None else ""
         out.append(
             Finding(
                 kind="low_agreement",
                 severity="high" if r["ci_high"] < threshold - 0.2 else "medium",
-                message=(f"Labelers agree poorly on {_describe(r['scope'], r['slice'])}: Krippendorff's "
+                message=(f"Labelers agree poorly on {where}: Krippendorff's "
                          f"alpha ({level}) is {r['value']:.2f} ({conf} CI {r['ci_low']:.2f} to "
                          f"{r['ci_high']:.2f}), "
                          f"below the {threshold:g} threshold{tail}."),

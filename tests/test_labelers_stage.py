@@ -3,6 +3,7 @@ planted fault is found, no honest labeler is flagged medium or high, and the tab
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -97,3 +98,36 @@ def test_empty_labels_give_empty_result():
     empty = simulate.generate(simulate.Scenario(n_items=10))[0]["labels"].slice(0, 0)
     r = stage(Context(engine=engine_for_tables({"labels": empty}), cfg=Config()))
     assert r.findings == [] and r.tables["leniency"].num_rows == 0
+
+
+def test_row_order_does_not_matter(result):
+    """Shuffling the labels table gives the same leniency table and findings (codes and sorts are internal)."""
+    tables, _ = simulate.generate(simulate.Scenario(seed=11, honeypot_share=0.15, faults=FAULTS))
+    perm = np.random.default_rng(0).permutation(tables["labels"].num_rows)
+    shuffled = {**tables, "labels": tables["labels"].take(pa.array(perm))}
+    again = stage(Context(engine=engine_for_tables(shuffled), cfg=Config()))
+    key = [("labeler_id", "ascending"), ("failure_mode", "ascending"), ("evidence", "ascending")]
+    a = result.tables["leniency"].sort_by(key)
+    b = again.tables["leniency"].sort_by(key)
+    assert a["labeler_id"].to_pylist() == b["labeler_id"].to_pylist()
+    np.testing.assert_allclose(a["effect"].to_numpy(), b["effect"].to_numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(a["q_value"].to_numpy(), b["q_value"].to_numpy(), rtol=1e-4, atol=1e-9)
+    assert sorted((f.kind, f.labeler_id, f.failure_mode) for f in result.findings) == sorted(
+        (f.kind, f.labeler_id, f.failure_mode) for f in again.findings)
+
+
+def test_collusion_pair_found():
+    """Two labelers who copy each other's answers on shared items: their disagreements fall far below what their
+    accuracies predict."""
+    sc = simulate.Scenario(seed=5, n_items=5_000, n_labelers=10, overlap=0.5, faults=[])
+    tables, _ = simulate.generate(sc)
+    lab = tables["labels"]
+    ids, labels = lab["labeler_id"].to_pylist(), lab["label"].to_pylist()
+    items = lab["item_id"].to_pylist()
+    copied = {i: lbl for i, who, lbl in zip(items, ids, labels, strict=True) if who == "L003"}
+    new = [copied.get(i, lbl) if who == "L004" else lbl for i, who, lbl in zip(items, ids, labels, strict=True)]
+    tables["labels"] = lab.set_column(lab.schema.get_field_index("label"), "label", pa.array(new))
+    r = stage(Context(engine=engine_for_tables(tables), cfg=Config()))
+    coll = [f for f in r.findings if f.kind == "labeler_collusion"]
+    assert [(f.labeler_id, f.details["labeler_b"]) for f in coll] == [("L003", "L004")]
+    assert coll[0].details["observed_disagreements"] == 0

@@ -83,8 +83,8 @@ def _labels(rows):
     })
 
 
-def test_cmh_sql_path_equals_tables():
-    """The SQL stratum sums (labelers_assignment) give the same test as explicit 2×2 tables per week."""
+def test_cmh_judgment_path_equals_tables():
+    """The stratum sums over judgments (assignment.sums) give the same test as explicit 2×2 tables per week."""
     rng = np.random.default_rng(5)
     rows, tables = [], []
     for week in range(4):
@@ -98,9 +98,8 @@ def test_cmh_sql_path_equals_tables():
         o_pos = counts["B"][0] + counts["C"][0]
         o_n = counts["B"][1] + counts["C"][1]
         tables.append([[a_pos, a_n - a_pos], [o_pos, o_n - o_pos]])
-    eng = engine_for_tables({"labels": _labels(rows)})
-    judgments.load(eng, "pass")
-    t = assignment.sums(eng, "week")
+    J = judgments.load(engine_for_tables({"labels": _labels(rows)}), "pass")
+    t = assignment.sums(J, "week")
     ev = assignment.evidence(t, 1, 0.95, "week").to_pylist()
     row = next(r for r in ev if r["labeler_id"] == "A")
     effect, lo, hi, p, _ = assignment.cmh_tables(tables)
@@ -113,7 +112,8 @@ def test_repeated_judgments_latest_wins():
     eng = engine_for_tables({"labels": _labels(rows)})
     J = judgments.load(eng, "pass")
     t = J.table.sort_by("labeler_id").to_pylist()
-    assert [(r["labeler_id"], r["is_positive"], r["n_repeats"]) for r in t] == [("A", 1, 2), ("B", 0, 1)]
+    assert [(r["labeler_id"], r["is_positive"]) for r in t] == [("A", 1), ("B", 0)]
+    assert J.n_raw == 3 and len(J.y) == 2
 
 
 def _ds_case(rng, n_items=400, lenient_flip=0.8):

@@ -71,20 +71,23 @@ def stage(ctx: Context) -> StageResult:
     lab_names = np.asarray(J.labelers.to_pylist(), dtype=object)
 
     # -- profile, concentration, spam (spammers are then left out of everyone's peer consensus) ----------------
-    all_gold = not bool(eng.sql("SELECT COUNT(*) AS n FROM labelers_items WHERE is_gold = 1")["n"][0].as_py())
-    prof, totals = concentration.profile(eng, all_gold)
+    prof, totals = concentration.profile(eng, J)
     stats_t = concentration.shares(prof, totals)
-    ov_first = overlap.counts(eng)
-    hp_counts = honeypot.counts(eng) if (J.truth >= 0).any() else None
+    ov_first = overlap.counts(J)
+    hp_counts = honeypot.counts(J) if (J.truth >= 0).any() else None
     overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))
     spam_f, spam_facts = spam.spam_findings(overall, ov_first, hp_counts if hp_counts is not None else
-                                            ov_first.slice(0, 0), spam.switches(eng), float(np.mean(J.y)),
+                                            ov_first.slice(0, 0), spam.switches(J), float(np.mean(J.y)),
                                             cfg.spam, conf)
     spammers = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1}
-    ov_counts = overlap.counts(eng, sorted(spammers)) if spammers else ov_first
+    if spammers:
+        excluded = np.isin(np.asarray(J.labelers.to_pylist(), dtype=object), list(spammers))
+        ov_counts = overlap.counts(J, excluded)
+    else:
+        ov_counts = ov_first
 
     # -- evidence from the data directly ---------------------------------------------------------------------
-    as_sums = assignment.sums(eng, lc.strata)
+    as_sums = assignment.sums(J, lc.strata)
     parts = [overlap.evidence(ov_counts, lc.min_items, conf)]
     if hp_counts is not None:
         parts.append(honeypot.evidence(hp_counts, lc.min_items, conf))
@@ -118,8 +121,19 @@ def stage(ctx: Context) -> StageResult:
                                 mean_d[keep], lo[keep], hi[keep], p[keep], n_w[keep], rate_w[keep],
                                 ds_eff["peer_rate"][keep], DS_METHOD))
     leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
+    # p-values per evidence kind against the empirical null of that kind (honest heterogeneity), then BH over all
+    p_raw = num(leniency, "p_value")
+    p_adj = p_raw.copy()
+    sigma0 = {}
+    kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
+    for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
+        m = kinds == kind
+        if m.any():
+            p_adj[m], sigma0[kind] = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
+    leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
+    leniency = leniency.append_column("p_value_theoretical", pa.array(p_raw))
     leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value",
-                                   pa.array(severity.bh(num(leniency, "p_value"))))
+                                   pa.array(severity.bh(p_adj)))
     ctx.progress("labelers", 3, 6)
 
     neg = {r["failure_mode"]: r["label"] for r in eng.query("labelers_negative_label", positive=positive).to_pylist()}
@@ -138,13 +152,13 @@ def stage(ctx: Context) -> StageResult:
         "sensitivity": ds.sensitivity, "specificity": ds.specificity, "prior": ds.prior[J.worker_fm],
         "n": n_all.astype(np.int64),
     })
-    eng.register("labelers_ds_workers", ds_workers)
 
     # -- drift ------------------------------------------------------------------------------------------------
     dc = cfg.drift
     # discordance per judgment: vs the DS peer expectation where the item has other evidence, else vs peers'
     # positive rate on the same failure mode in the same week (what an item-less comparison can stratify on)
-    week_peer = drift.week_peer_rate(J.worker, J.week, J.y, J.worker_fm, J.n_workers, len(fm_names))
+    grid = drift.week_grid(J.worker, J.week, J.y, J.worker_fm, J.n_workers, len(fm_names))
+    week_peer = drift.week_peer_rate(grid, J.worker, J.week, J.worker_fm)
     d_drift = np.where(informative_j > 0, d, J.y - np.where(np.isnan(week_peer), J.y, week_peer))
     cp = drift.change_points(J.worker, J.week, d_drift, J.n_workers, dc.min_judgments, dc.min_weeks, dc.q_max)
     drift_q = severity.bh(cp["p_value"])
@@ -159,7 +173,7 @@ def stage(ctx: Context) -> StageResult:
         "statistic": cp["stat"][det], "threshold": np.full(len(det), cp["threshold"]),
         "p_value": cp["p_value"][det], "q_value": drift_q[det], "n": cp["n"][det],
     })
-    ser = drift.series(J.worker, J.week, J.y, J.worker_fm, J.n_workers, len(fm_names))
+    ser = drift.series(grid, J.worker_fm)
     drift_series = pa.table({
         "labeler_id": pa.array(lab_names[J.worker_labeler[ser["worker"]]], pa.string()),
         "failure_mode": pa.array(fm_names[J.worker_fm[ser["worker"]]], pa.string()),
@@ -193,7 +207,9 @@ def stage(ctx: Context) -> StageResult:
     findings = [x for x in findings if not (x.labeler_id in spammers and x.kind in ("labeler_leniency",
                                                                                     "labeler_severity"))]
     findings += spam_f
-    pairs, coll_f = spam.collusion(eng, cfg.spam)
+    pc_counts = spam.pair_counts(J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
+    pairs, coll_f = spam.collusion(pc_counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler,
+                                   J.worker_fm, lab_names, cfg.spam)
     findings += coll_f
     ctx.progress("labelers", 5, 6)
 
@@ -204,7 +220,7 @@ def stage(ctx: Context) -> StageResult:
             "labelers": len(lab_names),
             "labeler_failure_modes": int(J.n_workers),
             "judgments": len(J.y),
-            "repeated_judgments_dropped": int(pc.sum(J.table["n_repeats"]).as_py()) - len(J.y),
+            "repeated_judgments_dropped": J.n_raw - len(J.y),
             "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")))),
             "flagged": len(flagged),
             "flagged_labelers": len({k[0] for k in flagged}),
@@ -252,46 +268,41 @@ def _drift_findings(t: pa.Table, n_tests: int, gold_items: dict) -> list[Finding
 
 def _labeler_stats(stats_t: pa.Table, ds_workers: pa.Table, spam_facts: dict, findings: list[Finding]) -> pa.Table:
     """One row per labeler × failure mode plus an 'all' row per labeler (DS rates weighted by judgments)."""
-    ds = {(r["labeler_id"], r["failure_mode"]): r for r in ds_workers.to_pylist()}
-    agg: dict[str, list[float]] = {}
-    for (lab, _), r in ds.items():
-        a = agg.setdefault(lab, [0.0, 0.0, 0.0])
-        a[0] += r["n"] * r["sensitivity"]
-        a[1] += r["n"] * r["specificity"]
-        a[2] += r["n"]
-    worst: dict[tuple[str, str | None], str] = {}
+    w = ds_workers
+    n = num(w, "n")
+    overall_ds = (
+        pa.table({"labeler_id": w["labeler_id"], "sw": n * num(w, "sensitivity"), "tw": n * num(w, "specificity"),
+                  "n": n})
+        .group_by("labeler_id").aggregate([("sw", "sum"), ("tw", "sum"), ("n", "sum")])
+    )
+    overall_ds = pa.table({
+        "labeler_id": overall_ds["labeler_id"],
+        "failure_mode": pa.array(["all"] * overall_ds.num_rows, pa.string()),
+        "ds_sensitivity": pc.divide(overall_ds["sw_sum"], overall_ds["n_sum"]),
+        "ds_specificity": pc.divide(overall_ds["tw_sum"], overall_ds["n_sum"]),
+    })
+    per_fm = w.select(["labeler_id", "failure_mode", "sensitivity", "specificity"]).rename_columns(
+        ["labeler_id", "failure_mode", "ds_sensitivity", "ds_specificity"])
+    ds_all = pa.concat_tables([per_fm, overall_ds])
+    out = stats_t.join(ds_all, ["labeler_id", "failure_mode"], join_type="left outer")
+    sens, spec = num(out, "ds_sensitivity"), num(out, "ds_specificity")
+    worst: dict[tuple[str, str], str] = {}
     for f in findings:
         if f.labeler_id is None or f.kind == "labeler_collusion":
             continue
-        key = (f.labeler_id, f.failure_mode or "all")
-        if key not in worst or severity_rank(f.severity) > severity_rank(worst[key]):
-            worst[key] = f.severity
-    rows = stats_t.to_pylist()
-    sens, spec, spam_score, flagged, sev, signals = [], [], [], [], [], []
-    for r in rows:
-        key = (r["labeler_id"], r["failure_mode"])
-        if r["failure_mode"] == "all":
-            a = agg.get(r["labeler_id"], [np.nan, np.nan, 1.0])
-            s, t = a[0] / a[2], a[1] / a[2]
-        else:
-            w = ds.get(key)
-            s, t = (w["sensitivity"], w["specificity"]) if w else (np.nan, np.nan)
-        sens.append(s)
-        spec.append(t)
-        spam_score.append(1 - abs(s + t - 1))
-        facts = spam_facts.get(r["labeler_id"], {}) if r["failure_mode"] == "all" else {}
-        signals.append(", ".join(facts.get("signals", [])) or None)
-        v = worst.get(key)
-        if r["failure_mode"] == "all":
-            mine = [x for k, x in worst.items() if k[0] == r["labeler_id"]]
-            v = max(mine, key=severity_rank) if mine else None
-        sev.append(v)
-        flagged.append(v is not None and severity_rank(v) >= 1)
-    out = stats_t
-    for name, arr, typ in (("ds_sensitivity", sens, pa.float64()), ("ds_specificity", spec, pa.float64()),
-                           ("spam_score", spam_score, pa.float64()), ("spam_signals", signals, pa.string()),
-                           ("max_severity", sev, pa.string()), ("flagged", flagged, pa.bool_())):
-        out = out.append_column(name, pa.array(arr, typ))
+        for key in ((f.labeler_id, f.failure_mode or "all"), (f.labeler_id, "all")):
+            if key not in worst or severity_rank(f.severity) > severity_rank(worst[key]):
+                worst[key] = f.severity
+    labs = out["labeler_id"].to_pylist()
+    fms = out["failure_mode"].to_pylist()
+    sev = [worst.get((lab, fm)) for lab, fm in zip(labs, fms, strict=True)]
+    signals = [(", ".join(spam_facts.get(lab, {}).get("signals", [])) or None) if fm == "all" else None
+               for lab, fm in zip(labs, fms, strict=True)]
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = num(out, "n_positive") / num(out, "n_judgments")
-    return out.append_column("positive_rate", pa.array(rate, pa.float64()))
+    for name, arr, typ in (("spam_score", 1 - np.abs(sens + spec - 1), pa.float64()),
+                           ("spam_signals", signals, pa.string()), ("max_severity", sev, pa.string()),
+                           ("flagged", [v is not None and severity_rank(v) >= 1 for v in sev], pa.bool_()),
+                           ("positive_rate", rate, pa.float64())):
+        out = out.append_column(name, pa.array(arr, typ))
+    return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])

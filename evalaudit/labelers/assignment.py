@@ -10,8 +10,9 @@ random within a stratum (a labeler handed easier items looks lenient).
   (Greenland & Robins 1985) — a difference in positive rate like every other evidence row.
 - Interval: Wald, with the large-strata variance ``sum_k w_k^2 (p1(1-p1)/n1 + p0(1-p0)/n0) / (sum_k w_k)^2``,
   ``w_k = n1_k n0_k / N_k``.
-The per-stratum sums are SQL aggregates (``labelers_assignment``); the same formulas over explicit 2×2 tables are
-in :func:`cmh_tables`, which the tests check against statsmodels and against the SQL path. Hand-written because
+The per-stratum sums are numpy aggregates over the judgments (:func:`sums`); the same formulas over
+explicit 2×2 tables are in :func:`cmh_tables`, which the tests check against statsmodels and against
+:func:`sums`. Hand-written because
 statsmodels is not a runtime dependency and its StratifiedTable handles one labeler at a time.
 """
 
@@ -21,16 +22,52 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from evalaudit.engine import Engine
-from evalaudit.labelers.evidence import evidence_table, num
+from evalaudit.labelers.evidence import evidence_table, num, worker_table
 
 METHOD = ("assignment: Cochran–Mantel–Haenszel test of positive rate vs peers on single-label items of the same "
           "failure mode, stratified by {strata}; assumes random assignment (weaker evidence)")
 
 
-def sums(engine: Engine, strata: str) -> pa.Table:
-    """Per labeler × failure mode: CMH and MH risk-difference sums over strata (named query)."""
-    return engine.query("labelers_assignment", by_batch=1 if strata == "batch" else 0)
+def sums(J, strata: str) -> pa.Table:
+    """Per labeler × failure mode: CMH and MH risk-difference sums over strata, on single-label items.
+
+    A stratum is a failure mode × (ISO week, or batch when ``strata == "batch"`` and the judgment names one);
+    strata holding only this labeler carry no comparison and are skipped. Vectorised with numpy over the
+    de-duplicated judgments."""
+    n_item = np.bincount(J.item, minlength=J.n_items)
+    single = n_item[J.item] == 1
+    w = J.worker[single].astype(np.int64)
+    yv = J.y[single].astype(np.float64)
+    wk = J.week[single].astype(np.int64)
+    wk = wk - (wk.min() if len(wk) else 0)
+    if strata == "batch":
+        b = J.batch[single].astype(np.int64)
+        n_b = int(b.max()) + 1 if len(b) else 0
+        s = np.where(b >= 0, b, n_b + wk)
+    else:
+        s = wk
+    S = int(s.max()) + 1 if len(s) else 1
+    uc, inv = np.unique(w * S + s, return_inverse=True)
+    n1 = np.bincount(inv).astype(np.float64)
+    a = np.bincount(inv, weights=yv)
+    cw, cs = uc // S, uc % S
+    _, sinv = np.unique(J.worker_fm[cw].astype(np.int64) * S + cs, return_inverse=True)
+    nt = np.bincount(sinv, weights=n1)[sinv]
+    m1 = np.bincount(sinv, weights=a)[sinv]
+    n0, c0 = nt - n1, m1 - a
+    ok = n0 > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wgt = np.where(ok, n1 * n0 / nt, 0.0)
+        terms = {
+            "n": n1, "n_own_pos": a, "n_peer": n0, "n_peer_pos": c0, "n_strata": np.ones_like(n1),
+            "o_minus_e": a - n1 * m1 / nt,
+            "var_null": np.where(nt > 1, n1 * n0 * m1 * (nt - m1) / (nt * nt * (nt - 1)), 0.0),
+            "rd_num": (a * n0 - c0 * n1) / nt,
+            "rd_den": wgt,
+            "rd_var_num": wgt * wgt * (a * (n1 - a) / n1**3 + np.where(ok, c0 * (n0 - c0) / n0**3, 0.0)),
+        }
+    cols = {k: np.bincount(cw, weights=np.where(ok, v, 0.0), minlength=J.n_workers) for k, v in terms.items()}
+    return worker_table(J, cols)
 
 
 def from_sums(o_minus_e, var_null, rd_num, rd_den, rd_var_num, confidence: float = 0.95):

@@ -17,16 +17,50 @@ import pyarrow.compute as pc
 from evalaudit.config import ConcentrationConfig
 from evalaudit.engine import Engine
 from evalaudit.findings import Finding
-from evalaudit.labelers.evidence import num
+from evalaudit.labelers.evidence import num, worker_table
 
 METHOD = ("concentration: share of the failure mode's gold items, each item's weight split equally among its "
           "labelers (Herfindahl–Hirschman index over labelers)")
 
 
-def profile(engine: Engine, all_gold: bool) -> tuple[pa.Table, pa.Table]:
-    """(per labeler × failure mode + 'all' profile, per failure mode + 'all' totals) from the named queries."""
-    flag = 1 if all_gold else 0
-    return engine.query("labelers_profile", all_gold=flag), engine.query("labelers_totals", all_gold=flag)
+def profile(engine: Engine, J) -> tuple[pa.Table, pa.Table]:
+    """(per labeler × failure mode + 'all' profile, per failure mode + 'all' totals).
+
+    Counts are numpy aggregates over the de-duplicated judgments: judgments, positives, gold items labeled,
+    gold items resting on the labeler alone, gold weight (each gold item's 1/n_labels); median duration and
+    first/last judgment come from the named query ``labelers_activity``."""
+    n_item = np.bincount(J.item, minlength=J.n_items).astype(np.float64)
+    g = J.gold[J.item].astype(np.float64)
+    W = J.n_workers
+
+    def per_worker(weights):
+        return np.bincount(J.worker, weights=weights, minlength=W)
+
+    cols = {"n_judgments": per_worker(None), "n_positive": per_worker(J.y.astype(np.float64)),
+            "n_gold_items": per_worker(g), "n_sole_gold_items": per_worker(g * (n_item[J.item] == 1)),
+            "gold_weight": per_worker(g / n_item[J.item])}
+    per_fm = worker_table(J, cols)
+    labs = len(J.labelers)
+    overall = {k: np.bincount(J.worker_labeler, weights=v, minlength=labs) for k, v in cols.items()}
+    keep = np.nonzero(overall["n_judgments"] > 0)[0]
+    all_rows = {"labeler_id": pc.take(J.labelers, pa.array(keep)),
+                "failure_mode": pa.array(["all"] * len(keep), pa.string())}
+    for k, v in overall.items():
+        all_rows[k] = v[keep] if k == "gold_weight" else v[keep].astype(np.int64)
+    prof = pa.concat_tables([per_fm, pa.table(all_rows)])
+    activity = engine.query("labelers_activity")
+    prof = prof.join(activity, ["labeler_id", "failure_mode"], join_type="left outer")
+    n_fm = len(J.failure_modes)
+    tj = np.bincount(J.worker_fm, weights=cols["n_judgments"], minlength=n_fm)
+    ti = np.bincount(J.item_fm, minlength=n_fm)
+    tg = np.bincount(J.item_fm, weights=J.gold.astype(np.float64), minlength=n_fm)
+    totals = pa.table({
+        "failure_mode": pa.concat_arrays([J.failure_modes, pa.array(["all"], pa.string())]),
+        "n_judgments": np.append(tj, tj.sum()).astype(np.int64),
+        "n_items": np.append(ti, ti.sum()).astype(np.int64),
+        "n_gold_items": np.append(tg, tg.sum()).astype(np.int64),
+    })
+    return prof, totals
 
 
 def shares(prof: pa.Table, totals: pa.Table) -> pa.Table:
@@ -68,18 +102,19 @@ def findings(stats: pa.Table, cfg: ConcentrationConfig) -> list[Finding]:
     on a failure mode (or overall, failure_mode None) with at least min_gold_items gold items, and at least
     fair_share_ratio times the fair share 1 / (labelers there) — five labelers holding 20% each is not a finding."""
     out = []
-    rows = stats.to_pylist()
-    n_labelers: dict[str, int] = {}
-    for r in rows:
-        n_labelers[r["failure_mode"]] = n_labelers.get(r["failure_mode"], 0) + 1
+    fm = stats["failure_mode"]
+    codes = pc.dictionary_encode(fm).combine_chunks()
+    idx = codes.indices.to_numpy(zero_copy_only=False)
+    n_labelers = np.bincount(idx)[idx]
+    share = np.nan_to_num(num(stats, "gold_weight_share"))
+    overall = np.asarray(pc.equal(fm, "all").to_numpy(zero_copy_only=False), dtype=bool)
+    floor = np.where(overall, cfg.share_medium, cfg.fm_share_medium)
+    hit = ((share >= floor) & (num(stats, "fm_gold_items") >= cfg.min_gold_items)
+           & (share >= cfg.fair_share_ratio / n_labelers))
+    rows = stats.filter(pa.array(hit)).to_pylist()
     for r in rows:
         share, total = r["gold_weight_share"], r["fm_gold_items"]
-        overall = r["failure_mode"] == "all"
-        medium, high = (cfg.share_medium, cfg.share_high) if overall else (cfg.fm_share_medium, cfg.fm_share_high)
-        if share is None or not np.isfinite(share) or total < cfg.min_gold_items or share < medium:
-            continue
-        if share < cfg.fair_share_ratio / n_labelers[r["failure_mode"]]:
-            continue
+        high = cfg.share_high if r["failure_mode"] == "all" else cfg.fm_share_high
         sev = "high" if share >= high else "medium"
         fm = None if r["failure_mode"] == "all" else r["failure_mode"]
         where = "all failure modes" if fm is None else f"failure mode {fm}"

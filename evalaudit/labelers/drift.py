@@ -15,6 +15,8 @@ threshold at the configured level. Vectorised over all labeler × failure modes 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 from scipy import stats
@@ -76,21 +78,39 @@ def change_points(worker: np.ndarray, week: np.ndarray, d: np.ndarray, n_workers
             "weeks_active": weeks_active.astype(np.int64)}
 
 
-def week_peer_rate(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np.ndarray, n_workers: int,
-                   n_fm: int) -> np.ndarray:
-    """Per judgment: the positive rate of the other labelers on the same failure mode in the same week (NaN when
-    nobody else labeled it that week)."""
+@dataclass
+class WeekGrid:
+    """Judgments and positives per worker × week and per failure mode × week (dense), computed once."""
+
+    w0: int
+    count: np.ndarray
+    pos: np.ndarray
+    fm_count: np.ndarray
+    fm_pos: np.ndarray
+
+
+def week_grid(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np.ndarray, n_workers: int,
+              n_fm: int) -> WeekGrid:
     if len(y) == 0:
-        return np.zeros(0)
+        z = np.zeros((n_workers, 1))
+        return WeekGrid(0, z, z, np.zeros((n_fm, 1)), np.zeros((n_fm, 1)))
     w0, n_weeks, count, (pos,) = _grid(worker, week, [y.astype(float)], n_workers)
     fm_count = np.zeros((n_fm, n_weeks))
     fm_pos = np.zeros((n_fm, n_weeks))
     np.add.at(fm_count, worker_fm.astype(np.int64), count)
     np.add.at(fm_pos, worker_fm.astype(np.int64), pos)
-    f, k = worker_fm[worker], week - w0
-    others = fm_count[f, k] - count[worker, k]
+    return WeekGrid(w0, count, pos, fm_count, fm_pos)
+
+
+def week_peer_rate(g: WeekGrid, worker: np.ndarray, week: np.ndarray, worker_fm: np.ndarray) -> np.ndarray:
+    """Per judgment: the positive rate of the other labelers on the same failure mode in the same week (NaN when
+    nobody else labeled it that week)."""
+    if len(worker) == 0:
+        return np.zeros(0)
+    f, k = worker_fm[worker], week - g.w0
+    others = g.fm_count[f, k] - g.count[worker, k]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(others > 0, (fm_pos[f, k] - pos[worker, k]) / others, np.nan)
+        return np.where(others > 0, (g.fm_pos[f, k] - g.pos[worker, k]) / others, np.nan)
 
 
 def week_dates(week: np.ndarray) -> pa.Array:
@@ -98,23 +118,12 @@ def week_dates(week: np.ndarray) -> pa.Array:
     return pa.array((np.asarray(week, dtype=np.int64) * 7 + 4).astype("datetime64[D]"), pa.date32())
 
 
-def series(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np.ndarray, n_workers: int,
-           n_fm: int) -> dict[str, np.ndarray]:
+def series(g: WeekGrid, worker_fm: np.ndarray) -> dict[str, np.ndarray]:
     """Weekly positive rate per worker and the rate of their peers (all other labelers, same failure mode, same
-    week): the ``drift_series`` chart data. Returns flat arrays over the (worker, week) cells with judgments."""
-    if len(y) == 0:
-        z = np.zeros(0)
-        return {"worker": z.astype(np.int64), "week": z.astype(np.int64), "n": z, "rate": z, "peer_rate": z}
-    yf = y.astype(float)
-    w0, n_weeks, count, (pos,) = _grid(worker, week, [yf], n_workers)
-    fm_cell = worker_fm.astype(np.int64)
-    fm_count = np.zeros((n_fm, n_weeks))
-    fm_pos = np.zeros((n_fm, n_weeks))
-    np.add.at(fm_count, fm_cell, count)
-    np.add.at(fm_pos, fm_cell, pos)
-    wi, ki = np.nonzero(count)
-    c = count[wi, ki]
-    peer_n = fm_count[worker_fm[wi], ki] - c
+    week): the ``drift_series`` chart data. Flat arrays over the (worker, week) cells with judgments."""
+    wi, ki = np.nonzero(g.count)
+    c = g.count[wi, ki]
+    peer_n = g.fm_count[worker_fm[wi], ki] - c
     with np.errstate(invalid="ignore", divide="ignore"):
-        peer = np.where(peer_n > 0, (fm_pos[worker_fm[wi], ki] - pos[wi, ki]) / peer_n, np.nan)
-    return {"worker": wi, "week": ki + w0, "n": c, "rate": pos[wi, ki] / c, "peer_rate": peer}
+        peer = np.where(peer_n > 0, (g.fm_pos[worker_fm[wi], ki] - g.pos[wi, ki]) / peer_n, np.nan)
+    return {"worker": wi, "week": ki + g.w0, "n": c, "rate": g.pos[wi, ki] / np.maximum(c, 1), "peer_rate": peer}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 #: SPEC §5 columns first, then ours.
@@ -24,6 +25,22 @@ LENIENCY_SCHEMA = pa.schema(
         ("method", pa.string()),
     ]
 )
+
+
+def worker_table(J, columns: dict[str, np.ndarray], keep: np.ndarray | None = None) -> pa.Table:
+    """Per-worker arrays (labeler × failure mode) as a table with labeler_id and failure_mode first; rows where
+    ``keep`` (default: n > 0) holds."""
+    if keep is None:
+        keep = np.asarray(columns["n"] if "n" in columns else columns["n_judgments"]) > 0
+    w = np.nonzero(keep)[0]
+    out = {
+        "labeler_id": pc.take(J.labelers, pa.array(J.worker_labeler[w])),
+        "failure_mode": pc.take(J.failure_modes, pa.array(J.worker_fm[w])),
+    }
+    for name, arr in columns.items():
+        arr = np.asarray(arr)[w]
+        out[name] = arr.astype(np.int64) if name.startswith("n") or name in ("b", "c") else arr
+    return pa.table(out)
 
 
 def num(table: pa.Table, name: str) -> np.ndarray:

@@ -9,16 +9,28 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from evalaudit.engine import Engine
-from evalaudit.labelers.evidence import num
+from evalaudit.labelers.evidence import num, worker_table
 from evalaudit.labelers.overlap import _rows
 
 METHOD = "honeypot: paired exact binomial (McNemar) test of judgments vs known honeypot answers"
 
 
-def counts(engine: Engine) -> pa.Table:
-    """Per labeler × failure mode: honeypots judged, false passes b, false fails c (named query)."""
-    return engine.query("labelers_honeypot")
+def counts(J) -> pa.Table:
+    """Per labeler × failure mode on honeypots: n judged, own positives, truly positive answers (n_peer_pos, the
+    reference's positives), false passes b, false fails c, and how many answers were negative / positive."""
+    t = J.truth[J.item]
+    m = (t >= 0).astype(np.float64)
+    y = J.y.astype(np.float64)
+    tp = (t == 1).astype(np.float64)
+
+    def per_worker(weights):
+        return np.bincount(J.worker, weights=weights, minlength=J.n_workers)
+
+    return worker_table(J, {
+        "n": per_worker(m), "n_own_pos": per_worker(m * y), "n_peer_pos": per_worker(tp),
+        "b": per_worker(m * y * (1 - tp)), "c": per_worker(tp * (1 - y)),
+        "n_truth_neg": per_worker(m * (1 - tp)), "n_truth_pos": per_worker(tp),
+    })
 
 
 def evidence(table: pa.Table, min_items: int, confidence: float) -> pa.Table:

@@ -28,7 +28,7 @@ class Judgments:
     """De-duplicated judgments as parallel numpy arrays (one entry per judgment) with their code books.
 
     ``item`` codes an item × failure mode (the unit Dawid–Skene infers a truth for); ``worker`` codes a labeler ×
-    failure mode (the unit that gets a confusion matrix and a leniency test)."""
+    failure mode (the unit that gets a confusion matrix and a leniency test). Judgments are sorted by ``item``."""
 
     table: pa.Table
     y: np.ndarray  # int8 0/1: label is the positive label
@@ -42,6 +42,10 @@ class Judgments:
     labelers: pa.Array  # labeler code -> labeler_id
     failure_modes: pa.Array  # failure mode code -> name
     truth: np.ndarray  # per item code: honeypot answer 1/0, -1 when not a honeypot
+    gold: np.ndarray  # per item code: 1 when the item is gold (see ``load``), else 0
+    batch: np.ndarray  # int32 batch code per judgment, -1 when the judgment names no batch
+    ts: np.ndarray  # int64 microseconds since the epoch per judgment (labeled_at)
+    n_raw: int  # judgments before repeated ones were dropped
 
     @property
     def n_items(self) -> int:
@@ -52,10 +56,28 @@ class Judgments:
         return len(self.worker_fm)
 
 
+def _latest(item: np.ndarray, labeler: np.ndarray, fm: np.ndarray, ts: np.ndarray, n_labelers: int,
+            n_fm: int) -> np.ndarray | None:
+    """Row indices keeping each labeler's latest judgment of an item × failure mode, or None when no judgment
+    repeats (checked with one sort of an int64 key; the time-ordered sort runs only when needed)."""
+    key = (item.astype(np.int64) * n_labelers + labeler) * n_fm + fm
+    if len(key) < 2:
+        return None
+    s = np.sort(key)
+    if not (s[1:] == s[:-1]).any():
+        return None
+    order = np.lexsort((ts, key))
+    k = key[order]
+    last = np.ones(len(k), dtype=bool)
+    last[:-1] = k[1:] != k[:-1]
+    return np.sort(order[last])
+
+
 def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    # one chunk first: encoding a many-chunk result chunk by chunk and unifying dictionaries is ~40x slower
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
     enc = pc.dictionary_encode(column)
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.unify_dictionaries().combine_chunks() if enc.num_chunks != 1 else enc.chunk(0)
     return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), enc.dictionary
 
 
@@ -92,30 +114,56 @@ def load(engine: Engine, positive: str) -> Judgments:
         items = _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
     table = engine.query("labelers_judgments", positive=positive)
-    engine.register(JUDGMENTS_VIEW, table)
-
-    y = table["is_positive"].to_numpy().astype(np.int8)
     item_raw, item_dict = _codes(table["item_id"])
     lab, labelers = _codes(table["labeler_id"])
     fm, fms = _codes(table["failure_mode"])
+    ts = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    n_raw = len(ts)
+    keep = _latest(item_raw, lab, fm, ts, len(labelers), len(fms))
+    if keep is not None:
+        table = table.take(pa.array(keep))
+        item_raw, lab, fm, ts = item_raw[keep], lab[keep], fm[keep], ts[keep]
+
     item, item_first = _compact(item_raw, fm, len(fms))
     worker, worker_first = _compact(lab, fm, len(fms))
-    days = table["week"].cast(pa.int32()).to_numpy(zero_copy_only=False)
-    week = ((days - 4) // 7).astype(np.int32)  # 1970-01-05 is day 4 and a Monday
+    # judgments sorted by item once, so per-item work downstream (Dawid–Skene, labeler pairs) is sequential
+    order = np.argsort(item, kind="stable")
+    if len(order) and np.any(order != np.arange(len(order))):
+        table = table.take(pa.array(order))
+        item, item_raw, lab, fm, ts = item[order], item_raw[order], lab[order], fm[order], ts[order]
+        worker = worker[order]
+        item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
+        worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
+        worker_first[worker] = np.arange(len(worker))
+    engine.register(JUDGMENTS_VIEW, table)
+    y = table["is_positive"].to_numpy(zero_copy_only=False).astype(np.int8)
+    # ISO week number: days since 1970-01-05 (a Monday) // 7
+    week = ((ts // 86_400_000_000 - 4) // 7).astype(np.int32)
 
     item_id = pc.take(item_dict, pa.array(item_raw[item_first]))
     truth = np.full(len(item_first), -1, dtype=np.int8)
+    listed_gold = np.zeros(len(item_first), dtype=np.int8)
     if items.num_rows:
-        hp = items.filter(pc.is_valid(items["honeypot_positive"]))
-        if hp.num_rows:
-            pos = pc.fill_null(pc.index_in(item_id, value_set=hp["item_id"]), -1).to_numpy()
-            known = pos >= 0
-            idx = np.where(known, pos, 0)
-            answers = hp["honeypot_positive"].to_numpy(zero_copy_only=False).astype(np.int8)
-            truth = np.where(known, answers[idx], -1).astype(np.int8)
+        pos = pc.fill_null(pc.index_in(item_id, value_set=items["item_id"]), -1).to_numpy()
+        known = pos >= 0
+        idx = np.where(known, pos, 0)
+        answers = items["honeypot_positive"].to_numpy(zero_copy_only=False)
+        answers = np.where(np.isnan(answers.astype(float)), -1, answers).astype(np.int8)
+        truth = np.where(known, answers[idx], -1).astype(np.int8)
+        listed_gold = np.where(known, items["is_gold"].to_numpy(zero_copy_only=False)[idx], 0).astype(np.int8)
+    # gold: the items the eval uses. When the items table names gold labels, those items; otherwise gold is derived
+    # from the labels by consensus, so every labeled item is gold. Honeypots (control items) never are.
+    gold = listed_gold if listed_gold.any() else np.ones(len(item_first), dtype=np.int8)
+    gold = np.where(truth >= 0, 0, gold).astype(np.int8)
+    batch_col = table["batch_id"]
+    if batch_col.null_count == len(batch_col):
+        batch = np.full(len(y), -1, dtype=np.int32)
+    else:
+        enc = pc.dictionary_encode(batch_col.combine_chunks())
+        batch = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
     return Judgments(
         table=table, y=y, item=item, worker=worker, week=week,
         item_fm=fm[item_first], item_id=item_id,
         worker_labeler=lab[worker_first], worker_fm=fm[worker_first],
-        labelers=labelers, failure_modes=fms, truth=truth,
+        labelers=labelers, failure_modes=fms, truth=truth, gold=gold, batch=batch, ts=ts, n_raw=n_raw,
     )

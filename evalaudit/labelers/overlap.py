@@ -11,20 +11,33 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from evalaudit.engine import Engine
-from evalaudit.labelers.evidence import evidence_table, num, paired_exact
+from evalaudit.labelers.evidence import evidence_table, num, paired_exact, worker_table
 
 METHOD = "overlap: paired exact binomial (McNemar) test on discordant items vs leave-this-labeler-out majority"
 
 
-EXCLUDED_VIEW = "labelers_excluded"
+def counts(J, exclude: np.ndarray | None = None) -> pa.Table:
+    """Per labeler × failure mode: n items compared, own and peer-consensus positives, discordant counts b (own
+    positive, peers not) and c (own not, peers positive), against the leave-this-labeler-out majority of the other
+    labelers on the same item (items where the others tie are skipped). Labelers with ``exclude[labeler code]``
+    (detected spammers) are tested themselves but never count as anyone's peer. Vectorised over judgments."""
+    y = J.y.astype(np.float64)
+    peer = np.ones(len(y)) if exclude is None else (~exclude[J.worker_labeler[J.worker]]).astype(np.float64)
+    n_lab = np.bincount(J.item, weights=peer, minlength=J.n_items)
+    n_pos = np.bincount(J.item, weights=peer * y, minlength=J.n_items)
+    others = n_lab[J.item] - peer
+    others_pos = n_pos[J.item] - peer * y
+    decided = ((others >= 1) & (2 * others_pos != others)).astype(np.float64)
+    consensus = (2 * others_pos > others).astype(np.float64)
+    W = J.n_workers
 
+    def per_worker(weights):
+        return np.bincount(J.worker, weights=weights, minlength=W)
 
-def counts(engine: Engine, exclude: list[str] | None = None) -> pa.Table:
-    """Per labeler × failure mode: n, own and peer positives, discordant counts b and c (named query). Labelers in
-    ``exclude`` (detected spammers) are tested themselves but never count as anyone's peer."""
-    engine.register(EXCLUDED_VIEW, pa.table({"labeler_id": pa.array(sorted(exclude or []), pa.string())}))
-    return engine.query("labelers_overlap")
+    return worker_table(J, {
+        "n": per_worker(decided), "n_own_pos": per_worker(decided * y), "n_peer_pos": per_worker(decided * consensus),
+        "b": per_worker(decided * y * (1 - consensus)), "c": per_worker(decided * (1 - y) * consensus),
+    })
 
 
 def evidence(table: pa.Table, min_items: int, confidence: float) -> pa.Table:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from evalaudit.config import LeniencyConfig
@@ -38,6 +39,25 @@ def bh(p_values) -> np.ndarray:
     if ok.any():
         q[ok] = stats.false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
     return q
+
+
+def empirical_null(p_values, effects, min_tests: int = 50) -> tuple[np.ndarray, float]:
+    """p-values against an empirical null (Efron 2004, "Large-scale simultaneous hypothesis testing: the choice
+    of a null hypothesis", JASA 99, §2–3): honest labelers differ a little in accuracy, so their true effects are
+    small but not zero, and with hundreds of tests the theoretical N(0, 1) null flags the tails of that honest
+    spread. Signed z-scores are rescaled by the robust spread of the bulk, sigma0 = MAD / 0.6745 (never below 1,
+    so the correction can only make tests more conservative), centred at 0 because effects are already relative to
+    peers. With fewer than ``min_tests`` tests the theoretical null is kept. Returns (p-values, sigma0)."""
+    p = np.asarray(p_values, dtype=float)
+    e = np.asarray(effects, dtype=float)
+    ok = np.isfinite(p) & np.isfinite(e)
+    if ok.sum() < min_tests:
+        return p, 1.0
+    z = np.where(e >= 0, 1.0, -1.0) * stats.norm.isf(np.clip(p, 1e-300, 1.0) / 2)
+    mad = np.median(np.abs(z[ok] - np.median(z[ok])))
+    sigma0 = max(1.0, float(mad / 0.6744897501960817))
+    out = np.where(ok, 2 * stats.norm.sf(np.abs(z) / sigma0), p)
+    return out, sigma0
 
 
 def grade(evidence: str, q: float, effect: float, gold_items: int, cfg: LeniencyConfig) -> str | None:
@@ -62,8 +82,13 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
                       since: dict[tuple[str, str], str] | None = None, positive: str = "pass") -> list[Finding]:
     """One labeler_leniency (effect > 0) or labeler_severity (effect < 0) finding per significant labeler ×
     failure mode. ``gold_items`` maps (labeler, failure mode) to the gold items they labeled there."""
-    rows = leniency.to_pylist()
+    q_all = np.asarray(leniency["q_value"].to_numpy(zero_copy_only=False), dtype=float)
     n_tests = int(np.sum(~np.isnan(np.asarray(leniency["p_value"].to_numpy(zero_copy_only=False), dtype=float))))
+    # only labeler × failure modes with at least one significant row can yield a finding; all their rows go along
+    sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(cfg.q_low, cfg.q_medium, cfg.q_high)))
+    keys = pc.binary_join_element_wise(leniency["labeler_id"], leniency["failure_mode"], "\x1f")
+    sig_keys = pc.unique(pc.binary_join_element_wise(sig["labeler_id"], sig["failure_mode"], "\x1f"))
+    rows = leniency.filter(pc.is_in(keys, value_set=sig_keys)).to_pylist()
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         by_key.setdefault((r["labeler_id"], r["failure_mode"]), []).append(r)

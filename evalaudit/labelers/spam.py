@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from scipy import stats
 
 from evalaudit.config import SpamConfig
-from evalaudit.engine import Engine
 from evalaudit.findings import Finding
-from evalaudit.labelers.evidence import num
 from evalaudit.labelers.severity import bh
 
 SPAM_METHOD = ("spam: Cohen's kappa vs leave-one-out consensus (Clopper–Pearson bound), constant/alternating answer "
@@ -55,8 +52,30 @@ def kappa_bounds(n, b, c, own_pos, peer_pos, confidence: float = 0.95):
         return (po - pe) / denom, (hi - pe) / denom
 
 
-def switches(engine: Engine) -> pa.Table:
-    return engine.query("labelers_switches")
+def switches(J) -> pa.Table:
+    """Per labeler: of their consecutive judgments (by labeled_at; equal times in arbitrary order), how many
+    switch between positive and not positive, out of how many consecutive pairs. One sort of the judgments."""
+    lab = J.worker_labeler[J.worker].astype(np.int64)
+    if len(lab) == 0:
+        return pa.table({"labeler_id": pa.array([], pa.string()), "n_pairs": pa.array([], pa.int64()),
+                         "n_switches": pa.array([], pa.int64())})
+    t = J.ts - J.ts.min()
+    bits = int(t.max()).bit_length()
+    # one int64 key (labeler, time, label) sorted in place when it fits, else a two-key argsort
+    if bits + 1 + int(lab.max()).bit_length() <= 62:
+        key = np.sort((lab << (bits + 1)) | (t << 1) | J.y.astype(np.int64))
+        ls, ys = key >> (bits + 1), key & 1
+    else:  # pragma: no cover - histories longer than the key can hold
+        order = np.lexsort((t, lab))
+        ls, ys = lab[order], J.y[order]
+    same = ls[1:] == ls[:-1]
+    switched = same & (ys[1:] != ys[:-1])
+    n_lab = len(J.labelers)
+    return pa.table({
+        "labeler_id": J.labelers,
+        "n_pairs": np.bincount(ls[1:], weights=same, minlength=n_lab).astype(np.int64),
+        "n_switches": np.bincount(ls[1:], weights=switched, minlength=n_lab).astype(np.int64),
+    })
 
 
 def _by_labeler(t: pa.Table, cols: list[str]) -> dict[str, dict[str, float]]:
@@ -73,6 +92,12 @@ def spam_findings(overall: pa.Table, overlap: pa.Table, honeypot: pa.Table, sw: 
     cols = ["n", "b", "c", "n_own_pos", "n_peer_pos"]
     ov = _by_labeler(overlap, cols)
     hp = _by_labeler(honeypot, cols)
+    for d in (ov, hp):
+        if d:
+            arr = {c: np.array([v[c] for v in d.values()], dtype=float) for c in cols}
+            k, khi = kappa_bounds(arr["n"], arr["b"], arr["c"], arr["n_own_pos"], arr["n_peer_pos"], confidence)
+            for v, kk, hh in zip(d.values(), k, khi, strict=True):
+                v["kappa"], v["kappa_hi"] = float(kk), float(hh)
     swd = {r["labeler_id"]: r for r in sw.to_pylist()}
     meds = np.array([r["median_duration_s"] for r in overall.to_pylist() if r["median_duration_s"] is not None])
     typical = float(np.median(meds)) if len(meds) else float("nan")
@@ -86,8 +111,7 @@ def spam_findings(overall: pa.Table, overlap: pa.Table, honeypot: pa.Table, sw: 
             ref, ref_kind = hp.get(lab), "honeypot"
         kappa = kappa_hi = None
         if ref is not None and ref["n"] >= cfg.min_items:
-            k, khi = kappa_bounds(ref["n"], ref["b"], ref["c"], ref["n_own_pos"], ref["n_peer_pos"], confidence)
-            kappa, kappa_hi = float(k), float(khi)
+            kappa, kappa_hi = ref["kappa"], ref["kappa_hi"]
             info.update(kappa=kappa, kappa_upper=kappa_hi, kappa_vs=ref_kind, kappa_n=int(ref["n"]))
             if np.isfinite(kappa_hi) and kappa_hi < cfg.kappa_max:
                 signals.append("chance-level agreement")
@@ -124,42 +148,84 @@ def spam_findings(overall: pa.Table, overlap: pa.Table, honeypot: pa.Table, sw: 
     return out, facts
 
 
-def collusion(engine: Engine, cfg: SpamConfig) -> tuple[pa.Table, list[Finding]]:
-    """Per labeler pair: shared items, observed and expected disagreements, p and q; and collusion findings."""
-    t = engine.query("labelers_pairs", min_pair_items=cfg.min_pair_items)
-    if t.num_rows == 0:
-        return t, []
-    col = {c: num(t, c) for c in
-           ("n", "n_disagree", "sens_a", "spec_a", "sens_b", "spec_b", "prior")}
-    sa, sb, ta, tb, pi = col["sens_a"], col["sens_b"], col["spec_a"], col["spec_b"], col["prior"]
+def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labeler: np.ndarray,
+                worker_fm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per pair of labelers × failure mode sharing an item: shared items and disagreements. Vectorised:
+    judgments sorted by item, then every offset o pairs positions i and i + o of the same item (o up to the
+    largest number of labels on an item), so the work is the number of pairs, in numpy."""
+    presorted = len(item) < 2 or bool(np.all(item[1:] >= item[:-1]))
+    order = slice(None) if presorted else np.argsort(item, kind="stable")
+    it, wk, yy = item[order], worker[order], y[order]
+    n_items = int(it.max()) + 1 if len(it) else 0
+    max_k = int(np.bincount(it, minlength=n_items).max()) if len(it) else 0
+    a_list, b_list, dis_list = [], [], []
+    for o in range(1, max_k):
+        same = it[:-o] == it[o:]
+        if not same.any():
+            break
+        wa, wb = wk[:-o][same], wk[o:][same]
+        a_list.append(np.minimum(wa, wb))
+        b_list.append(np.maximum(wa, wb))
+        dis_list.append(yy[:-o][same] != yy[o:][same])
+    if not a_list:
+        z = np.zeros(0, dtype=np.int64)
+        return {"worker_a": z, "worker_b": z, "n": z, "n_disagree": z}
+    W = len(worker_fm)
+    # one int64 key per pair (worker_a, worker_b, disagreed) — both workers share the item's failure mode — and
+    # one sort with counts, no inverse index
+    key = ((np.concatenate(a_list).astype(np.int64) * W + np.concatenate(b_list)) << 1) | np.concatenate(dis_list)
+    uniq, cnt = np.unique(key, return_counts=True)
+    pair = uniq >> 1
+    starts = np.concatenate([[True], pair[1:] != pair[:-1]])
+    idx = np.cumsum(starts) - 1
+    pairs = pair[starts]
+    n = np.bincount(idx, weights=cnt).astype(np.int64)
+    d = np.bincount(idx, weights=cnt * (uniq & 1)).astype(np.int64)
+    return {"worker_a": pairs // W, "worker_b": pairs % W, "n": n, "n_disagree": d}
+
+
+def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity: np.ndarray, prior: np.ndarray,
+              worker_labeler: np.ndarray, worker_fm: np.ndarray, labelers: np.ndarray, cfg: SpamConfig
+              ) -> tuple[pa.Table, list[Finding]]:
+    """Per labeler pair: shared items, observed and expected disagreements, p and q; and collusion findings.
+    ``sensitivity``/``specificity`` per worker and ``prior`` per failure mode come from Dawid–Skene."""
+    wa, wb = pairs["worker_a"], pairs["worker_b"]
+    empty = pa.table({"labeler_a": pa.array([], pa.string()), "labeler_b": pa.array([], pa.string()),
+                      "n": pa.array([], pa.int64()), "n_disagree": pa.array([], pa.int64()),
+                      "expected_disagree": pa.array([], pa.float64()), "p_value": pa.array([], pa.float64()),
+                      "q_value": pa.array([], pa.float64())})
+    if len(wa) == 0:
+        return empty, []
+    sa, sb, ta, tb = sensitivity[wa], sensitivity[wb], specificity[wa], specificity[wb]
+    fm = worker_fm[wa]
+    pi = prior[fm]
     pd_ = pi * (sa * (1 - sb) + sb * (1 - sa)) + (1 - pi) * (ta * (1 - tb) + tb * (1 - ta))
-    expected = col["n"] * pd_
+    n_pf = pairs["n"].astype(float)
+    d_pf = pairs["n_disagree"].astype(float)
+    expected = n_pf * pd_
     # calibrate per failure mode: honest pairs agree a bit more than conditional independence predicts
-    fm = pc.dictionary_encode(t["failure_mode"]).combine_chunks()
-    idx = fm.indices.to_numpy(zero_copy_only=False)
-    k = len(fm.dictionary)
-    obs_fm = np.bincount(idx, weights=col["n_disagree"], minlength=k)
-    exp_fm = np.bincount(idx, weights=expected, minlength=k)
+    k = int(fm.max()) + 1
+    obs_fm = np.bincount(fm, weights=d_pf, minlength=k)
+    exp_fm = np.bincount(fm, weights=expected, minlength=k)
     ratio = np.clip(np.where(exp_fm > 0, obs_fm / np.maximum(exp_fm, 1e-12), 1.0), 0.25, 1.0)
-    expected = expected * ratio[idx]
-    pairs = (t.select(["labeler_a", "labeler_b"])
-             .append_column("n", pa.array(col["n"]))
-             .append_column("n_disagree", pa.array(col["n_disagree"]))
-             .append_column("expected", pa.array(expected)))
-    g = pairs.group_by(["labeler_a", "labeler_b"]).aggregate(
-        [("n", "sum"), ("n_disagree", "sum"), ("expected", "sum")])
-    n = num(g, "n_sum")
-    d = num(g, "n_disagree_sum")
-    e = num(g, "expected_sum")
+    expected = expected * ratio[fm]
+    la, lb = worker_labeler[wa].astype(np.int64), worker_labeler[wb].astype(np.int64)
+    uniq, inv = np.unique(la * len(labelers) + lb, return_inverse=True)
+    n = np.bincount(inv, weights=n_pf)
+    d = np.bincount(inv, weights=d_pf)
+    e = np.bincount(inv, weights=expected)
+    enough = n >= cfg.min_pair_items
+    uniq, n, d, e = uniq[enough], n[enough], d[enough], e[enough]
     p = np.where(e > 0, stats.binom.cdf(d, n, np.clip(e / np.maximum(n, 1), 0, 1)), 1.0)
     q = bh(p)
-    out_t = pa.table({"labeler_a": g["labeler_a"], "labeler_b": g["labeler_b"], "n": n.astype(np.int64),
-                      "n_disagree": d.astype(np.int64), "expected_disagree": e, "p_value": p, "q_value": q})
+    names_a, names_b = labelers[uniq // len(labelers)], labelers[uniq % len(labelers)]
+    out_t = pa.table({"labeler_a": pa.array(names_a, pa.string()), "labeler_b": pa.array(names_b, pa.string()),
+                      "n": n.astype(np.int64), "n_disagree": d.astype(np.int64), "expected_disagree": e,
+                      "p_value": p, "q_value": q})
     findings = []
     method = COLLUSION_METHOD.format(n=len(p))
-    hits = np.nonzero((q < cfg.collusion_q) & (d <= cfg.collusion_ratio * e))[0]
-    for i in hits:
-        a, b = out_t["labeler_a"][i].as_py(), out_t["labeler_b"][i].as_py()
+    for i in np.nonzero((q < cfg.collusion_q) & (d <= cfg.collusion_ratio * e))[0]:
+        a, b = str(names_a[i]), str(names_b[i])
         ratio_i = float(d[i] / e[i]) if e[i] > 0 else 0.0
         sev = "high" if ratio_i <= 0.2 and n[i] >= 50 else "medium"
         findings.append(Finding(

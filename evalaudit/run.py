@@ -19,6 +19,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,15 +132,18 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     tmp.mkdir()
     try:
         fnd.write(tmp / "findings.json", doc)
-        for name in pipeline.OUTPUT_TABLES:
-            if name in tables:
-                _write_parquet(tables[name], tmp / f"{name}.parquet")
-        with _out_lock(out):
-            past = history.read(hist_path, report=out.name) if keep_history else None
-            trend = pa.concat_tables([past, rows]) if past is not None else None
-            report.write(tmp / "index.html", doc, tables, history=trend, store_tables=store_tables,
-                         alpha_min=cfg.agreement.alpha_min, redacted=redact_labelers)
-            _swap_in(tmp, out)
+        # Parquet encoding releases the GIL: write the tables on a second core while the report renders
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            writes = [pool.submit(_write_parquet, tables[name], tmp / f"{name}.parquet")
+                      for name in pipeline.OUTPUT_TABLES if name in tables]
+            with _out_lock(out):
+                past = history.read(hist_path, report=out.name) if keep_history else None
+                trend = pa.concat_tables([past, rows]) if past is not None else None
+                report.write(tmp / "index.html", doc, tables, history=trend, store_tables=store_tables,
+                             alpha_min=cfg.agreement.alpha_min, redacted=redact_labelers)
+                for w in writes:
+                    w.result()
+                _swap_in(tmp, out)
             if keep_history:
                 history.append(hist_path, rows)
     except BaseException:

@@ -15,11 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evalaudit import config as config_mod
 from evalaudit.contracts import check_batch, gold_expectations, gold_stage
 from evalaudit.contracts.page import render
+from evalaudit.engine import engine_for_tables
 from evalaudit.ingest import ingest_files
 from evalaudit.pipeline import Context
 from evalaudit.store import Store
@@ -303,16 +307,94 @@ def test_gold_expectations_stage(world: dict[str, Path]) -> None:
     assert results["gold_stale_share"].observed == 0.0  # all judged under v2
     assert all(r.status == "passed" for r in results.values())
 
+    # the same history plus 20 items judged by l1 alone, in memory; bounds that each expectation now violates
+    extra = [{**history_rows()[0], "item_id": f"s{i:02d}", "labeler_id": "l1"} for i in range(20)]
+    labels = pa.Table.from_pylist([{**r, "labeled_at": datetime.fromisoformat(r["labeled_at"])}
+                                   for r in history_rows() + extra])
     strict = config_mod.load(world["config"])
     strict.gold.current_guideline = "v3"
-    strict.contracts.gold_max_labeler_share = 0.3
-    strict.contracts.gold_max_single_labeled_share = -0.1
-    ctx = Context(engine=eng, cfg=strict)
-    out = gold_stage(ctx)
+    strict.contracts.gold_max_labeler_share = 0.25
+    strict.contracts.gold_max_single_labeled_share = 0.05
+    out = gold_stage(Context(engine=engine_for_tables({"labels": labels}), cfg=strict))
     summary = {g["expectation"]: g for g in out.summary["gold_expectations"]}
     assert summary["gold_stale_share"]["observed"] == 1.0 and summary["gold_stale_share"]["passed"] is False
+    assert summary["gold_single_labeled_share"]["observed"] == pytest.approx(20 / 220)
+    # l1: (10/4 + 190/3 + 20) / 220; l2 and l3: (10/4 + 190/3) / 220 = 0.299; l4: 2.5 / 220
+    assert summary["gold_labeler_share"]["observed"] == pytest.approx((10 / 4 + 190 / 3 + 20) / 220)
     kinds = sorted((f.kind, f.labeler_id) for f in out.findings)
     assert kinds == [("labeler_concentration", "l1"), ("labeler_concentration", "l2"),
                      ("labeler_concentration", "l3"), ("poisoned_items", None), ("stale_items", None)]
+    conc = {f.labeler_id: f.effect for f in out.findings if f.kind == "labeler_concentration"}
+    assert conc["l2"] == pytest.approx((10 / 4 + 190 / 3) / 220)
     stale = next(f for f in out.findings if f.kind == "stale_items")
-    assert stale.n == 200 and stale.details["expectation"] == "gold_stale_share"
+    assert stale.n == 220 and stale.details["expectation"] == "gold_stale_share"
+    json.dumps(out.summary, allow_nan=False)  # findings.json-ready
+
+
+# -- statistics against published values ------------------------------------------------------------------------
+@pytest.mark.parametrize(("counts", "expected"), [
+    # Newcombe (1998), Stat Med 17:873-890, Table II, method 10 (hybrid score), examples (a), (c) and (g)
+    ((56, 70, 48, 80), (0.0524, 0.3339)),
+    ((9, 10, 3, 10), (0.1705, 0.8090)),
+    ((10, 10, 0, 20), (0.6791, 1.0)),
+])
+def test_shift_interval_matches_newcombe_1998(counts: tuple[int, int, int, int], expected: tuple[float, float]) -> None:
+    from evalaudit.contracts.batch_expectations import shift_interval
+
+    lo, hi = shift_interval(*counts, confidence=0.95)
+    assert (lo, hi) == pytest.approx(expected, abs=5e-5)
+
+
+# -- a Parquet batch with native types, quarantined -------------------------------------------------------------
+def test_parquet_batch_with_native_timestamps(world: dict[str, Path]) -> None:
+    import pyarrow.parquet as pq
+
+    rows = clean_batch_rows()
+    rows[10]["label"] = "maybe"
+    table = pa.table({c: [r[c] for r in rows] for c in FIELDS})
+    table = table.set_column(FIELDS.index("labeled_at"), "labeled_at",
+                             pa.array([datetime.fromisoformat(r["labeled_at"]) for r in rows],
+                                      pa.timestamp("ms", tz="UTC")))
+    path = world["root"] / "native.parquet"
+    pq.write_table(table, path)
+    before = store_fingerprint(world["store"])
+    result = check_batch(path, world["store"], config_mod.load(world["config"]), now=NOW, promote_batch=True)
+    assert failed_names(result) == {"label_in_allowed_values"}
+    assert [e["row"] for e in result.failed[0].examples] == [10]
+    assert (Path(result.quarantine_dir) / "native.parquet.quarantined").exists()
+    assert store_fingerprint(world["store"]) == before
+    # the kept Parquet batch is not read as one of the store's row-level quarantine files
+    eng = Store.open(world["store"]).engine()
+    assert eng.sql("SELECT count(*) AS n FROM quarantine").column("n")[0].as_py() == 0
+
+
+# -- property: the rows GX reports are exactly the offending rows, in order -------------------------------------
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["l1", "l2", "zz"]),
+                          st.sampled_from(["pass", "fail", "maybe", "PASS"])), min_size=1, max_size=40))
+def test_reported_rows_are_exactly_the_offending_rows(world: dict[str, Path], judged: list) -> None:
+    rows = [{"item_id": f"p{i}", "labeler_id": lab, "label": label, "failure_mode": "safety",
+             "labeled_at": "2024-07-02T00:00:00Z", "guideline_version": "v2"} for i, lab, label in judged]
+    result = run_check(world, rows, "prop")
+    names = by_name(result)
+    keys = [(r["item_id"], r["labeler_id"]) for r in rows]
+    oracle = {
+        "label_in_allowed_values": [k for k, r in enumerate(rows) if r["label"] not in ("pass", "fail")],
+        "labeler_known": [k for k, r in enumerate(rows) if r["labeler_id"] == "zz"],
+        "unique_in_batch": [k for k, key in enumerate(keys) if keys.count(key) > 1],
+    }
+    for name, offending in oracle.items():
+        r = names[name]
+        assert r.status == ("failed" if offending else "passed"), name
+        assert r.unexpected_count == len(offending), name
+        assert [e["row"] for e in r.examples] == offending[:20], name
+
+
+@pytest.mark.parametrize(("key", "value"), [("min_overlap", 1.5), ("shift_confidence", 1.0), ("examples", 0)])
+def test_contract_settings_out_of_range_are_unusable(world: dict[str, Path], key: str, value: float) -> None:
+    from evalaudit.errors import UnusableInput
+
+    cfg = config_mod.load(world["config"])
+    setattr(cfg.contracts, key, value)
+    with pytest.raises(UnusableInput, match=rf"\[contracts\] {key}"):
+        check_batch(world["root"] / "clean.csv", world["store"], cfg, now=NOW)

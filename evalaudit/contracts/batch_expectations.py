@@ -114,9 +114,17 @@ def agreement_check(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None
     out.frames["agreement"] = pd.DataFrame({"alpha": [alpha], "n_items": [n_items], "percent_agreement": [pct]})
 
 
-def positive_shift(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
+def shift_interval(pos_batch: int, n_batch: int, pos_ref: int, n_ref: int, confidence: float) -> tuple[float, float]:
+    """Interval for (pos_batch / n_batch) - (pos_ref / n_ref): Newcombe's (1998) hybrid score method 10, from
+    statsmodels — a Wald interval misbehaves for rates near 0 or 1, which positive rates of eval labels often are."""
     from statsmodels.stats.proportion import confint_proportions_2indep
 
+    lo, hi = confint_proportions_2indep(pos_batch, n_batch, pos_ref, n_ref, method="newcomb", compare="diff",
+                                        alpha=1 - confidence)
+    return float(lo), float(hi)
+
+
+def positive_shift(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
     c = cfg.contracts
     rates = engine.query("contracts_positive_rates", positive=cfg.labels.positive).to_pylist()
     rows = []
@@ -132,11 +140,10 @@ def positive_shift(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
         else:
             continue
         p_batch, p_ref = r["pos_batch"] / r["n_batch"], pos_ref / n_ref
-        lo, hi = confint_proportions_2indep(r["pos_batch"], r["n_batch"], pos_ref, n_ref, method="newcomb",
-                                            compare="diff", alpha=1 - c.shift_confidence)
+        lo, hi = shift_interval(r["pos_batch"], r["n_batch"], pos_ref, n_ref, c.shift_confidence)
         rows.append({"labeler_id": r["labeler_id"], "failure_mode": r["failure_mode"], "reference": ref,
                      "n_batch": r["n_batch"], "rate_batch": p_batch, "n_reference": n_ref, "rate_reference": p_ref,
-                     "shift": p_batch - p_ref, "ci_low": float(lo), "ci_high": float(hi),
+                     "shift": p_batch - p_ref, "ci_low": lo, "ci_high": hi,
                      "beyond_chance": int(lo > 0 or hi < 0)})
     frame = pd.DataFrame(rows, columns=["labeler_id", "failure_mode", "reference", "n_batch", "rate_batch",
                                         "n_reference", "rate_reference", "shift", "ci_low", "ci_high",

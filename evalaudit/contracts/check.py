@@ -31,6 +31,24 @@ def run_expectations(specs: list[Spec], cannot: dict[str, str], frames: dict, ex
     return [skipped(s, cannot[s.expectation]) if s.expectation in cannot else next(done) for s in specs]
 
 
+def validate_config(cfg: Config) -> None:
+    """UnusableInput naming the [contracts] key whose value cannot be a bound."""
+    c, where = cfg.contracts, cfg.source or "the configuration"
+    shares = ("min_overlap", "min_honeypot_accuracy", "max_positive_shift", "gold_max_stale_share",
+              "gold_max_labeler_share", "gold_max_single_labeled_share")
+    for key in shares:
+        if not 0 <= getattr(c, key) <= 1:
+            raise UnusableInput(f"{where}: [contracts] {key} must lie between 0 and 1, not {getattr(c, key)!r}")
+    if not 0 < c.shift_confidence < 1:
+        raise UnusableInput(f"{where}: [contracts] shift_confidence must lie strictly between 0 and 1")
+    for key in ("min_honeypot_items", "min_alpha_items", "shift_min_batch", "shift_min_history", "examples",
+                "gold_min_items"):
+        if getattr(c, key) < 1:
+            raise UnusableInput(f"{where}: [contracts] {key} must be at least 1, not {getattr(c, key)!r}")
+    if not -1 <= c.min_alpha <= 1:
+        raise UnusableInput(f"{where}: [contracts] min_alpha must lie between -1 and 1, not {c.min_alpha!r}")
+
+
 def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = None, *, promote_batch: bool = False,
                 docs: str | Path | None = None, fmt: str = "auto", now: datetime | None = None) -> CheckResult:
     """Check the batch file ``path`` against the contract and the store at ``store_dir``.
@@ -40,6 +58,7 @@ def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = No
     offline validation page to ``docs/index.html``. ``now``: the clock for "not in the future" (tests).
     Raises UnusableInput (exit 2) for a file or store that cannot be used at all."""
     cfg = cfg or Config()
+    validate_config(cfg)
     path = Path(path)
     if not path.exists():
         raise UnusableInput(f"{path}: no such file")

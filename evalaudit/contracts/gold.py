@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from evalaudit.config import Config
-from evalaudit.contracts.check import run_expectations
+from evalaudit.contracts.check import run_expectations, validate_config
 from evalaudit.contracts.gx import Spec
 from evalaudit.contracts.result import FAILED, ExpectationResult
 from evalaudit.engine import Engine
@@ -37,6 +37,7 @@ NO_CUTOFF = datetime(1900, 1, 1, tzinfo=UTC)
 
 def gold_expectations(engine: Engine, cfg: Config, now: datetime | None = None) -> list[ExpectationResult]:
     """Run the gold expectations on the store's views; one result per expectation."""
+    validate_config(cfg)
     c, g = cfg.contracts, cfg.gold
     now = (now or datetime.now(UTC)).astimezone(UTC)
     cutoff = now - timedelta(days=g.max_age_days) if g.max_age_days > 0 else NO_CUTOFF

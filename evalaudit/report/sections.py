@@ -301,8 +301,22 @@ def concentration_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> S
     hhi = doc["summary"].get("labelers", {}).get("concentration") if isinstance(
         doc["summary"].get("labelers"), dict) else None
     if isinstance(hhi, dict) and hhi:
+        nested = {k: v for k, v in hhi.items() if isinstance(v, dict)}
         flat = {k: v for k, v in hhi.items() if isinstance(v, (int, float))}
-        if flat:
+        if nested:  # {failure_mode: {"hhi_judgments": .., "hhi_gold": .., ...}}
+            keys = sorted(nested, key=lambda k: (k != "all", k))[:MAX_FOREST]
+            measures = sorted({m for v in nested.values() for m, x in v.items()
+                               if m.startswith("hhi") and isinstance(x, (int, float))})
+            if measures:
+                sec.charts.append(svg.grouped_bars(
+                    keys, {m: [_f(nested[k].get(m)) for k in keys] for m in measures},
+                    title="Herfindahl–Hirschman index of labeler shares, per failure mode",
+                    x_label="HHI (1/number of labelers = even spread, 1 = one labeler)", y_label="failure mode"))
+            eff = [k for k in keys if isinstance(nested[k].get("effective_labelers_gold"), (int, float))]
+            if eff:
+                sec.notes.append("Effective number of labelers behind the gold (1/HHI): " + ", ".join(
+                    f"{k} {nested[k]['effective_labelers_gold']:.1f}" for k in eff) + ".")
+        elif flat:
             keys = sorted(flat)[:MAX_FOREST]
             sec.charts.append(svg.grouped_bars(keys, {"HHI": [float(flat[k]) for k in keys]},
                                                title="Herfindahl–Hirschman index of judgment shares",

@@ -171,11 +171,11 @@ def test_every_row_fault_reported_in_one_pass_with_its_rows(world: dict[str, Pat
         assert [e["row"] for e in r.examples] == rows_at_fault, (name, r.examples)
         assert r.unexpected_count == len(rows_at_fault)
     assert names["label_in_allowed_values"].examples[0]["label"] == "maybe"
-    assert names["labeled_at_parseable"].examples[0]["labeled_at_unparsed"] == "yesterday"
+    assert names["labeled_at_parseable"].examples[0]["labeled_at"] == "yesterday"
     assert names["labeler_known"].examples[0]["labeler_id"] == "zz"
     assert names["not_already_in_store"].examples[0]["stored_file"].endswith("history.csv")
     text = result.to_text()
-    assert "row 3: label 'maybe'" in text and "row 7: labeled_at_unparsed 'yesterday'" in text
+    assert "row 3: label 'maybe'" in text and "row 7: labeled_at 'yesterday'" in text
     assert "FAILED — 11 of" in text
 
 

@@ -52,7 +52,7 @@ def test_failing_batch_exit_1_text_names_rows_and_no_progress_bars(world: dict[s
     assert p.returncode == 1, p.stderr
     assert "FAILED" in p.stdout
     assert "row 3: label 'maybe' (item n001, labeler l2)" in p.stdout
-    assert "row 7: labeled_at_unparsed 'yesterday' (item n003, labeler l2)" in p.stdout
+    assert "row 7: labeled_at 'yesterday' (item n003, labeler l2)" in p.stdout
     for err in (p.stderr, leaked):
         assert "Calculating Metrics" not in err and "%|" not in err, err
 

@@ -49,7 +49,7 @@ def overlap(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
                 "of its labelers", "overlap",
                 lambda g: g.ExpectColumnValuesToBeBetween(column="overlap_share", min_value=bound),
                 column="overlap_share", bound=f">= {bound:g}", index_columns=("n_items", "n_overlap_items"),
-                observed=share, note=f"{n_over:,} of {n_items:,} items")
+                observed=share, scalar=True, note=f"{n_over:,} of {n_items:,} items")
     out.specs.append(spec)
     if bound <= 0:
         out.cannot[spec.expectation] = f"[contracts] min_overlap is 0 (observed {n_over:,} of {n_items:,} items)"
@@ -104,7 +104,7 @@ def agreement_check(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None
                 f"Krippendorff's alpha ({cfg.labels.level}) on the batch's overlapping items is at least {bound:g}",
                 "agreement", lambda g: g.ExpectColumnValuesToBeBetween(column="alpha", min_value=bound),
                 column="alpha", bound=f">= {bound:g}", index_columns=("n_items", "percent_agreement"),
-                observed=alpha,
+                observed=alpha, scalar=True,
                 note=f"{n_items:,} items judged by two or more labelers of the batch"
                      + (f"; percent agreement {pct:.3f}" if pct is not None else ""))
     out.specs.append(spec)

@@ -62,7 +62,7 @@ def gold_expectations(engine: Engine, cfg: Config, now: datetime | None = None) 
     specs = [
         Spec("gold_stale_share", "gold", f"at most {b_stale:.0%} of gold items are stale", "gold",
              lambda x: x.ExpectColumnValuesToBeBetween(column="stale_share", max_value=b_stale),
-             column="stale_share", bound=f"<= {b_stale:g}", index_columns=("n_items",), observed=stale,
+             column="stale_share", bound=f"<= {b_stale:g}", index_columns=("n_items",), observed=stale, scalar=True,
              details=counts,
              note=f"stale = {' or '.join(rules)}; {s['n_stale']:,} of {n:,} gold items" if rules else None),
         Spec("gold_labeler_share", "gold",
@@ -75,7 +75,7 @@ def gold_expectations(engine: Engine, cfg: Config, now: datetime | None = None) 
         Spec("gold_single_labeled_share", "gold", f"at most {b_single:.0%} of gold items are single-labeled", "gold",
              lambda x: x.ExpectColumnValuesToBeBetween(column="single_labeled_share", max_value=b_single),
              column="single_labeled_share", bound=f"<= {b_single:g}", index_columns=("n_items",),
-             observed=single, note=f"{s['n_single_labeled']:,} of {n:,} gold items", details=counts),
+             observed=single, scalar=True, note=f"{s['n_single_labeled']:,} of {n:,} gold items", details=counts),
     ]
     cannot: dict[str, str] = {}
     if not n:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -46,6 +47,9 @@ class Spec:
     #: frame columns whose value per unexpected row is reported in examples besides the checked one
     note: str | None = None
     observed: Any = None
+    #: a one-row metric frame (overlap share, alpha ...): the observed value and the bound say it all, so the
+    #: result carries no examples and no row counts
+    scalar: bool = False
     details: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -54,8 +58,10 @@ def _gx() -> tuple[Any, Any]:
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     for name in ("great_expectations", "great_expectations._docs_decorators"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
+    with warnings.catch_warnings():  # GX imports optional backends (pyspark ...) that warn about versions
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
 
     return gx, gxe
 
@@ -131,18 +137,18 @@ def _translate(spec: Spec, r: Any, examples: int) -> ExpectationResult:
     ex = [_example(e) for e in rows[:examples]]
     if not ex and result.get("partial_unexpected_list"):
         ex = [{"value": clean(v)} for v in result["partial_unexpected_list"][:examples]]
-    observed = spec.observed if spec.observed is not None else clean(result.get("observed_value"))
+    counts = (None, None) if spec.scalar else (_int(result.get("element_count")), _int(result.get("unexpected_count")))
     return ExpectationResult(
         spec.expectation, spec.level, spec.description, PASSED if r.success else FAILED,
-        gx_type=r.expectation_config.type, column=spec.column,
-        element_count=_int(result.get("element_count")), unexpected_count=_int(result.get("unexpected_count")),
-        observed=observed, bound=spec.bound, examples=ex if not r.success else [], note=spec.note,
+        gx_type=r.expectation_config.type, column=spec.column, element_count=counts[0], unexpected_count=counts[1],
+        observed=spec.observed, bound=spec.bound, examples=ex if not (r.success or spec.scalar) else [], note=spec.note,
         details=spec.details,
     )
 
 
 def _example(row: dict[str, Any]) -> dict[str, Any]:
-    row = {k: clean(v) for k, v in row.items()}
+    # ``labeled_at_unparsed`` holds the text of labeled_at that did not parse: show it under its own name
+    row = {k.removesuffix("_unparsed"): clean(v) for k, v in row.items()}
     if "source_row" in row:
         row = {"row": row.pop("source_row"), **row}
     return row

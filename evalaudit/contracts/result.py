@@ -62,7 +62,7 @@ class ExpectationResult:
         if self.status == FAILED and self.unexpected_count is not None and self.element_count:
             unit = "rows" if self.level == "row" else "cases"
             line += (f" — {self.unexpected_count:,} of {self.element_count:,} {unit} "
-                     f"({100 * self.unexpected_count / self.element_count:.2g}%)")
+                     f"({100 * self.unexpected_count / self.element_count:.3g}%)")
         if self.observed is not None and not isinstance(self.observed, (list, dict)):
             line += f" [observed {fmt_value(self.observed)}{', expected ' + self.bound if self.bound else ''}]"
         return line

@@ -181,8 +181,10 @@ def test_every_row_fault_reported_in_one_pass_with_its_rows(world: dict[str, Pat
 
 def test_missing_required_column_fails_and_skips_what_needs_it(world: dict[str, Path]) -> None:
     rows = clean_batch_rows()
-    result = run_check(world, rows, "nolabel", fields=[f for f in FIELDS if f != "label"])
+    rows = [{**r, "grade": r["label"]} for r in rows]
+    result = run_check(world, rows, "nolabel", fields=[f for f in FIELDS if f != "label"] + ["grade"])
     names = by_name(result)
+    assert result.ignored_columns == ["grade"] and "not part of labels): grade" in result.to_text()
     assert names["column_present:label"].status == "failed"
     assert names["not_null:label"].status == "skipped" and "no label column" in names["not_null:label"].note
     assert names["column_present:item_id"].status == "passed"

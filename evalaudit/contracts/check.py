@@ -78,6 +78,7 @@ def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = No
         if batch.n_rows == 0 and not batch.bad_rows:
             raise UnusableInput(f"{path}: holds no judgments")
         result.n_rows = batch.n_rows + len(batch.bad_rows)
+        result.ignored_columns = batch.ignored
         rows = batch_mod.rows(engine)
         allowed = cfg.labels.values or engine.query("contracts_store_labels").column("label").to_pylist()
         known = (engine.query("contracts_known_labelers").column("labeler_id").to_pylist()

@@ -85,6 +85,8 @@ class CheckResult:
     rows_added: int = 0
     #: where a failing batch was kept with this result (``--promote``), else None
     quarantine_dir: str | None = None
+    #: columns of the file that are not canonical `labels` columns (ingest does not store them)
+    ignored_columns: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -123,6 +125,8 @@ class CheckResult:
         for r in self.results:
             if r.status != FAILED:
                 out.append(r.headline() + (f" ({r.note})" if r.status == SKIPPED and r.note else ""))
+        if self.ignored_columns:
+            out.append(f"columns not checked and not stored (not part of labels): {', '.join(self.ignored_columns)}")
         if self.promoted:
             out.append(f"promoted: {self.rows_added:,} rows added to the store")
         if self.quarantine_dir:

@@ -13,7 +13,10 @@ import json
 import math
 import re
 import shutil
+import subprocess
 import sys
+import threading
+import time
 
 import duckdb
 import numpy as np
@@ -77,30 +80,68 @@ def build_store() -> None:
     (STORE / ".bench-complete").write_text("ok\n")
 
 
+def run_sampled(argv: list[str]) -> tuple[float, float, dict[str, float], str, int]:
+    """Run ``argv``, sampling its resident memory every 0.2 s (/proc/PID/status VmRSS) and attributing each sample
+    to the stage its log lines say is running. Returns wall s, peak GiB, peak GiB per stage, stderr, exit code."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    current = ["start"]
+    lines: list[str] = []
+    peaks: dict[str, float] = {}
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            m = re.search(r"stage (\S+): started", line)
+            if m:
+                current[0] = m.group(1)
+            elif re.search(r"stage \S+: done", line):
+                current[0] = "write"  # until the next stage starts; after the last one, the outputs
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                kib = next(int(x.split()[1]) for x in f if x.startswith("VmRSS:"))
+            peaks[current[0]] = max(peaks.get(current[0], 0.0), kib / 2**20)
+        except (OSError, StopIteration):
+            pass
+        time.sleep(0.2)
+    proc.wait()
+    reader.join(5)
+    return time.perf_counter() - start, max(peaks.values(), default=0.0), peaks, "".join(lines), proc.returncode
+
+
 def main() -> None:
     print(f"# run benchmark\n{machine.facts()}")
     build_store()
     shutil.rmtree(OUT.parent, ignore_errors=True)
-    m = machine.measure([machine.evalaudit_exe(), "run", "--store", str(STORE), "--out", str(OUT),
-                         "--fail-on", "never"])
-    if m.returncode != 0:
-        sys.exit(f"run failed ({m.returncode}): {m.stderr[-3000:]}")
+    wall, peak, peaks, stderr, code = run_sampled([machine.evalaudit_exe(), "run", "--store", str(STORE),
+                                                   "--out", str(OUT), "--fail-on", "never"])
+    if code != 0:
+        sys.exit(f"run failed ({code}): {stderr[-3000:]}")
     doc = json.loads((OUT / "findings.json").read_text())
     stages = doc["summary"]["stage_seconds"]
-    write = re.search(r"wrote \S+ in ([\d.]+) s", m.stderr)
+    write = re.search(r"wrote \S+ in ([\d.]+) s", stderr)
+    render = re.search(r"report rendered in ([\d.]+) s", stderr)
     html_mib = (OUT / "index.html").stat().st_size / 2**20
     print("| what | wall | peak memory | notes |\n|---|---|---|---|")
     print(f"| `evalaudit run` on 10M judgments (2.5M items, 2,000 labelers, 20 failure modes, 5M predictions, "
-          f"200k production rows) | {m.seconds:.1f} s | {m.peak_rss_gib:.2f} GiB | "
+          f"200k production rows) | {wall:.1f} s | {peak:.2f} GiB | "
           f"{doc['summary']['n_findings']} findings; index.html {html_mib:.2f} MiB |")
     print("\nstage breakdown (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
-          + (f", write outputs + report {float(write.group(1)):.1f}" if write else ""))
-    m2 = machine.measure([machine.evalaudit_exe(), "run", "--store", str(STORE), "--out", str(OUT),
-                          "--fail-on", "never", "--quiet"])
+          + (f", write outputs + report {float(write.group(1)):.1f}" if write else "")
+          + (f" (of which report rendering {float(render.group(1)):.1f})" if render else ""))
+    print("peak resident memory by stage (GiB, sampled every 0.2 s): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in peaks.items()))
+    wall2, peak2, _, _, _ = run_sampled([machine.evalaudit_exe(), "run", "--store", str(STORE), "--out", str(OUT),
+                                         "--fail-on", "never", "--quiet"])
     doc2 = json.loads((OUT / "findings.json").read_text())
     exact = sum(a == b for a, b in zip(doc["findings"], doc2["findings"], strict=False))
     close = sum(_close(a, b) for a, b in zip(doc["findings"], doc2["findings"], strict=False))
-    print(f"\nsecond run (history trends on): {m2.seconds:.1f} s (peak memory is the max over both runs); "
+    print(f"\nsecond run (history trends on): {wall2:.1f} s, {peak2:.2f} GiB; "
           f"findings {len(doc['findings'])} then {len(doc2['findings'])}: {exact} identical, {close} equal to 1e-9")
 
 

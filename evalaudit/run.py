@@ -83,17 +83,19 @@ def _out_lock(out: Path) -> Iterator[None]:
 
 def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str = "high",
           engine: str = "duckdb", progress: Progress | None = None, redact_labelers: bool = False,
-          stages: list[tuple[str, pipeline.Stage]] | None = None, keep_history: bool = True) -> RunResult:
+          stages: list[tuple[str, pipeline.Stage]] | None = None, keep_history: bool = True,
+          spark_master: str | None = None, spark_conf: dict[str, str] | None = None) -> RunResult:
     """Run the whole audit of the store at ``store_dir`` and write its outputs into ``out_dir``.
 
     ``stages`` overrides ``pipeline.stages()`` (tests, partial audits); ``redact_labelers`` replaces labeler ids
     by salted pseudonyms in every output (see :mod:`evalaudit.redact`); ``keep_history`` appends the run's
-    headline metrics to ``history.parquet`` beside ``out_dir``.
+    headline metrics to ``history.parquet`` beside ``out_dir``. ``engine="spark"`` runs the same named queries
+    on a Spark session (``spark_master``, ``spark_conf``; see :mod:`evalaudit.engine_spark`).
     """
     if fail_on not in fnd.FAIL_ON:
         raise UnusableInput(f"--fail-on must be one of {', '.join(fnd.FAIL_ON)}, not {fail_on!r}")
-    if engine != "duckdb":
-        raise UnusableInput(f"engine {engine!r} is not available; use --engine duckdb")
+    if engine not in ("duckdb", "spark"):
+        raise UnusableInput(f"engine {engine!r} is not available; use --engine duckdb or --engine spark")
     store = Store.open(store_dir)
     if not store.files("labels"):
         raise UnusableInput(f"{store.root}: the store holds no labels yet (add some with `evalaudit ingest`)")
@@ -102,7 +104,12 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         raise UnusableInput(f"{out}: exists and is not a directory")
     store_tables = {t for t in OPTIONAL_STORE_TABLES if store.files(t)}
     started = datetime.now(UTC)
-    eng = store.engine()
+    if engine == "spark":
+        from evalaudit.engine_spark import store_engine
+
+        eng = store_engine(store, master=spark_master, conf=spark_conf)
+    else:
+        eng = store.engine()
     ctx = pipeline.Context(engine=eng, cfg=cfg)
     if progress is not None:
         ctx.progress = progress
@@ -139,8 +146,10 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
             with _out_lock(out):
                 past = history.read(hist_path, report=out.name) if keep_history else None
                 trend = pa.concat_tables([past, rows]) if past is not None else None
+                t_report = time.perf_counter()
                 report.write(tmp / "index.html", doc, tables, history=trend, store_tables=store_tables,
                              alpha_min=cfg.agreement.alpha_min, redacted=redact_labelers)
+                log.info("report rendered in %.1f s", time.perf_counter() - t_report)
                 for w in writes:
                     w.result()
                 _swap_in(tmp, out)

@@ -139,8 +139,12 @@ def main() -> None:
     wall2, peak2, _, _, _ = run_sampled([machine.evalaudit_exe(), "run", "--store", str(STORE), "--out", str(OUT),
                                          "--fail-on", "never", "--quiet"])
     doc2 = json.loads((OUT / "findings.json").read_text())
-    exact = sum(a == b for a, b in zip(doc["findings"], doc2["findings"], strict=False))
-    close = sum(_close(a, b) for a, b in zip(doc["findings"], doc2["findings"], strict=False))
+    def key(f: dict) -> tuple:
+        return f["kind"], f["labeler_id"] or "", f["failure_mode"] or "", f["evidence"]
+
+    first, again = {key(f): f for f in doc["findings"]}, {key(f): f for f in doc2["findings"]}
+    exact = sum(first[k] == again[k] for k in first.keys() & again.keys())
+    close = sum(_close(first[k], again[k]) for k in first.keys() & again.keys())
     print(f"\nsecond run (history trends on): {wall2:.1f} s, {peak2:.2f} GiB; "
           f"findings {len(doc['findings'])} then {len(doc2['findings'])}: {exact} identical, {close} equal to 1e-9")
 

@@ -32,8 +32,8 @@ from evalaudit.labelers import (
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
 from evalaudit.pipeline import Context, StageResult
 
-DS_METHOD = ("dawid_skene: difference in positive rate implied by the labeler's confusion matrix (vs the "
-             "leave-this-labeler-out Dawid–Skene posterior) against a typical peer's, on the failure mode's item mix "
+DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
+             "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "
              "(normal interval)")
 FLAG_KINDS = frozenset({"labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam"})
 
@@ -80,17 +80,25 @@ def stage(ctx: Context) -> StageResult:
                                             ov_first.slice(0, 0), spam.switches(J), float(np.mean(J.y)),
                                             cfg.spam, conf)
     spammers = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1}
-    if spammers:
-        excluded = np.isin(np.asarray(J.labelers.to_pylist(), dtype=object), list(spammers))
-        ov_counts = overlap.counts(J, excluded)
-    else:
-        ov_counts = ov_first
+    # Peers must be honest for "vs peers" to mean anything: spammers never serve as peers, and neither do labeler ×
+    # failure modes a first overlap pass already finds lenient or severe at medium strength (a lenient labeler
+    # holding half a failure mode would otherwise make every honest peer look severe). One second pass.
+    excluded = np.isin(lab_names[J.worker_labeler], list(spammers)) if spammers else np.zeros(J.n_workers, bool)
+    ov_counts = overlap.counts(J, excluded) if excluded.any() else ov_first
+    first = overlap.evidence(ov_counts, lc.min_items, conf)
+    if first.num_rows:
+        p_first, _ = severity.empirical_null(num(first, "p_value"), num(first, "effect"))
+        biased = (severity.bh(p_first) < lc.q_medium) & (np.abs(num(first, "effect")) >= lc.effect_medium)
+        worker_of = ov_counts.filter(pa.array(num(ov_counts, "n") >= lc.min_items))["worker"]
+        if biased.any():
+            excluded[worker_of.to_numpy()[biased]] = True
+            ov_counts = overlap.counts(J, excluded)
 
     # -- evidence from the data directly ---------------------------------------------------------------------
     as_sums = assignment.sums(J, lc.strata)
     parts = [overlap.evidence(ov_counts, lc.min_items, conf)]
     if hp_counts is not None:
-        parts.append(honeypot.evidence(hp_counts, lc.min_items, conf))
+        parts.append(honeypot.evidence(hp_counts, lc.min_items, conf, excluded))
     parts.append(assignment.evidence(as_sums, lc.min_items, conf, lc.strata))
     ctx.progress("labelers", 2, 6)
 
@@ -108,7 +116,7 @@ def stage(ctx: Context) -> StageResult:
     # DS evidence: the labeler's confusion matrix re-estimated against the leave-this-labeler-out posterior on
     # items where someone else (or a known answer) speaks — on single-label items that posterior is only the class
     # prior, and the labeler's own label would confirm itself. The effect is the difference in positive rate this
-    # matrix implies on the failure mode's mix of items vs a typical peer's: pi (s - s_peer) - (1 - pi)(t - t_peer).
+    # matrix implies on a balanced item mix vs a typical peer's: ((s - s_peer) - (t - t_peer)) / 2.
     informative_j = informative[J.item].astype(float)
     d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
     n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)

@@ -39,7 +39,7 @@ def profile(engine: Engine, J) -> tuple[pa.Table, pa.Table]:
     cols = {"n_judgments": per_worker(None), "n_positive": per_worker(J.y.astype(np.float64)),
             "n_gold_items": per_worker(g), "n_sole_gold_items": per_worker(g * (n_item[J.item] == 1)),
             "gold_weight": per_worker(g / n_item[J.item])}
-    per_fm = worker_table(J, cols)
+    per_fm = worker_table(J, cols).drop_columns(["worker"])
     labs = len(J.labelers)
     overall = {k: np.bincount(J.worker_labeler, weights=v, minlength=labs) for k, v in cols.items()}
     keep = np.nonzero(overall["n_judgments"] > 0)[0]

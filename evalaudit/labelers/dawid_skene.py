@@ -177,9 +177,10 @@ def implied_effect(result: DSResult, y: np.ndarray, worker: np.ndarray, worker_g
 
     Sensitivity ``s = sum T y / sum T`` and specificity ``t = sum (1-T)(1-y) / sum (1-T)`` with T the
     leave-this-labeler-out posterior, over judgments with ``weight`` 1 (items where others or a known answer
-    speak). On the failure mode's mix (class prior pi) this labeler says positive ``pi s + (1-pi)(1-t)``, a typical
-    peer ``pi s_peer + (1-pi)(1-t_peer)``; the effect is the difference, its standard error the delta method with
-    binomial variances of s and t (effective counts sum T and sum 1-T)."""
+    speak). Leniency is a shifted decision threshold (higher s *and* lower t than a typical peer), not accuracy
+    (higher or lower both), so the effect is the difference in positive rate on a balanced mix of truly positive
+    and negative items, ``((s - s_peer) - (t - t_peer)) / 2`` — zero for an honest labeler however accurate; its
+    standard error uses binomial variances of s and t (effective counts sum T and sum 1-T)."""
     n_workers = len(worker_group)
     yf = np.asarray(y, dtype=float)
     tw = loo * weight
@@ -187,16 +188,22 @@ def implied_effect(result: DSResult, y: np.ndarray, worker: np.ndarray, worker_g
     tp = np.bincount(worker, weights=tw * yf, minlength=n_workers)
     neg = np.bincount(worker, weights=(1 - loo) * weight, minlength=n_workers)
     tn = np.bincount(worker, weights=(1 - loo) * weight * (1 - yf), minlength=n_workers)
-    pi = result.prior[worker_group]
-    sp, tpeer = result.peer_sensitivity[worker_group], result.peer_specificity[worker_group]
     with np.errstate(invalid="ignore", divide="ignore"):
         s = tp / pos
         t = tn / neg
-        effect = pi * (s - sp) - (1 - pi) * (t - tpeer)
+    # the typical peer is estimated the same way (leave-one-out, same items' kind), so the attenuation that soft
+    # leave-one-out posteriors bring to every labeler's rates cancels: weighted median per failure mode
+    n_groups = int(worker_group.max(initial=-1)) + 1
+    sp = _weighted_median(np.nan_to_num(s), worker_group, np.where(np.isfinite(s), pos, 0.0), n_groups)[worker_group]
+    tpeer = _weighted_median(np.nan_to_num(t), worker_group, np.where(np.isfinite(t), neg, 0.0),
+                             n_groups)[worker_group]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # threshold shift on a balanced mix: more passes of true passes and of true fails than a typical peer
+        effect = ((s - sp) - (t - tpeer)) / 2
         # a rate estimated at 0 or 1 still has uncertainty: use (k + 1/2)/(n + 1) inside the variance only
         s_v = (tp + 0.5) / (pos + 1)
         t_v = (tn + 0.5) / (neg + 1)
-        se = np.sqrt(pi**2 * s_v * (1 - s_v) / pos + (1 - pi) ** 2 * t_v * (1 - t_v) / neg)
+        se = 0.5 * np.sqrt(s_v * (1 - s_v) / pos + t_v * (1 - t_v) / neg)
         n = np.bincount(worker, weights=weight, minlength=n_workers)
         rate = np.bincount(worker, weights=weight * yf, minlength=n_workers) / n
     peer_rate = rate - effect

@@ -36,6 +36,7 @@ def worker_table(J, columns: dict[str, np.ndarray], keep: np.ndarray | None = No
     out = {
         "labeler_id": pc.take(J.labelers, pa.array(J.worker_labeler[w])),
         "failure_mode": pc.take(J.failure_modes, pa.array(J.worker_fm[w])),
+        "worker": w.astype(np.int64),
     }
     for name, arr in columns.items():
         arr = np.asarray(arr)[w]

@@ -1,7 +1,16 @@
-"""Honeypot evidence: a labeler's judgments of control items against their known answers. The difference in positive
-rate is (false passes - false fails) / honeypots judged, tested with McNemar's exact test on the discordant items
-exactly as for overlap (the known answer plays the peers' consensus), with Clopper–Pearson intervals. False-pass
-and false-fail rates are kept for the labeler's profile.
+"""Honeypot evidence: a labeler's judgments of control items against their known answers, compared with how their
+peers fare on the same failure mode's honeypots.
+
+Leniency is a shifted decision threshold — more false passes *and* fewer false fails than peers — which differs
+from (in)accuracy, more (or fewer) errors of both kinds. Against the known answer alone, the net bias
+``(false passes - false fails) / n`` of an honest but imperfect labeler is negative on pass-heavy failure modes
+(more true passes to miss), and a flawless labeler would look "lenient" next to imperfect peers. So the effect is
+the threshold shift on a balanced mix of truly positive and negative items,
+``((fpr - fpr_peers) - (ffr - ffr_peers)) / 2``: the difference in positive rate against peers on comparable
+items, zero for an honest labeler whatever their accuracy. fpr = false passes / truly negative honeypots, ffr =
+false fails / truly positive honeypots, peers pooled over the other labelers of the failure mode. Normal interval
+(binomial variances, half an error added to each count so a clean record on few honeypots is not taken as
+certainty). False-pass and false-fail rates are kept for the labeler's profile.
 """
 
 from __future__ import annotations
@@ -9,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from evalaudit.labelers.evidence import num, worker_table
-from evalaudit.labelers.overlap import _rows
+from evalaudit.labelers.evidence import evidence_table, num, worker_table, z_interval
 
-METHOD = "honeypot: paired exact binomial (McNemar) test of judgments vs known honeypot answers"
+METHOD = ("honeypot: false-pass minus false-fail rate on known honeypot answers, vs peers' on the same failure "
+          "mode's honeypots (threshold shift on a balanced item mix; normal interval)")
 
 
 def counts(J) -> pa.Table:
@@ -33,9 +42,34 @@ def counts(J) -> pa.Table:
     })
 
 
-def evidence(table: pa.Table, min_items: int, confidence: float) -> pa.Table:
-    t = table.filter(np.asarray(num(table, "n")) >= min_items) if table.num_rows else table
-    return _rows(t, "honeypot", METHOD, confidence)
+def evidence(table: pa.Table, min_items: int, confidence: float, exclude: np.ndarray | None = None) -> pa.Table:
+    """Leniency rows from honeypot counts (labeler × failure modes with at least ``min_items`` honeypots).
+    Workers with ``exclude[worker code]`` (spammers, labeler × failure modes already found biased) are tested but
+    left out of the peers' pool."""
+    if table.num_rows == 0:
+        return evidence_table([], [], "honeypot", [], [], [], [], [], [], [], METHOD)
+    n, b, c = num(table, "n"), num(table, "b"), num(table, "c")
+    nn, npos = num(table, "n_truth_neg"), num(table, "n_truth_pos")
+    fm = np.asarray(table["failure_mode"].to_pylist(), dtype=object)
+    _, f = np.unique(fm, return_inverse=True)
+    pool = np.ones(len(n)) if exclude is None else (~exclude[num(table, "worker").astype(np.int64)]).astype(float)
+
+    def others(v: np.ndarray) -> np.ndarray:
+        return np.bincount(f, weights=v * pool)[f] - pool * v
+
+    p_b, p_c, p_nn, p_np = others(b), others(c), others(nn), others(npos)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fpr, ffr = (b + 0.5) / (nn + 1), (c + 0.5) / (npos + 1)
+        p_fpr, p_ffr = (p_b + 0.5) / (p_nn + 1), (p_c + 0.5) / (p_np + 1)
+        effect = ((b / nn - p_b / p_nn) - (c / npos - p_c / p_np)) / 2
+        se = 0.5 * np.sqrt(fpr * (1 - fpr) / nn + ffr * (1 - ffr) / npos
+                           + p_fpr * (1 - p_fpr) / p_nn + p_ffr * (1 - p_ffr) / p_np)
+        rate = num(table, "n_own_pos") / n
+    lo, hi, p = z_interval(effect, se, confidence)
+    keep = (n >= min_items) & (nn >= 1) & (npos >= 1) & (p_nn >= 1) & (p_np >= 1)
+    return evidence_table(np.asarray(table["labeler_id"].to_pylist(), dtype=object)[keep], fm[keep], "honeypot",
+                          effect[keep], lo[keep], hi[keep], p[keep], n[keep], rate[keep], (rate - effect)[keep],
+                          METHOD)
 
 
 def error_rates(table: pa.Table) -> dict[str, np.ndarray]:

@@ -73,12 +73,21 @@ def _latest(item: np.ndarray, labeler: np.ndarray, fm: np.ndarray, ts: np.ndarra
     return np.sort(order[last])
 
 
-def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+def _codes(column: pa.ChunkedArray | pa.Array, canonical: bool = False) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes and their dictionary; ``canonical`` numbers the values in sorted order, so codes (and
+    everything ordered by them) do not depend on the input's row order."""
     # one chunk first: encoding a many-chunk result chunk by chunk and unifying dictionaries is ~40x slower
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     enc = pc.dictionary_encode(column)
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), enc.dictionary
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    dictionary = enc.dictionary
+    if canonical and len(dictionary):
+        order = pc.array_sort_indices(dictionary).to_numpy()
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        codes, dictionary = rank[codes], dictionary.take(pa.array(order))
+    return codes, dictionary
 
 
 def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,8 +124,8 @@ def load(engine: Engine, positive: str) -> Judgments:
     engine.register(ITEMS_VIEW, items)
     table = engine.query("labelers_judgments", positive=positive)
     item_raw, item_dict = _codes(table["item_id"])
-    lab, labelers = _codes(table["labeler_id"])
-    fm, fms = _codes(table["failure_mode"])
+    lab, labelers = _codes(table["labeler_id"], canonical=True)
+    fm, fms = _codes(table["failure_mode"], canonical=True)
     ts = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
     n_raw = len(ts)
     keep = _latest(item_raw, lab, fm, ts, len(labelers), len(fms))
@@ -126,8 +135,9 @@ def load(engine: Engine, positive: str) -> Judgments:
 
     item, item_first = _compact(item_raw, fm, len(fms))
     worker, worker_first = _compact(lab, fm, len(fms))
-    # judgments sorted by item once, so per-item work downstream (Dawid–Skene, labeler pairs) is sequential
-    order = np.argsort(item, kind="stable")
+    # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
+    # sequential and an item's judgments come in an order that does not depend on the input's row order
+    order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
     if len(order) and np.any(order != np.arange(len(order))):
         table = table.take(pa.array(order))
         item, item_raw, lab, fm, ts = item[order], item_raw[order], lab[order], fm[order], ts[order]

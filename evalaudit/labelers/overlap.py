@@ -1,9 +1,13 @@
-"""Overlap evidence: on items a labeler shares with other labelers, their positive rate against the
-leave-this-labeler-out majority of the others on the same items — a paired comparison, so item difficulty cancels
-(the strongest evidence the data offers without known answers).
+"""Overlap evidence: on items a labeler shares with other labelers, their label against a peer's label on the same
+item — a paired comparison, so item difficulty cancels (the strongest evidence the data offers without known
+answers).
 
-The test is McNemar's exact test on the discordant items (McNemar 1947), the interval Clopper–Pearson mapped to the
-difference in positive rate; see :func:`evalaudit.labelers.evidence.paired_exact`.
+The reference is **one peer per item** (the next other labeler of the item, cyclically, in a fixed order), not the
+majority of all peers: a majority of several labelers is more accurate than any one labeler, so every honest but
+imperfect labeler would look severe on pass-heavy failure modes (lenient on fail-heavy ones) against it — the
+classic regression of a noisy rater toward 1/2. Against a single peer an honest labeler as accurate as their peers
+has no expected difference. The test is McNemar's exact test on the discordant items (McNemar 1947), the interval
+Clopper–Pearson mapped to the difference in positive rate; see :func:`evalaudit.labelers.evidence.paired_exact`.
 """
 
 from __future__ import annotations
@@ -13,30 +17,50 @@ import pyarrow as pa
 
 from evalaudit.labelers.evidence import evidence_table, num, paired_exact, worker_table
 
-METHOD = "overlap: paired exact binomial (McNemar) test on discordant items vs leave-this-labeler-out majority"
+METHOD = "overlap: paired exact binomial (McNemar) test on discordant items vs a peer on the same items"
+
+
+def peer_choice(J, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Per judgment: the index of the peer judgment it is compared with — the next judgment of the same item,
+    cyclically, skipping workers (labeler × failure mode codes) in ``exclude``; -1 when the item has no eligible
+    peer.
+    Judgments are sorted by item, so an item's judgments are contiguous; one pass per offset."""
+    n = len(J.item)
+    n_item = np.bincount(J.item, minlength=J.n_items)
+    start = np.concatenate([[0], np.cumsum(n_item)[:-1]])
+    first = start[J.item]
+    k = n_item[J.item]
+    pos = np.arange(n) - first
+    ok_peer = np.ones(n, dtype=bool) if exclude is None else ~exclude[J.worker]
+    chosen = np.full(n, -1, dtype=np.int64)
+    for o in range(1, int(n_item.max(initial=1))):
+        todo = (chosen < 0) & (k > o)
+        if not todo.any():
+            break
+        cand = first + (pos + o) % np.maximum(k, 1)
+        hit = todo & ok_peer[cand]
+        chosen[hit] = cand[hit]
+    return chosen
 
 
 def counts(J, exclude: np.ndarray | None = None) -> pa.Table:
-    """Per labeler × failure mode: n items compared, own and peer-consensus positives, discordant counts b (own
-    positive, peers not) and c (own not, peers positive), against the leave-this-labeler-out majority of the other
-    labelers on the same item (items where the others tie are skipped). Labelers with ``exclude[labeler code]``
-    (detected spammers) are tested themselves but never count as anyone's peer. Vectorised over judgments."""
+    """Per labeler × failure mode: n items compared, own and peer positives, discordant counts b (own positive,
+    peer not) and c (own not, peer positive), against one peer per item (:func:`peer_choice`). Workers with
+    ``exclude[worker code]`` (spammers, labeler × failure modes already found lenient or severe) are tested
+    themselves but never serve as anyone's peer."""
+    chosen = peer_choice(J, exclude)
+    has = chosen >= 0
     y = J.y.astype(np.float64)
-    peer = np.ones(len(y)) if exclude is None else (~exclude[J.worker_labeler[J.worker]]).astype(np.float64)
-    n_lab = np.bincount(J.item, weights=peer, minlength=J.n_items)
-    n_pos = np.bincount(J.item, weights=peer * y, minlength=J.n_items)
-    others = n_lab[J.item] - peer
-    others_pos = n_pos[J.item] - peer * y
-    decided = ((others >= 1) & (2 * others_pos != others)).astype(np.float64)
-    consensus = (2 * others_pos > others).astype(np.float64)
+    peer = np.where(has, J.y[np.maximum(chosen, 0)], 0).astype(np.float64)
+    decided = has.astype(np.float64)
     W = J.n_workers
 
     def per_worker(weights):
         return np.bincount(J.worker, weights=weights, minlength=W)
 
     return worker_table(J, {
-        "n": per_worker(decided), "n_own_pos": per_worker(decided * y), "n_peer_pos": per_worker(decided * consensus),
-        "b": per_worker(decided * y * (1 - consensus)), "c": per_worker(decided * (1 - y) * consensus),
+        "n": per_worker(decided), "n_own_pos": per_worker(decided * y), "n_peer_pos": per_worker(decided * peer),
+        "b": per_worker(decided * y * (1 - peer)), "c": per_worker(decided * (1 - y) * peer),
     })
 
 

@@ -28,6 +28,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check evalaudit tests benchmarks docs
+	$(BIN)/marimo check --strict notebooks/*.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix evalaudit tests benchmarks

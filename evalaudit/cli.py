@@ -247,5 +247,23 @@ def demo(store: Path, seed: int, judgments: int) -> None:
     click.echo(summary)
 
 
+@main.command()
+@click.argument("name", type=click.Choice(["audit", "labeler", "batch_gate", "items"]))
+@click.option("--store", default="data/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The store directory the notebook audits.")
+@CONFIG
+@click.option("--edit", is_flag=True, help="Open the notebook in marimo's editor instead of running it as an app.")
+@_errors
+def notebook(name: str, store: Path, config: Path | None, edit: bool) -> None:
+    """Open a reactive marimo notebook over the store: audit (overview), labeler (one labeler), batch_gate (check
+    and promote a new batch) or items (gold items, re-labeling queue, live eval scores). docs/notebooks.md.
+    """
+    import subprocess
+
+    from evalaudit.notebooks import marimo_argv
+
+    sys.exit(subprocess.call(marimo_argv(name, store, config, edit)))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

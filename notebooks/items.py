@@ -1,0 +1,150 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="evalaudit: gold items")
+
+with app.setup:
+    import copy
+
+    import marimo as mo
+
+    from evalaudit import notebooks as nb
+
+
+@app.cell
+def load():
+    # The audit's stages over the store given with `-- --store DIR` (default data/demo).
+    _store_dir = nb.cli_value(mo.cli_args(), "store", nb.DEFAULT_STORE)
+    _config_path = nb.cli_value(mo.cli_args(), "config", None)
+    with mo.status.spinner(title=f"Auditing {_store_dir} …"):
+        audit = nb.load_audit(_store_dir, _config_path)
+    con = audit.engine.con
+    return audit, con
+
+
+@app.cell
+def intro():
+    mo.md(r"""
+    # Gold items
+    Which labelers' judgments the audited gold sets aside, the thresholds it uses, and what that does to each
+    model version's eval score — recomputed live (the items and impact stages re-run; the labeler statistics are
+    reused). Then the gold items themselves, filtered, and the re-labeling queue.
+    """)
+    return
+
+
+@app.cell
+def exclusion_controls(audit):
+    severity_choice = mo.ui.dropdown(["high", "medium", "low"], value="medium",
+                                     label="set aside labelers flagged at or above")
+    _labelers = audit.labelers()
+    exclude_choice = mo.ui.multiselect(_labelers, label="also set aside every judgment of")
+    spare_choice = mo.ui.multiselect(sorted({lab for lab, _ in nb.excluded_pairs(audit.findings, "low")}),
+                                     label="keep these flagged labelers")
+    mo.hstack([severity_choice, exclude_choice, spare_choice], justify="start", wrap=True)
+    return exclude_choice, severity_choice, spare_choice
+
+
+@app.cell
+def threshold_controls(audit):
+    posterior_slider = mo.ui.slider(0.5, 0.99, step=0.01, value=audit.cfg.items.consensus_min_posterior,
+                                    label="gold contradicts consensus at posterior ≥", show_value=True)
+    material_slider = mo.ui.slider(0.005, 0.10, step=0.005, value=audit.cfg.impact.material,
+                                   label="score change worth a finding ≥", show_value=True)
+    mo.hstack([posterior_slider, material_slider], justify="start", wrap=True)
+    return material_slider, posterior_slider
+
+
+@app.cell
+def regold(audit, exclude_choice, material_slider, posterior_slider, severity_choice, spare_choice):
+    excluded = nb.exclusions(audit, severity_choice.value, exclude_choice.value, spare_choice.value)
+    _cfg = copy.deepcopy(audit.cfg)
+    _cfg.items.consensus_min_posterior = posterior_slider.value
+    _cfg.impact.material = material_slider.value
+    with mo.status.spinner(title="Re-deriving the audited gold …"):
+        gold = nb.regold(audit, excluded, _cfg)
+    gold_items = gold.tables["items"]
+    mo.md(f"Setting aside {len(excluded)} labeler × failure mode pair(s): "
+          + (", ".join(f"`{lab}` · {fm or 'all'}" + (f" since {str(since)[:10]}" if since else "")
+                   for lab, fm, since in excluded) or "none") + ".")
+    return excluded, gold, gold_items
+
+
+@app.cell
+def impact(gold):
+    impact_table = gold.tables.get("impact")
+    _inflation = nb.findings_table(gold.findings, kinds=("eval_score_inflation",))
+    mo.vstack([
+        mo.md("## Eval score per model version: current vs audited gold"),
+        mo.Html(nb.score_chart(impact_table)) if impact_table is not None and impact_table.num_rows
+        else mo.md("_No predictions in the store: nothing to score._"),
+        mo.ui.table(nb.where(impact_table, failure_mode="all") if impact_table is not None else [],
+                    selection=None),
+        mo.md(f"`eval_score_inflation` findings at these settings: {_inflation.num_rows}"),
+        mo.ui.table(_inflation, selection=None),
+    ])
+    return (impact_table,)
+
+
+@app.cell
+def item_filters(audit):
+    flag_choice = mo.ui.multiselect(list(nb.flag_names()), label="flags (all of)")
+    items_fm_choice = mo.ui.dropdown([nb.ALL, *audit.failure_modes()], value=nb.ALL, label="failure mode")
+    items_labeler_choice = mo.ui.dropdown([nb.ALL, *audit.labelers()], value=nb.ALL, label="judged by",
+                                          searchable=True)
+    top_slider = mo.ui.slider(10, 1000, step=10, value=100, label="queue length", show_value=True)
+    mo.vstack([mo.md("## Gold items"),
+               mo.hstack([flag_choice, items_fm_choice, items_labeler_choice, top_slider], justify="start",
+                         wrap=True)])
+    return flag_choice, items_fm_choice, items_labeler_choice, top_slider
+
+
+@app.cell
+def filtered(audit, flag_choice, gold_items, items_fm_choice, items_labeler_choice):
+    items_shown = nb.filter_items(audit, gold_items, flag_choice.value, items_fm_choice.value,
+                                  items_labeler_choice.value)
+    mo.vstack([mo.md(f"{items_shown.num_rows:,} of {gold_items.num_rows:,} items"),
+               mo.ui.table(items_shown.sort_by("relabel_priority").slice(0, 2000), selection=None, page_size=15)])
+    return (items_shown,)
+
+
+@app.cell
+def queue(items_shown, top_slider):
+    relabel = nb.relabel_queue(items_shown, top_slider.value)
+    mo.vstack([mo.md(f"## Re-labeling queue (top {relabel.num_rows}; `evalaudit relabel` exports the same "
+                     "order as CSV or a Label Studio file)"),
+               mo.ui.table(relabel, selection=None, page_size=15)])
+    return (relabel,)
+
+
+@app.cell
+def flags_sql_title():
+    mo.md(r"""
+    ## Poison scores by failure mode
+    SQL over the audit's `audit_items` view (the items as the run derived them) — edit the query.
+    """)
+    return
+
+
+@app.cell
+def flags_sql(con):
+    flag_counts = mo.sql(
+        """
+        -- One row per failure mode: gold items, how many are likely wrong, and how many the audit re-derived.
+        SELECT
+            failure_mode,
+            COUNT(*) AS gold_items,
+            SUM(CASE WHEN poison_score >= 0.5 THEN 1 ELSE 0 END) AS poison_score_over_half,
+            SUM(CASE WHEN audited_status = 'rederived' THEN 1 ELSE 0 END) AS gold_rederived,
+            AVG(poison_score) AS mean_poison_score
+        FROM audit_items
+        GROUP BY failure_mode
+        ORDER BY gold_items DESC NULLS LAST
+        """,
+        engine=con,
+    )
+    return (flag_counts,)
+
+
+if __name__ == "__main__":
+    app.run()

@@ -66,6 +66,17 @@ def marimo_argv(name: str, store: str | Path, config: str | Path | None = None, 
     return argv
 
 
+def marimo_args() -> Mapping[str, Any]:
+    """``mo.cli_args()`` when a marimo runtime is running the notebook, else {} (a cell run on its own, e.g. by
+    the benchmark through ``cell.run()``); :func:`cli_value` then reads ``sys.argv``."""
+    import marimo as mo
+
+    try:
+        return mo.cli_args()
+    except Exception:  # marimo raises ContextNotInitializedError outside its runtime
+        return {}
+
+
 def cli_value(args: Mapping[str, Any] | None, name: str, default: str | None = None,
               argv: Sequence[str] | None = None) -> str | None:
     """The value of ``--name`` for a notebook.

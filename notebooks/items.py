@@ -14,8 +14,8 @@ with app.setup:
 @app.cell
 def load():
     # The audit's stages over the store given with `-- --store DIR` (default data/demo).
-    _store_dir = nb.cli_value(mo.cli_args(), "store", nb.DEFAULT_STORE)
-    _config_path = nb.cli_value(mo.cli_args(), "config", None)
+    _store_dir = nb.cli_value(nb.marimo_args(), "store", nb.DEFAULT_STORE)
+    _config_path = nb.cli_value(nb.marimo_args(), "config", None)
     with mo.status.spinner(title=f"Auditing {_store_dir} …"):
         audit = nb.load_audit(_store_dir, _config_path)
     con = audit.engine.con

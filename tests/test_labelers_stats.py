@@ -12,9 +12,9 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 from evalaudit.engine import engine_for_tables
-from evalaudit.labelers import assignment, dawid_skene, drift, judgments, spam
+from evalaudit.labelers import assignment, dawid_skene, drift, honeypot, judgments, overlap, spam
 from evalaudit.labelers.evidence import paired_exact
-from evalaudit.labelers.severity import bh
+from evalaudit.labelers.severity import bh, empirical_null
 
 
 @settings(max_examples=60, deadline=None)
@@ -201,3 +201,50 @@ def test_kappa_bounds_by_hand():
     assert float(k) == pytest.approx(0.6)
     upper = stats.beta.ppf(0.95, 81, 20)
     assert float(hi) == pytest.approx((upper - 0.5) / 0.5)
+
+
+def _hp_table(rows):
+    cols = ["labeler_id", "failure_mode", "worker", "n", "n_own_pos", "b", "c", "n_truth_neg", "n_truth_pos"]
+    return pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
+
+
+def test_honeypot_effect_is_threshold_shift_not_accuracy():
+    """On 100 true-fail and 100 true-pass honeypots: peers err 10% both ways. A flawless labeler is not lenient
+    (effect 0); one passing half the fails and missing no pass is lenient by ((.5 - .1) - (0 - .1)) / 2 = 0.25."""
+    peers = [(f"P{i}", "fm", i, 200, 100, 10, 10, 100, 100) for i in range(5)]
+    flawless = ("A", "fm", 5, 200, 100, 0, 0, 100, 100)
+    lenient = ("B", "fm", 6, 200, 150, 50, 0, 100, 100)
+    ev = honeypot.evidence(_hp_table([*peers, flawless, lenient]), 20, 0.95,
+                           exclude=np.array([False] * 6 + [True])).to_pylist()
+    by = {r["labeler_id"]: r for r in ev}
+    assert by["A"]["effect"] == pytest.approx(0.0, abs=1e-12)
+    assert by["B"]["effect"] == pytest.approx(0.25)
+    assert by["B"]["ci_low"] > 0.15 and by["B"]["p_value"] < 1e-6
+    assert by["P0"]["effect"] == pytest.approx((0.1 - 0.1 - (0.1 - 0.1)) / 2, abs=1e-12)
+
+
+def test_empirical_null_widens_only_when_the_bulk_is_wide():
+    rng = np.random.default_rng(0)
+    for scale, expect in ((1.0, 1.0), (1.6, 1.6)):
+        z = rng.normal(0, scale, 4000)
+        p = 2 * stats.norm.sf(np.abs(z))
+        p_adj, sigma = empirical_null(p, z)
+        assert sigma == pytest.approx(expect, rel=0.06)
+        assert np.all(p_adj >= p - 1e-15)
+    few_p, few_sigma = empirical_null([0.01, 0.5], [1.0, -1.0])
+    assert few_sigma == 1.0 and list(few_p) == [0.01, 0.5]
+
+
+def test_overlap_peer_choice_skips_excluded_and_is_within_item():
+    rows = [("i1", "A", "pass", "fm", 0), ("i1", "B", "fail", "fm", 0), ("i1", "C", "pass", "fm", 0),
+            ("i2", "A", "pass", "fm", 0)]
+    J = judgments.load(engine_for_tables({"labels": _labels(rows)}), "pass")
+    excluded = np.zeros(J.n_workers, dtype=bool)
+    excluded[J.worker[np.asarray(J.table["labeler_id"].to_pylist()) == "B"]] = True
+    chosen = overlap.peer_choice(J, excluded)
+    ids = J.table["labeler_id"].to_pylist()
+    items = J.table["item_id"].to_pylist()
+    picks = {(items[i], ids[i]): (ids[c] if c >= 0 else None) for i, c in enumerate(chosen)}
+    assert picks[("i2", "A")] is None  # alone on its item
+    assert picks[("i1", "A")] == "C" and picks[("i1", "C")] == "A"  # B is never a peer
+    assert picks[("i1", "B")] in ("A", "C")  # but B is still compared

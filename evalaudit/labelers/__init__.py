@@ -2,9 +2,9 @@
 (lenient) or less (severe) often than peers judging comparable items, how sure we are, since when, and how much of
 the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
 
-Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, leave-one-out majority on shared items),
+Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items),
 ``honeypot`` (known answers), ``assignment`` (CMH over strata on single-label items, weaker) and ``dawid_skene``
-(label minus the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per
+(confusion matrix vs the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per
 labeler × failure mode (severity rules in :mod:`evalaudit.labelers.severity`).
 
 Tables returned: ``leniency``, ``consensus`` (per item × failure mode Dawid–Skene posterior — gold derivation

@@ -33,13 +33,15 @@ def peer_choice(J, exclude: np.ndarray | None = None) -> np.ndarray:
     pos = np.arange(n) - first
     ok_peer = np.ones(n, dtype=bool) if exclude is None else ~exclude[J.worker]
     chosen = np.full(n, -1, dtype=np.int64)
+    todo = np.nonzero(k > 1)[0]  # judgments still looking for a peer; shrinks fast (most find one at offset 1)
     for o in range(1, int(n_item.max(initial=1))):
-        todo = (chosen < 0) & (k > o)
-        if not todo.any():
+        todo = todo[k[todo] > o]
+        if len(todo) == 0:
             break
-        cand = first + (pos + o) % np.maximum(k, 1)
-        hit = todo & ok_peer[cand]
-        chosen[hit] = cand[hit]
+        cand = first[todo] + (pos[todo] + o) % k[todo]
+        hit = ok_peer[cand]
+        chosen[todo[hit]] = cand[hit]
+        todo = todo[~hit]
     return chosen
 
 

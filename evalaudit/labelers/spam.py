@@ -1,7 +1,7 @@
 """Spam and collusion.
 
 Spam — a labeler whose judgments carry no information about the item:
-- chance-level agreement: Cohen's kappa (Cohen 1960) of the labeler against the leave-this-labeler-out majority on
+- chance-level agreement: Cohen's kappa (Cohen 1960) of the labeler against a peer on
   shared items (or against honeypot answers when they share too few), with the chance agreement from both
   marginal rates; spam when the upper Clopper–Pearson bound of the observed agreement, mapped to kappa, is below
   ``kappa_max`` (the data exclude any useful agreement, not merely fail to prove it);

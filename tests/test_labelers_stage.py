@@ -131,3 +131,21 @@ def test_collusion_pair_found():
     coll = [f for f in r.findings if f.kind == "labeler_collusion"]
     assert [(f.labeler_id, f.details["labeler_b"]) for f in coll] == [("L003", "L004")]
     assert coll[0].details["observed_disagreements"] == 0
+
+
+def test_default_demo_every_planted_labeler_fault_found_no_honest_flagged():
+    """The project's demo (seed 0): each planted labeler fault of truth.json has a finding of its kind on that
+    labeler (and failure mode, when named), and no honest labeler gets a medium or high finding."""
+    from evalaudit import demo
+
+    data = demo.generate(seed=0)
+    r = stage(Context(engine=engine_for_tables(dict(data.tables)), cfg=Config()))
+    planted = [p for p in data.truth["planted"] if p["kind"].startswith("labeler_")]
+    assert planted
+    for p in planted:
+        hits = [f for f in r.findings if f.kind == p["kind"] and f.labeler_id == p["labeler_id"]
+                and (p["failure_mode"] is None or f.failure_mode == p["failure_mode"])]
+        assert hits, f"planted {p['kind']} of {p['labeler_id']} on {p['failure_mode']} not found"
+    faulty = {p["labeler_id"] for p in planted}
+    assert not [(f.kind, f.labeler_id, f.failure_mode) for f in r.findings
+                if f.labeler_id not in faulty and f.severity in ("medium", "high")]

@@ -124,7 +124,7 @@ def stage(ctx: Context) -> StageResult:
     ds_eff = dawid_skene.implied_effect(ds, J.y, J.worker, J.worker_fm, loo, informative_j)
     mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
     lo, hi, p = z_interval(mean_d, se, conf)
-    keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm]
+    keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm] & ds_eff["ok"]
     parts.append(evidence_table(lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep], "dawid_skene",
                                 mean_d[keep], lo[keep], hi[keep], p[keep], n_w[keep], rate_w[keep],
                                 ds_eff["peer_rate"][keep], DS_METHOD))

@@ -172,7 +172,7 @@ def majority(y: np.ndarray, item: np.ndarray, n_items: int, truth: np.ndarray | 
 
 
 def implied_effect(result: DSResult, y: np.ndarray, worker: np.ndarray, worker_group: np.ndarray, loo: np.ndarray,
-                   weight: np.ndarray) -> dict[str, np.ndarray]:
+                   weight: np.ndarray, min_class: float = 10.0) -> dict[str, np.ndarray]:
     """Per worker: leniency implied by their confusion matrix, estimated against the leave-one-out posterior.
 
     Sensitivity ``s = sum T y / sum T`` and specificity ``t = sum (1-T)(1-y) / sum (1-T)`` with T the
@@ -207,4 +207,8 @@ def implied_effect(result: DSResult, y: np.ndarray, worker: np.ndarray, worker_g
         n = np.bincount(worker, weights=weight, minlength=n_workers)
         rate = np.bincount(worker, weights=weight * yf, minlength=n_workers) / n
     peer_rate = rate - effect
-    return {"effect": effect, "se": se, "rate": rate, "peer_rate": peer_rate, "sensitivity": s, "specificity": t}
+    # a threshold shift needs both classes: at least min_class effective items of each (sum T, sum 1-T), else the
+    # rate of the rare class rests on a handful of soft posteriors and the normal interval is not to be trusted
+    ok = (pos >= min_class) & (neg >= min_class)
+    return {"effect": effect, "se": se, "rate": rate, "peer_rate": peer_rate, "sensitivity": s, "specificity": t,
+            "ok": ok}

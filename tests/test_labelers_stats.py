@@ -240,10 +240,10 @@ def test_overlap_peer_choice_skips_excluded_and_is_within_item():
             ("i2", "A", "pass", "fm", 0)]
     J = judgments.load(engine_for_tables({"labels": _labels(rows)}), "pass")
     excluded = np.zeros(J.n_workers, dtype=bool)
-    excluded[J.worker[np.asarray(J.table["labeler_id"].to_pylist()) == "B"]] = True
+    excluded[J.worker_labeler == J.labelers.to_pylist().index("B")] = True
     chosen = overlap.peer_choice(J, excluded)
-    ids = J.table["labeler_id"].to_pylist()
-    items = J.table["item_id"].to_pylist()
+    ids = [J.labelers[int(c)].as_py() for c in J.worker_labeler[J.worker]]
+    items = [J.item_id[int(c)].as_py() for c in J.item]
     picks = {(items[i], ids[i]): (ids[c] if c >= 0 else None) for i, c in enumerate(chosen)}
     assert picks[("i2", "A")] is None  # alone on its item
     assert picks[("i1", "A")] == "C" and picks[("i1", "C")] == "A"  # B is never a peer

@@ -28,7 +28,8 @@ class Judgments:
     """De-duplicated judgments as parallel numpy arrays (one entry per judgment) with their code books.
 
     ``item`` codes an item × failure mode (the unit Dawid–Skene infers a truth for); ``worker`` codes a labeler ×
-    failure mode (the unit that gets a confusion matrix and a leniency test). Judgments are sorted by ``item``."""
+    failure mode (the unit that gets a confusion matrix and a leniency test). The numpy arrays are sorted by
+    ``item`` (then labeler); ``table`` (the registered view) keeps the query's row order."""
 
     table: pa.Table
     y: np.ndarray  # int8 0/1: label is the positive label
@@ -138,8 +139,8 @@ def load(engine: Engine, positive: str) -> Judgments:
     # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
     # sequential and an item's judgments come in an order that does not depend on the input's row order
     order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
-    if len(order) and np.any(order != np.arange(len(order))):
-        table = table.take(pa.array(order))
+    perm = order if len(order) and np.any(order != np.arange(len(order))) else None
+    if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
         item, item_raw, lab, fm, ts = item[order], item_raw[order], lab[order], fm[order], ts[order]
         worker = worker[order]
         item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
@@ -147,6 +148,8 @@ def load(engine: Engine, positive: str) -> Judgments:
         worker_first[worker] = np.arange(len(worker))
     engine.register(JUDGMENTS_VIEW, table)
     y = table["is_positive"].to_numpy(zero_copy_only=False).astype(np.int8)
+    if perm is not None:
+        y = y[perm]
     # ISO week number: days since 1970-01-05 (a Monday) // 7
     week = ((ts // 86_400_000_000 - 4) // 7).astype(np.int32)
 
@@ -171,6 +174,8 @@ def load(engine: Engine, positive: str) -> Judgments:
     else:
         enc = pc.dictionary_encode(batch_col.combine_chunks())
         batch = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        if perm is not None:
+            batch = batch[perm]
     return Judgments(
         table=table, y=y, item=item, worker=worker, week=week,
         item_fm=fm[item_first], item_id=item_id,

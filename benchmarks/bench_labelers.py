@@ -29,12 +29,14 @@ def run_child(path: str) -> None:
     eng.view_parquet("labels", [Path(path)], schema.LABELS.arrow_schema)
     eng.register("items", schema.ITEMS.arrow_schema.empty_table())
     marks: list[tuple[str, float]] = []
+    cpu0 = time.process_time()
     start = time.perf_counter()
     ctx = Context(engine=eng, cfg=Config(),
                   progress=lambda s, done, total: marks.append((f"step {done}/{total}", time.perf_counter() - start)))
     result = stage(ctx)
     total = time.perf_counter() - start
-    print(json.dumps({"seconds": total, "marks": marks, "findings": len(result.findings),
+    print(json.dumps({"seconds": total, "cpu_seconds": time.process_time() - cpu0, "marks": marks,
+                      "findings": len(result.findings),
                       "summary": {k: v for k, v in result.summary["labelers"].items() if k != "concentration"}},
                      default=str))
 
@@ -64,7 +66,8 @@ def main() -> None:
             print(m.stderr)
             raise SystemExit(m.returncode)
         out = json.loads(m.stdout.strip().splitlines()[-1])
-        print(f"labelers stage: {out['seconds']:.1f} s in-stage, {m.seconds:.1f} s child wall, "
+        print(f"labelers stage: {out['seconds']:.1f} s in-stage ({out['cpu_seconds']:.1f} s CPU over all threads), "
+              f"{m.seconds:.1f} s child wall, "
               f"peak RSS {m.peak_rss_gib:.2f} GiB, {out['findings']} findings")
         print("steps (cumulative s):", ", ".join(f"{k} {v:.1f}" for k, v in out["marks"]))
         print("summary:", json.dumps(out["summary"]))

@@ -84,15 +84,13 @@ def stage(ctx: Context) -> StageResult:
     # failure modes a first overlap pass already finds lenient or severe at medium strength (a lenient labeler
     # holding half a failure mode would otherwise make every honest peer look severe). One second pass.
     excluded = np.isin(lab_names[J.worker_labeler], list(spammers)) if spammers else np.zeros(J.n_workers, bool)
-    ov_counts = overlap.counts(J, excluded) if excluded.any() else ov_first
-    first = overlap.evidence(ov_counts, lc.min_items, conf)
+    first = overlap.evidence(ov_first, lc.min_items, conf)
     if first.num_rows:
         p_first, _ = severity.empirical_null(num(first, "p_value"), num(first, "effect"))
         biased = (severity.bh(p_first) < lc.q_medium) & (np.abs(num(first, "effect")) >= lc.effect_medium)
-        worker_of = ov_counts.filter(pa.array(num(ov_counts, "n") >= lc.min_items))["worker"]
-        if biased.any():
-            excluded[worker_of.to_numpy()[biased]] = True
-            ov_counts = overlap.counts(J, excluded)
+        worker_of = ov_first.filter(pa.array(num(ov_first, "n") >= lc.min_items))["worker"].to_numpy()
+        excluded[worker_of[biased]] = True
+    ov_counts = overlap.counts(J, excluded) if excluded.any() else ov_first
 
     # -- evidence from the data directly ---------------------------------------------------------------------
     as_sums = assignment.sums(J, lc.strata)

@@ -57,16 +57,8 @@ class Judgments:
         return len(self.worker_fm)
 
 
-def _latest(item: np.ndarray, labeler: np.ndarray, fm: np.ndarray, ts: np.ndarray, n_labelers: int,
-            n_fm: int) -> np.ndarray | None:
-    """Row indices keeping each labeler's latest judgment of an item × failure mode, or None when no judgment
-    repeats (checked with one sort of an int64 key; the time-ordered sort runs only when needed)."""
-    key = (item.astype(np.int64) * n_labelers + labeler) * n_fm + fm
-    if len(key) < 2:
-        return None
-    s = np.sort(key)
-    if not (s[1:] == s[:-1]).any():
-        return None
+def _latest(key: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Row indices keeping, for each key (labeler × item × failure mode), the row with the latest ``ts``."""
     order = np.lexsort((ts, key))
     k = key[order]
     last = np.ones(len(k), dtype=bool)
@@ -129,16 +121,20 @@ def load(engine: Engine, positive: str) -> Judgments:
     fm, fms = _codes(table["failure_mode"], canonical=True)
     ts = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
     n_raw = len(ts)
-    keep = _latest(item_raw, lab, fm, ts, len(labelers), len(fms))
-    if keep is not None:
+    # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
+    # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
+    # order a repeated judgment (same labeler, item, failure mode) sits next to its repeats
+    item, item_first = _compact(item_raw, fm, len(fms))
+    key = item.astype(np.int64) * len(labelers) + lab
+    order = np.argsort(key)
+    sorted_key = key[order]
+    if len(key) > 1 and np.any(sorted_key[1:] == sorted_key[:-1]):
+        keep = _latest(key, ts)
         table = table.take(pa.array(keep))
         item_raw, lab, fm, ts = item_raw[keep], lab[keep], fm[keep], ts[keep]
-
-    item, item_first = _compact(item_raw, fm, len(fms))
+        item, item_first = _compact(item_raw, fm, len(fms))
+        order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
     worker, worker_first = _compact(lab, fm, len(fms))
-    # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
-    # sequential and an item's judgments come in an order that does not depend on the input's row order
-    order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
         item, item_raw, lab, fm, ts = item[order], item_raw[order], lab[order], fm[order], ts[order]

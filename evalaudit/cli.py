@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from evalaudit import __version__
-from evalaudit.errors import EvalauditError
+from evalaudit.errors import EvalauditError, UnusableInput
 
 log = logging.getLogger("evalaudit")
 
@@ -183,22 +183,34 @@ def check(path: Path, store: Path, config: Path | None, promote: bool, docs_dir:
               help="Exit 1 when any finding is at or above this severity.")
 @click.option("--engine", default="duckdb", show_default=True, type=click.Choice(["duckdb", "spark"]),
               help="Query engine; spark runs the same named queries on a Spark session.")
+@click.option("--spark-master", default=None, metavar="URL",
+              help="Spark master for --engine spark (spark://..., yarn, k8s://...); local mode when omitted.")
+@click.option("--spark-conf", multiple=True, metavar="KEY=VALUE",
+              help="A Spark setting for --engine spark (repeatable), e.g. spark.executor.memory=8g.")
 @click.option("--quiet", is_flag=True, help="No progress and no log lines; only the final summary.")
 @click.option("--redact-labelers", is_flag=True,
               help="Replace labeler ids by stable salted pseudonyms in every output (for reports shared outside "
                    "the team; salt from $EVALAUDIT_REDACT_SALT or .evalaudit-redact-salt beside --out).")
 @_errors
-def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, quiet: bool,
-        redact_labelers: bool) -> None:
+def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, spark_master: str | None,
+        spark_conf: tuple[str, ...], quiet: bool, redact_labelers: bool) -> None:
     """Run the full audit of the store and write the report and machine-readable findings."""
     from evalaudit import config as config_mod
     from evalaudit.run import audit, progress_display
 
     _setup_logging(quiet)
     cfg = config_mod.load(config)
+    if engine != "spark" and (spark_master or spark_conf):
+        raise UnusableInput("--spark-master and --spark-conf apply only with --engine spark")
+    spark: dict[str, Any] = {}
+    if engine == "spark":
+        from evalaudit.engine_spark import parse_conf, require_pyspark
+
+        require_pyspark()
+        spark = {"spark_master": spark_master, "spark_conf": parse_conf(spark_conf)}
     with progress_display(quiet, sys.stderr.isatty()) as progress:
         result = audit(store, out, cfg, fail_on=fail_on, engine=engine, progress=progress,
-                       redact_labelers=redact_labelers)
+                       redact_labelers=redact_labelers, **spark)
     sev = result.summary["by_severity"]
     click.echo(
         f"{result.summary['n_findings']} findings: {sev['high']} high, {sev['medium']} medium, {sev['low']} low"

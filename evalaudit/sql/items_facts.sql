@@ -28,8 +28,8 @@ judged AS (
         item_id,
         COUNT(*) AS n_judgments,
         MAX(labeled_at) AS last_labeled_at,
-        SUM(CASE WHEN guideline_version = $current_guideline THEN 1 ELSE 0 END) AS n_current_guideline,
-        SUM(CASE WHEN guideline_version IS NOT NULL THEN 1 ELSE 0 END) AS n_with_guideline
+        CAST(SUM(CASE WHEN guideline_version = $current_guideline THEN 1 ELSE 0 END) AS BIGINT) AS n_current_guideline,
+        CAST(SUM(CASE WHEN guideline_version IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS n_with_guideline
     FROM labels
     GROUP BY item_id
 ),
@@ -37,7 +37,8 @@ labeler_counts AS (
     SELECT
         il.item_id,
         COUNT(*) AS n_labelers,
-        SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS n_labelers_left,
+        CAST(SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS BIGINT)
+            AS n_labelers_left,
         MIN(il.failure_mode) AS labels_failure_mode
     FROM item_labelers il
     LEFT JOIN roster r ON il.labeler_id = r.labeler_id

@@ -17,7 +17,7 @@ SELECT
     l.item_id,
     l.label,
     COUNT(*) AS n_all,
-    SUM(CASE WHEN f.labeler_id IS NULL THEN 1 ELSE 0 END) AS n_kept
+    CAST(SUM(CASE WHEN f.labeler_id IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS n_kept
 FROM latest l
 LEFT JOIN flagged_labelers f
     ON l.labeler_id = f.labeler_id

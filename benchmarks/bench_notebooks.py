@@ -20,12 +20,14 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import marimo as mo
 import pyarrow.parquet as pq
 
 from benchmarks import bench_run, machine, synth
+from evalaudit import notebooks as nb
 
 STORE = synth.WORK / "notebook_store"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -152,12 +154,12 @@ def main() -> None:
     it_cells = cells_in_order(load_notebook("items"))
     it_defs = dict(shared)
     it_load = run_cells(it_cells, it_defs, {c.name for c in it_cells} - {"load"})
-    flagged = it_defs["spare_choice"]
-    names = sorted(flagged.options) if hasattr(flagged, "options") else []
+    names = nb.flagged_labeler_ids(audit)
     it_rows = interact(it_cells, it_defs, [
         ("filter: a failure mode", {"items_fm_choice": mo.ui.dropdown([every, *fms], value=fms[0])}),
         ("filter: a labeler", {"items_labeler_choice": mo.ui.dropdown([every, *labs], value=labs[0])}),
-        ("keep every flagged labeler (re-derive gold)", {"spare_choice": mo.ui.multiselect(names, value=names)}),
+        ("keep every flagged labeler (re-derive gold)",
+         {"gold_form": SimpleNamespace(value={**nb.gold_defaults(audit), "spare": names})}),
     ])
     table("### items.py (the audit load shared with audit.py)", it_cells, it_load, it_rows)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

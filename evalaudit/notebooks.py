@@ -316,6 +316,18 @@ def excluded_pairs(findings: Sequence[Finding], min_severity: str = "medium") ->
     return flagged_labelers(list(findings), min_severity)
 
 
+def gold_defaults(audit: Audit) -> dict[str, Any]:
+    """The gold form's values that reproduce the run: severity floor medium, nobody added or kept, the configured
+    thresholds."""
+    return {"severity": "medium", "exclude": [], "spare": [],
+            "posterior": audit.cfg.items.consensus_min_posterior, "material": audit.cfg.impact.material}
+
+
+def flagged_labeler_ids(audit: Audit) -> list[str]:
+    """Labelers the set-aside rule names at any severity (those a user may choose to keep)."""
+    return sorted({lab for lab, _, _ in exclusions(audit, "low")})
+
+
 def exclusions(audit: Audit, min_severity: str, also: Sequence[str] = (), keep: Sequence[str] = ()
                ) -> list[tuple[str, str | None, Any]]:
     """The (labeler, failure mode | None, since | None) whose judgments the audited gold sets aside: the run's own

@@ -34,39 +34,44 @@ def intro():
 
 
 @app.cell
-def exclusion_controls(audit):
-    severity_choice = mo.ui.dropdown(["high", "medium", "low"], value="medium",
-                                     label="set aside labelers flagged at or above")
-    _labelers = audit.labelers()
-    exclude_choice = mo.ui.multiselect(_labelers, label="also set aside every judgment of")
-    spare_choice = mo.ui.multiselect(sorted({lab for lab, _ in nb.excluded_pairs(audit.findings, "low")}),
-                                     label="keep these flagged labelers")
-    mo.hstack([severity_choice, exclude_choice, spare_choice], justify="start", wrap=True)
-    return exclude_choice, severity_choice, spare_choice
+def gold_controls(audit):
+    # one form, so that several changes re-derive the gold once (on a 10M-judgment store that takes the items and
+    # impact stages' time: tens of seconds); until it is submitted the run's own gold is shown
+    _d = nb.gold_defaults(audit)
+    gold_form = mo.md(
+        """
+        **Set aside** labelers flagged at or above {severity} · also every judgment of {exclude} ·
+        but keep {spare}
+
+        **Thresholds**: {posterior} {material}
+        """
+    ).batch(
+        severity=mo.ui.dropdown(["high", "medium", "low"], value=_d["severity"], label="severity"),
+        exclude=mo.ui.multiselect(audit.labelers(), label="labelers"),
+        spare=mo.ui.multiselect(nb.flagged_labeler_ids(audit), label="flagged labelers"),
+        posterior=mo.ui.slider(0.5, 0.99, step=0.01, value=_d["posterior"], show_value=True,
+                               label="gold contradicts consensus at posterior ≥"),
+        material=mo.ui.slider(0.005, 0.10, step=0.005, value=_d["material"], show_value=True,
+                              label="score change worth a finding ≥"),
+    ).form(submit_button_label="Re-derive the audited gold", bordered=True)
+    gold_form
+    return (gold_form,)
 
 
 @app.cell
-def threshold_controls(audit):
-    posterior_slider = mo.ui.slider(0.5, 0.99, step=0.01, value=audit.cfg.items.consensus_min_posterior,
-                                    label="gold contradicts consensus at posterior ≥", show_value=True)
-    material_slider = mo.ui.slider(0.005, 0.10, step=0.005, value=audit.cfg.impact.material,
-                                   label="score change worth a finding ≥", show_value=True)
-    mo.hstack([posterior_slider, material_slider], justify="start", wrap=True)
-    return material_slider, posterior_slider
-
-
-@app.cell
-def regold(audit, exclude_choice, material_slider, posterior_slider, severity_choice, spare_choice):
-    excluded = nb.exclusions(audit, severity_choice.value, exclude_choice.value, spare_choice.value)
+def regold(audit, gold_form):
+    _v = gold_form.value or nb.gold_defaults(audit)
+    excluded = nb.exclusions(audit, _v["severity"], _v["exclude"], _v["spare"])
     _cfg = copy.deepcopy(audit.cfg)
-    _cfg.items.consensus_min_posterior = posterior_slider.value
-    _cfg.impact.material = material_slider.value
+    _cfg.items.consensus_min_posterior = _v["posterior"]
+    _cfg.impact.material = _v["material"]
     with mo.status.spinner(title="Re-deriving the audited gold …"):
         gold = nb.regold(audit, excluded, _cfg)
     gold_items = gold.tables["items"]
-    mo.md(f"Setting aside {len(excluded)} labeler × failure mode pair(s): "
+    mo.md(("The run's own audited gold. " if gold is audit.ctx else "Re-derived. ")
+          + f"Setting aside {len(excluded)} labeler × failure mode pair(s): "
           + (", ".join(f"`{lab}` · {fm or 'all'}" + (f" since {str(since)[:10]}" if since else "")
-                   for lab, fm, since in excluded) or "none") + ".")
+                       for lab, fm, since in excluded) or "none") + ".")
     return excluded, gold, gold_items
 
 

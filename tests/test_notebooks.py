@@ -177,30 +177,33 @@ def _overall(impact) -> dict[str, dict]:
     return {r["model_version"]: r for r in nb.where(impact, failure_mode="all").to_pylist()}
 
 
+def gold_form(audit: nb.Audit, **values: Any) -> SimpleNamespace:
+    """The gold form as submitted with ``values`` (the rest at the run's defaults)."""
+    return SimpleNamespace(value={**nb.gold_defaults(audit), **values})
+
+
 def test_items_default_is_the_runs_gold_and_impact(audit: nb.Audit) -> None:
     out = run("items", audit)
-    assert out["gold"] is audit.ctx  # nothing moved: the run's own items and impact, not recomputed
+    assert out["gold_form"].value is None  # not submitted: the run's own gold, not recomputed
+    assert out["gold"] is audit.ctx
     assert out["excluded"] == nb._triples(audit.tables["flagged_labelers"])
+    assert run("items", audit, gold_form=gold_form(audit))["gold"] is audit.ctx  # submitted unchanged: same
     q = out["relabel"]
     assert q.num_rows == 100
     assert q["relabel_priority"].to_pylist() == sorted(q["relabel_priority"].to_pylist())
 
 
 def test_items_scores_recompute_live_when_labelers_are_kept_or_excluded(audit: nb.Audit) -> None:
-    flagged = sorted({lab for lab, _, _ in nb.exclusions(audit, "low")})
+    flagged = nb.flagged_labeler_ids(audit)
     assert flagged
-    spared = run("items", audit, severity_choice=mo.ui.dropdown(["medium"], value="medium"),
-                 exclude_choice=mo.ui.multiselect(["x"], value=[]),
-                 spare_choice=mo.ui.multiselect(flagged, value=flagged))
+    spared = run("items", audit, gold_form=gold_form(audit, spare=flagged))
     assert spared["excluded"] == []
     # nobody set aside: the audited gold is today's gold, so every score is unchanged
     for r in spared["impact_table"].to_pylist():
         assert r["n_gold_changed"] == 0 and r["delta"] == pytest.approx(0.0)
     busiest = audit.engine.con.execute(
         "SELECT labeler_id FROM labels GROUP BY labeler_id ORDER BY COUNT(*) DESC, labeler_id LIMIT 1").fetchall()[0][0]
-    more = run("items", audit, severity_choice=mo.ui.dropdown(["medium"], value="medium"),
-               exclude_choice=mo.ui.multiselect([busiest], value=[busiest]),
-               spare_choice=mo.ui.multiselect(flagged, value=[]))
+    more = run("items", audit, gold_form=gold_form(audit, exclude=[busiest]))
     assert (busiest, None, None) in more["excluded"]
     base, moved = _overall(audit.tables["impact"]), _overall(more["impact_table"])
     assert base.keys() == moved.keys()
@@ -210,10 +213,11 @@ def test_items_scores_recompute_live_when_labelers_are_kept_or_excluded(audit: n
 
 
 def test_items_threshold_moves_the_flags(audit: nb.Audit) -> None:
-    low = run("items", audit, posterior_slider=mo.ui.slider(0.5, 0.99, value=0.5),
-              material_slider=mo.ui.slider(0.005, 0.1, value=0.02))
+    low = run("items", audit, gold_form=gold_form(audit, posterior=0.5))
+
     def contradicted(t) -> int:
         return sum("gold_disagrees_with_consensus" in (f or []) for f in t["flags"].to_pylist())
+
     assert contradicted(low["gold_items"]) > contradicted(audit.tables["items"])
 
 

@@ -51,3 +51,19 @@ def test_gwet_ordinal_weights_are_not_krippendorff_ordinal() -> None:
     # Gwet's quadratic weights are a rescaled interval metric, so that weighted alpha *is* interval alpha
     assert agreement.weighted_alpha(data, weights="quadratic") == pytest.approx(
         agreement.krippendorff_alpha(data, level="interval"), abs=1e-12)
+
+
+def test_every_input_kind_gives_the_same_number() -> None:
+    """SPEC §6: pandas, polars, pyarrow and a DuckDB relation are all accepted; numeric labels count as numbers."""
+    import duckdb
+    import polars as pl
+    import pyarrow as pa
+
+    frame = pd.read_csv(HERE / "krippendorff2011_12units.csv", dtype=str)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    con = duckdb.connect()
+    relation = con.from_arrow(table)
+    numeric = frame.assign(label=frame["label"].astype(int))
+    for data in (frame, pl.from_pandas(frame), table, relation, numeric):
+        assert agreement.krippendorff_alpha(data, level="interval") == pytest.approx(0.849, abs=5e-4)
+        assert agreement.gwet_ac1(data) == pytest.approx(0.77544, abs=5e-6)

@@ -54,7 +54,7 @@ def test_gwet_ordinal_weights_are_not_krippendorff_ordinal() -> None:
 
 
 def test_every_input_kind_gives_the_same_number() -> None:
-    """SPEC §6: pandas, polars, pyarrow and a DuckDB relation are accepted; numeric labels count as numbers."""
+    """SPEC §6: pandas, polars, pyarrow and DuckDB relations are accepted; numeric labels count as numbers."""
     import duckdb
     import polars as pl
     import pyarrow as pa

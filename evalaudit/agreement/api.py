@@ -304,11 +304,13 @@ def pairwise_cohen(data: Any, min_items: int = 20, weights: str | None = None,
     p = _Prepared(data, order=order, need_labeler=True)
     if weights is not None:
         p.categories.scores("weighted Cohen's kappa")
+    pat.prepare(p.engine, p.categories)
     return pairs_table(p.engine, p.categories, min_items, weights)
 
 
 def pairs_table(engine: Any, categories: Categories, min_items: int, weights: str | None) -> pa.Table:
-    """Run the agreement_pairs query and turn its cells into one row per labeler pair."""
+    """Run the agreement_pairs query and turn its cells into one row per labeler pair. Needs the codes view of
+    ``categories`` on ``engine`` (:func:`patterns.prepare`)."""
     rows = engine.query("agreement_pairs", min_items=int(min_items))
     schema = PAIRS_SCHEMA
     if rows.num_rows == 0:
@@ -318,9 +320,8 @@ def pairs_table(engine: Any, categories: Categories, min_items: int, weights: st
     new = np.r_[True, (la[1:] != la[:-1]) | (lb[1:] != lb[:-1])]
     pair_idx = np.cumsum(new) - 1
     n_pairs = int(pair_idx[-1]) + 1
-    ci = categories.index()
-    ia = np.array([ci[x] for x in rows.column("label_a").to_pylist()])
-    ib = np.array([ci[x] for x in rows.column("label_b").to_pylist()])
+    ia = rows.column("code_a").to_numpy(zero_copy_only=False).astype(np.int64)
+    ib = rows.column("code_b").to_numpy(zero_copy_only=False).astype(np.int64)
     tables = np.zeros((n_pairs, categories.q, categories.q))
     np.add.at(tables, (pair_idx, ia, ib), rows.column("n").to_numpy(zero_copy_only=False).astype(float))
     kappa = kappa_from_tables(tables, cohen_weights(weights, categories.q))

@@ -47,11 +47,12 @@ class Packing:
         return "agreement_patterns_" if self.keys == 1 else "agreement_patterns_wide_"
 
     def codes_table(self, categories: Categories) -> pa.Table:
-        """The view that maps each label to its packing weights (w1, or w1..w4)."""
+        """The view that maps each label to its category code and its packing weights (w1, or w1..w4)."""
         w = np.zeros((categories.q, self.keys), dtype=np.int64)
         for code, (key, slot) in enumerate(self.slots):
             w[code, key] = 1 << (self.bits * slot)
-        cols: dict[str, pa.Array] = {"label": pa.array(list(categories.labels), type=pa.string())}
+        cols: dict[str, pa.Array] = {"label": pa.array(list(categories.labels), type=pa.string()),
+                                     "code": pa.array(np.arange(categories.q, dtype=np.int32))}
         for k in range(self.keys):
             cols[f"w{k + 1}"] = pa.array(w[:, k], type=pa.int32() if self.keys == 1 else pa.int64())
         return pa.table(cols)

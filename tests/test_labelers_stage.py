@@ -82,6 +82,12 @@ def test_labeler_stats_and_flagged(result):
     overall = [r for r in s if r["failure_mode"] == "all"]
     assert len(overall) == 40
     assert sum(r["share_of_judgments"] for r in overall) == pytest.approx(1.0)
+    assert sum(r["gold_weight_share"] for r in overall) == pytest.approx(1.0)
+    assert all(r["honeypots"] and 0 <= r["false_pass_rate"] <= 1 for r in overall)
+    lenient = next(r for r in s if r["labeler_id"] == "L001" and r["failure_mode"] == "fm0")
+    honest = [r["false_pass_rate"] for r in s if r["failure_mode"] == "fm0" and r["labeler_id"] not in
+              ("L001", "L002") and r["false_pass_rate"] is not None]
+    assert lenient["false_pass_rate"] > max(honest)
     flagged = flagged_labelers(result)
     assert ("L001", "fm0") in flagged and ("L002", None) in flagged
     assert {r["labeler_id"] for r in overall if r["flagged"]} == {"L001", "L002", "L003", "L004"}

@@ -220,6 +220,7 @@ def stage(ctx: Context) -> StageResult:
     ctx.progress("labelers", 5, 6)
 
     labeler_stats = _labeler_stats(stats_t, ds_workers, spam_facts, findings)
+    labeler_stats = _with_honeypot_rates(labeler_stats, hp_counts)
     flagged = flagged_labelers(findings)
     summary = {
         "labelers": {
@@ -243,6 +244,27 @@ def stage(ctx: Context) -> StageResult:
         findings=findings,
         summary=summary,
     )
+
+
+def _with_honeypot_rates(stats_t: pa.Table, hp: pa.Table | None) -> pa.Table:
+    """Add honeypots judged, false-pass rate (positive on a truly negative honeypot) and false-fail rate, per
+    labeler × failure mode and per labeler ('all')."""
+    cols = ["n", "b", "c", "n_truth_neg", "n_truth_pos"]
+    if hp is None or hp.num_rows == 0:
+        empty = pa.nulls(stats_t.num_rows, pa.float64())
+        return (stats_t.append_column("honeypots", pa.nulls(stats_t.num_rows, pa.int64()))
+                .append_column("false_pass_rate", empty).append_column("false_fail_rate", empty))
+    per = hp.select(["labeler_id", "failure_mode", *cols])
+    tot = per.group_by("labeler_id").aggregate([(c, "sum") for c in cols]).rename_columns(["labeler_id", *cols])
+    tot = tot.append_column("failure_mode", pa.array(["all"] * tot.num_rows, pa.string()))
+    both = pa.concat_tables([per, tot.select(per.column_names)], promote_options="permissive")
+    rates = honeypot.error_rates(both)
+    both = pa.table({"labeler_id": both["labeler_id"], "failure_mode": both["failure_mode"],
+                     "honeypots": both["n"].cast(pa.int64()),
+                     "false_pass_rate": pa.array(rates["false_pass_rate"], pa.float64()),
+                     "false_fail_rate": pa.array(rates["false_fail_rate"], pa.float64())})
+    out = stats_t.join(both, ["labeler_id", "failure_mode"], join_type="left outer")
+    return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])
 
 
 def _count_kinds(findings: list[Finding]) -> dict[str, int]:

@@ -58,7 +58,7 @@ def _empty_result() -> StageResult:
 
 def stage(ctx: Context) -> StageResult:
     """Run every labeler method over the store's labels (see module docstring)."""
-    if not judgments.has_table(ctx.engine, "labels"):
+    if not ctx.engine.has_table("labels"):
         return _empty_result()
     cfg, eng = ctx.cfg, ctx.engine
     lc, conf = cfg.leniency, cfg.agreement.confidence

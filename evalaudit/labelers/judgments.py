@@ -8,7 +8,6 @@ changed their mind, and counting both would weight that item twice in every per-
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,22 +94,10 @@ def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.nda
     return code, first
 
 
-def has_table(engine: Engine, name: str) -> bool:
-    """``engine.has_table`` — then, on DuckDB, drain the cursor it leaves open: DuckDB 2.0 refuses further queries on
-    a connection with an unfinished ``execute`` result, and ``DuckDBEngine.has_table`` ends on ``fetchone()``.
-    (Harmless once the engine drains it itself.)"""
-    found = engine.has_table(name)
-    con = getattr(engine, "con", None)
-    if con is not None and hasattr(con, "fetchall"):
-        with contextlib.suppress(Exception):
-            con.fetchall()
-    return found
-
-
 def load(engine: Engine, positive: str) -> Judgments:
     """Fetch the latest judgment per labeler × item × failure mode, register the views this stage's queries read
     (``labelers_judgments``, ``labelers_items``) and encode the judgments for numpy."""
-    if has_table(engine, "items"):
+    if engine.has_table("items"):
         items = engine.query("labelers_items", positive=positive)
     else:
         items = _ITEMS_EMPTY.empty_table()

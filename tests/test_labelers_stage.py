@@ -103,7 +103,7 @@ def test_concentration_finding_for_a_heavy_labeler():
 def test_empty_labels_give_empty_result():
     empty = simulate.generate(simulate.Scenario(n_items=10))[0]["labels"].slice(0, 0)
     r = stage(Context(engine=engine_for_tables({"labels": empty}), cfg=Config()))
-    assert r.findings == [] and r.tables["leniency"].num_rows == 0
+    assert r.findings == [] and r.tables["leniency"].num_rows == 0 and r.tables["consensus"].num_rows == 0
 
 
 def test_row_order_does_not_matter(result):

@@ -52,8 +52,16 @@ def flagged_labelers(result: StageResult | list[Finding], min_severity: str = "m
     return sorted(out, key=lambda k: (k[0], k[1] or ""))
 
 
+CONSENSUS_SCHEMA = pa.schema([("item_id", pa.string()), ("failure_mode", pa.string()),
+                              ("posterior_positive", pa.float64()), ("consensus_label", pa.string()),
+                              ("n_labels", pa.int64()), ("method", pa.string())])
+
+
 def _empty_result() -> StageResult:
-    return StageResult(tables={"leniency": LENIENCY_SCHEMA.empty_table()}, summary={"labelers": {"labelers": 0}})
+    """No labels: empty tables (with the columns later stages read) and no findings."""
+    return StageResult(tables={"leniency": LENIENCY_SCHEMA.empty_table(),
+                               "consensus": CONSENSUS_SCHEMA.empty_table()},
+                       summary={"labelers": {"labelers": 0}})
 
 
 def stage(ctx: Context) -> StageResult:
@@ -144,14 +152,14 @@ def stage(ctx: Context) -> StageResult:
 
     neg = {r["failure_mode"]: r["label"] for r in eng.query("labelers_negative_label", positive=positive).to_pylist()}
     neg_per_fm = np.array([neg.get(f) for f in fm_names], dtype=object)
-    consensus = pa.table({
+    consensus = pa.Table.from_pydict({
         "item_id": J.item_id,
         "failure_mode": pa.array(fm_names[J.item_fm], pa.string()),
         "posterior_positive": posterior,
         "consensus_label": pa.array(np.where(posterior >= 0.5, positive, neg_per_fm[J.item_fm]), pa.string()),
         "n_labels": n_item.astype(np.int64),
         "method": pa.array(np.where(use_ds_item, "dawid_skene", "majority"), pa.string()),
-    })
+    }, schema=CONSENSUS_SCHEMA)
     ds_workers = pa.table({
         "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
         "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),

@@ -68,6 +68,18 @@ class SparkUnavailable(UnusableInput):
     """pyspark (or Java) is not available; the message says how to install it."""
 
 
+def _pyspark_major() -> int:
+    try:
+        from importlib.metadata import version
+
+        return int(version("pyspark").split(".")[0])
+    except Exception:  # not installed: the session cannot start anyway
+        return 0
+
+
+_PYSPARK_MAJOR = _pyspark_major()
+
+
 def require_pyspark() -> None:
     """Raise `SparkUnavailable` (one sentence with the install command) unless pyspark can be imported."""
     _import_pyspark()
@@ -179,7 +191,7 @@ class SparkEngine:
         self._nonempty: dict[str, bool] = {}
 
     # -- views ---------------------------------------------------------------------------------------------
-    def view_parquet(self, name: str, files: Sequence[Path], empty_schema: pa.Schema) -> None:
+    def view_parquet(self, name: str, files: Sequence[Path | str], empty_schema: pa.Schema) -> None:
         """Define temp view ``name`` over exactly these Parquet files (a snapshot); with none, an empty view
         of ``empty_schema``. Files may be local paths or URLs Spark reads (``s3a://``, ``abfss://``, ...)."""
         if files:
@@ -190,13 +202,17 @@ class SparkEngine:
         self._remember(name)
 
     def register(self, name: str, table: pa.Table) -> None:
-        arrow = _for_spark(table)
-        if arrow.num_rows == 0:
-            from pyspark.sql.pandas.types import from_arrow_schema
+        """Offer an earlier stage's Arrow table to later queries (sent to Spark through Arrow)."""
+        from pyspark.sql.pandas.types import from_arrow_schema
 
-            df = self.spark.createDataFrame([], schema=from_arrow_schema(arrow.schema))
-        else:
+        arrow = _for_spark(table)
+        spark_schema = from_arrow_schema(arrow.schema)
+        if arrow.num_rows == 0:
+            df = self.spark.createDataFrame([], schema=spark_schema)
+        elif _PYSPARK_MAJOR >= 4:
             df = self.spark.createDataFrame(arrow)
+        else:  # pyspark 3.5 takes pandas, converted through Arrow (spark.sql.execution.arrow.pyspark.enabled)
+            df = self.spark.createDataFrame(arrow.to_pandas(), schema=spark_schema)
         df.createOrReplaceTempView(name)
         self._remember(name)
 
@@ -340,14 +356,34 @@ def parse_conf(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
+#: Spark setting naming the URL executors read the store from (``s3a://bucket/store``) when the driver sees it
+#: at a local path (a FUSE mount such as mountpoint-s3, gcsfuse or blobfuse2): the driver lists the snapshot
+#: there, the executors read each file from the same relative path under this URL.
+STORE_URL_CONF = "spark.evalaudit.storeUrl"
+
+
+def file_urls(root: Path, files: Sequence[Path], store_url: str | None) -> list[str]:
+    """The paths Spark reads for ``files`` under store ``root``: as they are, or rebased onto the URL."""
+    if not store_url:
+        return [str(f) for f in files]
+    base = store_url.rstrip("/")
+    return [f"{base}/{Path(f).relative_to(root).as_posix()}" for f in files]
+
+
 def store_engine(store: Any, master: str | None = None, conf: Mapping[str, str] | None = None,
                  session: Any = None) -> SparkEngine:
     """A Spark engine with one view per canonical table over a snapshot of the store's committed files — the
-    Spark counterpart of `Store.engine()`."""
+    Spark counterpart of `Store.engine()`. With `STORE_URL_CONF` set, executors read the files from there."""
     from evalaudit import schema
 
     eng = SparkEngine(session=session, master=master, conf=conf)
+    store_url = (conf or {}).get(STORE_URL_CONF) or eng.spark.conf.get(STORE_URL_CONF, None)
+    root = Path(store.root).resolve()
+
+    def paths(files: Sequence[Path]) -> list[Any]:
+        return list(file_urls(root, [Path(f).resolve() for f in files], store_url))
+
     for name, table in schema.TABLES.items():
-        eng.view_parquet(name, store.files(name), table.arrow_schema)
-    eng.view_parquet("quarantine", store.quarantine_files(), schema.QUARANTINE)
+        eng.view_parquet(name, paths(store.files(name)), table.arrow_schema)
+    eng.view_parquet("quarantine", paths(store.quarantine_files()), schema.QUARANTINE)
     return eng

@@ -19,7 +19,7 @@ cells AS (
     GROUP BY x.labeler_id, y.labeler_id, x.code, y.code
 ),
 totals AS (
-    SELECT labeler_a, labeler_b, SUM(n) AS n_items
+    SELECT labeler_a, labeler_b, CAST(SUM(n) AS BIGINT) AS n_items
     FROM cells
     GROUP BY labeler_a, labeler_b
 )

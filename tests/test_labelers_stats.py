@@ -111,8 +111,8 @@ def test_repeated_judgments_latest_wins():
     rows = [("i1", "A", "fail", "fm", 0), ("i1", "A", "pass", "fm", 3), ("i1", "B", "fail", "fm", 1)]
     eng = engine_for_tables({"labels": _labels(rows)})
     J = judgments.load(eng, "pass")
-    t = J.table.sort_by("labeler_id").to_pylist()
-    assert [(r["labeler_id"], r["is_positive"]) for r in t] == [("A", 1), ("B", 0)]
+    got = sorted((J.labelers[int(J.worker_labeler[w])].as_py(), int(y)) for w, y in zip(J.worker, J.y, strict=True))
+    assert got == [("A", 1), ("B", 0)]
     assert J.n_raw == 3 and len(J.y) == 2
 
 

@@ -28,7 +28,8 @@ class Judgments:
 
     ``item`` codes an item × failure mode (the unit Dawid–Skene infers a truth for); ``worker`` codes a labeler ×
     failure mode (the unit that gets a confusion matrix and a leniency test). The numpy arrays are sorted by
-    ``item`` (then labeler); ``table`` (the registered view) keeps the query's row order."""
+    ``item`` (then labeler); ``table`` (the registered view: labeler, failure mode, time, duration) keeps the
+    query's row order."""
 
     table: pa.Table
     y: np.ndarray  # int8 0/1: label is the positive label
@@ -129,7 +130,6 @@ def load(engine: Engine, positive: str) -> Judgments:
         item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
         worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
         worker_first[worker] = np.arange(len(worker))
-    engine.register(JUDGMENTS_VIEW, table)
     y = table["is_positive"].to_numpy(zero_copy_only=False).astype(np.int8)
     if perm is not None:
         y = y[perm]
@@ -159,6 +159,9 @@ def load(engine: Engine, positive: str) -> Judgments:
         batch = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
         if perm is not None:
             batch = batch[perm]
+    # the view later queries read keeps only what they use (the codes above hold the rest), to save memory
+    table = table.select(["labeler_id", "failure_mode", "labeled_at", "duration_s"])
+    engine.register(JUDGMENTS_VIEW, table)
     return Judgments(
         table=table, y=y, item=item, worker=worker, week=week,
         item_fm=fm[item_first], item_id=item_id,

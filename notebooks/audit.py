@@ -111,11 +111,10 @@ def weekly_sql_title():
 def weekly(con, selection_view):
     weekly_judgments = mo.sql(
         f"""
-        -- One row per week: judgments, labelers and positive share in the current selection.
+        -- One row per week: judgments and positive share in the current selection.
         SELECT
             DATE_TRUNC('week', l.labeled_at) AS week,
             COUNT(*) AS judgments,
-            COUNT(DISTINCT l.labeler_id) AS labelers,
             SUM(CASE WHEN l.label = s.positive THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS positive_share
         FROM labels AS l
         CROSS JOIN {selection_view} AS s

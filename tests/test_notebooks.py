@@ -146,7 +146,6 @@ def test_audit_choosing_a_labeler_narrows_map_and_findings(audit: nb.Audit) -> N
     n_lab = sum(r[0] for r in audit.engine.con.execute(
         "SELECT COUNT(*) FROM labels WHERE labeler_id = $l", {"l": lab}).fetchall())
     assert int(out["weekly_judgments"]["judgments"].sum()) == n_lab
-    assert int(out["weekly_judgments"]["labelers"].max()) == 1
 
 
 # -- labeler.py ----------------------------------------------------------------------------------------------------

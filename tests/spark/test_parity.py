@@ -17,7 +17,7 @@ from evalaudit import schema
 from evalaudit.config import Config
 from evalaudit.demo_store import write_demo
 from evalaudit.engine import DuckDBEngine
-from evalaudit.engine_spark import SparkEngine, store_engine
+from evalaudit.engine_spark import STORE_URL_CONF, SparkEngine, file_urls, store_engine
 from evalaudit.run import audit
 from evalaudit.store import Store
 from tests.spark.compare import PARITY_TABLES, output_differences, table_differences
@@ -172,6 +172,23 @@ def test_snapshot_and_empty_views(demo: Path, spark: Any, tmp_path: Path) -> Non
     finally:
         eng.close()
     assert not spark.catalog.tableExists("labels")
+
+
+def test_store_url_rebases_the_files_executors_read(demo: Path, spark: Any) -> None:
+    """With spark.evalaudit.storeUrl, the driver lists the snapshot locally and Spark reads the same relative
+    paths under the URL (here a file:// URL of the same directory, standing in for s3a://)."""
+    store = Store.open(demo)
+    url = demo.resolve().as_uri()
+    eng = store_engine(store, session=spark, conf={STORE_URL_CONF: url})
+    try:
+        got = eng.sql("SELECT count(*) AS n FROM labels").column("n")[0].as_py()
+        assert got == pq.ParquetDataset(store.files("labels")).read().num_rows
+        files = eng.sql("SELECT DISTINCT input_file_name() AS f FROM labels").column("f").to_pylist()
+        assert files and all(f.startswith("file:" + str(demo.resolve())) or f.startswith(url) for f in files)
+    finally:
+        eng.close()
+    with pytest.raises(ValueError):
+        file_urls(demo, [demo.parent / "elsewhere.parquet"], url)
 
 
 def test_parameters_are_bound_not_spliced(spark: Any) -> None:

@@ -44,8 +44,6 @@ _FINDINGS_SCHEMA = pa.schema([
     ("effect", pa.float64()), ("ci_low", pa.float64()), ("ci_high", pa.float64()), ("q_value", pa.float64()),
     ("n", pa.int64()), ("evidence", pa.string()), ("message", pa.string()),
 ])
-#: stages re-run when the excluded labelers or a gold threshold change (see :func:`regold`)
-GOLD_STAGES = ("items", "impact")
 
 
 def notebook_path(name: str) -> Path:
@@ -167,8 +165,8 @@ def select(engine: DuckDBEngine, failure_mode: str | None, labeler_id: str | Non
     ``WHERE (s.failure_mode IS NULL OR l.failure_mode = s.failure_mode)`` after a
     ``CROSS JOIN`` of the view: the values are data, never formatted into the query text."""
     engine.register(SELECTION_VIEW, pa.table({
-        "failure_mode": pa.array([_none_if_all(failure_mode)], pa.string()),
-        "labeler_id": pa.array([_none_if_all(labeler_id)], pa.string()),
+        "failure_mode": pa.array([chosen(failure_mode)], pa.string()),
+        "labeler_id": pa.array([chosen(labeler_id)], pa.string()),
         "positive": pa.array([positive], pa.string()),
     }))
     return SELECTION_VIEW
@@ -177,9 +175,6 @@ def select(engine: DuckDBEngine, failure_mode: str | None, labeler_id: str | Non
 def chosen(value: str | None) -> str | None:
     """A dropdown's value as a filter: None for :data:`ALL` or nothing chosen."""
     return None if value in (None, "", ALL) else value
-
-
-_none_if_all = chosen
 
 
 def empty_leniency() -> pa.Table:
@@ -203,7 +198,7 @@ def where(table: pa.Table, **equals: str | None) -> pa.Table:
     """Rows of ``table`` whose columns equal the given values; a None or :data:`ALL` value does not filter."""
     mask = None
     for column, value in equals.items():
-        value = _none_if_all(value)
+        value = chosen(value)
         if value is None or column not in table.column_names:
             continue
         m = pc.fill_null(pc.equal(table[column], value), False)
@@ -224,7 +219,7 @@ def agreement_over_time(audit: Audit, failure_mode: str | None, metric: str = "k
     """Agreement per time window (``[agreement] window``): the run's ``window`` scope over all failure modes, or,
     for one failure mode, the agreement stage run on that failure mode's judgments alone (same coefficients,
     same item bootstrap; cached per failure mode for the session)."""
-    fm = _none_if_all(failure_mode)
+    fm = chosen(failure_mode)
     if fm is None:
         table = audit.tables.get("agreement")
     else:
@@ -396,7 +391,7 @@ def filter_items(audit: Audit, items_table: pa.Table, flags: Sequence[str] = (),
     t = where(items_table, failure_mode=failure_mode)
     for flag in flags:
         t = t.filter(_has_flag(t, flag))
-    lab = _none_if_all(labeler_id)
+    lab = chosen(labeler_id)
     if lab is not None:
         ids = audit.engine.sql("SELECT DISTINCT item_id FROM labels WHERE labeler_id = $lab", lab=lab)["item_id"]
         t = t.filter(pc.is_in(t["item_id"], ids.combine_chunks()))
@@ -556,10 +551,3 @@ def batch_engine(batch: str | Path, store_dir: str | Path) -> DuckDBEngine:
     batch_mod.load(engine, Path(batch))
     return engine
 
-
-def batch_files(directory: str | Path) -> list[str]:
-    """Batch-like files directly in ``directory`` (csv, parquet, jsonl ...), sorted; [] when it is not a folder."""
-    d = Path(directory)
-    if not d.is_dir():
-        return []
-    return sorted(str(p) for p in d.iterdir() if p.is_file() and p.suffix.lower() in BATCH_SUFFIXES)

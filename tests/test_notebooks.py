@@ -18,8 +18,11 @@ from typing import Any
 
 import duckdb
 import marimo as mo
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evalaudit import notebooks as nb
 from evalaudit.demo_store import write_demo
@@ -289,3 +292,33 @@ def test_notebook_command(cli, demo: dict[str, Path], tmp_path: Path) -> None:
     assert code == 2 and "no such store" in err
     code, _, err = cli("notebook", "nonesuch", "--store", demo["store"])
     assert code == 2
+
+
+# -- selection helpers: invariants against a plain-Python reference ------------------------------------------------
+_leniency_rows = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["x", "y"]),
+                                    st.sampled_from(["overlap", "honeypot", "dawid_skene"]),
+                                    st.one_of(st.none(), st.floats(0, 1)), st.integers(1, 500)), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_leniency_rows)
+def test_best_leniency_keeps_one_row_per_pair_with_the_smallest_q(rows) -> None:
+    t = pa.table({"labeler_id": [r[0] for r in rows], "failure_mode": [r[1] for r in rows],
+                  "evidence": [r[2] for r in rows], "q_value": pa.array([r[3] for r in rows], pa.float64()),
+                  "n": pa.array([r[4] for r in rows], pa.int64()),
+                  "effect": pa.array([0.1] * len(rows), pa.float64())})
+    best = nb.best_leniency(t).to_pylist()
+    pairs = {(r[0], r[1]) for r in rows}
+    assert sorted((r["labeler_id"], r["failure_mode"]) for r in best) == sorted(pairs)
+    for r in best:
+        qs = [2.0 if x[3] is None else x[3] for x in rows if (x[0], x[1]) == (r["labeler_id"], r["failure_mode"])]
+        assert (2.0 if r["q_value"] is None else r["q_value"]) == min(qs)
+    assert set(nb.top_labelers(t, 10)) == {r[0] for r in rows}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.sampled_from(["single_label", "too_old", "x"]), max_size=3)),
+                max_size=20), st.sampled_from(["single_label", "too_old"]))
+def test_has_flag_matches_membership(flags, flag) -> None:
+    t = pa.table({"flags": pa.array(flags, pa.list_(pa.string()))})
+    assert nb._has_flag(t, flag).to_pylist() == [bool(f) and flag in f for f in flags]

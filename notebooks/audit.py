@@ -86,6 +86,9 @@ def leniency_map(audit, failure_mode, labeler_id):
               "strongest kind of evidence per cell); labelers with the most significant effects first."),
         mo.Html(nb.leniency_map(_len, map_labelers, map_failure_modes)) if map_labelers
         else mo.md("_No leniency test for this selection._"),
+        mo.ui.table(nb.best_leniency(_len).sort_by([("q_value", "ascending")]).select(
+            ["labeler_id", "failure_mode", "evidence", "effect", "ci_low", "ci_high", "q_value", "n"]),
+            selection=None, page_size=10),
     ])
     return (map_labelers,)
 

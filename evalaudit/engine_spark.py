@@ -52,13 +52,16 @@ REQUIRED_CONF: dict[str, str] = {
     "spark.sql.ansi.doubleQuotedIdentifiers": "true",
     "spark.sql.session.timeZone": "UTC",
 }
-#: Defaults for a local-mode session (no master given): quiet, off the network, Arrow transfers on.
+#: Defaults for every session (``--spark-conf`` overrides them): Arrow transfers between driver and JVM.
+DEFAULTS: dict[str, str] = {
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+#: Defaults for a local-mode session (no master given): quiet, off the network.
 LOCAL_DEFAULTS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "2g",
 }
@@ -287,7 +290,7 @@ def build_session(master: str | None = None, conf: Mapping[str, str] | None = No
     127.0.0.1; ``conf`` (``--spark-conf KEY=VALUE``) overrides the defaults, except the settings the queries
     rely on (`REQUIRED_CONF`)."""
     SparkSession = _import_pyspark()
-    settings: dict[str, str] = {}
+    settings: dict[str, str] = dict(DEFAULTS)
     local = master is None or master.startswith("local")
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

@@ -234,7 +234,7 @@ class SparkEngine:
     def columns(self, name: str) -> list[str]:
         if not self.spark.catalog.tableExists(name):
             return []
-        return list(self.spark.table(quote_ident(name)).columns)
+        return list(self.spark.sql(f"SELECT * FROM {quote_ident(name)} LIMIT 0").columns)
 
     # -- queries -------------------------------------------------------------------------------------------
     def query(self, name: str, **params: Any) -> pa.Table:

@@ -165,6 +165,14 @@ def test_snapshot_and_empty_views(demo: Path, spark: Any, tmp_path: Path) -> Non
             assert eng.sql("SELECT count(*) AS n FROM labels").column("n")[0].as_py() == before
         finally:
             extra.unlink()
+        duck = store.engine()
+        try:
+            for table in (*schema.TABLES, "quarantine"):
+                assert eng.columns(table) == duck.columns(table), table
+                assert eng.has_table(table) == duck.has_table(table), table
+        finally:
+            duck.close()
+        assert eng.columns("no_such_view") == []
         assert not eng.has_table("quarantine")
         empty = eng.sql("SELECT * FROM quarantine")
         assert empty.num_rows == 0

@@ -63,6 +63,7 @@ def store_summary(ctx: Context) -> StageResult:
 def stages() -> list[tuple[str, Stage]]:
     """The stages of a run, in order: each may use the tables and findings of those before it."""
     from evalaudit import agreement, coverage, impact, items, labelers
+    from evalaudit.contracts import gold_stage
 
     return [
         ("store", store_summary),
@@ -71,6 +72,7 @@ def stages() -> list[tuple[str, Stage]]:
         ("items", items.stage),
         ("coverage", coverage.stage),
         ("impact", impact.stage),
+        ("gold_expectations", gold_stage),
     ]
 
 

@@ -122,8 +122,13 @@ class Store:
         return sorted(out, key=lambda r: r.ingested_at)
 
     def quarantine_files(self, table: str | None = None) -> list[Path]:
-        d = self.root / "quarantine" / (table or "")
-        return sorted(d.glob("**/*.parquet")) if d.is_dir() else []
+        """Rejected-row files of one table (or all tables); whole batches kept by `check` live apart, under
+        quarantine/batches/, and are not rows of this view."""
+        out: list[Path] = []
+        for t in [table] if table else list(schema.TABLES):
+            d = self.root / "quarantine" / t
+            out += sorted(d.glob("*.parquet")) if d.is_dir() else []
+        return out
 
     def engine(self, memory_limit: str | None = None) -> DuckDBEngine:
         """A DuckDB engine with one view per canonical table over a snapshot of the committed files."""

@@ -133,6 +133,20 @@ class LabelCounts:
     n_kept: np.ndarray
 
 
+def _flag_lists(flag_matrix: np.ndarray) -> pa.ListArray:
+    """Per item, the names of its set flags, in FLAGS order — built from the matrix's nonzeros, not row by row."""
+    _, cols = np.nonzero(flag_matrix)  # row-major: grouped by item, flags in column order
+    offsets = np.zeros(len(flag_matrix) + 1, dtype=np.int32)
+    np.cumsum(flag_matrix.sum(axis=1), out=offsets[1:])
+    values = pa.array(FLAGS, pa.string()).take(pa.array(cols, pa.int32()))
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    """A string column as a NumPy object array (None for nulls), without a Python list in between."""
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def _positions(values: pa.ChunkedArray, universe: pa.ChunkedArray) -> np.ndarray:
     """Index of each value in ``universe`` (-1 where absent), vectorised."""
     found = pc.index_in(values, value_set=universe.combine_chunks())
@@ -175,7 +189,7 @@ def stage(ctx: Context) -> StageResult:
 
     item_ids = facts.column("item_id")
     c_idx = _positions(counts.column("item_id"), item_ids)
-    c_lab = np.asarray(counts.column("label").to_pylist(), dtype=object)
+    c_lab = _objects(counts.column("label"))
     n_all = counts.column("n_all").to_numpy().astype(np.int64)
     n_kept = counts.column("n_kept").to_numpy().astype(np.int64)
     majority, _ = _modes(c_idx, c_lab, n_all, n)
@@ -193,14 +207,14 @@ def stage(ctx: Context) -> StageResult:
         post = post.to_numpy(zero_copy_only=False)
         ok = (where >= 0) & np.isfinite(post)
         posterior[where[ok]] = post[ok]
-    labels_seen = sorted({v for v in c_lab.tolist() if v is not None})
+    labels_seen = sorted(v for v in pc.unique(counts.column("label")).to_pylist() if v is not None)
     negatives = [v for v in labels_seen if v != positive]
     binary = len(negatives) <= 1  # the positive label and at most one other: a posterior of "positive" decides
     negative = negatives[0] if negatives else None
 
     # -- gold ---------------------------------------------------------------------------------------------------
-    gold_given = np.asarray(facts.column("gold_label").to_pylist(), dtype=object)
-    honeypot = np.asarray(facts.column("honeypot_label").to_pylist(), dtype=object)
+    gold_given = _objects(facts.column("gold_label"))
+    honeypot = _objects(facts.column("honeypot_label"))
     consensus_label = majority.copy()
     has_post = np.isfinite(posterior)
     if binary and negative is not None:
@@ -263,10 +277,10 @@ def stage(ctx: Context) -> StageResult:
         flags_by_name["too_old"] = np.asarray(pc.fill_null(old, False).to_numpy(zero_copy_only=False), dtype=bool)
     is_honeypot = honeypot != None  # noqa: E711
     flag_matrix = np.column_stack([flags_by_name[f] for f in FLAGS]) if n else np.zeros((0, len(FLAGS)), bool)
-    flags = [[FLAGS[j] for j in np.flatnonzero(row)] for row in flag_matrix]
+    flags = _flag_lists(flag_matrix)
 
     # -- re-labeling priority ------------------------------------------------------------------------------------
-    fm = np.asarray(facts.column("failure_mode").to_pylist(), dtype=object)
+    fm = _objects(facts.column("failure_mode"))
     gold_mask = (gold != None) & ~is_honeypot  # noqa: E711
     fm_codes, fm_index = np.unique(fm.astype(str), return_inverse=True)
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_codes))
@@ -279,7 +293,7 @@ def stage(ctx: Context) -> StageResult:
     table = pa.table({
         "item_id": item_ids, "failure_mode": pa.array(fm, pa.string()), "gold_label": pa.array(gold, pa.string()),
         "poison_score": pa.array(poison, pa.float64(), from_pandas=True),
-        "flags": pa.array(flags, pa.list_(pa.string())),
+        "flags": flags,
         "relabel_priority": pa.array(priority), "gold_source": pa.array(source, pa.string()),
         "audited_label": pa.array(audited, pa.string()), "audited_status": pa.array(status, pa.string()),
         "consensus_label": pa.array(consensus_label, pa.string()),
@@ -323,7 +337,7 @@ def _poisoned_findings(ctx: Context, fm_codes, fm_index, fm_gold, flag_matrix, g
     cols = [FLAGS.index(f) for f in sorted(POISON_FLAGS)]
     poisoned = flag_matrix[:, cols].any(axis=1) & gold_mask if len(flag_matrix) else np.zeros(0, bool)
     out = []
-    ids = np.asarray(item_ids.to_pylist(), dtype=object)
+    ids = _objects(item_ids)
     for k, name in enumerate(fm_codes):
         mask = poisoned & (fm_index == k)
         count = int(mask.sum())
@@ -357,7 +371,7 @@ def _stale_findings(ctx: Context, fm, flag_matrix, gold_mask, item_ids, guidelin
     modes it touches."""
     cfg = ctx.cfg.items
     n_gold = int(gold_mask.sum())
-    ids = np.asarray(item_ids.to_pylist(), dtype=object)
+    ids = _objects(item_ids)
     out = []
     texts = {
         "superseded_guideline": f"were labeled only under a guideline other than the current one ({guideline})",

@@ -18,12 +18,14 @@ DOCS = Path(__file__).resolve().parent
 
 def cli_markdown() -> str:
     out = ["# Command reference", "", "Generated from `evalaudit --help` by `docs/generate.py`; do not edit.", ""]
-    ctx = click.Context(main, info_name="evalaudit", max_content_width=100, terminal_width=100)
+    # the group's own context settings (help option names ...), as when the command really runs: click caches a
+    # command's help option on first use, so a bare Context would make the output depend on what ran before
+    settings = {**main.context_settings, "max_content_width": 100, "terminal_width": 100}
+    ctx = click.Context(main, info_name="evalaudit", **settings)
     out += ["```", main.get_help(ctx), "```", ""]
     for name in sorted(main.list_commands(ctx)):
         cmd = main.get_command(ctx, name)
-        sub = click.Context(cmd, info_name=f"evalaudit {name}", parent=None, max_content_width=100,
-                            terminal_width=100)
+        sub = click.Context(cmd, info_name=name, parent=ctx, **settings)
         out += [f"## evalaudit {name}", "", "```", cmd.get_help(sub), "```", ""]
     return "\n".join(out)
 

@@ -2,7 +2,7 @@
 -- many of those remain once the judgments of flagged labelers are set aside (n_kept). A judgment is set aside when
 -- the view `flagged_labelers` names its labeler with its failure mode, or with a NULL failure mode (all of the
 -- labeler's work), from `since` on (NULL since = all of it). `flagged_labelers` holds at most one matching row per
--- judgment (evalaudit.items dedupes it).
+-- judgment (evalaudit.items dedupes it). Rows come in no particular order.
 WITH latest AS (
     SELECT
         item_id,
@@ -24,4 +24,3 @@ LEFT JOIN flagged_labelers f
     AND (f.failure_mode IS NULL OR f.failure_mode = l.failure_mode)
     AND (f.since IS NULL OR l.labeled_at >= f.since)
 GROUP BY l.item_id, l.label
-ORDER BY l.item_id, l.label

@@ -26,4 +26,5 @@ FROM item_labelers AS il
 JOIN per_item AS p ON il.item_id = p.item_id
 JOIN fm AS f ON p.failure_mode = f.failure_mode
 GROUP BY p.failure_mode, il.labeler_id, f.n_items
-ORDER BY share DESC NULLS LAST, p.failure_mode NULLS LAST, il.labeler_id NULLS LAST
+-- shares rounded for ordering only: equal shares summed in a different order must not swap places between engines
+ORDER BY ROUND(share, 12) DESC NULLS LAST, p.failure_mode NULLS LAST, il.labeler_id NULLS LAST

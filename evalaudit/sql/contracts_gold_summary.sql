@@ -13,7 +13,7 @@ WITH per_item AS (
 )
 SELECT
     COUNT(*) AS n_items,
-    SUM(CASE WHEN ($check_guideline = 1 AND n_current = 0) OR last_labeled_at < $cutoff THEN 1 ELSE 0 END)
-        AS n_stale,
-    SUM(CASE WHEN n_labelers = 1 THEN 1 ELSE 0 END) AS n_single_labeled
+    CAST(SUM(CASE WHEN ($check_guideline = 1 AND n_current = 0) OR last_labeled_at < $cutoff THEN 1 ELSE 0 END)
+        AS BIGINT) AS n_stale,
+    CAST(SUM(CASE WHEN n_labelers = 1 THEN 1 ELSE 0 END) AS BIGINT) AS n_single_labeled
 FROM per_item

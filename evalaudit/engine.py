@@ -34,6 +34,9 @@ class Engine(Protocol):
     def register(self, name: str, table: pa.Table) -> None:
         """Offer an Arrow table (an earlier stage's result) as a view to later queries."""
 
+    def drop(self, name: str) -> None:
+        """Forget a view offered with ``register`` (its table's memory is freed once nothing else holds it)."""
+
 
 def _threads() -> int:
     return int(os.environ.get("EVALAUDIT_THREADS", "0")) or (os.cpu_count() or 1)
@@ -47,6 +50,9 @@ class DuckDBEngine:
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None) -> None:
         self.con = con or duckdb.connect(config={"threads": _threads()})
         self.con.execute("SET TimeZone = 'UTC'")
+        # return freed memory to the OS soon after a query (see evalaudit/__init__.py, which makes it immediate
+        # when evalaudit is imported before duckdb)
+        self.con.execute("SET allocator_background_threads = true")
         if memory_limit or os.environ.get("EVALAUDIT_MEMORY_LIMIT"):
             limit = memory_limit or os.environ["EVALAUDIT_MEMORY_LIMIT"]
             self.con.execute(f"SET memory_limit = {quote_literal(limit)}")
@@ -74,6 +80,12 @@ class DuckDBEngine:
         self.con.execute(
             f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {quote_ident('__arrow_' + name)}"
         )
+        self._nonempty.pop(name, None)
+
+    def drop(self, name: str) -> None:
+        if self._registered.pop(name, None) is not None:
+            self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
+            self.con.unregister(f"__arrow_{name}")
         self._nonempty.pop(name, None)
 
     def has_table(self, name: str) -> bool:

@@ -219,6 +219,13 @@ class SparkEngine:
         df.createOrReplaceTempView(name)
         self._remember(name)
 
+    def drop(self, name: str) -> None:
+        """Forget a view offered with ``register``."""
+        if name in self._views:
+            self.spark.catalog.dropTempView(name)
+            self._views.remove(name)
+        self._nonempty.pop(name, None)
+
     def _remember(self, name: str) -> None:
         if name not in self._views:
             self._views.append(name)

@@ -123,14 +123,32 @@ def flagged_from_findings(ctx: Context) -> pa.Table:
     return flagged_table([(lab, fm, None if (lab, fm) in whole else since.get((lab, fm))) for lab, fm in pairs])
 
 
-@dataclass
-class LabelCounts:
-    """Per item, the label counts of its labelers' latest judgments: all, and without flagged labelers."""
+_GOLD_SOURCES = ("items.gold_label", "honeypot", "dawid_skene", "majority")
+AUDITED_STATUSES = ("unchanged", "rederived", "excluded_no_judgment", "excluded_tie", "no_gold")
+_CONSENSUS_SCHEMA = pa.schema([("item_id", pa.string()), ("failure_mode", pa.string()),
+                               ("posterior_positive", pa.float64())])
 
-    item_index: np.ndarray  # row of the item in the facts table, per (item, label) row
-    label: np.ndarray  # label string per row (object array)
-    n_all: np.ndarray
-    n_kept: np.ndarray
+
+def _np(column: pa.ChunkedArray | pa.Array, dtype=np.int64, fill=0) -> np.ndarray:
+    """A numeric Arrow column as a NumPy array, nulls as ``fill``."""
+    return np.asarray(pc.fill_null(column, fill).to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _mask(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean Arrow column as a NumPy bool array, nulls as False."""
+    return _np(column, dtype=bool, fill=False)
+
+
+def _positions(values: pa.ChunkedArray | pa.Array, universe: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Index of each value in ``universe`` (-1 where absent), vectorised."""
+    if isinstance(universe, pa.ChunkedArray):
+        universe = universe.combine_chunks()
+    return _np(pc.index_in(values, value_set=universe), fill=-1)
+
+
+def _strings(values: np.ndarray, names: tuple[str, ...]) -> pa.Array:
+    """Codes into ``names`` as a string array; a negative code is null."""
+    return pc.take(pa.array(names, pa.string()), pa.array(values, pa.int32(), mask=values < 0))
 
 
 def _flag_lists(flag_matrix: np.ndarray) -> pa.ListArray:
@@ -142,184 +160,235 @@ def _flag_lists(flag_matrix: np.ndarray) -> pa.ListArray:
     return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
-def _objects(column: pa.ChunkedArray) -> np.ndarray:
-    """A string column as a NumPy object array (None for nulls), without a Python list in between."""
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+def _flag_matrix(flags: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The inverse of :func:`_flag_lists`: one boolean column per name in FLAGS."""
+    if isinstance(flags, pa.ChunkedArray):
+        flags = flags.combine_chunks() if flags.num_chunks else pa.array([], pa.list_(pa.string()))
+    matrix = np.zeros((len(flags), len(FLAGS)), dtype=bool)
+    rows = _np(pc.list_parent_indices(flags))
+    cols = _np(pc.index_in(pc.list_flatten(flags), value_set=pa.array(FLAGS)), fill=-1)
+    matrix[rows[cols >= 0], cols[cols >= 0]] = True
+    return matrix
 
 
-def _positions(values: pa.ChunkedArray, universe: pa.ChunkedArray) -> np.ndarray:
-    """Index of each value in ``universe`` (-1 where absent), vectorised."""
-    found = pc.index_in(values, value_set=universe.combine_chunks())
-    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+def _differs(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """a != b per row, where null equals null and differs from any value."""
+    return _mask(pc.fill_null(pc.not_equal(a, b), pc.xor(pc.is_null(a), pc.is_null(b))))
 
 
-def _modes(index: np.ndarray, labels: np.ndarray, counts: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per item: the most frequent label (None when no count, or when the top count is tied) and its count."""
-    mode = np.full(n_items, None, dtype=object)
-    best = np.zeros(n_items, dtype=np.int64)
-    if len(index) == 0:
-        return mode, best
-    order = np.lexsort((-counts, index))  # by item, highest count first
-    idx, cnt, lab = index[order], counts[order], labels[order]
-    first = np.r_[True, idx[1:] != idx[:-1]]
-    starts = np.flatnonzero(first)
-    second = np.zeros(len(idx), dtype=np.int64)
-    has_second = np.r_[idx[1:] == idx[:-1], False]
-    second[has_second] = cnt[np.flatnonzero(has_second) + 1]
-    top_idx, top_cnt, top_lab = idx[starts], cnt[starts], lab[starts]
-    runner_up = second[starts]
-    clear = (top_cnt > 0) & (top_cnt > runner_up)
-    mode[top_idx[clear]] = top_lab[clear]
-    best[top_idx] = top_cnt
-    return mode, best
+@dataclass
+class AuditedGold:
+    """The gold re-derived without the flagged labelers' judgments (see :func:`audited_gold`)."""
+
+    label: pa.Array  # audited gold label per item (null: excluded or no gold)
+    status: np.ndarray  # code into AUDITED_STATUSES
+    flagged_only: np.ndarray  # every judgment of the item was set aside
+    deciding_vote: np.ndarray  # without the set-aside judgments the majority differs from the gold (or ties)
 
 
-def stage(ctx: Context) -> StageResult:
-    """Derive gold, flag poisoned and stale items, rank the re-labeling queue; findings poisoned_items/stale_items."""
-    cfg = ctx.cfg
-    moment = as_of(ctx)
-    guideline = current_guideline(ctx)
-    facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment)
-    n = facts.num_rows
+def audited_gold(gold: pa.Array, n_all: np.ndarray, n_kept: np.ndarray, kept_label: pa.Array,
+                 n_top_kept_labels: np.ndarray) -> AuditedGold:
+    """Re-derive each item's gold from the judgments that remain once flagged labelers' are set aside.
+
+    Per item: its gold, how many labelers' latest judgments it has (``n_all``) and keeps (``n_kept``), the most
+    frequent kept label and how many labels share that count. An item with nothing set aside keeps its gold; a
+    touched one takes the majority of what remains — or none, counted as excluded, when nothing remains or the
+    remaining labels tie (never guessed)."""
+    touched = n_kept < n_all
+    tie = n_top_kept_labels > 1
+    kept_label = pc.if_else(pa.array(tie), pa.scalar(None, pa.string()), kept_label)
+    no_gold = ~_mask(pc.is_valid(gold))
+    label = pc.if_else(pa.array(no_gold), pa.scalar(None, pa.string()), pc.if_else(pa.array(touched), kept_label, gold))
+    status = np.where(touched, 1, 0)
+    no_judgment = touched & (n_kept == 0)
+    status[no_judgment] = 2
+    status[touched & (n_kept > 0) & tie] = 3
+    status[no_gold] = 4
+    deciding = touched & (n_kept > 0) & _differs(kept_label, gold)
+    return AuditedGold(label=label, status=status, flagged_only=no_judgment, deciding_vote=deciding)
+
+
+def _aligned_kept(item_ids: pa.ChunkedArray, n_labelers: np.ndarray, kept: pa.Table
+                  ) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """The result of the named query ``items_kept_counts`` (items with something set aside) laid out per item:
+    n_kept, kept_label, n_top_kept_labels — untouched items keep all their judgments."""
+    where = _positions(kept.column("item_id"), item_ids)
+    found = where >= 0
+    where = where[found]
+    n_kept = n_labelers.copy()
+    n_kept[where] = _np(kept.column("n_kept"))[found]
+    n_top = np.ones(len(n_labelers), dtype=np.int64)
+    n_top[where] = _np(kept.column("n_top_labels"))[found]
+    row = np.full(len(n_labelers), -1, dtype=np.int64)
+    row[where] = np.flatnonzero(found)
+    return n_kept, pc.take(kept.column("kept_label"), pa.array(row, mask=row < 0)), n_top
+
+
+def _register_inputs(ctx: Context) -> pa.Table:
+    """Offer the flagged labelers and the Dawid–Skene consensus to the items queries; returns the flagged table."""
     flagged = ctx.tables.get("flagged_labelers")
     if flagged is None:
         flagged = flagged_from_findings(ctx)
     ctx.engine.register("flagged_labelers", flagged)
-    counts = ctx.engine.query("items_label_counts")
-
-    item_ids = facts.column("item_id")
-    c_idx = _positions(counts.column("item_id"), item_ids)
-    c_lab = _objects(counts.column("label"))
-    n_all = counts.column("n_all").to_numpy().astype(np.int64)
-    n_kept = counts.column("n_kept").to_numpy().astype(np.int64)
-    majority, _ = _modes(c_idx, c_lab, n_all, n)
-    audited_mode, _ = _modes(c_idx, c_lab, n_kept, n)
-    total_all = np.bincount(c_idx, weights=n_all, minlength=n).astype(np.int64)
-    total_kept = np.bincount(c_idx, weights=n_kept, minlength=n).astype(np.int64)
-    positive = cfg.labels.positive
-
-    # -- consensus posterior (Dawid–Skene) from the labelers stage -----------------------------------------------
-    posterior = np.full(n, np.nan)
     consensus = ctx.tables.get("consensus")
-    if consensus is not None and consensus.num_rows and "posterior_positive" in consensus.column_names:
-        where = _positions(consensus.column("item_id"), item_ids)
-        post = pc.fill_null(consensus.column("posterior_positive").cast(pa.float64()), np.nan)
-        post = post.to_numpy(zero_copy_only=False)
-        ok = (where >= 0) & np.isfinite(post)
-        posterior[where[ok]] = post[ok]
-    labels_seen = sorted(v for v in pc.unique(counts.column("label")).to_pylist() if v is not None)
+    if consensus is None or "posterior_positive" not in consensus.column_names:
+        consensus = _CONSENSUS_SCHEMA.empty_table()
+    elif "failure_mode" not in consensus.column_names:  # a posterior per item, whatever its failure mode
+        consensus = consensus.append_column("failure_mode", pa.nulls(consensus.num_rows, pa.string()))
+    ctx.engine.register("items_consensus", consensus.select(_CONSENSUS_SCHEMA.names).cast(_CONSENSUS_SCHEMA))
+    return flagged
+
+
+def stage(ctx: Context) -> StageResult:
+    """Derive gold, flag poisoned and stale items, rank the re-labeling queue; findings poisoned_items/stale_items.
+
+    Everything is per item in one query (``items_facts``; it does not depend on who is flagged) plus the items a
+    flagged labeler touched (``items_kept_counts``); the rest is vectorised over those columns."""
+    cfg = ctx.cfg
+    moment = as_of(ctx)
+    guideline = current_guideline(ctx)
+    flagged = _register_inputs(ctx)
+    facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment)
+    n = facts.num_rows
+    positive = cfg.labels.positive
+    labels_seen = [v for v in ctx.engine.query("agreement_label_values").column("label").to_pylist() if v is not None]
     negatives = [v for v in labels_seen if v != positive]
     binary = len(negatives) <= 1  # the positive label and at most one other: a posterior of "positive" decides
     negative = negatives[0] if negatives else None
 
     # -- gold ---------------------------------------------------------------------------------------------------
-    gold_given = _objects(facts.column("gold_label"))
-    honeypot = _objects(facts.column("honeypot_label"))
-    consensus_label = majority.copy()
-    has_post = np.isfinite(posterior)
-    if binary and negative is not None:
-        consensus_label[has_post] = np.where(posterior[has_post] >= 0.5, positive, negative)
-    gold = gold_given.copy()
-    source = np.where(gold_given != None, "items.gold_label", None).astype(object)  # noqa: E711
-    use_honeypot = (gold == None) & (honeypot != None)  # noqa: E711
-    gold[use_honeypot] = honeypot[use_honeypot]
-    source[use_honeypot] = "honeypot"
-    use_consensus = (gold == None) & (consensus_label != None)  # noqa: E711
-    gold[use_consensus] = consensus_label[use_consensus]
-    source[use_consensus & has_post] = "dawid_skene"
-    source[use_consensus & ~has_post] = "majority"
-
-    # -- audited gold: re-derived without flagged judgments where any were set aside -----------------------------
-    touched = total_kept < total_all
-    audited = gold.copy()
-    status = np.full(n, "unchanged", dtype=object)
-    status[touched] = "rederived"
-    audited[touched] = audited_mode[touched]
-    no_judgment = touched & (total_kept == 0)
-    tied = touched & (total_kept > 0) & (audited_mode == None)  # noqa: E711
-    status[no_judgment] = "excluded_no_judgment"
-    status[tied] = "excluded_tie"
-    audited[no_judgment | tied] = None
-    status[gold == None] = "no_gold"  # noqa: E711
+    item_ids = facts.column("item_id").combine_chunks()
+    given, honeypot = facts.column("gold_label"), facts.column("honeypot_label")
+    n_labelers = _np(facts.column("n_labelers"))
+    posterior = _np(facts.column("posterior_positive"), dtype=float, fill=np.nan)
+    has_post = np.isfinite(posterior) & binary & (negative is not None)
+    majority = pc.if_else(pc.equal(facts.column("n_top_labels"), 1), facts.column("majority_label"),
+                          pa.scalar(None, pa.string()))
+    from_posterior = pc.if_else(pa.array(posterior >= 0.5), positive, negative or positive)
+    consensus_label = pc.if_else(pa.array(has_post), from_posterior, majority)
+    gold = pc.coalesce(given, honeypot, consensus_label).combine_chunks()
+    has_given, has_honeypot = _mask(pc.is_valid(given)), _mask(pc.is_valid(honeypot))
+    has_consensus = _mask(pc.is_valid(consensus_label))
+    source = np.select([has_given, has_honeypot, has_consensus & has_post, has_consensus], [0, 1, 2, 3], -1)
 
     # -- posterior of the gold label, poison score -------------------------------------------------------------
-    post_gold = np.full(n, np.nan)
-    if binary:
-        is_pos = gold == positive
-        post_gold[has_post] = np.where(is_pos[has_post], posterior[has_post], 1 - posterior[has_post])
-    agree = np.zeros(n)
-    gold_of_row = gold[c_idx]
-    np.add.at(agree, c_idx, np.where(c_lab == gold_of_row, n_all, 0))
-    smoothed = (agree + 0.5) / (total_all + 1.0)  # Jeffreys prior: an unjudged item gets 0.5
-    p_correct = np.where(np.isfinite(post_gold), post_gold, smoothed)
-    poison = np.where(gold == None, np.nan, np.clip(1 - p_correct, 0, 1))  # noqa: E711
+    is_positive = _mask(pc.equal(gold, positive))
+    post_gold = np.where(has_post, np.where(is_positive, posterior, 1 - posterior), np.nan)
+    agree = np.where(source <= 1, _np(facts.column("n_agree_listed")), _np(facts.column("n_top")))
+    smoothed = (agree + 0.5) / (n_labelers + 1.0)  # Jeffreys prior: an unjudged item gets 0.5
+    has_gold = source >= 0
+    poison = np.where(has_gold, np.clip(1 - np.where(np.isfinite(post_gold), post_gold, smoothed), 0, 1), np.nan)
 
-    # -- flags --------------------------------------------------------------------------------------------------
-    n_labelers = facts.column("n_labelers").to_numpy().astype(np.int64)
-    n_left = facts.column("n_labelers_left").to_numpy().astype(np.int64)
-    n_current = facts.column("n_current_guideline").to_numpy().astype(np.int64)
-    n_with = facts.column("n_with_guideline").to_numpy().astype(np.int64)
+    # -- flags that do not depend on who is flagged ---------------------------------------------------------------
+    matrix = np.zeros((n, len(FLAGS)), dtype=bool)
+    n_left = _np(facts.column("n_labelers_left"))
     last = facts.column("last_labeled_at")
-    flags_by_name = {
-        "flagged_labeler_only": touched & (total_kept == 0) & (total_all > 0),
-        "flagged_deciding_vote": touched & (total_kept > 0) & (audited_mode != gold),
-        "gold_disagrees_with_consensus": np.isfinite(post_gold)
-        & (1 - np.nan_to_num(post_gold, nan=1.0) >= cfg.items.consensus_min_posterior),
-        "single_label": n_labelers == 1,
-        "superseded_guideline": (guideline is not None) & (n_with > 0) & (n_current == 0),
-        "too_old": np.zeros(n, dtype=bool),
-        "labelers_inactive": (n_labelers > 0) & (n_left == n_labelers),
-        "no_judgments": total_all == 0,
-    }
+    matrix[:, FLAGS.index("single_label")] = n_labelers == 1
+    if guideline is not None:
+        matrix[:, FLAGS.index("superseded_guideline")] = ((_np(facts.column("n_with_guideline")) > 0)
+                                                          & (_np(facts.column("n_current_guideline")) == 0))
     if cfg.gold.max_age_days > 0:
-        cutoff = moment - timedelta(days=cfg.gold.max_age_days)
-        old = pc.less(last, pa.scalar(cutoff, type=pa.timestamp("us", tz="UTC")))
-        flags_by_name["too_old"] = np.asarray(pc.fill_null(old, False).to_numpy(zero_copy_only=False), dtype=bool)
-    is_honeypot = honeypot != None  # noqa: E711
-    flag_matrix = np.column_stack([flags_by_name[f] for f in FLAGS]) if n else np.zeros((0, len(FLAGS)), bool)
-    flags = _flag_lists(flag_matrix)
+        cutoff = pa.scalar(moment - timedelta(days=cfg.gold.max_age_days), type=pa.timestamp("us", tz="UTC"))
+        matrix[:, FLAGS.index("too_old")] = _mask(pc.less(last, cutoff))
+    matrix[:, FLAGS.index("labelers_inactive")] = (n_labelers > 0) & (n_left == n_labelers)
+    matrix[:, FLAGS.index("no_judgments")] = n_labelers == 0
 
-    # -- re-labeling priority ------------------------------------------------------------------------------------
-    fm = _objects(facts.column("failure_mode"))
-    gold_mask = (gold != None) & ~is_honeypot  # noqa: E711
-    fm_codes, fm_index = np.unique(fm.astype(str), return_inverse=True)
-    fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_codes))
+    # -- re-labeling priority: items come in item_id order, which breaks ties ----------------------------------
+    is_honeypot = has_honeypot
+    gold_mask = has_gold & ~is_honeypot
+    fm_index, fm_names = _codes(facts.column("failure_mode"))
+    fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
     expected = np.where(gold_mask, np.nan_to_num(poison) / np.maximum(fm_gold[fm_index], 1), 0.0)
-    order = np.lexsort((item_ids.to_numpy(zero_copy_only=False).astype(str), -expected,
-                        -np.where(gold_mask, np.nan_to_num(poison), -1.0)))
+    order = np.lexsort((np.arange(n), -expected, -np.where(gold_mask, np.nan_to_num(poison), -1.0)))
     priority = np.empty(n, dtype=np.int64)
     priority[order] = np.arange(1, n + 1)
 
     table = pa.table({
-        "item_id": item_ids, "failure_mode": pa.array(fm, pa.string()), "gold_label": pa.array(gold, pa.string()),
-        "poison_score": pa.array(poison, pa.float64(), from_pandas=True),
-        "flags": flags,
-        "relabel_priority": pa.array(priority), "gold_source": pa.array(source, pa.string()),
-        "audited_label": pa.array(audited, pa.string()), "audited_status": pa.array(status, pa.string()),
-        "consensus_label": pa.array(consensus_label, pa.string()),
-        "posterior_gold": pa.array(post_gold, pa.float64(), from_pandas=True),
-        "n_labelers": pa.array(n_labelers), "n_judgments": pa.array(total_all),
+        "item_id": item_ids, "failure_mode": facts.column("failure_mode"), "gold_label": gold,
+        "poison_score": pa.array(poison, pa.float64(), mask=~np.isfinite(poison)),
+        "flags": pa.nulls(n, pa.list_(pa.string())),
+        "relabel_priority": pa.array(priority), "gold_source": _strings(source, _GOLD_SOURCES),
+        "audited_label": pa.nulls(n, pa.string()), "audited_status": pa.nulls(n, pa.string()),
+        "consensus_label": consensus_label,
+        "posterior_gold": pa.array(post_gold, pa.float64(), mask=~np.isfinite(post_gold)),
+        "n_labelers": pa.array(n_labelers), "n_judgments": facts.column("n_judgments"),
         "last_labeled_at": last, "expected_score_change": pa.array(expected),
-        "is_honeypot": pa.array(is_honeypot.astype(bool)),
-    }, schema=ITEMS_SCHEMA).sort_by("relabel_priority")
+        "is_honeypot": pa.array(is_honeypot),
+    }, schema=ITEMS_SCHEMA)
+    kept = (_np(facts.column("n_kept")), facts.column("kept_label").combine_chunks(),
+            _np(facts.column("n_top_kept_labels")))
+    del facts
+    table, matrix, findings, summary = _audit(ctx, table, matrix, kept, flagged, guideline, moment)
+    summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(_GOLD_SOURCES)}
+    return _result(table, flagged, findings, summary)
 
-    findings = _poisoned_findings(ctx, fm_codes, fm_index, fm_gold, flag_matrix, gold_mask, poison, flagged, item_ids)
-    findings += _stale_findings(ctx, fm, flag_matrix, gold_mask, item_ids, guideline)
-    n_gold = int(gold_mask.sum())
+
+def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
+    """The items stage again for other flagged labelers (``ctx.tables["flagged_labelers"]``) or moved thresholds
+    (``ctx.cfg``), on the items table a run already derived: only what depends on them is recomputed — the
+    audited gold, the flags ``flagged_labeler_only``, ``flagged_deciding_vote`` and
+    ``gold_disagrees_with_consensus``, the findings — from one query over the items a flagged labeler judged.
+    Gold, poison scores and the re-labeling order do not depend on them and are kept."""
+    flagged = _register_inputs(ctx)
+    kept = _aligned_kept(items_table.column("item_id"), _np(items_table.column("n_labelers")),
+                         ctx.engine.query("items_kept_counts"))
+    matrix = _flag_matrix(items_table.column("flags"))
+    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, flagged, current_guideline(ctx),
+                                              as_of(ctx))
+    source = table.column("gold_source")
+    summary["items"]["gold_source"] = {s: int(pc.sum(pc.equal(source, s)).as_py() or 0) for s in _GOLD_SOURCES}
+    return _result(table, flagged, findings, summary)
+
+
+def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.ndarray, pa.Array, np.ndarray],
+           flagged: pa.Table, guideline: str | None, moment: datetime
+           ) -> tuple[pa.Table, np.ndarray, list[Finding], dict]:
+    """Fill in what depends on the flagged labelers and the thresholds: audited gold, three flags, findings.
+    ``kept``: per item, (n_kept, kept_label, n_top_kept_labels) — see :func:`audited_gold`."""
+    cfg = ctx.cfg
+    gold = table.column("gold_label").combine_chunks()
+    audited = audited_gold(gold, _np(table.column("n_labelers")), *kept)
+    post_gold = _np(table.column("posterior_gold"), dtype=float, fill=np.nan)
+    matrix[:, FLAGS.index("flagged_labeler_only")] = audited.flagged_only
+    matrix[:, FLAGS.index("flagged_deciding_vote")] = audited.deciding_vote
+    matrix[:, FLAGS.index("gold_disagrees_with_consensus")] = (
+        np.isfinite(post_gold) & (1 - np.nan_to_num(post_gold, nan=1.0) >= cfg.items.consensus_min_posterior))
+    for name, column in (("flags", _flag_lists(matrix)), ("audited_label", audited.label),
+                         ("audited_status", _strings(audited.status, AUDITED_STATUSES))):
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+
+    gold_mask = _mask(pc.is_valid(gold)) & ~_mask(table.column("is_honeypot"))
+    fm_index, fm_names = _codes(table.column("failure_mode"))
+    fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
+    poison = _np(table.column("poison_score"), dtype=float, fill=np.nan)
+    findings = _poisoned_findings(ctx, fm_names, fm_index, fm_gold, matrix, gold_mask, poison, flagged,
+                                  table.column("item_id"))
+    findings += _stale_findings(ctx, fm_names, fm_index, matrix, gold_mask, table.column("item_id"), guideline)
     summary = {"items": {
-        "n_items": n, "n_gold": n_gold, "n_honeypots": int(is_honeypot.sum()),
+        "n_items": table.num_rows, "n_gold": int(gold_mask.sum()),
+        "n_honeypots": int(_mask(table.column("is_honeypot")).sum()),
         "current_guideline": guideline, "as_of": moment.isoformat(),
-        "gold_source": {s: int((source == s).sum())
-                        for s in ("items.gold_label", "honeypot", "dawid_skene", "majority")},
-        "flags": {f: int(flags_by_name[f][gold_mask].sum()) for f in FLAGS},
+        "flags": {f: int(matrix[gold_mask, k].sum()) for k, f in enumerate(FLAGS)},
         "flagged_labelers": flagged.num_rows,
     }}
-    gold_items = table.filter(pc.and_(pc.invert(table.column("is_honeypot")),
-                                      pc.is_valid(table.column("gold_label"))))
-    return StageResult(tables={"items": table, "flagged_labelers": flagged,
-                               "gold_items": gold_items.select(["item_id", "failure_mode", "gold_label",
-                                                                 "audited_label", "audited_status"])},
+    return table, matrix, findings, summary
+
+
+def _result(table: pa.Table, flagged: pa.Table, findings: list[Finding], summary: dict) -> StageResult:
+    gold = pc.and_(pc.invert(table.column("is_honeypot")), pc.is_valid(table.column("gold_label")))
+    gold_items = table.select(["item_id", "failure_mode", "gold_label", "audited_label", "audited_status"])
+    return StageResult(tables={"items": table, "flagged_labelers": flagged, "gold_items": gold_items.filter(gold)},
                        findings=findings, summary=summary)
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a string column, numbered in sorted order of the values, and the sorted values."""
+    enc = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(names.astype(str)) if len(names) else np.zeros(0, dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[_np(enc.indices)], names[order]
 
 
 def _severity(share: float, count: int, share_medium: float, share_high: float, n_medium: int, n_high: int) -> str:
@@ -330,48 +399,52 @@ def _severity(share: float, count: int, share_medium: float, share_high: float, 
     return "low"
 
 
-def _poisoned_findings(ctx: Context, fm_codes, fm_index, fm_gold, flag_matrix, gold_mask, poison, flagged,
+def _first_ids(item_ids: pa.ChunkedArray, mask: np.ndarray, k: int = 50) -> list[str]:
+    """The ``k`` smallest item ids where ``mask`` holds (a finding's examples)."""
+    ids = pc.filter(item_ids, pa.array(mask))
+    return pc.take(ids, pc.sort_indices(ids)[:k]).to_pylist()
+
+
+def _poisoned_findings(ctx: Context, fm_names, fm_index, fm_gold, flag_matrix, gold_mask, poison, flagged,
                        item_ids) -> list[Finding]:
     """One poisoned_items finding per failure mode with poisoned gold: how many, what share, how many likely wrong."""
     cfg = ctx.cfg.items
     cols = [FLAGS.index(f) for f in sorted(POISON_FLAGS)]
-    poisoned = flag_matrix[:, cols].any(axis=1) & gold_mask if len(flag_matrix) else np.zeros(0, bool)
+    poisoned = flag_matrix[:, cols].any(axis=1) & gold_mask
+    per_fm = np.bincount(fm_index[poisoned], minlength=len(fm_names))
+    pairs = list(zip(flagged.column("labeler_id").to_pylist(), flagged.column("failure_mode").to_pylist(),
+                     strict=True))
     out = []
-    ids = _objects(item_ids)
-    for k, name in enumerate(fm_codes):
+    for k in np.flatnonzero(per_fm >= 5):
+        name = str(fm_names[k])
         mask = poisoned & (fm_index == k)
-        count = int(mask.sum())
-        if count < 5:
-            continue
+        count = int(per_fm[k])
         share = count / max(fm_gold[k], 1)
         likely_wrong = float(np.nansum(poison[mask]))
         by_flag = {FLAGS[j]: int((flag_matrix[:, j] & mask).sum()) for j in cols}
-        labelers = sorted({lab for lab, f in zip(flagged.column("labeler_id").to_pylist(),
-                                                  flagged.column("failure_mode").to_pylist(), strict=True)
-                           if f is None or f == name})
+        labelers = sorted({lab for lab, f in pairs if f is None or f == name})
         out.append(Finding(
             kind="poisoned_items",
             severity=_severity(share, count, cfg.poisoned_share_medium, cfg.poisoned_share_high,
                                cfg.poisoned_n_medium, cfg.poisoned_n_high),
             labeler_id=labelers[0] if len(labelers) == 1 else None,
-            failure_mode=str(name), effect=share, n=count,
+            failure_mode=name, effect=share, n=count,
             evidence=("census of gold items whose gold rests only on flagged labelers, was decided by their vote, "
                       "or contradicts the Dawid–Skene consensus; 'likely wrong' = sum of poison scores "
                       "(1 - posterior of the gold label)"),
             message=(f"{count:,} gold items of {name} ({share:.1%}) rest on flagged labelers' judgments or "
                      f"contradict the consensus; about {likely_wrong:,.0f} of them are likely wrong."),
             details={"by_flag": by_flag, "likely_wrong": round(likely_wrong, 1), "flagged_labelers": labelers,
-                     "item_ids": sorted(ids[mask].tolist())[:50]},
+                     "item_ids": _first_ids(item_ids, mask)},
         ))
     return out
 
 
-def _stale_findings(ctx: Context, fm, flag_matrix, gold_mask, item_ids, guideline) -> list[Finding]:
+def _stale_findings(ctx: Context, fm_names, fm_index, flag_matrix, gold_mask, item_ids, guideline) -> list[Finding]:
     """One stale_items finding per reason (superseded guideline, too old, labelers inactive), with the failure
     modes it touches."""
     cfg = ctx.cfg.items
     n_gold = int(gold_mask.sum())
-    ids = _objects(item_ids)
     out = []
     texts = {
         "superseded_guideline": f"were labeled only under a guideline other than the current one ({guideline})",
@@ -379,15 +452,13 @@ def _stale_findings(ctx: Context, fm, flag_matrix, gold_mask, item_ids, guidelin
         "labelers_inactive": "were judged only by labelers who have since left",
     }
     for reason in STALE_FLAGS:
-        if not len(flag_matrix):
-            break
         mask = flag_matrix[:, FLAGS.index(reason)] & gold_mask
         count = int(mask.sum())
         if count < cfg.stale_min_items:
             continue
         share = count / max(n_gold, 1)
-        fms, per_fm = np.unique(fm[mask].astype(str), return_counts=True)
-        top = sorted(zip(fms.tolist(), per_fm.tolist(), strict=True), key=lambda t: -t[1])
+        per_fm = np.bincount(fm_index[mask], minlength=len(fm_names))
+        top = sorted(((str(fm_names[k]), int(per_fm[k])) for k in np.flatnonzero(per_fm)), key=lambda t: -t[1])
         out.append(Finding(
             kind="stale_items",
             severity=_severity(share, count, cfg.stale_share_medium, cfg.stale_share_high, cfg.stale_min_items,
@@ -395,6 +466,6 @@ def _stale_findings(ctx: Context, fm, flag_matrix, gold_mask, item_ids, guidelin
             failure_mode=top[0][0] if len(top) == 1 else None, effect=share, n=count,
             evidence=f"census of gold items flagged {reason}",
             message=f"{count:,} gold items ({share:.1%} of the gold set) {texts[reason]}.",
-            details={"reason": reason, "by_failure_mode": dict(top), "item_ids": sorted(ids[mask].tolist())[:50]},
+            details={"reason": reason, "by_failure_mode": dict(top), "item_ids": _first_ids(item_ids, mask)},
         ))
     return out

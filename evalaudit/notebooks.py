@@ -366,11 +366,21 @@ def regold(audit: Audit, excluded: Sequence[tuple[str, str | None] | tuple[str, 
         return audit.ctx  # the run already derived exactly this gold
     keep = {k: v for k, v in audit.tables.items() if k not in ("items", "gold_items", "impact", "flagged_labelers")}
     gold_kinds = {"poisoned_items", "stale_items", "eval_score_inflation"}
-    ctx = pipeline.Context(engine=audit.engine, cfg=cfg or audit.cfg, tables=keep,
+    new_cfg = cfg or audit.cfg
+    ctx = pipeline.Context(engine=audit.engine, cfg=new_cfg, tables=keep,
                            findings=[f for f in audit.ctx.findings if f.kind not in gold_kinds])
     if excluded is not None:
         ctx.tables["flagged_labelers"] = items.flagged_table(list(excluded))
-    pipeline.run_stages(ctx, [("items", items.stage), ("impact", impact.stage)])
+    elif run_flagged is not None:
+        ctx.tables["flagged_labelers"] = run_flagged
+    run_items = audit.tables.get("items")
+    if run_items is not None and new_cfg.gold == audit.cfg.gold and new_cfg.labels == audit.cfg.labels:
+        # only who is flagged or an items/impact threshold moved: re-derive what depends on them (seconds at 10M)
+        def gold_stage(c: pipeline.Context) -> pipeline.StageResult:
+            return items.rederive(c, run_items)
+    else:
+        gold_stage = items.stage
+    pipeline.run_stages(ctx, [("items", gold_stage), ("impact", impact.stage)])
     return ctx
 
 

@@ -7,6 +7,8 @@ context, and collects what they return; writing files is `run.py`'s job. Adding 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import time
 from collections.abc import Callable
@@ -76,6 +78,15 @@ def stages() -> list[tuple[str, Stage]]:
     ]
 
 
+def _release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the OS between stages (glibc only; elsewhere a no-op).
+
+    A stage's NumPy and Arrow work frees hundreds of MiB in pieces small enough to stay in the heap, where the next
+    stage's peak would stack on top of them (about 0.4 GiB after the labelers stage at 10M judgments)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None) -> Context:
     """Run each stage in order, collecting its tables, findings and summary into ``ctx``."""
     for name, stage in selected or stages():
@@ -85,6 +96,9 @@ def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None) ->
         ctx.tables.update(result.tables)
         ctx.findings.extend(result.findings)
         ctx.summary.update(result.summary)
+        n_findings = len(result.findings)
+        del result
+        _release_freed_memory()
         ctx.timings[name] = round(time.perf_counter() - start, 3)
-        log.info("stage %s: done in %.1f s (%d findings)", name, ctx.timings[name], len(result.findings))
+        log.info("stage %s: done in %.1f s (%d findings)", name, ctx.timings[name], n_findings)
     return ctx

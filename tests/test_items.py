@@ -141,3 +141,40 @@ def test_findings_name_reason_and_counts():
     assert f.details["reason"] == "superseded_guideline" and f.n == 12
     assert f.effect == pytest.approx(12 / 13)
     assert f.severity == "high" and "v2" in f.message
+
+
+def _by_item(table: pa.Table) -> list[dict]:
+    return sorted(table.to_pylist(), key=lambda r: r["item_id"])
+
+
+@pytest.mark.parametrize(("first", "then"), [([("lenient", "x")], []), ([], [("lenient", "x")]),
+                                             ([("lenient", None)], [("b", "x", T0 + timedelta(days=1))])])
+def test_rederive_equals_a_fresh_stage(first, then):
+    """Re-deriving the run's items table for other flagged labelers gives what the whole stage would."""
+    cfg = Config()
+    cfg.gold.as_of = "2026-06-01"
+    ctx = context(cfg, labels=LABELS, items=ITEMS, labelers=LABELERS)
+    ctx.tables["flagged_labelers"] = items.flagged_table(first)
+    run = items.stage(ctx)
+    ctx.tables["flagged_labelers"] = items.flagged_table(then)
+    again = items.rederive(ctx, run.tables["items"])
+    fresh = items.stage(ctx)
+    assert _by_item(again.tables["items"]) == _by_item(fresh.tables["items"])
+    assert _by_item(again.tables["gold_items"]) == _by_item(fresh.tables["gold_items"])
+    assert [f.to_json() for f in again.findings] == [f.to_json() for f in fresh.findings]
+    assert again.summary == fresh.summary
+    assert _by_item(again.tables["items"]) != _by_item(run.tables["items"])  # the flagged labelers mattered
+
+
+def test_rederive_moves_the_posterior_threshold():
+    cfg = Config()
+    ctx = context(cfg, labels=LABELS, items=ITEMS)
+    ctx.tables["flagged_labelers"] = items.flagged_table([])
+    ctx.tables["consensus"] = pa.table({"item_id": ["i2", "i3"], "posterior_positive": [0.2, 0.97]})
+    run = items.stage(ctx)
+    assert "gold_disagrees_with_consensus" not in {r["item_id"]: r for r in run.tables["items"].to_pylist()}[
+        "i2"]["flags"]  # P(gold wrong) = 0.8 < 0.9 by default
+    ctx.cfg.items.consensus_min_posterior = 0.75
+    again = {r["item_id"]: r for r in items.rederive(ctx, run.tables["items"]).tables["items"].to_pylist()}
+    assert "gold_disagrees_with_consensus" in again["i2"]["flags"]
+    assert "gold_disagrees_with_consensus" not in again["i3"]["flags"]

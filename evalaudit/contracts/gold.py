@@ -41,10 +41,10 @@ def gold_expectations(engine: Engine, cfg: Config, now: datetime | None = None) 
     c, g = cfg.contracts, cfg.gold
     now = (now or datetime.now(UTC)).astimezone(UTC)
     cutoff = now - timedelta(days=g.max_age_days) if g.max_age_days > 0 else NO_CUTOFF
-    s = engine.query("contracts_gold_summary", current_guideline=g.current_guideline or "",
-                     check_guideline=1 if g.current_guideline else 0, cutoff=cutoff).to_pylist()[0]
-    s = {k: int(v or 0) for k, v in s.items()}  # SUM gives HUGEINT (Decimal in Python) on DuckDB
-    n = s["n_items"]
+    rows = engine.query("contracts_gold", current_guideline=g.current_guideline or "",
+                        check_guideline=1 if g.current_guideline else 0, cutoff=cutoff)
+    s = {k: int(rows.column(k)[0].as_py() or 0) for k in ("total_items", "n_stale", "n_single_labeled")}
+    n = s["total_items"]
     rules = []
     if g.current_guideline:
         rules.append(f"no judgment under guideline {g.current_guideline!r}")
@@ -52,8 +52,8 @@ def gold_expectations(engine: Engine, cfg: Config, now: datetime | None = None) 
         rules.append(f"latest judgment older than {g.max_age_days} days")
     stale = s["n_stale"] / n if n and rules else None
     single = s["n_single_labeled"] / n if n else None
-    shares = engine.query("contracts_gold_labeler_share").to_pandas()
-    judged = shares[shares["n_items"] >= c.gold_min_items].reset_index(drop=True)
+    shares = rows.select(["failure_mode", "labeler_id", "n_items", "share"]).to_pandas()
+    judged = shares[shares["labeler_id"].notna() & (shares["n_items"] >= c.gold_min_items)].reset_index(drop=True)
     frames = {"gold": pd.DataFrame({"stale_share": [stale], "single_labeled_share": [single], "n_items": [n]}),
               "gold_labeler": judged}
     b_stale, b_share, b_single = c.gold_max_stale_share, c.gold_max_labeler_share, c.gold_max_single_labeled_share

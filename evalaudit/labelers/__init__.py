@@ -246,6 +246,9 @@ def stage(ctx: Context) -> StageResult:
         }
     }
     ctx.progress("labelers", 6, 6)
+    # the stage's working set (one row per judgment) is not read after it: free it before the next stage
+    eng.drop(judgments.JUDGMENTS_VIEW)
+    eng.drop(judgments.ITEMS_VIEW)
     return StageResult(
         tables={"leniency": leniency, "consensus": consensus, "labeler_stats": labeler_stats, "drift": drift_table,
                 "drift_series": drift_series, "labeler_pairs": pairs},

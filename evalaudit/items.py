@@ -187,15 +187,15 @@ class AuditedGold:
 
 
 def audited_gold(gold: pa.Array, n_all: np.ndarray, n_kept: np.ndarray, kept_label: pa.Array,
-                 n_top_kept_labels: np.ndarray) -> AuditedGold:
+                 kept_tied: np.ndarray) -> AuditedGold:
     """Re-derive each item's gold from the judgments that remain once flagged labelers' are set aside.
 
     Per item: its gold, how many labelers' latest judgments it has (``n_all``) and keeps (``n_kept``), the most
-    frequent kept label and how many labels share that count. An item with nothing set aside keeps its gold; a
-    touched one takes the majority of what remains — or none, counted as excluded, when nothing remains or the
-    remaining labels tie (never guessed)."""
+    frequent kept label and whether two or more kept labels share that count. An item with nothing set aside keeps
+    its gold; a touched one takes the majority of what remains — or none, counted as excluded, when nothing remains
+    or the remaining labels tie (never guessed)."""
     touched = n_kept < n_all
-    tie = n_top_kept_labels > 1
+    tie = kept_tied
     kept_label = pc.if_else(pa.array(tie), pa.scalar(None, pa.string()), kept_label)
     no_gold = ~_mask(pc.is_valid(gold))
     label = pc.if_else(pa.array(no_gold), pa.scalar(None, pa.string()), pc.if_else(pa.array(touched), kept_label, gold))
@@ -211,17 +211,17 @@ def audited_gold(gold: pa.Array, n_all: np.ndarray, n_kept: np.ndarray, kept_lab
 def _aligned_kept(item_ids: pa.ChunkedArray, n_labelers: np.ndarray, kept: pa.Table
                   ) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """The result of the named query ``items_kept_counts`` (items with something set aside) laid out per item:
-    n_kept, kept_label, n_top_kept_labels — untouched items keep all their judgments."""
+    n_kept, kept_label, kept_tied — untouched items keep all their judgments."""
     where = _positions(kept.column("item_id"), item_ids)
     found = where >= 0
     where = where[found]
     n_kept = n_labelers.copy()
     n_kept[where] = _np(kept.column("n_kept"))[found]
-    n_top = np.ones(len(n_labelers), dtype=np.int64)
-    n_top[where] = _np(kept.column("n_top_labels"))[found]
+    tied = np.zeros(len(n_labelers), dtype=bool)
+    tied[where] = _np(kept.column("n_top_labels"))[found] > 1
     row = np.full(len(n_labelers), -1, dtype=np.int64)
     row[where] = np.flatnonzero(found)
-    return n_kept, pc.take(kept.column("kept_label"), pa.array(row, mask=row < 0)), n_top
+    return n_kept, pc.take(kept.column("kept_label"), pa.array(row, mask=row < 0)), tied
 
 
 def _register_inputs(ctx: Context) -> pa.Table:
@@ -262,8 +262,7 @@ def stage(ctx: Context) -> StageResult:
     n_labelers = _np(facts.column("n_labelers"))
     posterior = _np(facts.column("posterior_positive"), dtype=float, fill=np.nan)
     has_post = np.isfinite(posterior) & binary & (negative is not None)
-    majority = pc.if_else(pc.equal(facts.column("n_top_labels"), 1), facts.column("majority_label"),
-                          pa.scalar(None, pa.string()))
+    majority = facts.column("majority_label")  # null when tied
     from_posterior = pc.if_else(pa.array(posterior >= 0.5), positive, negative or positive)
     consensus_label = pc.if_else(pa.array(has_post), from_posterior, majority)
     gold = pc.coalesce(given, honeypot, consensus_label).combine_chunks()
@@ -316,7 +315,7 @@ def stage(ctx: Context) -> StageResult:
         "is_honeypot": pa.array(is_honeypot),
     }, schema=ITEMS_SCHEMA)
     kept = (_np(facts.column("n_kept")), facts.column("kept_label").combine_chunks(),
-            _np(facts.column("n_top_kept_labels")))
+            _np(facts.column("kept_tied")) > 0)
     del facts
     table, matrix, findings, summary = _audit(ctx, table, matrix, kept, flagged, guideline, moment)
     summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(_GOLD_SOURCES)}
@@ -344,7 +343,7 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
            flagged: pa.Table, guideline: str | None, moment: datetime
            ) -> tuple[pa.Table, np.ndarray, list[Finding], dict]:
     """Fill in what depends on the flagged labelers and the thresholds: audited gold, three flags, findings.
-    ``kept``: per item, (n_kept, kept_label, n_top_kept_labels) — see :func:`audited_gold`."""
+    ``kept``: per item, (n_kept, kept_label, kept_tied) — see :func:`audited_gold`."""
     cfg = ctx.cfg
     gold = table.column("gold_label").combine_chunks()
     audited = audited_gold(gold, _np(table.column("n_labelers")), *kept)

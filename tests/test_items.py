@@ -178,3 +178,22 @@ def test_rederive_moves_the_posterior_threshold():
     again = {r["item_id"]: r for r in items.rederive(ctx, run.tables["items"]).tables["items"].to_pylist()}
     assert "gold_disagrees_with_consensus" in again["i2"]["flags"]
     assert "gold_disagrees_with_consensus" not in again["i3"]["flags"]
+
+
+def test_ties_among_many_labels_are_not_guessed():
+    """Majority and audited gold over a label space of four: a tie at the top is no gold, whatever the codes."""
+    labels = [j("t3", "a", "red"), j("t3", "b", "green"), j("t3", "c", "blue"),           # three-way tie
+              j("m", "a", "red"), j("m", "b", "red"), j("m", "c", "blue"), j("m", "d", "amber"),  # red wins
+              j("k", "a", "red"), j("k", "b", "blue"), j("k", "lenient", "red"),         # kept: red vs blue tie
+              j("w", "a", "amber"), j("w", "b", "amber"), j("w", "lenient", "blue"), j("w", "c", "blue"),
+              j("w", "d", "blue")]                                                       # kept: amber 2 : blue 2
+    ctx = context(Config(), labels=labels, items=[{"item_id": "w", "gold_label": "blue"}])
+    ctx.tables["flagged_labelers"] = items.flagged_table([("lenient", None)])
+    rows = {r["item_id"]: r for r in items.stage(ctx).tables["items"].to_pylist()}
+    assert rows["t3"]["gold_label"] is None and rows["t3"]["audited_status"] == "no_gold"
+    assert (rows["m"]["gold_label"], rows["m"]["gold_source"]) == ("red", "majority")
+    assert rows["m"]["poison_score"] == pytest.approx(1 - 2.5 / 5)  # 2 of 4 agree, Jeffreys-smoothed
+    assert (rows["k"]["gold_label"], rows["k"]["audited_label"], rows["k"]["audited_status"]) == (
+        "red", None, "excluded_tie")
+    assert "flagged_deciding_vote" in rows["k"]["flags"]
+    assert (rows["w"]["gold_label"], rows["w"]["audited_status"]) == ("blue", "excluded_tie")

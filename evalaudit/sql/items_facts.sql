@@ -4,13 +4,13 @@
 --     answer;
 --   * over each labeler's latest judgment of the item: how many labelers judged it (n_labelers), how many of them
 --     had left by $as_of (labelers table `active_to`; a labeler it does not list counts as active), the most
---     frequent label (majority_label), its count (n_top) and how many labels share that count (n_top_labels > 1 is
---     a tie), and how many give the items table's gold (else honeypot) label (n_agree_listed);
+--     frequent label (majority_label; NULL when two or more labels share the top count: majority_tied = 1), its
+--     count (n_top), and how many give the items table's gold (else honeypot) label (n_agree_listed);
 --   * over all its judgments, repeats included: how many (n_judgments), when the last was made, how many were made
 --     under the current guideline $current_guideline and how many name any guideline;
 --   * once the judgments of flagged labelers are set aside (the rule of `items_kept_counts`, which computes the
 --     same for the items a flagged labeler touched): how many latest judgments remain (n_kept), the most frequent
---     remaining label (kept_label) and how many labels share its count (n_top_kept_labels);
+--     remaining label (kept_label; NULL when none remains or when tied: kept_tied = 1);
 --   * the Dawid–Skene posterior of the positive label for the item under its failure mode, from the view
 --     `items_consensus` (item_id, failure_mode, posterior_positive; a NULL failure_mode there matches any).
 WITH item_rows AS (
@@ -31,7 +31,7 @@ label_codes AS (
     -- labels and failure modes as small integers, so that the one aggregation over every judgment below carries
     -- no strings but its keys (a third less memory at 10M judgments)
     SELECT label, ROW_NUMBER() OVER (ORDER BY label) AS code
-    FROM (SELECT DISTINCT label FROM labels) AS v
+    FROM (SELECT DISTINCT label FROM labels WHERE label IS NOT NULL) AS v
 ),
 fm_codes AS (
     SELECT failure_mode, ROW_NUMBER() OVER (ORDER BY failure_mode) AS code
@@ -57,14 +57,13 @@ item_labelers AS (
     SELECT
         c.item_id,
         c.labeler_id,
-        lc.label,
+        c.label_code,
         fc.failure_mode,
         c.n_judgments,
         c.last_labeled_at,
         c.n_current_guideline,
         c.n_with_guideline
     FROM coded_labelers AS c
-    LEFT JOIN label_codes AS lc ON c.label_code = lc.code
     LEFT JOIN fm_codes AS fc ON c.fm_code = fc.code
 ),
 marked AS (
@@ -72,15 +71,15 @@ marked AS (
     SELECT
         il.item_id,
         il.labeler_id,
-        il.label,
+        il.label_code,
         il.failure_mode,
         il.n_judgments,
         il.last_labeled_at,
         il.n_current_guideline,
         il.n_with_guideline,
         CASE WHEN f.labeler_id IS NULL THEN 1 ELSE 0 END AS kept
-    FROM item_labelers il
-    LEFT JOIN flagged_labelers f
+    FROM item_labelers AS il
+    LEFT JOIN flagged_labelers AS f
         ON il.labeler_id = f.labeler_id
         AND (f.failure_mode IS NULL OR f.failure_mode = il.failure_mode)
         AND (f.since IS NULL OR il.last_labeled_at >= f.since)
@@ -88,57 +87,48 @@ marked AS (
 label_rows AS (
     -- per item and latest label: how many labelers gave it (all, kept), and the per-item sums split by label
     SELECT
-        il.item_id,
-        il.label,
+        m.item_id,
+        m.label_code,
         COUNT(*) AS n,
-        SUM(il.kept) AS n_kept,
+        SUM(m.kept) AS n_kept,
         SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS n_labelers_left,
-        MIN(il.failure_mode) AS failure_mode,
-        SUM(il.n_judgments) AS n_judgments,
-        MAX(il.last_labeled_at) AS last_labeled_at,
-        SUM(il.n_current_guideline) AS n_current_guideline,
-        SUM(il.n_with_guideline) AS n_with_guideline
-    FROM marked il
-    LEFT JOIN roster r ON il.labeler_id = r.labeler_id
-    GROUP BY il.item_id, il.label
+        MIN(m.failure_mode) AS failure_mode,
+        SUM(m.n_judgments) AS n_judgments,
+        MAX(m.last_labeled_at) AS last_labeled_at,
+        SUM(m.n_current_guideline) AS n_current_guideline,
+        SUM(m.n_with_guideline) AS n_with_guideline
+    FROM marked AS m
+    LEFT JOIN roster AS r ON m.labeler_id = r.labeler_id
+    GROUP BY m.item_id, m.label_code
 ),
-ranked AS (
-    SELECT
-        lr.item_id,
-        lr.label,
-        lr.n,
-        lr.n_kept,
-        lr.n_labelers_left,
-        lr.failure_mode,
-        lr.n_judgments,
-        lr.last_labeled_at,
-        lr.n_current_guideline,
-        lr.n_with_guideline,
-        MAX(lr.n) OVER (PARTITION BY lr.item_id) AS n_top,
-        MAX(lr.n_kept) OVER (PARTITION BY lr.item_id) AS n_top_kept,
-        CASE WHEN lr.label = COALESCE(i.gold_label, i.honeypot_label) THEN lr.n ELSE 0 END AS n_agree_listed
-    FROM label_rows lr
-    LEFT JOIN item_rows i ON lr.item_id = i.item_id
+listed AS (
+    SELECT i.item_id, lc.code AS listed_code
+    FROM item_rows AS i
+    JOIN label_codes AS lc ON lc.label = COALESCE(i.gold_label, i.honeypot_label)
 ),
 judged AS (
+    -- the top label without a window: among the labels with the top count, max_by picks the highest code with
+    -- `count * 1e9 + code` and the lowest with `count * 1e9 - code`; they differ exactly when the top is tied
     SELECT
-        item_id,
-        SUM(n) AS n_labelers,
-        SUM(n_labelers_left) AS n_labelers_left,
-        MIN(failure_mode) AS labels_failure_mode,
-        SUM(n_judgments) AS n_judgments,
-        MAX(last_labeled_at) AS last_labeled_at,
-        SUM(n_current_guideline) AS n_current_guideline,
-        SUM(n_with_guideline) AS n_with_guideline,
-        MAX(CASE WHEN n = n_top THEN label END) AS majority_label,
-        MAX(n_top) AS n_top,
-        SUM(CASE WHEN n = n_top THEN 1 ELSE 0 END) AS n_top_labels,
-        SUM(n_agree_listed) AS n_agree_listed,
-        SUM(n_kept) AS n_kept,
-        MAX(CASE WHEN n_top_kept > 0 AND n_kept = n_top_kept THEN label END) AS kept_label,
-        SUM(CASE WHEN n_top_kept > 0 AND n_kept = n_top_kept THEN 1 ELSE 0 END) AS n_top_kept_labels
-    FROM ranked
-    GROUP BY item_id
+        lr.item_id,
+        SUM(lr.n) AS n_labelers,
+        SUM(lr.n_labelers_left) AS n_labelers_left,
+        MIN(lr.failure_mode) AS labels_failure_mode,
+        SUM(lr.n_judgments) AS n_judgments,
+        MAX(lr.last_labeled_at) AS last_labeled_at,
+        SUM(lr.n_current_guideline) AS n_current_guideline,
+        SUM(lr.n_with_guideline) AS n_with_guideline,
+        MAX(lr.n) AS n_top,
+        max_by(lr.label_code, lr.n * 1000000000 + lr.label_code) AS top_high,
+        max_by(lr.label_code, lr.n * 1000000000 - lr.label_code) AS top_low,
+        SUM(CASE WHEN lr.label_code = li.listed_code THEN lr.n ELSE 0 END) AS n_agree_listed,
+        SUM(lr.n_kept) AS n_kept,
+        MAX(lr.n_kept) AS n_top_kept,
+        max_by(lr.label_code, lr.n_kept * 1000000000 + lr.label_code) AS kept_high,
+        max_by(lr.label_code, lr.n_kept * 1000000000 - lr.label_code) AS kept_low
+    FROM label_rows AS lr
+    LEFT JOIN listed AS li ON lr.item_id = li.item_id
+    GROUP BY lr.item_id
 ),
 facts AS (
     SELECT
@@ -152,15 +142,16 @@ facts AS (
         j.last_labeled_at,
         j.n_current_guideline,
         j.n_with_guideline,
-        j.majority_label,
         j.n_top,
-        j.n_top_labels,
+        j.top_high,
+        j.top_low,
         j.n_agree_listed,
         j.n_kept,
-        j.kept_label,
-        j.n_top_kept_labels
-    FROM item_rows i
-    FULL OUTER JOIN judged j ON i.item_id = j.item_id
+        j.n_top_kept,
+        j.kept_high,
+        j.kept_low
+    FROM item_rows AS i
+    FULL OUTER JOIN judged AS j ON i.item_id = j.item_id
 )
 SELECT
     f.item_id,
@@ -173,15 +164,17 @@ SELECT
     f.last_labeled_at,
     CAST(COALESCE(f.n_current_guideline, 0) AS BIGINT) AS n_current_guideline,
     CAST(COALESCE(f.n_with_guideline, 0) AS BIGINT) AS n_with_guideline,
-    f.majority_label,
+    CASE WHEN f.top_high = f.top_low THEN top.label END AS majority_label,
+    CAST(CASE WHEN f.top_high <> f.top_low THEN 1 ELSE 0 END AS BIGINT) AS majority_tied,
     CAST(COALESCE(f.n_top, 0) AS BIGINT) AS n_top,
-    CAST(COALESCE(f.n_top_labels, 0) AS BIGINT) AS n_top_labels,
     CAST(COALESCE(f.n_agree_listed, 0) AS BIGINT) AS n_agree_listed,
     CAST(COALESCE(f.n_kept, 0) AS BIGINT) AS n_kept,
-    f.kept_label,
-    CAST(COALESCE(f.n_top_kept_labels, 0) AS BIGINT) AS n_top_kept_labels,
+    CASE WHEN f.n_top_kept > 0 AND f.kept_high = f.kept_low THEN kept.label END AS kept_label,
+    CAST(CASE WHEN f.n_top_kept > 0 AND f.kept_high <> f.kept_low THEN 1 ELSE 0 END AS BIGINT) AS kept_tied,
     CAST(c.posterior_positive AS DOUBLE) AS posterior_positive
-FROM facts f
-LEFT JOIN items_consensus c
+FROM facts AS f
+LEFT JOIN label_codes AS top ON f.top_high = top.code
+LEFT JOIN label_codes AS kept ON f.kept_high = kept.code
+LEFT JOIN items_consensus AS c
     ON f.item_id = c.item_id AND (c.failure_mode IS NULL OR c.failure_mode = f.failure_mode)
 ORDER BY f.item_id

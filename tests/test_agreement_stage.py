@@ -201,6 +201,7 @@ def test_empty_store_gives_empty_tables(tmp_path: Path) -> None:
     res = agreement.stage(Context(engine=engine, cfg=Config()))
     assert res.tables["agreement"].num_rows == 0 and not res.findings
     assert res.tables["agreement"].column_names[: len(SPEC_COLUMNS)] == SPEC_COLUMNS
+    assert res.tables["agreement_failure_mode_window"].num_rows == 0
 
 
 def test_pairs_table_is_long_form(result) -> None:
@@ -232,3 +233,84 @@ def test_sql_and_arrow_routes_give_the_same_patterns(q: int, max_labels: int) ->
     np.testing.assert_array_equal(via_sql.counts, via_arrow.counts)
     np.testing.assert_array_equal(via_sql.items, via_arrow.items)
     assert via_arrow.n_items == 500 and via_arrow.n_labels == len(items)
+
+
+def _cell(data: pa.Table, failure_mode: str, start: datetime, days: int = 7) -> pa.Table:
+    """The judgments of one failure mode × window cell, filtered in Python (not through the stage's SQL)."""
+    keep = [fm == failure_mode and start <= at < start + timedelta(days=days)
+            for fm, at in zip(data["failure_mode"].to_pylist(), data["labeled_at"].to_pylist(), strict=True)]
+    return data.filter(pa.array(keep))
+
+
+def test_failure_mode_window_cells_equal_the_api_on_each_cell(result) -> None:
+    """agreement_failure_mode_window: one row per failure mode × week holding judgments, its alpha equal to
+    krippendorff_alpha on that cell's judgments, the minimum-items rule of agreement.parquet."""
+    data = history()
+    cells = result.tables["agreement_failure_mode_window"]
+    assert cells.column_names[:5] == ["failure_mode", "window_start", "window", "metric", "level"]
+    assert {"value", "ci_low", "ci_high", "n_items", "n_labels", "n_pairable", "ci_method", "note"} <= set(
+        cells.column_names)
+    weeks = [START + timedelta(weeks=k) for k in range(3)]
+    expected = {(fm, w.date()) for fm in ("clear", "murky", "tiny") for w in weeks if _cell(data, fm, w).num_rows}
+    rows = cells.to_pylist()
+    assert {(r["failure_mode"], r["window_start"]) for r in rows} == expected and len(rows) == len(expected)
+    computed = 0
+    for r in rows:
+        cell = _cell(data, r["failure_mode"], datetime.combine(r["window_start"], datetime.min.time(), tzinfo=UTC))
+        assert r["n_labels"] == cell.num_rows
+        assert r["n_items"] == len(set(cell["item_id"].to_pylist()))
+        assert (r["window"], r["metric"], r["level"]) == ("week", "krippendorff_alpha", "nominal")
+        if r["n_pairable"] < 30:
+            assert r["value"] is None and r["ci_low"] is None and "too few pairable items" in r["note"]
+            continue
+        computed += 1
+        assert r["value"] == pytest.approx(agreement.krippendorff_alpha(cell), abs=1e-12)
+        assert r["ci_low"] < r["value"] < r["ci_high"] <= 1.0 and r["ci_method"] == "item-jackknife normal"
+    assert computed == 6  # clear and murky in each of the three weeks; tiny never has 30 pairable items
+    # the cells are an extra table: agreement.parquet keeps exactly the scopes of SPEC §5
+    assert set(result.tables["agreement"]["scope"].to_pylist()) == {"overall", "failure_mode", "batch", "vendor",
+                                                                    "window"}
+
+
+def test_failure_mode_window_interval_is_the_item_jackknife(result) -> None:
+    """The cell's interval against a naive item jackknife: leave each item out in turn, recompute alpha with
+    the public API, se² = (N-1)/N Σ (θ_(i) - θ̄)², interval alpha ± z·se."""
+    from statistics import NormalDist
+
+    cell = _cell(history(), "murky", START + timedelta(weeks=1))
+    items = sorted(set(cell["item_id"].to_pylist()))
+    item_col = cell["item_id"]
+    left_out = []
+    for item in items:
+        rest = cell.filter(pc.not_equal(item_col, item))
+        left_out.append(agreement.krippendorff_alpha(rest))
+    left_out = np.asarray(left_out)
+    n = len(items)
+    se = np.sqrt((n - 1) / n * np.sum((left_out - left_out.mean()) ** 2))
+    alpha = agreement.krippendorff_alpha(cell)
+    z = NormalDist().inv_cdf(0.975)
+    row = next(r for r in result.tables["agreement_failure_mode_window"].to_pylist()
+               if r["failure_mode"] == "murky" and r["window_start"] == (START + timedelta(weeks=1)).date())
+    assert row["ci_low"] == pytest.approx(alpha - z * se, abs=1e-9)
+    assert row["ci_high"] == pytest.approx(alpha + z * se, abs=1e-9)
+
+
+def test_failure_mode_window_cells_use_the_configured_level() -> None:
+    rng = np.random.default_rng(11)
+    rows: dict[str, list] = {"item_id": [], "labeler_id": [], "label": [], "failure_mode": [], "labeled_at": []}
+    for i in range(160):
+        truth = int(rng.integers(1, 6))
+        for j in rng.choice(5, 3, replace=False):
+            rows["item_id"].append(f"i{i}")
+            rows["labeler_id"].append(f"L{j}")
+            rows["label"].append(str(int(np.clip(truth + rng.integers(-1, 2), 1, 5))))
+            rows["failure_mode"].append("a" if i % 2 else "b")
+            rows["labeled_at"].append(START + timedelta(days=7 * (i % 2), hours=1))
+    table = pa.table({**rows, "labeled_at": pa.array(rows["labeled_at"], type=pa.timestamp("us", tz="UTC"))})
+    cfg = Config()
+    cfg.labels.level = "ordinal"
+    cells = agreement.agreement_table(table, cfg).tables["agreement_failure_mode_window"].to_pylist()
+    assert [(r["failure_mode"], r["level"]) for r in cells] == [("a", "ordinal"), ("b", "ordinal")]
+    for r in cells:
+        cell = _cell(table, r["failure_mode"], START + timedelta(days=7 if r["failure_mode"] == "a" else 0))
+        assert r["value"] == pytest.approx(agreement.krippendorff_alpha(cell, level="ordinal"), abs=1e-12)

@@ -314,3 +314,54 @@ def test_failure_mode_window_cells_use_the_configured_level() -> None:
     for r in cells:
         cell = _cell(table, r["failure_mode"], START + timedelta(days=7 if r["failure_mode"] == "a" else 0))
         assert r["value"] == pytest.approx(agreement.krippendorff_alpha(cell, level="ordinal"), abs=1e-12)
+
+
+def _mixed(data: pa.Table, how: str) -> pa.Table:
+    """``data`` with some items judged under two failure modes ("two") or some judgments without one ("null")."""
+    fm = data["failure_mode"].to_pylist()
+    items = data["item_id"].to_pylist()
+    for k in range(0, len(fm), 9):
+        if items[k].startswith("clear"):
+            fm[k] = "murky" if how == "two" else None
+    return data.set_column(data.column_names.index("failure_mode"), "failure_mode", pa.array(fm, pa.string()))
+
+
+@pytest.mark.parametrize("how", ["one", "two", "null"])
+def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(how: str, monkeypatch) -> None:
+    """When every item has one failure mode the stage takes the window scope's patterns from the failure mode ×
+    window cells (no window query); they equal the window query's exactly. Otherwise it runs the window query,
+    and the window rows still equal the API on each week's judgments."""
+    from evalaudit.agreement import patterns as pat
+    from evalaudit.agreement.categories import build
+    from evalaudit.engine import engine_for_tables
+
+    data = history() if how == "one" else _mixed(history(), how)
+    engine = engine_for_tables({"labels": data})
+    packing = pat.prepare(engine, build(["fail", "pass"]))
+    derivable = pat.one_failure_mode_per_item(pat.load(engine, "overall", packing),
+                                              pat.load(engine, "failure_mode", packing))
+    assert derivable == (how == "one")
+    queried = pat.load(engine, "window", packing)
+    derived = pat.windows_from_cells(pat.load_slicing(engine, pat.FAILURE_MODE_WINDOW, packing))
+    if derivable:
+        assert list(derived) == list(queried)
+        for week in queried:
+            np.testing.assert_array_equal(derived[week].counts, queried[week].counts)
+            np.testing.assert_array_equal(derived[week].items, queried[week].items)
+    window_query = pat.pattern_sql(pat.SCOPES["window"], packing)
+    issued: list[str] = []
+    original = DuckDBEngine.sql
+
+    def recording(self, text, **params):
+        issued.append(text)
+        return original(self, text, **params)
+
+    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    table = agreement.agreement_table(data).tables["agreement"]
+    assert (window_query in issued) == (not derivable)
+    for k in range(3):
+        start = START + timedelta(weeks=k)
+        week = data.filter(pc.and_(pc.greater_equal(data["labeled_at"], pa.scalar(start)),
+                                   pc.less(data["labeled_at"], pa.scalar(start + timedelta(days=7)))))
+        row = rows_of(table, "window", start.date().isoformat(), "krippendorff_alpha")[0]
+        assert row["value"] == pytest.approx(agreement.krippendorff_alpha(week), abs=1e-12)

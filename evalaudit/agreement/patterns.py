@@ -259,6 +259,36 @@ def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
     return out
 
 
+def one_failure_mode_per_item(overall: dict[str, Patterns], by_failure_mode: dict[str, Patterns]) -> bool:
+    """True when every judgment has a failure mode and every item exactly one, read off the overall and
+    failure_mode scopes' patterns: the failure-mode slices then hold every judgment (their n_labels add up to
+    the whole history's) and every item once (their n_items add up to the number of items)."""
+    whole = overall.get("all")
+    if whole is None:
+        return not by_failure_mode
+    return (sum(p.n_labels for p in by_failure_mode.values()) == whole.n_labels
+            and sum(p.n_items for p in by_failure_mode.values()) == whole.n_items)
+
+
+def windows_from_cells(cells: dict[tuple[str, ...], Patterns]) -> dict[str, Patterns]:
+    """The `window` scope's patterns from the failure mode × window cells, when every item has one failure mode
+    (:func:`one_failure_mode_per_item`): an item's judgments in a window then all lie in one cell, so a window's
+    patterns are its cells' patterns with the multiplicities of equal count vectors added. Same patterns, in the
+    same order (by count vector), as the window query gives."""
+    by_window: dict[str, list[Patterns]] = {}
+    for (_, start), patterns in cells.items():
+        by_window.setdefault(start, []).append(patterns)
+    out: dict[str, Patterns] = {}
+    for start in sorted(by_window):
+        parts = by_window[start]
+        counts = np.vstack([p.counts for p in parts])
+        uniq, inverse = np.unique(counts, axis=0, return_inverse=True)
+        items = np.zeros(len(uniq), dtype=np.int64)
+        np.add.at(items, inverse.reshape(-1), np.concatenate([p.items for p in parts]))
+        out[start] = Patterns(uniq.reshape(-1, counts.shape[1]), items)
+    return out
+
+
 def _slice_name(value: object) -> str:
     if hasattr(value, "date") and hasattr(value, "isoformat"):
         return value.date().isoformat()  # type: ignore[union-attr]

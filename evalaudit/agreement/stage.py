@@ -5,9 +5,10 @@ findings.
 
 Slices are sets of *judgments*: the batch slice "b7" holds the judgments delivered in batch b7, and agreement
 there is agreement among those judgments (an item half-labeled in b7 and half in b8 contributes its b7 labels
-to b7 only). The window slice holds the judgments made in that window. Judgments without a batch_id or vendor
-are left out of the batch or vendor scope (they still count in every other scope); failure_mode is never null
-in the store ('unspecified').
+to b7 only). The window slice holds the judgments made in that window; when every item has one failure mode,
+the window scope's patterns are summed from the failure mode × window cells instead of queried again.
+Judgments without a batch_id or vendor are left out of the batch or vendor scope (they still count in every
+other scope); failure_mode is never null in the store ('unspecified').
 """
 
 from __future__ import annotations
@@ -285,16 +286,26 @@ def stage(ctx: Context) -> StageResult:
     metrics = metrics_for(level, categories)
     packing = pat.prepare(ctx.engine, categories)
     rows: list[dict[str, Any]] = []
-    steps = len(pat.SCOPES) + 2
+    steps = len(pat.SCOPES) + 1
+    loaded: dict[str, dict[str, pat.Patterns]] = {}
+    cells: dict[tuple[str, ...], pat.Patterns] = {}
     for done, scope in enumerate(pat.SCOPES):
         ctx.progress("agreement", done, steps)
-        for name, patterns in sorted(pat.load(ctx.engine, scope, packing, cfg.agreement.window).items()):
+        if scope == "window":
+            # the failure mode × window cells first: when every item has one failure mode they hold the window
+            # scope's patterns too, and the window query (as costly as the cells' query) is not needed
+            cells = pat.load_slicing(ctx.engine, pat.FAILURE_MODE_WINDOW, packing, cfg.agreement.window)
+            if pat.one_failure_mode_per_item(loaded["overall"], loaded["failure_mode"]):
+                loaded[scope] = pat.windows_from_cells(cells)
+                for name, patterns in sorted(loaded[scope].items()):
+                    rows.extend(slice_rows(scope, name, patterns, metrics, categories, cfg))
+                continue
+        loaded[scope] = pat.load(ctx.engine, scope, packing, cfg.agreement.window)
+        for name, patterns in sorted(loaded[scope].items()):
             rows.extend(slice_rows(scope, name, patterns, metrics, categories, cfg))
     ctx.progress("agreement", len(pat.SCOPES), steps)
-    cells = pat.load_slicing(ctx.engine, pat.FAILURE_MODE_WINDOW, packing, cfg.agreement.window)
     alpha = next(m for m in metrics if m.kind == "alpha")
     by_cell = failure_mode_window_table(cells, alpha, categories, cfg)
-    ctx.progress("agreement", len(pat.SCOPES) + 1, steps)
     cohen_w = COHEN_FOR_LEVEL[level]
     pairs = api.pairs_table(ctx.engine, categories, cfg.agreement.min_pair_items, cohen_w)
     overall = next((r for r in rows if r["scope"] == "overall"), None)

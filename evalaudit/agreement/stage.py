@@ -62,21 +62,9 @@ PAIRS_SCHEMA = api.PAIRS_SCHEMA
 #: SPEC §5 lists those); intervals are item-jackknife normal intervals, cheap enough for ~1,000 cells
 FAILURE_MODE_WINDOW_TABLE = "agreement_failure_mode_window"
 FAILURE_MODE_WINDOW_SCHEMA = pa.schema(
-    [
-        ("failure_mode", pa.string()),
-        ("window_start", pa.date32()),
-        ("window", pa.string()),
-        ("metric", pa.string()),
-        ("level", pa.string()),
-        ("value", pa.float64()),
-        ("ci_low", pa.float64()),
-        ("ci_high", pa.float64()),
-        ("n_items", pa.int64()),
-        ("n_labels", pa.int64()),
-        ("n_pairable", pa.int64()),
-        ("ci_method", pa.string()),
-        ("note", pa.string()),
-    ]
+    [("failure_mode", pa.string()), ("window_start", pa.date32()), ("window", pa.string())]
+    + [SCHEMA.field(name) for name in ("metric", "level", "value", "ci_low", "ci_high", "n_items", "n_labels",
+                                       "n_pairable", "ci_method", "note")]
 )
 
 

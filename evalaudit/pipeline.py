@@ -51,8 +51,10 @@ Stage = Callable[[Context], StageResult]
 
 #: Tables the audit writes into --out (SPEC §5), as <name>.parquet.
 OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
-#: Further tables written beside them for the report, notebooks and other programs.
-EXTRA_TABLES = ("agreement_pairs", "labeler_stats", "drift", "drift_series", "coverage", "consensus")
+#: Further tables the stages return, for the report, notebooks and other programs. Nothing reads this list yet:
+#: `evalaudit run` writes only OUTPUT_TABLES into --out.
+EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_stats", "drift", "drift_series",
+                "coverage", "consensus")
 
 
 def store_summary(ctx: Context) -> StageResult:

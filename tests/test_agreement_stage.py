@@ -201,6 +201,7 @@ def test_empty_store_gives_empty_tables(tmp_path: Path) -> None:
     res = agreement.stage(Context(engine=engine, cfg=Config()))
     assert res.tables["agreement"].num_rows == 0 and not res.findings
     assert res.tables["agreement"].column_names[: len(SPEC_COLUMNS)] == SPEC_COLUMNS
+    assert res.tables["agreement_failure_mode_window"].num_rows == 0
 
 
 def test_pairs_table_is_long_form(result) -> None:
@@ -232,3 +233,135 @@ def test_sql_and_arrow_routes_give_the_same_patterns(q: int, max_labels: int) ->
     np.testing.assert_array_equal(via_sql.counts, via_arrow.counts)
     np.testing.assert_array_equal(via_sql.items, via_arrow.items)
     assert via_arrow.n_items == 500 and via_arrow.n_labels == len(items)
+
+
+def _cell(data: pa.Table, failure_mode: str, start: datetime, days: int = 7) -> pa.Table:
+    """The judgments of one failure mode × window cell, filtered in Python (not through the stage's SQL)."""
+    keep = [fm == failure_mode and start <= at < start + timedelta(days=days)
+            for fm, at in zip(data["failure_mode"].to_pylist(), data["labeled_at"].to_pylist(), strict=True)]
+    return data.filter(pa.array(keep))
+
+
+def test_failure_mode_window_cells_equal_the_api_on_each_cell(result) -> None:
+    """agreement_failure_mode_window: one row per failure mode × week holding judgments, its alpha equal to
+    krippendorff_alpha on that cell's judgments, the minimum-items rule of agreement.parquet."""
+    data = history()
+    cells = result.tables["agreement_failure_mode_window"]
+    assert cells.column_names[:5] == ["failure_mode", "window_start", "window", "metric", "level"]
+    assert {"value", "ci_low", "ci_high", "n_items", "n_labels", "n_pairable", "ci_method", "note"} <= set(
+        cells.column_names)
+    weeks = [START + timedelta(weeks=k) for k in range(3)]
+    expected = {(fm, w.date()) for fm in ("clear", "murky", "tiny") for w in weeks if _cell(data, fm, w).num_rows}
+    rows = cells.to_pylist()
+    assert {(r["failure_mode"], r["window_start"]) for r in rows} == expected and len(rows) == len(expected)
+    computed = 0
+    for r in rows:
+        cell = _cell(data, r["failure_mode"], datetime.combine(r["window_start"], datetime.min.time(), tzinfo=UTC))
+        assert r["n_labels"] == cell.num_rows
+        assert r["n_items"] == len(set(cell["item_id"].to_pylist()))
+        assert (r["window"], r["metric"], r["level"]) == ("week", "krippendorff_alpha", "nominal")
+        if r["n_pairable"] < 30:
+            assert r["value"] is None and r["ci_low"] is None and "too few pairable items" in r["note"]
+            continue
+        computed += 1
+        assert r["value"] == pytest.approx(agreement.krippendorff_alpha(cell), abs=1e-12)
+        assert r["ci_low"] < r["value"] < r["ci_high"] <= 1.0 and r["ci_method"] == "item-jackknife normal"
+    assert computed == 6  # clear and murky in each of the three weeks; tiny never has 30 pairable items
+    # the cells are an extra table: agreement.parquet keeps exactly the scopes of SPEC §5
+    assert set(result.tables["agreement"]["scope"].to_pylist()) == {"overall", "failure_mode", "batch", "vendor",
+                                                                    "window"}
+
+
+def test_failure_mode_window_interval_is_the_item_jackknife(result) -> None:
+    """The cell's interval against a naive item jackknife: leave each item out in turn, recompute alpha with
+    the public API, se² = (N-1)/N Σ (θ_(i) - θ̄)², interval alpha ± z·se."""
+    from statistics import NormalDist
+
+    cell = _cell(history(), "murky", START + timedelta(weeks=1))
+    items = sorted(set(cell["item_id"].to_pylist()))
+    item_col = cell["item_id"]
+    left_out = []
+    for item in items:
+        rest = cell.filter(pc.not_equal(item_col, item))
+        left_out.append(agreement.krippendorff_alpha(rest))
+    left_out = np.asarray(left_out)
+    n = len(items)
+    se = np.sqrt((n - 1) / n * np.sum((left_out - left_out.mean()) ** 2))
+    alpha = agreement.krippendorff_alpha(cell)
+    z = NormalDist().inv_cdf(0.975)
+    row = next(r for r in result.tables["agreement_failure_mode_window"].to_pylist()
+               if r["failure_mode"] == "murky" and r["window_start"] == (START + timedelta(weeks=1)).date())
+    assert row["ci_low"] == pytest.approx(alpha - z * se, abs=1e-9)
+    assert row["ci_high"] == pytest.approx(alpha + z * se, abs=1e-9)
+
+
+def test_failure_mode_window_cells_use_the_configured_level() -> None:
+    rng = np.random.default_rng(11)
+    rows: dict[str, list] = {"item_id": [], "labeler_id": [], "label": [], "failure_mode": [], "labeled_at": []}
+    for i in range(160):
+        truth = int(rng.integers(1, 6))
+        for j in rng.choice(5, 3, replace=False):
+            rows["item_id"].append(f"i{i}")
+            rows["labeler_id"].append(f"L{j}")
+            rows["label"].append(str(int(np.clip(truth + rng.integers(-1, 2), 1, 5))))
+            rows["failure_mode"].append("a" if i % 2 else "b")
+            rows["labeled_at"].append(START + timedelta(days=7 * (i % 2), hours=1))
+    table = pa.table({**rows, "labeled_at": pa.array(rows["labeled_at"], type=pa.timestamp("us", tz="UTC"))})
+    cfg = Config()
+    cfg.labels.level = "ordinal"
+    cells = agreement.agreement_table(table, cfg).tables["agreement_failure_mode_window"].to_pylist()
+    assert [(r["failure_mode"], r["level"]) for r in cells] == [("a", "ordinal"), ("b", "ordinal")]
+    for r in cells:
+        cell = _cell(table, r["failure_mode"], START + timedelta(days=7 if r["failure_mode"] == "a" else 0))
+        assert r["value"] == pytest.approx(agreement.krippendorff_alpha(cell, level="ordinal"), abs=1e-12)
+
+
+def _mixed(data: pa.Table, how: str) -> pa.Table:
+    """``data`` with some items judged under two failure modes ("two") or some judgments without one ("null")."""
+    fm = data["failure_mode"].to_pylist()
+    items = data["item_id"].to_pylist()
+    for k in range(0, len(fm), 9):
+        if items[k].startswith("clear"):
+            fm[k] = "murky" if how == "two" else None
+    return data.set_column(data.column_names.index("failure_mode"), "failure_mode", pa.array(fm, pa.string()))
+
+
+@pytest.mark.parametrize("how", ["one", "two", "null"])
+def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(how: str, monkeypatch) -> None:
+    """When every item has one failure mode the stage takes the window scope's patterns from the failure mode ×
+    window cells (no window query); they equal the window query's exactly. Otherwise it runs the window query,
+    and the window rows still equal the API on each week's judgments."""
+    from evalaudit.agreement import patterns as pat
+    from evalaudit.agreement.categories import build
+    from evalaudit.engine import engine_for_tables
+
+    data = history() if how == "one" else _mixed(history(), how)
+    engine = engine_for_tables({"labels": data})
+    packing = pat.prepare(engine, build(["fail", "pass"]))
+    derivable = pat.one_failure_mode_per_item(pat.load(engine, "overall", packing),
+                                              pat.load(engine, "failure_mode", packing))
+    assert derivable == (how == "one")
+    queried = pat.load(engine, "window", packing)
+    derived = pat.windows_from_cells(pat.load_slicing(engine, pat.FAILURE_MODE_WINDOW, packing))
+    if derivable:
+        assert list(derived) == list(queried)
+        for week in queried:
+            np.testing.assert_array_equal(derived[week].counts, queried[week].counts)
+            np.testing.assert_array_equal(derived[week].items, queried[week].items)
+    window_query = pat.pattern_sql(pat.SCOPES["window"], packing)
+    issued: list[str] = []
+    original = DuckDBEngine.sql
+
+    def recording(self, text, **params):
+        issued.append(text)
+        return original(self, text, **params)
+
+    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    table = agreement.agreement_table(data).tables["agreement"]
+    assert (window_query in issued) == (not derivable)
+    for k in range(3):
+        start = START + timedelta(weeks=k)
+        week = data.filter(pc.and_(pc.greater_equal(data["labeled_at"], pa.scalar(start)),
+                                   pc.less(data["labeled_at"], pa.scalar(start + timedelta(days=7)))))
+        row = rows_of(table, "window", start.date().isoformat(), "krippendorff_alpha")[0]
+        assert row["value"] == pytest.approx(agreement.krippendorff_alpha(week), abs=1e-12)

@@ -55,6 +55,7 @@ def hostile_tables(ids: list[str]) -> tuple[dict[str, pa.Table], list[Finding]]:
             "n_items": [100] * (1 + 2 * n + 6), "n_labels": [300] * (1 + 2 * n + 6),
             "ci_method": ["bootstrap percentile"] * (1 + 2 * n + 6),
         }),
+        "agreement_failure_mode_window": cells_table(ids, [w.date() for w in weeks], with_missing=False),
         "agreement_pairs": pa.table({"labeler_a": ids, "labeler_b": ids[::-1], "n_items": [30] * n,
                                      "kappa": [0.5] * n, "percent_agreement": [0.8] * n, "weights": [None] * n}),
         "leniency": pa.table({"labeler_id": ids, "failure_mode": ids, "evidence": ["overlap"] * n,
@@ -83,6 +84,41 @@ def hostile_tables(ids: list[str]) -> tuple[dict[str, pa.Table], list[Finding]]:
                      failure_mode=i, effect=0.12, ci_low=0.05, ci_high=0.2, q_value=1e-4, n=200,
                      details={"item_ids": [i], i: i}) for i in ids]
     return tables, found
+
+
+def cells_table(failure_modes: list[str], starts: list, seed: int = 0, with_missing: bool = True) -> pa.Table:
+    """The agreement stage's failure mode × window table: one cell per pair, every third without a value
+    (too few items) unless ``with_missing`` is false."""
+    rng = np.random.default_rng(seed)
+    n = len(failure_modes) * len(starts)
+    value = rng.uniform(-0.2, 1.0, n)
+    missing = (np.arange(n) % 3 == 2) & with_missing
+    return pa.table({
+        "failure_mode": [fm for fm in failure_modes for _ in starts], "window_start": pa.array(starts * len(
+            failure_modes), pa.date32()), "window": ["week"] * n, "metric": ["krippendorff_alpha"] * n,
+        "level": ["nominal"] * n, "value": pa.array(np.where(missing, np.nan, value), from_pandas=True),
+        "ci_low": pa.array(np.where(missing, np.nan, value - 0.1), from_pandas=True),
+        "ci_high": pa.array(np.where(missing, np.nan, np.minimum(value + 0.1, 1.0)), from_pandas=True),
+        "n_items": [120] * n, "n_labels": [300] * n, "n_pairable": np.where(missing, 12, 90),
+        "ci_method": [None if m else "item-jackknife normal" for m in missing],
+        "note": ["too few pairable items (12 items with 2+ labels; at least 30 needed)" if m else None
+                 for m in missing],
+    })
+
+
+def heatmap_of(html: str, title_start: str) -> str:
+    """The SVG chart whose title starts with ``title_start`` (as escaped in the page)."""
+    for chunk in html.split("<svg ")[1:]:
+        if chunk.split("<title>", 1)[1].startswith(title_start):
+            return chunk.split("</svg>", 1)[0]
+    raise AssertionError(f"no chart titled {title_start!r}")
+
+
+def row_labels(chart: str) -> list[str]:
+    """A heatmap's row labels: the right-aligned texts left of the cells (all at the same x)."""
+    found = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]*)</text>', chart)
+    left = min(float(x) for x, _ in found)
+    return [text for x, text in found if float(x) == left]
 
 
 def render_hostile() -> str:
@@ -145,6 +181,49 @@ def test_every_section_renders_from_constructed_tables():
     assert "effect (difference in positive rate vs peers)" in html
 
 
+FM_WINDOW_TITLE = "Krippendorff&#x27;s alpha, nominal, per failure mode per week"
+
+
+def test_failure_mode_window_heatmap_has_a_row_per_failure_mode():
+    modes = ["code_correctness", "refusal", "tone"]
+    starts = [(datetime(2026, 1, 5) + timedelta(weeks=k)).date() for k in range(4)]
+    html = report.render(_doc([]), {"agreement": hostile_tables(["x"])[0]["agreement"],
+                                    "agreement_failure_mode_window": cells_table(modes, starts)})
+    block = html.split('<section id="agreement">')[1].split("</section>")[0]
+    chart = heatmap_of(block, FM_WINDOW_TITLE)
+    labels = row_labels(chart)
+    assert labels == modes  # rows = failure modes, in name order
+    cells = re.findall(r"<rect [^>]*><title>([^<]+)</title></rect>", chart)
+    assert len(cells) == len(modes) * len(starts)
+    assert "refusal · 2026-01-12: Krippendorff&#x27;s alpha " in " ".join(cells)
+    assert any("not computed" in c and "too few pairable items" in c for c in cells)
+    assert any("item-jackknife normal" in c for c in cells)
+    assert "week start (UTC)" in chart and "failure mode" in chart  # labelled axes
+    # the coefficient × window heatmap stays beside it
+    assert "All failure modes together: each coefficient per time window" in block
+
+
+def test_failure_mode_window_heatmap_from_the_agreement_stage():
+    from evalaudit.agreement import agreement_table
+    from tests.test_agreement_stage import history
+
+    tables = agreement_table(history()).tables
+    html = report.render(_doc([]), tables)
+    chart = heatmap_of(html, FM_WINDOW_TITLE)
+    assert row_labels(chart) == ["clear", "murky", "tiny"]
+    assert len(re.findall(r"<rect [^>]*><title>", chart)) == 9  # 3 failure modes × 3 weeks
+    assert chart.count('fill="#ddd"') == 3  # 'tiny' never has enough items: grey
+
+
+def test_failure_mode_window_heatmap_caps_its_rows():
+    modes = [f"fm{k:03d}" for k in range(55)]
+    html = report.render(_doc([]), {"agreement": hostile_tables(["x"])[0]["agreement"],
+                                    "agreement_failure_mode_window": cells_table(modes, [datetime(2026, 1, 5).date()])})
+    chart = heatmap_of(html, FM_WINDOW_TITLE)
+    assert row_labels(chart) == modes[:40]
+    assert "The heatmap shows 40 of 55 failure modes" in html
+
+
 def test_missing_tables_say_not_computed_and_why():
     html = report.render(_doc([]), {}, history=None, store_tables=set())
     for sid, reason in (("trends", "first run"), ("agreement", "agreement stage did not run"),
@@ -205,8 +284,9 @@ def test_report_of_a_10m_judgment_store_stays_far_below_15_mb():
     found = [Finding("labeler_leniency", "high", "lenient", "overlap", labeler_id=str(labs[k]),
                      failure_mode=str(fms[k % 20]), effect=0.1, ci_low=0.05, ci_high=0.15, q_value=1e-6, n=300)
              for k in range(200)]
+    cells = cells_table(fms.tolist(), [w.date() for w in weeks])
     html = report.render(_doc(found), {"leniency": leniency, "items": items, "drift": drift,
-                                       "drift_series": series})
+                                       "drift_series": series, "agreement_failure_mode_window": cells})
     size = len(html.encode())
     assert size < 15 * 2**20
     assert size < 3 * 2**20, f"report grew to {size / 2**20:.1f} MB"

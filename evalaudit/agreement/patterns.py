@@ -12,8 +12,12 @@ Packing: each label gets a weight ``2^(b·j)`` (``b`` bits per label, ``j`` its 
 sum of weights over its judgments encodes its whole count vector exactly as long as no count overflows its
 slot. One key (INTEGER weights below 2^31, a BIGINT sum) is the fast path: any two labels (b = 30), or q
 labels when ``b·(q-1) <= 30`` with ``b`` sized from the largest per-(item, label) count in the data. Wider
-label sets use four BIGINT keys (agreement_patterns_wide_*), q up to 4·floor(62/b); beyond that the data is
+label sets use four BIGINT keys (agreement_patterns_wide), q up to 4·floor(62/b); beyond that the data is
 refused with a message.
+
+Scopes: one pattern query per scope, the template agreement_patterns.sql (or its wide twin) filled with the
+scope's :class:`Slicing` - SQL expressions that are constants of this module (column names quoted by
+`evalaudit.sql.quote_ident`), never user input; values such as the window unit are bound parameters.
 """
 
 from __future__ import annotations
@@ -25,13 +29,45 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalaudit import sql as named_sql
 from evalaudit.agreement.categories import Categories
 from evalaudit.engine import Engine
+from evalaudit.sql import quote_ident
 
 ONE_KEY_BITS = 30  # slot offsets of INTEGER weights: 2^30 at most
 WIDE_KEYS, WIDE_BITS = 4, 62
 CODES_VIEW = "agreement_label_codes"
-SCOPES = ("overall", "failure_mode", "batch", "vendor", "window")
+
+
+@dataclass(frozen=True)
+class Slicing:
+    """How a scope cuts the judgments into slices, as it goes into the pattern query template."""
+
+    #: (output column, SQL expression over the labels view ``l``) of each part of the slice key; the first
+    #: output column is always "slice"
+    keys: tuple[tuple[str, str], ...]
+    #: labels columns a judgment must have (non-null) to count in the scope
+    required: tuple[str, ...] = ()
+
+
+def _column(name: str) -> str:
+    return f"l.{quote_ident(name)}"
+
+
+#: the time window of a judgment: DATE_TRUNC of its UTC timestamp, the unit a bound parameter
+WINDOW_EXPR = f"DATE_TRUNC($window, {_column('labeled_at')})"
+#: agreement.parquet's scopes (SPEC §5, exactly these), in the order the stage computes them
+SCOPES: dict[str, Slicing] = {
+    "overall": Slicing((("slice", "'all'"),)),
+    "failure_mode": Slicing((("slice", _column("failure_mode")),), ("failure_mode",)),
+    "batch": Slicing((("slice", _column("batch_id")),), ("batch_id",)),
+    "vendor": Slicing((("slice", _column("vendor")),), ("vendor",)),
+    "window": Slicing((("slice", WINDOW_EXPR),), ("labeled_at",)),
+}
+#: failure mode × time window (the same window as the `window` scope): not a scope of agreement.parquet, but
+#: the stage's extra table agreement_failure_mode_window
+FAILURE_MODE_WINDOW = Slicing((("slice", _column("failure_mode")), ("window_start", WINDOW_EXPR)),
+                              ("failure_mode", "labeled_at"))
 
 
 @dataclass(frozen=True)
@@ -43,8 +79,9 @@ class Packing:
     slots: tuple[tuple[int, int], ...]
 
     @property
-    def query_prefix(self) -> str:
-        return "agreement_patterns_" if self.keys == 1 else "agreement_patterns_wide_"
+    def query(self) -> str:
+        """The pattern query template of this packing."""
+        return "agreement_patterns" if self.keys == 1 else "agreement_patterns_wide"
 
     def codes_table(self, categories: Categories) -> pa.Table:
         """The view that maps each label to its category code and its packing weights (w1, or w1..w4)."""
@@ -170,10 +207,30 @@ def prepare(engine: Engine, categories: Categories) -> Packing:
     return packing
 
 
+def pattern_sql(slicing: Slicing, packing: Packing) -> str:
+    """The pattern query of one scope: the packing's template with the slicing's expressions filled in."""
+    fill = {
+        "slice_exprs": ", ".join(f"{expr} AS {quote_ident(name)}" for name, expr in slicing.keys),
+        "slices": ", ".join(quote_ident(name) for name, _ in slicing.keys),
+        "slice_filter": " AND ".join(f"{_column(c)} IS NOT NULL" for c in slicing.required) or "TRUE",
+    }
+    text = named_sql.load(packing.query)
+    for placeholder, value in fill.items():
+        text = text.replace("{" + placeholder + "}", value)
+    return text
+
+
 def load(engine: Engine, scope: str, packing: Packing, window: str = "week") -> dict[str, Patterns]:
     """Patterns per slice of ``scope`` (one of SCOPES), slices named as strings (windows by their start
     date)."""
-    table = engine.query(f"{packing.query_prefix}{scope}", window=window)
+    return {key[0]: p for key, p in load_slicing(engine, SCOPES[scope], packing, window).items()}
+
+
+def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
+                 window: str = "week") -> dict[tuple[str, ...], Patterns]:
+    """Patterns per slice of ``slicing``, keyed by the tuple of its key parts as strings (windows by their
+    start date)."""
+    table = engine.sql(pattern_sql(slicing, packing), window=window)
     if table.num_rows == 0:
         return {}
     keys = np.column_stack([table.column(f"k{k + 1}").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -181,19 +238,54 @@ def load(engine: Engine, scope: str, packing: Packing, window: str = "week") -> 
     counts = packing.decode(keys)
     m = table.column("m").to_numpy(zero_copy_only=False).astype(np.int64)
     if not np.array_equal(counts.sum(axis=1), m):  # a count overflowed its slot: never silently wrong
-        raise RuntimeError(f"agreement pattern keys of scope {scope} did not decode to their label counts")
+        raise RuntimeError(f"agreement pattern keys of slices {slicing.keys} did not decode to their label "
+                           "counts")
     n_items = table.column("n_items").to_numpy(zero_copy_only=False).astype(np.int64)
-    slices = np.array([_slice_name(v) for v in table.column("slice").to_pylist()], dtype=object)
-    # a deterministic order (slice, then counts): GROUP BY output order varies between runs, and both the
+    parts = [np.array([_slice_name(v) for v in table.column(name).to_pylist()], dtype=object)
+             for name, _ in slicing.keys]
+    # a deterministic order (slice key, then counts): GROUP BY output order varies between runs, and both the
     # floating-point sums and the bootstrap draws depend on the order of the patterns
-    _, slice_rank = np.unique(slices, return_inverse=True)
-    order = np.lexsort([*counts.T[::-1], slice_rank])
-    out: dict[str, Patterns] = {}
-    names = slices[order]
-    bounds = np.flatnonzero(np.r_[True, names[1:] != names[:-1], True])
+    ranks = [np.unique(part, return_inverse=True)[1] for part in parts]
+    order = np.lexsort([*counts.T[::-1], *ranks[::-1]])
+    out: dict[tuple[str, ...], Patterns] = {}
+    ordered = [part[order] for part in parts]
+    change = np.zeros(len(order) - 1, dtype=bool)
+    for part in ordered:
+        change |= part[1:] != part[:-1]
+    bounds = np.flatnonzero(np.r_[True, change, True])
     for a, b in itertools.pairwise(bounds):
         idx = order[a:b]
-        out[str(names[a])] = Patterns(counts[idx], n_items[idx])
+        out[tuple(str(part[a]) for part in ordered)] = Patterns(counts[idx], n_items[idx])
+    return out
+
+
+def one_failure_mode_per_item(overall: dict[str, Patterns], by_failure_mode: dict[str, Patterns]) -> bool:
+    """True when every judgment has a failure mode and every item exactly one, read off the overall and
+    failure_mode scopes' patterns: the failure-mode slices then hold every judgment (their n_labels add up to
+    the whole history's) and every item once (their n_items add up to the number of items)."""
+    whole = overall.get("all")
+    if whole is None:
+        return not by_failure_mode
+    return (sum(p.n_labels for p in by_failure_mode.values()) == whole.n_labels
+            and sum(p.n_items for p in by_failure_mode.values()) == whole.n_items)
+
+
+def windows_from_cells(cells: dict[tuple[str, ...], Patterns]) -> dict[str, Patterns]:
+    """The `window` scope's patterns from the failure mode × window cells, when every item has one failure mode
+    (:func:`one_failure_mode_per_item`): an item's judgments in a window then all lie in one cell, so a window's
+    patterns are its cells' patterns with the multiplicities of equal count vectors added. Same patterns, in the
+    same order (by count vector), as the window query gives."""
+    by_window: dict[str, list[Patterns]] = {}
+    for (_, start), patterns in cells.items():
+        by_window.setdefault(start, []).append(patterns)
+    out: dict[str, Patterns] = {}
+    for start in sorted(by_window):
+        parts = by_window[start]
+        counts = np.vstack([p.counts for p in parts])
+        uniq, inverse = np.unique(counts, axis=0, return_inverse=True)
+        items = np.zeros(len(uniq), dtype=np.int64)
+        np.add.at(items, inverse.reshape(-1), np.concatenate([p.items for p in parts]))
+        out[start] = Patterns(uniq.reshape(-1, counts.shape[1]), items)
     return out
 
 

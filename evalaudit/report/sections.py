@@ -189,12 +189,19 @@ def agreement_section(tables: dict[str, pa.Table], alpha_min: float) -> Section:
                                         title="Krippendorff's alpha by failure mode, 95% bootstrap interval "
                                               "(red: interval below the threshold)",
                                         x_label="Krippendorff's alpha"))
+    by_cell = tables.get("agreement_failure_mode_window")
+    if by_cell is not None and by_cell.num_rows:
+        chart, note = failure_mode_window_heatmap(by_cell, alpha_min)
+        sec.charts.append(chart)
+        if note:
+            sec.notes.append(note)
     window = t.filter(pc.equal(t["scope"], "window"))
     if window.num_rows:
         cols = sorted({str(s) for s in window["slice"].to_pylist() if s is not None})
         metrics = sorted(set(window["metric"].to_pylist()))
         values = {(r["metric"], str(r["slice"])): _f(r["value"]) for r in window.to_pylist()}
-        sec.charts.append(svg.heatmap(metrics, cols, values, title="Agreement over time (each cell: one window)",
+        sec.charts.append(svg.heatmap(metrics, cols, values,
+                                      title="All failure modes together: each coefficient per time window",
                                       x_label="window start (UTC)", y_label="coefficient",
                                       value_label="value", vmin=min(0.0, alpha_min - 0.5), vmax=1.0))
     cols = ["scope", "slice", "metric", "level", "value", "ci_low", "ci_high", "n_items", "n_labels", "ci_method",
@@ -209,6 +216,43 @@ def agreement_section(tables: dict[str, pa.Table], alpha_min: float) -> Section:
                                    ["labeler_a", "labeler_b", "n_items", "kappa", "percent_agreement", "weights"],
                                    "Pairwise Cohen's kappa (Cohen 1960), lowest first"))
     return sec
+
+
+def failure_mode_window_heatmap(cells: pa.Table, alpha_min: float) -> tuple[Markup, str | None]:
+    """Krippendorff's alpha per failure mode (rows) × time window (columns), from the agreement stage's table
+    agreement_failure_mode_window; cells without a value (too few pairable items) are grey. Returns the chart
+    and a note when rows were capped."""
+    rows_all = cells.to_pylist()
+    modes = sorted({str(r["failure_mode"]) for r in rows_all})
+    shown = modes[:MAX_FOREST]
+    keep = set(shown)
+    cols = sorted({_cell(r["window_start"]) for r in rows_all})
+    values: dict[tuple[str, str], float | None] = {}
+    details: dict[tuple[str, str], str] = {}
+    for r in rows_all:
+        key = (str(r["failure_mode"]), _cell(r["window_start"]))
+        if key[0] not in keep:
+            continue
+        values[key] = _f(r["value"])
+        text = f"{r['n_items']:,} items, {r['n_pairable']:,} with 2+ labels"
+        lo, hi = _f(r.get("ci_low")), _f(r.get("ci_high"))
+        if lo is not None and hi is not None:
+            text += f"; interval [{lo:.3f}, {hi:.3f}] ({r.get('ci_method')})"
+        if r.get("note"):
+            text += f"; {r['note']}"
+        details[key] = text
+    level = next((str(r["level"]) for r in rows_all if r.get("level")), "nominal")
+    unit = next((str(r["window"]) for r in rows_all if r.get("window")), "time window")
+    chart = svg.heatmap(shown, cols, values, details=details,
+                        title=f"Krippendorff's alpha, {level}, per failure mode per {unit} "
+                              "(grey: too few items with 2+ labels)",
+                        x_label=f"{unit} start (UTC)", y_label="failure mode",
+                        value_label="Krippendorff's alpha", vmin=min(0.0, alpha_min - 0.5), vmax=1.0)
+    note = None
+    if len(modes) > len(shown):
+        note = (f"The heatmap shows {len(shown)} of {len(modes)} failure modes (by name); every cell is in the "
+                "agreement stage's table agreement_failure_mode_window.")
+    return chart, note
 
 
 # -- labelers ------------------------------------------------------------------------------------------------

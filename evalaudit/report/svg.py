@@ -103,8 +103,9 @@ def _color(v: float, vmin: float, vmax: float) -> str:
 
 def heatmap(rows: Sequence[str], cols: Sequence[str], values: dict[tuple[str, str], float | None], *,
             title: str, x_label: str, y_label: str, value_label: str,
-            vmin: float = 0.0, vmax: float = 1.0) -> Markup:
-    """Cells coloured by value (missing = grey), a tooltip per cell, a colour legend."""
+            vmin: float = 0.0, vmax: float = 1.0, details: dict[tuple[str, str], str] | None = None) -> Markup:
+    """Cells coloured by value (missing = grey), a tooltip per cell (with the cell's ``details`` text, when
+    given), a colour legend."""
     label_w = min(260, 14 + 7.0 * max((len(str(r)) for r in rows), default=4))
     cw = max(8.0, min(40.0, 640 / max(len(cols), 1)))
     ch = 18.0
@@ -119,8 +120,10 @@ def heatmap(rows: Sequence[str], cols: Sequence[str], values: dict[tuple[str, st
             v = values.get((r, c))
             fill = "#ddd" if v is None or not math.isfinite(v) else _color(v, vmin, vmax)
             shown = "not computed" if v is None or not math.isfinite(v) else f"{v:.3f}"
+            extra = (details or {}).get((r, c))
+            tip = f"{esc(r)} · {esc(c)}: {esc(value_label)} {esc(shown)}" + (f" — {esc(extra)}" if extra else "")
             body.append(f'<rect x="{left + j * cw:.1f}" y="{y:.1f}" width="{cw - 1:.1f}" height="{ch - 1:.1f}" '
-                        f'fill="{fill}"><title>{esc(r)} · {esc(c)}: {esc(value_label)} {esc(shown)}</title></rect>')
+                        f'fill="{fill}"><title>{tip}</title></rect>')
     yb = top + ch * len(rows)
     step = max(1, math.ceil(len(cols) / max(1, int(cw * len(cols) / 70))))
     for j, c in enumerate(cols):

@@ -160,6 +160,10 @@ def main() -> None:
         ("filter: a labeler", {"items_labeler_choice": mo.ui.dropdown([every, *labs], value=labs[0])}),
         ("keep every flagged labeler (re-derive gold)",
          {"gold_form": SimpleNamespace(value={**nb.gold_defaults(audit), "spare": names})}),
+        ("also set aside an unflagged labeler's work (re-derive gold)",
+         {"gold_form": SimpleNamespace(value={**nb.gold_defaults(audit), "exclude": [labs[-1]]})}),
+        ("only high-severity findings, posterior threshold 0.8 (re-derive gold)",
+         {"gold_form": SimpleNamespace(value={**nb.gold_defaults(audit), "severity": "high", "posterior": 0.8})}),
     ])
     table("### items.py (the audit load shared with audit.py)", it_cells, it_load, it_rows)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

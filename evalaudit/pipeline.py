@@ -51,10 +51,11 @@ Stage = Callable[[Context], StageResult]
 
 #: Tables the audit writes into --out (SPEC §5), as <name>.parquet.
 OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
-#: Further tables the stages return, for the report, notebooks and other programs. Nothing reads this list yet:
-#: `evalaudit run` writes only OUTPUT_TABLES into --out.
-EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_stats", "drift", "drift_series",
-                "coverage", "consensus")
+#: Further tables `evalaudit run` writes beside them, for other programs (small at any scale: per labeler pair,
+#: labeler × failure mode, failure mode × window, slice value). The stages also return ``drift_series`` and
+#: ``consensus`` (one row per labeler × week and per item: millions at 10M judgments), which only the report and
+#: the notebooks read from memory.
+EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_stats", "drift", "coverage")
 
 
 def store_summary(ctx: Context) -> StageResult:

@@ -142,7 +142,7 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         # Parquet encoding releases the GIL: write the tables on a second core while the report renders
         with ThreadPoolExecutor(max_workers=2) as pool:
             writes = [pool.submit(_write_parquet, tables[name], tmp / f"{name}.parquet")
-                      for name in pipeline.OUTPUT_TABLES if name in tables]
+                      for name in (*pipeline.OUTPUT_TABLES, *pipeline.EXTRA_TABLES) if name in tables]
             with _out_lock(out):
                 past = history.read(hist_path, report=out.name) if keep_history else None
                 trend = pa.concat_tables([past, rows]) if past is not None else None

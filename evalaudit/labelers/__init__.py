@@ -272,8 +272,8 @@ def _with_honeypot_rates(stats_t: pa.Table, hp: pa.Table | None) -> pa.Table:
     rates = honeypot.error_rates(both)
     both = pa.table({"labeler_id": both["labeler_id"], "failure_mode": both["failure_mode"],
                      "honeypots": both["n"].cast(pa.int64()),
-                     "false_pass_rate": pa.array(rates["false_pass_rate"], pa.float64()),
-                     "false_fail_rate": pa.array(rates["false_fail_rate"], pa.float64())})
+                     "false_pass_rate": pa.array(rates["false_pass_rate"], pa.float64(), from_pandas=True),
+                     "false_fail_rate": pa.array(rates["false_fail_rate"], pa.float64(), from_pandas=True)})
     out = stats_t.join(both, ["labeler_id", "failure_mode"], join_type="left outer")
     return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])
 

@@ -184,6 +184,11 @@ class ContractsConfig:
 class RunConfig:
     #: seed of every resampling, so a re-run on an unchanged store gives the same numbers
     seed: int = 20240601
+    #: cap on DuckDB's working memory (hash tables, sorts), e.g. "2400MB"; beyond it DuckDB spills to disk. Empty:
+    #: DuckDB's default (80% of RAM). The process needs this plus the stages' own tables (about 1 GiB at 10M
+    #: judgments); capping trades time for memory (benchmarks/RESULTS.md). The environment variable
+    #: EVALAUDIT_MEMORY_LIMIT sets it when the config does not.
+    memory_limit: str = ""
 
 
 @dataclass

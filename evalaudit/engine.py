@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from evalaudit import sql as named_sql
+from evalaudit.errors import UnusableInput
 from evalaudit.sql import quote_ident, quote_literal
 
 
@@ -55,7 +56,11 @@ class DuckDBEngine:
         self.con.execute("SET allocator_background_threads = true")
         if memory_limit or os.environ.get("EVALAUDIT_MEMORY_LIMIT"):
             limit = memory_limit or os.environ["EVALAUDIT_MEMORY_LIMIT"]
-            self.con.execute(f"SET memory_limit = {quote_literal(limit)}")
+            try:
+                self.con.execute(f"SET memory_limit = {quote_literal(limit)}")
+            except duckdb.Error:
+                raise UnusableInput(f"memory limit {limit!r} ([run] memory_limit or EVALAUDIT_MEMORY_LIMIT) is not a "
+                                    "size such as '2400MB' or '3GB'") from None
         self._nonempty: dict[str, bool] = {}
         self._registered: dict[str, pa.Table] = {}
 

@@ -18,6 +18,7 @@ import pytest
 
 from evalaudit import history, pipeline, report
 from evalaudit.config import Config
+from evalaudit.errors import UnusableInput
 from evalaudit.redact import SALT_ENV, Redactor, pseudonym
 from evalaudit.run import STALE_PARTIAL_S, audit, progress_display
 from tests.conftest import run_evalaudit
@@ -219,3 +220,19 @@ def test_progress_display_on_a_terminal_drives_rich_bars():
             progress("labelers", done, 3)
     with progress_display(quiet=True, on_terminal=True) as progress:
         assert progress is None
+
+
+def test_memory_limit_is_applied_and_a_bad_one_is_one_sentence(store, tmp_path):
+    cfg = Config()
+    cfg.run.memory_limit = "lots"
+    with pytest.raises(UnusableInput, match="memory limit 'lots'"):
+        audit(store, tmp_path / "out", cfg, fail_on="never", stages=LIGHT)
+    cfg.run.memory_limit = "700MB"
+    seen = {}
+
+    def limit(ctx):
+        seen["limit"] = ctx.engine.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        return pipeline.StageResult()
+
+    audit(store, tmp_path / "out", cfg, fail_on="never", stages=[("limit", limit)])
+    assert seen["limit"].replace(" ", "") in ("700.0MB", "667.5MiB", "700MB")

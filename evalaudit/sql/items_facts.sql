@@ -37,17 +37,25 @@ fm_codes AS (
     SELECT failure_mode, ROW_NUMBER() OVER (ORDER BY failure_mode) AS code
     FROM (SELECT DISTINCT failure_mode FROM labels) AS v
 ),
+item_counts AS (
+    -- what needs no de-duplication, per item over all its judgments (keeps the aggregation below narrow)
+    SELECT
+        item_id,
+        COUNT(*) AS n_judgments,
+        MAX(labeled_at) AS last_labeled_at,
+        SUM(CASE WHEN guideline_version = $current_guideline THEN 1 ELSE 0 END) AS n_current_guideline,
+        SUM(CASE WHEN guideline_version IS NOT NULL THEN 1 ELSE 0 END) AS n_with_guideline
+    FROM labels
+    GROUP BY item_id
+),
 coded_labelers AS (
-    -- the one pass over the judgments: per item and labeler, their latest label and the counts the facts need
+    -- the one aggregation over every judgment: per item and labeler, the latest judgment's label and failure mode
     SELECT
         l.item_id,
         l.labeler_id,
         max_by(lc.code, l.labeled_at) AS label_code,
         max_by(fc.code, l.labeled_at) AS fm_code,
-        COUNT(*) AS n_judgments,
-        MAX(l.labeled_at) AS last_labeled_at,
-        SUM(CASE WHEN l.guideline_version = $current_guideline THEN 1 ELSE 0 END) AS n_current_guideline,
-        SUM(CASE WHEN l.guideline_version IS NOT NULL THEN 1 ELSE 0 END) AS n_with_guideline
+        MAX(l.labeled_at) AS last_labeled_at
     FROM labels AS l
     LEFT JOIN label_codes AS lc ON l.label = lc.label
     LEFT JOIN fm_codes AS fc ON l.failure_mode = fc.failure_mode
@@ -59,10 +67,7 @@ item_labelers AS (
         c.labeler_id,
         c.label_code,
         fc.failure_mode,
-        c.n_judgments,
-        c.last_labeled_at,
-        c.n_current_guideline,
-        c.n_with_guideline
+        c.last_labeled_at
     FROM coded_labelers AS c
     LEFT JOIN fm_codes AS fc ON c.fm_code = fc.code
 ),
@@ -73,10 +78,6 @@ marked AS (
         il.labeler_id,
         il.label_code,
         il.failure_mode,
-        il.n_judgments,
-        il.last_labeled_at,
-        il.n_current_guideline,
-        il.n_with_guideline,
         CASE WHEN f.labeler_id IS NULL THEN 1 ELSE 0 END AS kept
     FROM item_labelers AS il
     LEFT JOIN flagged_labelers AS f
@@ -92,11 +93,7 @@ label_rows AS (
         COUNT(*) AS n,
         SUM(m.kept) AS n_kept,
         SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS n_labelers_left,
-        MIN(m.failure_mode) AS failure_mode,
-        SUM(m.n_judgments) AS n_judgments,
-        MAX(m.last_labeled_at) AS last_labeled_at,
-        SUM(m.n_current_guideline) AS n_current_guideline,
-        SUM(m.n_with_guideline) AS n_with_guideline
+        MIN(m.failure_mode) AS failure_mode
     FROM marked AS m
     LEFT JOIN roster AS r ON m.labeler_id = r.labeler_id
     GROUP BY m.item_id, m.label_code
@@ -114,10 +111,6 @@ judged AS (
         SUM(lr.n) AS n_labelers,
         SUM(lr.n_labelers_left) AS n_labelers_left,
         MIN(lr.failure_mode) AS labels_failure_mode,
-        SUM(lr.n_judgments) AS n_judgments,
-        MAX(lr.last_labeled_at) AS last_labeled_at,
-        SUM(lr.n_current_guideline) AS n_current_guideline,
-        SUM(lr.n_with_guideline) AS n_with_guideline,
         MAX(lr.n) AS n_top,
         max_by(lr.label_code, lr.n * 1000000000 + lr.label_code) AS top_high,
         max_by(lr.label_code, lr.n * 1000000000 - lr.label_code) AS top_low,
@@ -138,10 +131,10 @@ facts AS (
         i.honeypot_label,
         j.n_labelers,
         j.n_labelers_left,
-        j.n_judgments,
-        j.last_labeled_at,
-        j.n_current_guideline,
-        j.n_with_guideline,
+        ic.n_judgments,
+        ic.last_labeled_at,
+        ic.n_current_guideline,
+        ic.n_with_guideline,
         j.n_top,
         j.top_high,
         j.top_low,
@@ -152,6 +145,7 @@ facts AS (
         j.kept_low
     FROM item_rows AS i
     FULL OUTER JOIN judged AS j ON i.item_id = j.item_id
+    LEFT JOIN item_counts AS ic ON COALESCE(i.item_id, j.item_id) = ic.item_id
 )
 SELECT
     f.item_id,

@@ -8,6 +8,9 @@ Work that is not SQL (EM iterations, bootstraps) runs on the aggregated Arrow re
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -54,13 +57,18 @@ class DuckDBEngine:
         # return freed memory to the OS soon after a query (see evalaudit/__init__.py, which makes it immediate
         # when evalaudit is imported before duckdb)
         self.con.execute("SET allocator_background_threads = true")
-        if memory_limit or os.environ.get("EVALAUDIT_MEMORY_LIMIT"):
-            limit = memory_limit or os.environ["EVALAUDIT_MEMORY_LIMIT"]
+        # spill files go to a private temporary directory (DuckDB's default is ./.tmp in the user's working
+        # directory), removed with the engine
+        spill = tempfile.mkdtemp(prefix="evalaudit-duckdb-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, spill, ignore_errors=True)
+        self.con.execute(f"SET temp_directory = {quote_literal(spill)}")
+        limit = memory_limit if memory_limit is not None else os.environ.get("EVALAUDIT_MEMORY_LIMIT", "")
+        if limit:
             try:
                 self.con.execute(f"SET memory_limit = {quote_literal(limit)}")
             except duckdb.Error:
                 raise UnusableInput(f"memory limit {limit!r} ([run] memory_limit or EVALAUDIT_MEMORY_LIMIT) is not a "
-                                    "size such as '2400MB' or '3GB'") from None
+                                    "size such as '2500MB' or '3GB'") from None
         self._nonempty: dict[str, bool] = {}
         self._registered: dict[str, pa.Table] = {}
 
@@ -121,6 +129,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+        self._cleanup()
 
 
 def engine_for_tables(tables: Mapping[str, pa.Table]) -> DuckDBEngine:

@@ -109,7 +109,7 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
 
         eng = store_engine(store, master=spark_master, conf=spark_conf)
     else:
-        eng = store.engine(memory_limit=cfg.run.memory_limit or None)
+        eng = store.engine(memory_limit=os.environ.get("EVALAUDIT_MEMORY_LIMIT", cfg.run.memory_limit))
     ctx = pipeline.Context(engine=eng, cfg=cfg)
     if progress is not None:
         ctx.progress = progress

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from evalaudit.findings import Finding
 from evalaudit.pipeline import Context, StageResult
@@ -103,14 +104,13 @@ def stage(ctx: Context) -> StageResult:
 
 def _gold_changed(gold_items: pa.Table) -> dict[str, int]:
     """Per failure mode (and 'all'): gold items whose audited gold differs from today's (excluded ones too)."""
-    out: dict[str, int] = {}
-    fms = gold_items.column("failure_mode").to_pylist()
-    changed = [a != g for a, g in zip(gold_items.column("audited_label").to_pylist(),
-                                       gold_items.column("gold_label").to_pylist(), strict=True)]
-    for fm, c in zip(fms, changed, strict=True):
-        if c:
-            out[fm] = out.get(fm, 0) + 1
-            out[ALL] = out.get(ALL, 0) + 1
+    audited, gold = gold_items.column("audited_label"), gold_items.column("gold_label")
+    same = pc.fill_null(pc.equal(audited, gold), pc.and_(pc.is_null(audited), pc.is_null(gold)))
+    changed = gold_items.filter(pc.invert(same))
+    counts = changed.group_by("failure_mode").aggregate([("failure_mode", "count")]).to_pylist()
+    out = {r["failure_mode"]: r["failure_mode_count"] for r in counts}
+    if changed.num_rows:
+        out[ALL] = changed.num_rows
     return out
 
 

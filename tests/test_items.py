@@ -197,3 +197,17 @@ def test_ties_among_many_labels_are_not_guessed():
         "red", None, "excluded_tie")
     assert "flagged_deciding_vote" in rows["k"]["flags"]
     assert (rows["w"]["gold_label"], rows["w"]["audited_status"]) == ("blue", "excluded_tie")
+
+
+def test_rederive_agrees_with_the_stage_on_ties():
+    labels = [j("k", "a", "red"), j("k", "b", "blue"), j("k", "lenient", "red"),
+              j("w", "a", "amber"), j("w", "b", "amber"), j("w", "lenient", "blue"), j("w", "c", "blue"),
+              j("w", "d", "blue"), j("z", "a", "red"), j("z", "lenient", "red", days=2), j("z", "lenient", "blue")]
+    ctx = context(Config(), labels=labels, items=[{"item_id": "w", "gold_label": "blue"}])
+    ctx.tables["flagged_labelers"] = items.flagged_table([])
+    run = items.stage(ctx)
+    ctx.tables["flagged_labelers"] = items.flagged_table([("lenient", None)])
+    again, fresh = items.rederive(ctx, run.tables["items"]), items.stage(ctx)
+    assert _by_item(again.tables["items"]) == _by_item(fresh.tables["items"])
+    statuses = {r["item_id"]: r["audited_status"] for r in fresh.tables["items"].to_pylist()}
+    assert statuses == {"k": "excluded_tie", "w": "excluded_tie", "z": "rederived"}

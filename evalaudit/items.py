@@ -218,7 +218,7 @@ def _aligned_kept(item_ids: pa.ChunkedArray, n_labelers: np.ndarray, kept: pa.Ta
     n_kept = n_labelers.copy()
     n_kept[where] = _np(kept.column("n_kept"))[found]
     tied = np.zeros(len(n_labelers), dtype=bool)
-    tied[where] = _np(kept.column("kept_tied"))[found] > 0
+    tied[where] = _np(kept.column("n_top_labels"))[found] > 1
     row = np.full(len(n_labelers), -1, dtype=np.int64)
     row[where] = np.flatnonzero(found)
     return n_kept, pc.take(kept.column("kept_label"), pa.array(row, mask=row < 0)), tied

@@ -65,7 +65,12 @@ def stage(ctx: Context) -> StageResult:
     if not ctx.engine.has_table("predictions") or "gold_items" not in ctx.tables:
         return StageResult(summary={"impact": {"computed": False, "reason": "no predictions in the store"}})
     ctx.engine.register("gold_items", ctx.tables["gold_items"])
+    # each version's answers do not depend on the gold: a caller re-deriving the gold many times (the items
+    # notebook) hands them in once as ctx.tables["impact_answers"]; the run computes them here and lets them go
+    answers = ctx.tables.get("impact_answers")
+    ctx.engine.register("impact_answers", answers if answers is not None else ctx.engine.query("impact_answers"))
     raw = ctx.engine.query("impact_patterns")
+    ctx.engine.drop("impact_answers")
     groups: dict[tuple[str, str], np.ndarray] = {}
     index = {p: i for i, p in enumerate(PATTERNS)}
     for row in raw.to_pylist():

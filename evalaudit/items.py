@@ -139,13 +139,6 @@ def _mask(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return _np(column, dtype=bool, fill=False)
 
 
-def _positions(values: pa.ChunkedArray | pa.Array, universe: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Index of each value in ``universe`` (-1 where absent), vectorised."""
-    if isinstance(universe, pa.ChunkedArray):
-        universe = universe.combine_chunks()
-    return _np(pc.index_in(values, value_set=universe), fill=-1)
-
-
 def _strings(values: np.ndarray, names: tuple[str, ...]) -> pa.Array:
     """Codes into ``names`` as a string array; a negative code is null."""
     return pc.take(pa.array(names, pa.string()), pa.array(values, pa.int32(), mask=values < 0))
@@ -208,19 +201,16 @@ def audited_gold(gold: pa.Array, n_all: np.ndarray, n_kept: np.ndarray, kept_lab
     return AuditedGold(label=label, status=status, flagged_only=no_judgment, deciding_vote=deciding)
 
 
-def _aligned_kept(item_ids: pa.ChunkedArray, n_labelers: np.ndarray, kept: pa.Table
-                  ) -> tuple[np.ndarray, pa.Array, np.ndarray]:
-    """The result of the named query ``items_kept_counts`` (items with something set aside) laid out per item:
-    n_kept, kept_label, kept_tied — untouched items keep all their judgments."""
-    where = _positions(kept.column("item_id"), item_ids)
-    found = where >= 0
-    where = where[found]
+def _aligned_kept(n_labelers: np.ndarray, kept: pa.Table) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """The result of the named query ``items_kept_counts`` (items with something set aside, each with its row in
+    the items table) laid out per item: n_kept, kept_label, kept_tied — untouched items keep all their judgments."""
+    where = _np(kept.column("item_row"))
     n_kept = n_labelers.copy()
-    n_kept[where] = _np(kept.column("n_kept"))[found]
+    n_kept[where] = _np(kept.column("n_kept"))
     tied = np.zeros(len(n_labelers), dtype=bool)
-    tied[where] = _np(kept.column("n_top_labels"))[found] > 1
+    tied[where] = _np(kept.column("n_top_labels")) > 1
     row = np.full(len(n_labelers), -1, dtype=np.int64)
-    row[where] = np.flatnonzero(found)
+    row[where] = np.arange(len(where))
     return n_kept, pc.take(kept.column("kept_label"), pa.array(row, mask=row < 0)), tied
 
 
@@ -329,8 +319,10 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
     ``gold_disagrees_with_consensus``, the findings — from one query over the items a flagged labeler judged.
     Gold, poison scores and the re-labeling order do not depend on them and are kept."""
     flagged = _register_inputs(ctx)
-    kept = _aligned_kept(items_table.column("item_id"), _np(items_table.column("n_labelers")),
-                         ctx.engine.query("items_kept_counts"))
+    ctx.engine.register("items_rows", pa.table({"item_id": items_table.column("item_id"),
+                                                "item_row": pa.array(np.arange(items_table.num_rows))}))
+    kept = _aligned_kept(_np(items_table.column("n_labelers")), ctx.engine.query("items_kept_counts"))
+    ctx.engine.drop("items_rows")
     matrix = _flag_matrix(items_table.column("flags"))
     table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, flagged, current_guideline(ctx),
                                               as_of(ctx))
@@ -367,7 +359,7 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
         "n_items": table.num_rows, "n_gold": int(gold_mask.sum()),
         "n_honeypots": int(_mask(table.column("is_honeypot")).sum()),
         "current_guideline": guideline, "as_of": moment.isoformat(),
-        "flags": {f: int(matrix[gold_mask, k].sum()) for k, f in enumerate(FLAGS)},
+        "flags": dict(zip(FLAGS, (matrix & gold_mask[:, None]).sum(axis=0).tolist(), strict=True)),
         "flagged_labelers": flagged.num_rows,
     }}
     return table, matrix, findings, summary
@@ -411,6 +403,8 @@ def _poisoned_findings(ctx: Context, fm_names, fm_index, fm_gold, flag_matrix, g
     cols = [FLAGS.index(f) for f in sorted(POISON_FLAGS)]
     poisoned = flag_matrix[:, cols].any(axis=1) & gold_mask
     per_fm = np.bincount(fm_index[poisoned], minlength=len(fm_names))
+    wrong_fm = np.bincount(fm_index[poisoned], weights=np.nan_to_num(poison[poisoned]), minlength=len(fm_names))
+    flag_fm = {j: np.bincount(fm_index[poisoned & flag_matrix[:, j]], minlength=len(fm_names)) for j in cols}
     pairs = list(zip(flagged.column("labeler_id").to_pylist(), flagged.column("failure_mode").to_pylist(),
                      strict=True))
     out = []
@@ -419,8 +413,8 @@ def _poisoned_findings(ctx: Context, fm_names, fm_index, fm_gold, flag_matrix, g
         mask = poisoned & (fm_index == k)
         count = int(per_fm[k])
         share = count / max(fm_gold[k], 1)
-        likely_wrong = float(np.nansum(poison[mask]))
-        by_flag = {FLAGS[j]: int((flag_matrix[:, j] & mask).sum()) for j in cols}
+        likely_wrong = float(wrong_fm[k])
+        by_flag = {FLAGS[j]: int(flag_fm[j][k]) for j in cols}
         labelers = sorted({lab for lab, f in pairs if f is None or f == name})
         out.append(Finding(
             kind="poisoned_items",

@@ -108,10 +108,18 @@ class Audit:
     engine: DuckDBEngine
     ctx: pipeline.Context
     _agreement_cache: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+    _answers: pa.Table | None = field(default=None, repr=False)
 
     @property
     def tables(self) -> dict[str, pa.Table]:
         return self.ctx.tables
+
+    def answers(self) -> pa.Table | None:
+        """Each model version's answer per item (named query ``impact_answers``), fetched once: re-deriving the
+        gold re-scores the same answers."""
+        if self._answers is None and self.engine.has_table("predictions"):
+            self._answers = self.engine.query("impact_answers")
+        return self._answers
 
     @property
     def findings(self) -> list[Finding]:
@@ -373,6 +381,9 @@ def regold(audit: Audit, excluded: Sequence[tuple[str, str | None] | tuple[str, 
         ctx.tables["flagged_labelers"] = items.flagged_table(list(excluded))
     elif run_flagged is not None:
         ctx.tables["flagged_labelers"] = run_flagged
+    answers = audit.answers()
+    if answers is not None:
+        ctx.tables["impact_answers"] = answers
     run_items = audit.tables.get("items")
     if run_items is not None and new_cfg.gold == audit.cfg.gold and new_cfg.labels == audit.cfg.labels:
         # only who is flagged or an items/impact threshold moved: re-derive what depends on them (seconds at 10M)

@@ -18,6 +18,7 @@ def load():
     _config_path = nb.cli_value(nb.marimo_args(), "config", None)
     with mo.status.spinner(title=f"Auditing {_store_dir} …"):
         audit = nb.load_audit(_store_dir, _config_path)
+        audit.answers()  # each model version's answers, fetched once for every re-derivation of the gold
     con = audit.engine.con
     return audit, con
 
@@ -27,16 +28,16 @@ def intro():
     mo.md(r"""
     # Gold items
     Which labelers' judgments the audited gold sets aside, the thresholds it uses, and what that does to each
-    model version's eval score — recomputed live (the items and impact stages re-run; the labeler statistics are
-    reused). Then the gold items themselves, filtered, and the re-labeling queue.
+    model version's eval score — recomputed live (only what depends on the choices is re-derived: the audited
+    gold, three flags, the findings and the scores; the labeler statistics are reused). Then the gold items themselves, filtered, and the re-labeling queue.
     """)
     return
 
 
 @app.cell
 def gold_controls(audit):
-    # one form, so that several changes re-derive the gold once (on a 10M-judgment store that takes the items and
-    # impact stages' time: tens of seconds); until it is submitted the run's own gold is shown
+    # one form, so that several changes re-derive the gold once (4-5 s on a 10M-judgment store); until it is
+    # submitted the run's own gold is shown
     _d = nb.gold_defaults(audit)
     gold_form = mo.md(
         """

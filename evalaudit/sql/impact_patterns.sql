@@ -1,12 +1,7 @@
 -- One row per model version × failure mode × correctness pattern: how many gold items (view `gold_items`) the
--- version answered such that its answer matches today's gold (correct_current 1/0) and the audited gold
--- (correct_audited 1/0; NULL when the item has no audited gold and is excluded). A version that answered an item
--- twice counts its lexically greatest answer, deterministically.
-WITH answers AS (
-    SELECT model_version, item_id, MAX(prediction) AS prediction
-    FROM predictions
-    GROUP BY model_version, item_id
-)
+-- version answered (view `impact_answers`: the named query of that name) such that its answer matches today's gold
+-- (correct_current 1/0) and the audited gold (correct_audited 1/0; NULL when the item has no audited gold and is
+-- excluded).
 SELECT
     a.model_version,
     g.failure_mode,
@@ -14,7 +9,7 @@ SELECT
     CASE WHEN g.audited_label IS NULL THEN NULL WHEN a.prediction = g.audited_label THEN 1 ELSE 0 END
         AS correct_audited,
     COUNT(*) AS n
-FROM answers a
+FROM impact_answers a
 JOIN gold_items g ON a.item_id = g.item_id
 GROUP BY
     a.model_version,

@@ -4,7 +4,8 @@
 -- tie). A labeler's latest judgment of an item is set aside when the view `flagged_labelers` names the labeler
 -- with the judgment's failure mode, or with a NULL failure mode (all of their work), from `since` on (NULL since =
 -- all of it). `flagged_labelers` holds at most one matching row per judgment (evalaudit.items dedupes it). Items
--- with nothing set aside are left out: their gold stands. Rows come in no particular order.
+-- with nothing set aside are left out: their gold stands. Each row carries `item_row`, the item's position in the
+-- view `items_rows` (item_id, item_row: the items table being re-derived). Rows come in no particular order.
 WITH touched AS (
     -- items with any matching judgment: a superset of those whose *latest* judgment by the labeler matches
     SELECT DISTINCT l.item_id
@@ -46,13 +47,24 @@ ranked AS (
         n_kept,
         MAX(n_kept) OVER (PARTITION BY item_id) AS n_top
     FROM label_rows
+),
+per_item AS (
+    SELECT
+        item_id,
+        SUM(n_all) AS n_all,
+        SUM(n_kept) AS n_kept,
+        MAX(CASE WHEN n_top > 0 AND n_kept = n_top THEN label END) AS kept_label,
+        SUM(CASE WHEN n_top > 0 AND n_kept = n_top THEN 1 ELSE 0 END) AS n_top_labels
+    FROM ranked
+    GROUP BY item_id
 )
 SELECT
-    item_id,
-    CAST(SUM(n_all) AS BIGINT) AS n_all,
-    CAST(SUM(n_kept) AS BIGINT) AS n_kept,
-    MAX(CASE WHEN n_top > 0 AND n_kept = n_top THEN label END) AS kept_label,
-    CAST(SUM(CASE WHEN n_top > 0 AND n_kept = n_top THEN 1 ELSE 0 END) AS BIGINT) AS n_top_labels
-FROM ranked
-GROUP BY item_id
-HAVING SUM(n_kept) < SUM(n_all)
+    p.item_id,
+    r.item_row,
+    CAST(p.n_all AS BIGINT) AS n_all,
+    CAST(p.n_kept AS BIGINT) AS n_kept,
+    p.kept_label,
+    CAST(p.n_top_labels AS BIGINT) AS n_top_labels
+FROM per_item p
+JOIN items_rows r ON p.item_id = r.item_id
+WHERE p.n_kept < p.n_all

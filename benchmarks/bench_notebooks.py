@@ -151,6 +151,10 @@ def main() -> None:
         (f"labeler {lab}", {"labeler_choice": mo.ui.dropdown(labs, value=lab)}) for lab in labs[1:4]])
     table("### labeler.py (the audit load shared with audit.py)", lab_cells, lab_load, lab_rows)
 
+    # items.py's load cell also fetches the model versions' answers once (for every re-derivation of the gold)
+    t0 = time.perf_counter()
+    audit.answers()
+    print(f"\nitems.py load: fetching the model versions' answers took {time.perf_counter() - t0:.2f} s")
     it_cells = cells_in_order(load_notebook("items"))
     it_defs = dict(shared)
     it_load = run_cells(it_cells, it_defs, {c.name for c in it_cells} - {"load"})

@@ -28,8 +28,8 @@ roster AS (
     GROUP BY labeler_id
 ),
 label_codes AS (
-    -- labels and failure modes as small integers, so that the one aggregation over every judgment below carries
-    -- no strings but its keys (a third less memory at 10M judgments)
+    -- labels, failure modes and labelers as small integers, so that the one aggregation over every judgment below
+    -- carries no strings but the item id (a third less memory, and faster, at 10M judgments)
     SELECT label, ROW_NUMBER() OVER (ORDER BY label) AS code
     FROM (SELECT DISTINCT label FROM labels WHERE label IS NOT NULL) AS v
 ),
@@ -48,28 +48,34 @@ item_counts AS (
     FROM labels
     GROUP BY item_id
 ),
+labeler_codes AS (
+    SELECT labeler_id, ROW_NUMBER() OVER (ORDER BY labeler_id) AS code
+    FROM (SELECT DISTINCT labeler_id FROM labels) AS v
+),
 coded_labelers AS (
     -- the one aggregation over every judgment: per item and labeler, the latest judgment's label and failure mode
     SELECT
         l.item_id,
-        l.labeler_id,
+        lb.code AS labeler_code,
         max_by(lc.code, l.labeled_at) AS label_code,
         max_by(fc.code, l.labeled_at) AS fm_code,
         MAX(l.labeled_at) AS last_labeled_at
     FROM labels AS l
     LEFT JOIN label_codes AS lc ON l.label = lc.label
     LEFT JOIN fm_codes AS fc ON l.failure_mode = fc.failure_mode
-    GROUP BY l.item_id, l.labeler_id
+    LEFT JOIN labeler_codes AS lb ON l.labeler_id = lb.labeler_id
+    GROUP BY l.item_id, lb.code
 ),
 item_labelers AS (
     SELECT
         c.item_id,
-        c.labeler_id,
+        lb.labeler_id,
         c.label_code,
         fc.failure_mode,
         c.last_labeled_at
     FROM coded_labelers AS c
     LEFT JOIN fm_codes AS fc ON c.fm_code = fc.code
+    LEFT JOIN labeler_codes AS lb ON c.labeler_code = lb.code
 ),
 marked AS (
     -- each latest judgment, marked kept (1) unless `flagged_labelers` sets it aside

@@ -24,7 +24,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import marimo as mo
-import pyarrow.parquet as pq
 
 from benchmarks import bench_run, machine, synth
 from evalaudit import notebooks as nb
@@ -44,12 +43,7 @@ def build_store() -> None:
     if m.returncode != 0:
         sys.exit(f"ingest failed: {m.stderr}")
     for name, table in bench_run._side_tables(labels).items():
-        path = synth.WORK / f"notebook_{name}.parquet"
-        pq.write_table(table, path)
-        m = machine.measure([machine.evalaudit_exe(), "ingest", str(path), "--store", str(STORE), "--table", name])
-        if m.returncode != 0:
-            sys.exit(f"ingest of {name} failed: {m.stderr}")
-        path.unlink()
+        bench_run.ingest_table(table, name, f"notebook_{name}", STORE)
     (STORE / ".bench-complete").write_text("ok\n")
 
 

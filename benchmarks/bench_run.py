@@ -44,31 +44,21 @@ def _side_tables(labels_path) -> dict[str, pa.Table]:
     if hasattr(items, "read_all"):
         items = items.read_all()
     rng = np.random.default_rng(1)
-    gold_pass = pc.equal(items["gold_label"], "pass").to_numpy(zero_copy_only=False)
-    preds = []
-    for version, acc in (("model-a", 0.85), ("model-b", 0.88)):
-        right = rng.random(items.num_rows) < acc
-        says_pass = pa.array(np.where(right, gold_pass, ~gold_pass).astype(np.int32))
-        preds.append(pa.table({"model_version": pa.array([version] * items.num_rows),
-                               "item_id": items["item_id"],
-                               "prediction": pc.take(pa.array(["fail", "pass"]), says_pass)}))
+    predictions = _predictions(items, (("model-a", 0.85), ("model-b", 0.88)), rng)
     fms = sorted(set(items["failure_mode"].unique().to_pylist()))
     weights = rng.gamma(1.0, 1.0, len(fms))
     prod_fm = rng.choice(len(fms), 200_000, p=weights / weights.sum())
     production = pa.table({"failure_mode": pc.take(pa.array(fms), pa.array(prod_fm.astype(np.int32))),
                            "observed_at": pa.array(np.full(200_000, 1_767_225_600_000_000),
                                                    pa.timestamp("us", tz="UTC"))})
-    return {"items": items, "predictions": pa.concat_tables(preds), "production": production}
+    return {"items": items, "predictions": predictions, "production": production}
 
 
-def _later_predictions(items: pa.Table) -> pa.Table:
-    """Two later model versions' predictions (right 90% / 86% of the time), drawn from their own generator so the
-    first two versions and the production sample stay as they were: with them the store holds the four model
-    versions issue 5's speed target names (10M predictions)."""
-    rng = np.random.default_rng(2)
+def _predictions(items: pa.Table, versions: tuple[tuple[str, float], ...], rng: np.random.Generator) -> pa.Table:
+    """Each (model version, accuracy): a pass/fail answer per item, right against its gold with that probability."""
     gold_pass = pc.equal(items["gold_label"], "pass").to_numpy(zero_copy_only=False)
     preds = []
-    for version, acc in (("model-c", 0.90), ("model-d", 0.86)):
+    for version, acc in versions:
         right = rng.random(items.num_rows) < acc
         says_pass = pa.array(np.where(right, gold_pass, ~gold_pass).astype(np.int32))
         preds.append(pa.table({"model_version": pa.array([version] * items.num_rows),
@@ -77,10 +67,18 @@ def _later_predictions(items: pa.Table) -> pa.Table:
     return pa.concat_tables(preds)
 
 
-def _ingest(table: pa.Table, name: str, stem: str) -> None:
-    path = synth.WORK / f"run_{stem}.parquet"
+def _later_predictions(items: pa.Table) -> pa.Table:
+    """Two later model versions' predictions (right 90% / 86% of the time), drawn from their own generator so the
+    first two versions and the production sample stay as they were: with them the store holds the four model
+    versions issue 5's speed target names (10M predictions)."""
+    return _predictions(items, (("model-c", 0.90), ("model-d", 0.86)), np.random.default_rng(2))
+
+
+def ingest_table(table: pa.Table, name: str, stem: str, store=STORE) -> None:
+    """Ingest an Arrow table into ``store`` as table ``name`` through a real `evalaudit ingest` of a Parquet file."""
+    path = synth.WORK / f"{stem}.parquet"
     pq.write_table(table, path)
-    m = machine.measure([machine.evalaudit_exe(), "ingest", str(path), "--store", str(STORE), "--table", name])
+    m = machine.measure([machine.evalaudit_exe(), "ingest", str(path), "--store", str(store), "--table", name])
     if m.returncode != 0:
         sys.exit(f"ingest of {name} failed: {m.stderr}")
     path.unlink()
@@ -95,10 +93,10 @@ def build_store() -> None:
         if m.returncode != 0:
             sys.exit(f"ingest failed: {m.stderr}")
         for name, table in _side_tables(labels).items():
-            _ingest(table, name, name)
+            ingest_table(table, name, f"run_{name}")
         (STORE / ".bench-complete").write_text("ok\n")
     if not (STORE / ".bench-4-versions").exists():  # a store built before the two later versions were added
-        _ingest(_later_predictions(_side_tables(labels)["items"]), "predictions", "later_predictions")
+        ingest_table(_later_predictions(_side_tables(labels)["items"]), "predictions", "run_later_predictions")
         (STORE / ".bench-4-versions").write_text("ok\n")
 
 

@@ -6,11 +6,17 @@
 --   * the same three whole-gold-set counts on every row (one row with NULL shares when no failure mode has any):
 --     total_items, n_stale — no judgment under the current guideline ($check_guideline = 1, $current_guideline) or
 --     the latest judgment older than $cutoff — and n_single_labeled, items a single labeler judged.
-WITH item_labelers AS (
+WITH labeler_codes AS (
+    -- labelers as small integers: the distinct (item, labeler) pairs below then carry one string, not two
+    SELECT labeler_id, ROW_NUMBER() OVER (ORDER BY labeler_id) AS code
+    FROM (SELECT DISTINCT labeler_id FROM labels WHERE labeler_id IS NOT NULL) AS v
+),
+item_labelers AS (
     -- the distinct (item, labeler) pairs: keys only, the lightest pass that can count labelers per item
-    SELECT DISTINCT item_id, labeler_id
-    FROM labels
-    WHERE item_id IS NOT NULL AND labeler_id IS NOT NULL
+    SELECT DISTINCT l.item_id, c.code AS labeler_code
+    FROM labels AS l
+    JOIN labeler_codes AS c ON l.labeler_id = c.labeler_id
+    WHERE l.item_id IS NOT NULL
 ),
 labelers_per_item AS (
     SELECT item_id, COUNT(*) AS n_labelers
@@ -48,13 +54,14 @@ fm AS (
 shares AS (
     SELECT
         p.failure_mode,
-        il.labeler_id,
+        c.labeler_id,
         f.n_items,
         SUM(CAST(1 AS DOUBLE) / NULLIF(p.n_labelers, 0)) / NULLIF(f.n_items, 0) AS share
     FROM item_labelers AS il
     JOIN per_item AS p ON il.item_id = p.item_id
     JOIN fm AS f ON p.failure_mode = f.failure_mode
-    GROUP BY p.failure_mode, il.labeler_id, f.n_items
+    JOIN labeler_codes AS c ON il.labeler_code = c.code
+    GROUP BY p.failure_mode, c.labeler_id, f.n_items
 )
 SELECT
     s.failure_mode,

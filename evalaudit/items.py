@@ -28,7 +28,11 @@ Jeffreys-smoothed share of the item's judgments that agree with the gold.
 ``relabel_priority`` ranks items (1 = first) by how much re-labeling them is expected to change the eval: an item
 whose gold flips moves the overall score of every model version by 1/N, so the expected change is poison_score / N
 and the rank follows the poison score; ties go to the item whose failure-mode score moves more
-(``expected_score_change`` = poison_score / gold items of its failure mode), then to the item id.
+(``expected_score_change`` = poison_score / gold items of its failure mode), then to the item id. The table's rows
+come in item_id order.
+
+:func:`rederive` re-derives only what depends on who is flagged and on the ``[items]`` thresholds, on a table the
+stage already produced (the items notebook, when a labeler is set aside or kept).
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
+from evalaudit.labelers.judgments import codes
 from evalaudit.pipeline import Context, StageResult
 
 FLAGS = ("flagged_labeler_only", "flagged_deciding_vote", "gold_disagrees_with_consensus", "single_label",
@@ -192,14 +193,13 @@ def audited_gold(gold: pa.Array, n_all: np.ndarray, n_kept: np.ndarray, kept_lab
     its gold; a touched one takes the majority of what remains — or none, counted as excluded, when nothing remains
     or the remaining labels tie (never guessed)."""
     touched = n_kept < n_all
-    tie = kept_tied
-    kept_label = pc.if_else(pa.array(tie), pa.scalar(None, pa.string()), kept_label)
+    kept_label = pc.if_else(pa.array(kept_tied), pa.scalar(None, pa.string()), kept_label)
     no_gold = ~_mask(pc.is_valid(gold))
     label = pc.if_else(pa.array(no_gold), pa.scalar(None, pa.string()), pc.if_else(pa.array(touched), kept_label, gold))
     status = np.where(touched, 1, 0)
     no_judgment = touched & (n_kept == 0)
     status[no_judgment] = 2
-    status[touched & (n_kept > 0) & tie] = 3
+    status[touched & (n_kept > 0) & kept_tied] = 3
     status[no_gold] = 4
     deciding = touched & (n_kept > 0) & _differs(kept_label, gold)
     return AuditedGold(label=label, status=status, flagged_only=no_judgment, deciding_vote=deciding)
@@ -236,8 +236,8 @@ def _register_inputs(ctx: Context) -> pa.Table:
 def stage(ctx: Context) -> StageResult:
     """Derive gold, flag poisoned and stale items, rank the re-labeling queue; findings poisoned_items/stale_items.
 
-    Everything is per item in one query (``items_facts``; it does not depend on who is flagged) plus the items a
-    flagged labeler touched (``items_kept_counts``); the rest is vectorised over those columns."""
+    Everything per item comes from one query (``items_facts``, which also marks the judgments the flagged
+    labelers' are set aside from); the rest is vectorised over its columns."""
     cfg = ctx.cfg
     moment = as_of(ctx)
     guideline = current_guideline(ctx)
@@ -289,7 +289,7 @@ def stage(ctx: Context) -> StageResult:
     # -- re-labeling priority: items come in item_id order, which breaks ties ----------------------------------
     is_honeypot = has_honeypot
     gold_mask = has_gold & ~is_honeypot
-    fm_index, fm_names = _codes(facts.column("failure_mode"))
+    fm_index, fm_names = fm = _failure_mode_codes(facts.column("failure_mode"))
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
     expected = np.where(gold_mask, np.nan_to_num(poison) / np.maximum(fm_gold[fm_index], 1), 0.0)
     order = np.lexsort((np.arange(n), -expected, -np.where(gold_mask, np.nan_to_num(poison), -1.0)))
@@ -311,7 +311,7 @@ def stage(ctx: Context) -> StageResult:
     kept = (_np(facts.column("n_kept")), facts.column("kept_label").combine_chunks(),
             _np(facts.column("kept_tied")) > 0)
     del facts
-    table, matrix, findings, summary = _audit(ctx, table, matrix, kept, flagged, guideline, moment)
+    table, matrix, findings, summary = _audit(ctx, table, matrix, kept, fm, flagged, guideline, moment)
     summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(_GOLD_SOURCES)}
     return _result(table, flagged, findings, summary)
 
@@ -328,7 +328,8 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
     kept = _aligned_kept(_np(items_table.column("n_labelers")), ctx.engine.query("items_kept_counts"))
     ctx.engine.drop("items_rows")
     matrix = _flag_matrix(items_table.column("flags"))
-    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, flagged, current_guideline(ctx),
+    fm = _failure_mode_codes(items_table.column("failure_mode"))
+    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, fm, flagged, current_guideline(ctx),
                                               as_of(ctx))
     source = table.column("gold_source")
     summary["items"]["gold_source"] = {s: int(pc.sum(pc.equal(source, s)).as_py() or 0) for s in _GOLD_SOURCES}
@@ -336,10 +337,11 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
 
 
 def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.ndarray, pa.Array, np.ndarray],
-           flagged: pa.Table, guideline: str | None, moment: datetime
+           fm: tuple[np.ndarray, np.ndarray], flagged: pa.Table, guideline: str | None, moment: datetime
            ) -> tuple[pa.Table, np.ndarray, list[Finding], dict]:
     """Fill in what depends on the flagged labelers and the thresholds: audited gold, three flags, findings.
-    ``kept``: per item, (n_kept, kept_label, kept_tied) — see :func:`audited_gold`."""
+    ``kept``: per item, (n_kept, kept_label, kept_tied) — see :func:`audited_gold`; ``fm``: the failure modes'
+    codes per item and their names (:func:`_failure_mode_codes`)."""
     cfg = ctx.cfg
     gold = table.column("gold_label").combine_chunks()
     audited = audited_gold(gold, _np(table.column("n_labelers")), *kept)
@@ -353,7 +355,7 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
         table = table.set_column(table.schema.get_field_index(name), name, column)
 
     gold_mask = _mask(pc.is_valid(gold)) & ~_mask(table.column("is_honeypot"))
-    fm_index, fm_names = _codes(table.column("failure_mode"))
+    fm_index, fm_names = fm
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
     poison = _np(table.column("poison_score"), dtype=float, fill=np.nan)
     findings = _poisoned_findings(ctx, fm_names, fm_index, fm_gold, matrix, gold_mask, poison, flagged,
@@ -376,14 +378,10 @@ def _result(table: pa.Table, flagged: pa.Table, findings: list[Finding], summary
                        findings=findings, summary=summary)
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of a string column, numbered in sorted order of the values, and the sorted values."""
-    enc = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
-    names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
-    order = np.argsort(names.astype(str)) if len(names) else np.zeros(0, dtype=np.int64)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[_np(enc.indices)], names[order]
+def _failure_mode_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per item its failure mode's code, numbered in sorted order, and the failure modes' names in that order."""
+    index, names = codes(column, canonical=True)
+    return index, np.asarray(names.to_pylist(), dtype=object)
 
 
 def _severity(share: float, count: int, share_medium: float, share_high: float, n_medium: int, n_high: int) -> str:

@@ -66,7 +66,7 @@ def _latest(key: np.ndarray, ts: np.ndarray) -> np.ndarray:
     return np.sort(order[last])
 
 
-def _codes(column: pa.ChunkedArray | pa.Array, canonical: bool = False) -> tuple[np.ndarray, pa.Array]:
+def codes(column: pa.ChunkedArray | pa.Array, canonical: bool = False) -> tuple[np.ndarray, pa.Array]:
     """Integer codes and their dictionary; ``canonical`` numbers the values in sorted order, so codes (and
     everything ordered by them) do not depend on the input's row order."""
     # one chunk first: encoding a many-chunk result chunk by chunk and unifying dictionaries is ~40x slower
@@ -104,9 +104,9 @@ def load(engine: Engine, positive: str) -> Judgments:
         items = _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
     table = engine.query("labelers_judgments", positive=positive)
-    item_raw, item_dict = _codes(table["item_id"])
-    lab, labelers = _codes(table["labeler_id"], canonical=True)
-    fm, fms = _codes(table["failure_mode"], canonical=True)
+    item_raw, item_dict = codes(table["item_id"])
+    lab, labelers = codes(table["labeler_id"], canonical=True)
+    fm, fms = codes(table["failure_mode"], canonical=True)
     ts = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
     n_raw = len(ts)
     # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is

@@ -146,6 +146,21 @@ class Audit:
         return sorted(everyone, key=lambda lab: (-worst.get(lab, -1), lab))
 
 
+def arg(name: str, default: str | None = None) -> str | None:
+    """The notebook's ``--name`` value (:func:`cli_value` over :func:`marimo_args`)."""
+    return cli_value(marimo_args(), name, default)
+
+
+def audit_from_args() -> Audit:
+    """The audit of the store the notebook was opened on (``--store``, default data/demo; ``--config``), run
+    under a spinner: the first load of the audit, labeler and items notebooks."""
+    import marimo as mo
+
+    store_dir = arg("store", DEFAULT_STORE)
+    with mo.status.spinner(title=f"Auditing {store_dir} …"):
+        return load_audit(store_dir, arg("config"))
+
+
 def load_audit(store_dir: str | Path, config: str | Path | Config | None = None,
                stages: list[tuple[str, pipeline.Stage]] | None = None) -> Audit:
     """Open the store and run the audit's stages on it (all of :func:`evalaudit.pipeline.stages` by default).

@@ -13,10 +13,7 @@ with app.setup:
 def load():
     # The whole audit (`evalaudit run`'s stages) over the store given with `-- --store DIR` (default data/demo).
     # This is the first load; every cell below only selects from its tables or queries the store's views.
-    _store_dir = nb.cli_value(nb.marimo_args(), "store", nb.DEFAULT_STORE)
-    _config_path = nb.cli_value(nb.marimo_args(), "config", None)
-    with mo.status.spinner(title=f"Auditing {_store_dir} …"):
-        audit = nb.load_audit(_store_dir, _config_path)
+    audit = nb.audit_from_args()
     con = audit.engine.con
     return audit, con
 

@@ -15,8 +15,8 @@ with app.setup:
 def settings():
     # The store given with `-- --store DIR` (default data/demo); `-- --batch FILE` preselects a batch file and
     # `-- --config F` the contract's settings ([contracts] in evalaudit.toml).
-    store_dir = nb.cli_value(nb.marimo_args(), "store", nb.DEFAULT_STORE)
-    config_path = nb.cli_value(nb.marimo_args(), "config", None)
+    store_dir = nb.arg("store", nb.DEFAULT_STORE)
+    config_path = nb.arg("config")
     mo.md(f"""
     # Batch gate
     Check a new labeling batch against the data contract of `{store_dir}` (every expectation at once, as
@@ -28,7 +28,7 @@ def settings():
 
 @app.cell
 def picker():
-    _default = nb.cli_value(nb.marimo_args(), "batch", "") or ""
+    _default = nb.arg("batch", "") or ""
     _start = Path(_default).parent if _default and Path(_default).parent.is_dir() else Path.cwd()
     batch_browser = mo.ui.file_browser(initial_path=str(_start),
                                        filetypes=list(nb.BATCH_SUFFIXES), multiple=False,

@@ -14,11 +14,8 @@ with app.setup:
 @app.cell
 def load():
     # The audit's stages over the store given with `-- --store DIR` (default data/demo).
-    _store_dir = nb.cli_value(nb.marimo_args(), "store", nb.DEFAULT_STORE)
-    _config_path = nb.cli_value(nb.marimo_args(), "config", None)
-    with mo.status.spinner(title=f"Auditing {_store_dir} …"):
-        audit = nb.load_audit(_store_dir, _config_path)
-        audit.answers()  # each model version's answers, fetched once for every re-derivation of the gold
+    audit = nb.audit_from_args()
+    audit.answers()  # each model version's answers, fetched once for every re-derivation of the gold
     con = audit.engine.con
     return audit, con
 

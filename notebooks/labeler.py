@@ -13,10 +13,7 @@ with app.setup:
 def load():
     # The audit's stages over the store given with `-- --store DIR` (default data/demo); `-- --labeler ID`
     # preselects a labeler.
-    _store_dir = nb.cli_value(nb.marimo_args(), "store", nb.DEFAULT_STORE)
-    _config_path = nb.cli_value(nb.marimo_args(), "config", None)
-    with mo.status.spinner(title=f"Auditing {_store_dir} …"):
-        audit = nb.load_audit(_store_dir, _config_path)
+    audit = nb.audit_from_args()
     con = audit.engine.con
     return audit, con
 
@@ -24,7 +21,7 @@ def load():
 @app.cell
 def controls(audit):
     _labelers = audit.labelers()
-    _wanted = nb.cli_value(nb.marimo_args(), "labeler", None)
+    _wanted = nb.arg("labeler")
     labeler_choice = mo.ui.dropdown(_labelers, value=_wanted if _wanted in _labelers else _labelers[0],
                                     label="labeler (flagged first)", searchable=True)
     labeler_choice

@@ -18,8 +18,10 @@ LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 @dataclass
 class LabelsConfig:
-    #: the label that means the graded output is acceptable; "lenient" = says it more often than peers
-    positive: str = "pass"
+    #: the label that means the graded output is acceptable ("lenient" = says it more often than peers); for ordinal
+    #: and numeric labels "high" or "low", the better end of the scale; unset = inferred where unambiguous
+    #: (evalaudit.labelspace)
+    positive: str | None = None
     #: the allowed labels; empty = those already in the store
     values: list[str] = field(default_factory=list)
     #: measurement level of the labels, for agreement coefficients

@@ -244,7 +244,7 @@ def stage(ctx: Context) -> StageResult:
     flagged = _register_inputs(ctx)
     facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment)
     n = facts.num_rows
-    positive = cfg.labels.positive
+    positive = ctx.labels.positive
     labels_seen = [v for v in ctx.engine.query("agreement_label_values").column("label").to_pylist() if v is not None]
     negatives = [v for v in labels_seen if v != positive]
     binary = len(negatives) <= 1  # the positive label and at most one other: a posterior of "positive" decides

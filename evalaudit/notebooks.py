@@ -178,7 +178,7 @@ def load_audit(store_dir: str | Path, config: str | Path | Config | None = None,
     for name in ("consensus", "items"):
         if name in ctx.tables:
             engine.register(f"audit_{name}", ctx.tables[name])
-    select(engine, None, None, cfg.labels.positive)
+    select(engine, None, None, ctx.labels.positive)
     return Audit(store.root, cfg, engine, ctx)
 
 

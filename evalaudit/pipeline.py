@@ -17,9 +17,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from evalaudit import labelspace
 from evalaudit.config import Config
 from evalaudit.engine import Engine
 from evalaudit.findings import Finding
+from evalaudit.labelspace import LabelSpace
 
 log = logging.getLogger("evalaudit")
 
@@ -31,6 +33,14 @@ class StageResult:
     findings: list[Finding] = field(default_factory=list)
     #: headline numbers for findings.json's summary and the run history (flat, JSON-serialisable)
     summary: dict[str, Any] = field(default_factory=dict)
+    #: analyses this stage did not run, or ran on less than it should: ``{"analysis", "reason"}`` each; they
+    #: become ``summary.skipped`` and the report's "Not checked" panel (nothing is skipped silently)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def skip(analysis: str, reason: str) -> dict[str, str]:
+    """One ``summary.skipped`` entry: what did not run (or ran on less data) and why, in words for a person."""
+    return {"analysis": analysis, "reason": reason}
 
 
 @dataclass
@@ -45,6 +55,16 @@ class Context:
     timings: dict[str, float] = field(default_factory=dict)
     #: called as progress(stage_name, done, total) by long stages; a no-op by default
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None
+    #: what was skipped so far (``StageResult.skipped`` of every stage, in order)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    _labels: LabelSpace | None = None
+
+    @property
+    def labels(self) -> LabelSpace:
+        """The store's label space (:mod:`evalaudit.labelspace`), resolved once per run."""
+        if self._labels is None:
+            self._labels = labelspace.resolve(self.engine, self.cfg)
+        return self._labels
 
 
 Stage = Callable[[Context], StageResult]
@@ -62,7 +82,7 @@ def store_summary(ctx: Context) -> StageResult:
     """How much the store holds: judgments, items, labelers, failure modes, time span."""
     row = ctx.engine.query("store_summary").to_pylist()[0]
     summary = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
-    return StageResult(summary={"store": summary})
+    return StageResult(summary={"store": summary, "labels": ctx.labels.summary()})
 
 
 def stages() -> list[tuple[str, Stage]]:
@@ -100,6 +120,8 @@ def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None) ->
         ctx.tables.update(result.tables)
         ctx.findings.extend(result.findings)
         ctx.summary.update(result.summary)
+        ctx.skipped.extend(result.skipped)
+        ctx.summary["skipped"] = list(ctx.skipped)
         n_findings = len(result.findings)
         del result
         _release_freed_memory()

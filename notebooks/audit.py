@@ -54,7 +54,7 @@ def selection(audit, fm_choice, labeler_choice):
     failure_mode = nb.chosen(fm_choice.value)
     labeler_id = nb.chosen(labeler_choice.value)
     # a one-row view the SQL cells join: the choice is data, never text spliced into a query
-    selection_view = nb.select(audit.engine, failure_mode, labeler_id, audit.cfg.labels.positive)
+    selection_view = nb.select(audit.engine, failure_mode, labeler_id, audit.ctx.labels.positive)
     return failure_mode, labeler_id, selection_view
 
 

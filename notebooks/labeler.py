@@ -32,7 +32,7 @@ def controls(audit):
 def selection(audit, labeler_choice):
     labeler_id = labeler_choice.value
     profile = nb.labeler_profile(audit, labeler_id)
-    selection_view = nb.select(audit.engine, None, labeler_id, audit.cfg.labels.positive)
+    selection_view = nb.select(audit.engine, None, labeler_id, audit.ctx.labels.positive)
     return labeler_id, profile, selection_view
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from evalaudit import agreement
+from evalaudit import agreement, labelspace
 from evalaudit.config import Config
 from evalaudit.contracts.gx import Spec, column
 from evalaudit.engine import DuckDBEngine
@@ -126,7 +126,10 @@ def shift_interval(pos_batch: int, n_batch: int, pos_ref: int, n_ref: int, confi
 
 def positive_shift(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
     c = cfg.contracts
-    rates = engine.query("contracts_positive_rates", positive=cfg.labels.positive).to_pylist()
+    positive = labelspace.resolve(engine, cfg).positive
+    if positive is None:
+        return
+    rates = engine.query("contracts_positive_rates", positive=positive).to_pylist()
     rows = []
     for raw in rates:
         # SUM gives HUGEINT (Decimal in Python) on DuckDB: counts as int before any arithmetic
@@ -150,7 +153,7 @@ def positive_shift(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
                                         "beyond_chance"])
     m = c.max_positive_shift
     spec = Spec("positive_rate_shift", "batch",
-                f"no labeler's rate of {cfg.labels.positive!r} on a failure mode shifts from their history (or "
+                f"no labeler's rate of {positive!r} on a failure mode shifts from their history (or "
                 f"their peers') by more than {m:g} beyond chance", "shift",
                 lambda g: g.ExpectColumnValuesToBeBetween(column="shift", min_value=-m, max_value=m,
                                                           row_condition=column("beyond_chance") == 1),

@@ -72,7 +72,7 @@ def stage(ctx: Context) -> StageResult:
         return _empty_result()
     cfg, eng = ctx.cfg, ctx.engine
     lc = cfg.leniency
-    positive = cfg.labels.positive
+    positive = ctx.labels.positive
     J = judgments.load(eng, positive)
     if len(J.y) == 0:
         return _empty_result()
@@ -96,7 +96,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     (``*_job``: futures)."""
     cfg, eng = ctx.cfg, ctx.engine
     lc, conf = cfg.leniency, cfg.agreement.confidence
-    positive = cfg.labels.positive
+    positive = ctx.labels.positive
 
     # -- profile, concentration, spam (spammers are then left out of everyone's peer consensus) ----------------
     prof, totals = concentration.profile(eng, J)

@@ -1,7 +1,8 @@
 """The `evalaudit` command line: each command parses its options and calls one library function.
 
-Exit codes (SPEC §4): 0 ok; 1 a contract violated or findings at/above --fail-on; 2 unusable input, reported as one
-sentence on stderr. An unexpected error (a bug) is also one line, with EVALAUDIT_DEBUG=1 showing the traceback.
+Exit codes (SPEC §4): 0 ok; 1 a contract violated or findings at/above --fail-on (with --fail-on-new: findings new
+since the previous run at/above it); 2 unusable input, reported as one sentence on stderr. An unexpected error (a
+bug) is also one line, with EVALAUDIT_DEBUG=1 showing the traceback.
 """
 
 from __future__ import annotations
@@ -181,6 +182,9 @@ def check(path: Path, store: Path, config: Path | None, promote: bool, docs_dir:
 @CONFIG
 @click.option("--fail-on", default="high", show_default=True, type=click.Choice(["high", "medium", "low", "never"]),
               help="Exit 1 when any finding is at or above this severity.")
+@click.option("--fail-on-new", default=None, type=click.Choice(["high", "medium", "low"]),
+              help="Exit 1 only when a finding new since the previous run of this --out (in the history) is at or "
+                   "above this severity; replaces --fail-on. For scheduled runs: see docs/scheduling.md.")
 @click.option("--engine", default="duckdb", show_default=True, type=click.Choice(["duckdb", "spark"]),
               help="Query engine; spark runs the same named queries on a Spark session.")
 @click.option("--spark-master", default=None, metavar="URL",
@@ -192,8 +196,8 @@ def check(path: Path, store: Path, config: Path | None, promote: bool, docs_dir:
               help="Replace labeler ids by stable salted pseudonyms in every output (for reports shared outside "
                    "the team; salt from $EVALAUDIT_REDACT_SALT or .evalaudit-redact-salt beside --out).")
 @_errors
-def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, spark_master: str | None,
-        spark_conf: tuple[str, ...], quiet: bool, redact_labelers: bool) -> None:
+def run(store: Path, out: Path, config: Path | None, fail_on: str, fail_on_new: str | None, engine: str,
+        spark_master: str | None, spark_conf: tuple[str, ...], quiet: bool, redact_labelers: bool) -> None:
     """Run the full audit of the store and write the report and machine-readable findings."""
     from evalaudit import config as config_mod
     from evalaudit.run import audit, progress_display
@@ -210,12 +214,17 @@ def run(store: Path, out: Path, config: Path | None, fail_on: str, engine: str, 
         spark = {"spark_master": spark_master, "spark_conf": parse_conf(spark_conf)}
     with progress_display(quiet, sys.stderr.isatty()) as progress:
         result = audit(store, out, cfg, fail_on=fail_on, engine=engine, progress=progress,
-                       redact_labelers=redact_labelers, **spark)
+                       redact_labelers=redact_labelers, fail_on_new=fail_on_new, **spark)
     sev = result.summary["by_severity"]
     click.echo(
         f"{result.summary['n_findings']} findings: {sev['high']} high, {sev['medium']} medium, {sev['low']} low"
     )
+    ch = result.summary["changes"]
+    if ch["previous_run"] is not None and ch["comparable"]:
+        click.echo(f"since the last run: {ch['n_new']} new, {ch['n_resolved']} resolved, "
+                   f"{ch['n_persisting']} persisting")
     click.echo(f"report: {result.out / 'index.html'}")
+    click.echo(f"summary: {result.out / 'summary.md'}")
     if result.failed:
         sys.exit(1)
 

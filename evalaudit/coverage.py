@@ -159,7 +159,7 @@ def _findings(column: str, table: pa.Table, overall: dict, cfg) -> list[Finding]
                       "of the 2×2 table, BH q-value across values"),
             message=(f"{column} {row['value']} is {row['production_share']:.1%} of production but "
                      + ("absent from the gold set." if missing else f"only {row['eval_share']:.1%} of the gold set.")),
-            details={"slice_column": column, "eval_share": row["eval_share"],
+            details={"slice_column": column, "value": row["value"], "eval_share": row["eval_share"],
                      "production_share": row["production_share"], "n_production": row["n_production"]},
         ))
     return out

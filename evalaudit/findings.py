@@ -2,10 +2,17 @@
 
 A finding carries its evidence — method, effect, interval, q-value, n — so the report, the JSON and the notebooks
 present the same facts without recomputing them.
+
+Identity across runs (SPEC §5 ``key``/``change``): a finding's ``key`` is a hash of *what* the problem is — its
+kind, labeler, failure mode and the slice or label it is about (:data:`KEY_DETAILS`) — never of its numbers, so a
+scheduled run can tell a new problem from one it already reported. Keys are computed on the finding as written
+(after ``--redact-labelers``), so redacted runs keep stable keys under the same redaction secret and never hash a
+real labeler id into the output.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -32,6 +39,12 @@ KINDS = (
 SEVERITIES = ("low", "medium", "high")
 #: `--fail-on` choices, from strictest to laxest; "never" fails on nothing.
 FAIL_ON = ("low", "medium", "high", "never")
+#: `change` values: against the previous run of the same report in the history (`new` on a first run)
+CHANGES = ("new", "persisting")
+#: ``details`` entries that name the slice or label a finding is about (part of its identity, unlike its numbers):
+#: the coverage slice column and value, the agreement scope and slice, the label of a per-label leniency, the
+#: second labeler of a colluding pair, the stale-item reason, the failed gold expectation.
+KEY_DETAILS = ("slice_column", "value", "scope", "slice", "label", "labeler_b", "reason", "expectation")
 
 
 def severity_rank(severity: str) -> int:
@@ -57,6 +70,10 @@ class Finding:
     n: int | None = None
     #: Kind-specific facts (a slice name, a change date, item ids ...), JSON-serialisable.
     details: dict[str, Any] = field(default_factory=dict)
+    #: stable identity across runs (:func:`assign_keys`); set when the findings document is built
+    key: str | None = None
+    #: "new" or "persisting" against the previous run (:func:`mark_changes`)
+    change: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -83,6 +100,37 @@ def _clean(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def identity(f: Finding) -> tuple[Any, ...]:
+    """What a finding is about, without its numbers: kind, labeler, failure mode, and the slice/label details."""
+    return (f.kind, f.labeler_id, f.failure_mode,
+            *((k, str(f.details[k])) for k in KEY_DETAILS if f.details.get(k) is not None))
+
+
+def finding_key(f: Finding) -> str:
+    """The stable key of a finding: the kind and 16 hex digits of SHA-256 of its identity."""
+    digest = hashlib.sha256(json.dumps(identity(f), default=str).encode("utf-8")).hexdigest()
+    return f"{f.kind}:{digest[:16]}"
+
+
+def assign_keys(findings: list[Finding]) -> list[Finding]:
+    """Set every finding's ``key``. Two findings of the same identity (a stage reporting one slice twice) get
+    ``#2``, ``#3``... in severity order, so keys are unique within a run and still stable across runs."""
+    seen: dict[str, int] = {}
+    for f in sorted(findings, key=sort_key):
+        base = finding_key(f)
+        seen[base] = seen.get(base, 0) + 1
+        f.key = base if seen[base] == 1 else f"{base}#{seen[base]}"
+    return findings
+
+
+def mark_changes(findings: list[Finding], previous_keys: set[str] | None) -> list[Finding]:
+    """Set ``change``: ``persisting`` when the key was among ``previous_keys`` (the previous run's), else ``new``
+    (also on a first run, when ``previous_keys`` is None)."""
+    for f in findings:
+        f.change = "persisting" if previous_keys is not None and f.key in previous_keys else "new"
+    return findings
 
 
 def sort_key(f: Finding) -> tuple:
@@ -115,9 +163,10 @@ def write(path: Path, doc: dict[str, Any]) -> None:
     path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def exceeds(findings: list[Finding], fail_on: str) -> bool:
-    """True when any finding is at or above the `--fail-on` severity."""
+def exceeds(findings: list[Finding], fail_on: str, only_new: bool = False) -> bool:
+    """True when any finding is at or above the `--fail-on` severity (with ``only_new``, any *new* finding: the
+    `--fail-on-new` rule, so a scheduled job fails once per problem, not every night for a known one)."""
     if fail_on == "never":
         return False
     floor = severity_rank(fail_on)
-    return any(severity_rank(f.severity) >= floor for f in findings)
+    return any(severity_rank(f.severity) >= floor and (not only_new or f.change != "persisting") for f in findings)

@@ -5,6 +5,11 @@ output directory's name, so several reports may share one history file. The repo
 trends: agreement (Krippendorff's alpha, overall and per failure mode), each flagged labeler's effect, and the eval
 score inflation per model version.
 
+Each run also records its findings' identities (SPEC §5 ``key``): one ``metric = "finding"`` row per finding with
+its key, kind, severity, message and effect, and a ``findings_keyed`` row counting them. The next run of the same
+report compares its keys with these (:mod:`evalaudit.changes`): what is new, what persists, what was resolved. A
+run recorded before keys existed has no ``findings_keyed`` row, and the next run says it could not compare.
+
 Appends are read-modify-write of a small file, done under an exclusive ``flock`` on a lock file beside it and
 finished with an atomic ``os.replace``, so two runs at once both land and a killed run leaves the previous file.
 """
@@ -31,6 +36,7 @@ SCHEMA = pa.schema([
     ("run_id", pa.string()),
     ("run_at", pa.timestamp("us", tz="UTC")),
     ("metric", pa.string()),          # agreement_alpha | labeler_effect | eval_score_inflation | findings_<severity>
+    #                                   | findings_keyed (count of keyed findings) | finding (one per finding)
     ("failure_mode", pa.string()),    # 'all' for the whole store
     ("labeler_id", pa.string()),
     ("model_version", pa.string()),
@@ -39,6 +45,11 @@ SCHEMA = pa.schema([
     ("ci_low", pa.float64()),
     ("ci_high", pa.float64()),
     ("n", pa.int64()),
+    # metric = "finding" only: the finding's identity and what a person read about it
+    ("key", pa.string()),
+    ("kind", pa.string()),
+    ("severity", pa.string()),
+    ("message", pa.string()),
 ])
 
 LABELER_KINDS = ("labeler_leniency", "labeler_severity")
@@ -90,6 +101,14 @@ def rows_for_run(report: str, run_id: str, run_at: datetime, doc: dict[str, Any]
         if f["kind"] in LABELER_KINDS and f.get("effect") is not None:
             add("labeler_effect", f["effect"], labeler_id=f["labeler_id"], failure_mode=f["failure_mode"] or "all",
                 evidence=f["evidence"], ci_low=f.get("ci_low"), ci_high=f.get("ci_high"), n=f.get("n"))
+    keyed = [f for f in doc.get("findings", []) if f.get("key")]
+    add("findings_keyed", len(keyed), failure_mode="all", evidence="count of findings recorded with their keys")
+    for f in keyed:
+        rows.append({"report": report, "run_id": run_id, "run_at": run_at, "metric": "finding",
+                     "value": _num(f.get("effect")), "labeler_id": f.get("labeler_id"),
+                     "failure_mode": f.get("failure_mode") or "all", "evidence": f.get("evidence"),
+                     "ci_low": f.get("ci_low"), "ci_high": f.get("ci_high"), "n": f.get("n"), "key": f["key"],
+                     "kind": f["kind"], "severity": f["severity"], "message": f.get("message")})
     impact = tables.get("impact")
     if impact is not None and {"model_version", "failure_mode", "delta"} <= set(impact.column_names):
         for r in impact.filter(pc.equal(impact["failure_mode"], "all")).to_pylist():
@@ -103,7 +122,11 @@ def read(path: Path, report: str | None = None) -> pa.Table:
     """Every history row at ``path`` (optionally only those of one report), or an empty table."""
     if not Path(path).exists():
         return SCHEMA.empty_table()
-    table = pq.read_table(path).cast(SCHEMA)
+    table = pq.read_table(path)
+    for name in SCHEMA.names:  # a history written by an older evalaudit lacks the newer (nullable) columns
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, SCHEMA.field(name).type))
+    table = table.select(SCHEMA.names).cast(SCHEMA)
     if report is not None:
         table = table.filter(pc.equal(table["report"], report))
     return table

@@ -9,6 +9,9 @@ Safe to schedule:
 - The swap and the history append happen under an exclusive lock on ``.<out>.lock`` beside ``--out``, so two runs
   writing the same ``--out`` finish one after the other; each leaves a whole report.
 - Resampling in the stages is seeded, so an unchanged store gives the same numbers.
+- Each finding gets a stable ``key`` and a ``change`` (new | persisting) against the previous run of the same
+  ``--out`` in the history (:mod:`evalaudit.changes`), read under the same lock; ``summary.md`` says what changed
+  and ``--fail-on-new`` fails only on new findings (docs/scheduling.md).
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from evalaudit import changes, history, pipeline, report, summary_md, verdict
 from evalaudit import findings as fnd
-from evalaudit import history, pipeline, report
 from evalaudit.config import Config
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
@@ -53,7 +56,7 @@ class RunResult:
     findings: list[Finding]
     summary: dict
     timings: dict[str, float]
-    failed: bool  # findings at or above --fail-on
+    failed: bool  # findings at or above --fail-on (with --fail-on-new: new findings at or above it)
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -84,16 +87,20 @@ def _out_lock(out: Path) -> Iterator[None]:
 def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str = "high",
           engine: str = "duckdb", progress: Progress | None = None, redact_labelers: bool = False,
           stages: list[tuple[str, pipeline.Stage]] | None = None, keep_history: bool = True,
-          spark_master: str | None = None, spark_conf: dict[str, str] | None = None) -> RunResult:
+          spark_master: str | None = None, spark_conf: dict[str, str] | None = None,
+          fail_on_new: str | None = None) -> RunResult:
     """Run the whole audit of the store at ``store_dir`` and write its outputs into ``out_dir``.
 
     ``stages`` overrides ``pipeline.stages()`` (tests, partial audits); ``redact_labelers`` replaces labeler ids
     by salted pseudonyms in every output (see :mod:`evalaudit.redact`); ``keep_history`` appends the run's
     headline metrics to ``history.parquet`` beside ``out_dir``. ``engine="spark"`` runs the same named queries
-    on a Spark session (``spark_master``, ``spark_conf``; see :mod:`evalaudit.engine_spark`).
+    on a Spark session (``spark_master``, ``spark_conf``; see :mod:`evalaudit.engine_spark`). ``fail_on_new``
+    (a severity) replaces the ``fail_on`` rule by "any finding new since the previous run at or above it".
     """
     if fail_on not in fnd.FAIL_ON:
         raise UnusableInput(f"--fail-on must be one of {', '.join(fnd.FAIL_ON)}, not {fail_on!r}")
+    if fail_on_new is not None and fail_on_new not in fnd.SEVERITIES:
+        raise UnusableInput(f"--fail-on-new must be one of high, medium, low, not {fail_on_new!r}")
     if engine not in ("duckdb", "spark"):
         raise UnusableInput(f"engine {engine!r} is not available; use --engine duckdb or --engine spark")
     store = Store.open(store_dir)
@@ -126,25 +133,34 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         tables = {name: redactor.table(t) for name, t in tables.items()}
         found = [redactor.finding(f) for f in found]
         extra = redactor.value(extra)
+    fnd.assign_keys(found)  # after redaction: keys never hash a real labeler id
     summary = {**extra, "stage_seconds": ctx.timings, "config": cfg.source or "defaults",
                "redacted_labelers": redact_labelers}
-    doc = fnd.document(found, summary, generated_at=started)
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     hist_path = history.path_for(out)
-    rows = history.rows_for_run(out.name, run_id, started, doc, tables)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     _sweep_partials(out)
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        fnd.write(tmp / "findings.json", doc)
         # Parquet encoding releases the GIL: write the tables on a second core while the report renders
         with ThreadPoolExecutor(max_workers=2) as pool:
             writes = [pool.submit(_write_parquet, tables[name], tmp / f"{name}.parquet")
                       for name in (*pipeline.OUTPUT_TABLES, *pipeline.EXTRA_TABLES) if name in tables]
             with _out_lock(out):
+                # under the lock, so two runs of one --out each compare with the run recorded just before them
                 past = history.read(hist_path, report=out.name) if keep_history else None
+                prev = changes.previous_run(past)
+                changes.mark(found, prev)
+                summary["changes"] = changes.summarize(found, prev)
+                summary["resolved"] = [{"key": r["key"], "message": r["message"]}
+                                       for r in summary["changes"]["resolved"]]
+                doc = fnd.document(found, summary, generated_at=started)
+                rows = history.rows_for_run(out.name, run_id, started, doc, tables)
+                fnd.write(tmp / "findings.json", doc)
+                (tmp / "summary.md").write_text(
+                    summary_md.render(doc, verdict.build(doc, tables), str(out / "index.html")), encoding="utf-8")
                 trend = pa.concat_tables([past, rows]) if past is not None else None
                 t_report = time.perf_counter()
                 report.write(tmp / "index.html", doc, tables, history=trend, store_tables=store_tables,
@@ -153,15 +169,17 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
                 for w in writes:
                     w.result()
                 _swap_in(tmp, out)
-            if keep_history:
-                history.append(hist_path, rows)
+                if keep_history:
+                    history.append(hist_path, rows)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     ctx.timings["write"] = round(time.perf_counter() - t0, 3)
     log.info("wrote %s in %.1f s", out, ctx.timings["write"])
     ordered = sorted(found, key=fnd.sort_key)
-    return RunResult(out, ordered, doc["summary"], ctx.timings, fnd.exceeds(ordered, fail_on))
+    failed = (fnd.exceeds(ordered, fail_on_new, only_new=True) if fail_on_new is not None
+              else fnd.exceeds(ordered, fail_on))
+    return RunResult(out, ordered, doc["summary"], ctx.timings, failed)
 
 
 def _sweep_partials(out: Path) -> None:

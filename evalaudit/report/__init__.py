@@ -36,6 +36,8 @@ _env = jinja2.Environment(
 
 
 def fmt(value: Any, digits: int = 3) -> str:
+    if isinstance(value, Markup):  # a cell the sections built as safe HTML (a link), its text already escaped
+        return value
     if value is None:
         return "—"
     if isinstance(value, bool):

@@ -104,10 +104,11 @@ def findings_section(doc: dict[str, Any]) -> Section:
     sec = Section("findings", "What needs action",
                   f"{s.get('n_findings', 0)} findings: {sev.get('high', 0)} high, {sev.get('medium', 0)} medium, "
                   f"{sev.get('low', 0)} low. Most severe first; each names its method (evidence) and its interval.")
-    cols = ["severity", "kind", "labeler_id", "failure_mode", "effect", "ci_low", "ci_high", "q_value", "n",
-            "message", "evidence"]
+    cols = ["severity", "change", "kind", "labeler_id", "failure_mode", "effect", "ci_low", "ci_high", "q_value",
+            "n", "message", "evidence", "key"]
     findings = doc["findings"]
-    rows = [[_cell(f.get(c)) for c in cols] for f in findings[:MAX_ROWS * 2]]
+    rows = [[_history_link(f.get(c)) if c == "key" else _cell(f.get(c)) for c in cols]
+            for f in findings[:MAX_ROWS * 2]]
     sec.tables.append(Table(cols, rows, len(findings), "Findings (sort by any column; filter by text)",
                             "findings.json"))
     return sec
@@ -155,7 +156,44 @@ def trends_section(history: pa.Table | None, current_flagged: set[tuple[str, str
                                     x_label="run (UTC)", y_label="score current − audited"))
     if not sec.charts:
         sec.notes.append("No headline metric was recorded in more than one run yet.")
+    per_finding = finding_history(rows, runs[-1][1])
+    if per_finding is not None:
+        sec.tables.append(per_finding)
     return sec
+
+
+def _history_link(key: Any) -> Any:
+    """A finding's key as a link to its row in the trends section's per-finding history."""
+    if not key:
+        return None
+    return Markup('<a href="#trends">{}</a>').format(key)
+
+
+def finding_history(rows: list[dict[str, Any]], current_run: str, last: int = 6) -> Table | None:
+    """Each finding of the current run across the runs of the history (``metric = "finding"`` rows, by key):
+    when it was first seen, in how many runs, and its effect in the last few runs."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["metric"] == "finding" and r.get("key"):
+            by_key.setdefault(r["key"], []).append(r)
+    current = [k for k, rs in by_key.items() if any(r["run_id"] == current_run for r in rs)]
+    if not current:
+        return None
+    out = []
+    for k in current:
+        rs = sorted(by_key[k], key=lambda r: r["run_at"])
+        now = rs[-1]
+        effects = " → ".join(fmt_effect(r["value"]) for r in rs[-last:])
+        out.append([k, now["severity"], now["kind"], now.get("labeler_id"), now.get("failure_mode"),
+                    f"{rs[0]['run_at']:%Y-%m-%d %H:%M}", len(rs), effects])
+    out.sort(key=lambda row: (-row[6], row[0]))
+    cols = ["key", "severity", "kind", "labeler_id", "failure_mode", "first seen (UTC)", "runs", "effect per run"]
+    return Table(cols, out[:MAX_ROWS], len(out), f"Each finding across runs (effect in its last {last} runs)",
+                 "history.parquet")
+
+
+def fmt_effect(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.3g}"
 
 
 # -- agreement -----------------------------------------------------------------------------------------------

@@ -102,9 +102,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+#: Fields that a kind fills only as an attribution when a single value is involved (the poisoned items' one
+#: flagged labeler, the stale items' one failure mode): they change with the data, not with the problem, so they
+#: stay out of its identity. Without this, a second flagged labeler would turn every poisoned-items finding "new".
+KEY_IGNORES: dict[str, tuple[str, ...]] = {"poisoned_items": ("labeler_id",), "stale_items": ("failure_mode",)}
+
+
 def identity(f: Finding) -> tuple[Any, ...]:
     """What a finding is about, without its numbers: kind, labeler, failure mode, and the slice/label details."""
-    return (f.kind, f.labeler_id, f.failure_mode,
+    ignored = KEY_IGNORES.get(f.kind, ())
+    return (f.kind, None if "labeler_id" in ignored else f.labeler_id,
+            None if "failure_mode" in ignored else f.failure_mode,
             *((k, str(f.details[k])) for k in KEY_DETAILS if f.details.get(k) is not None))
 
 

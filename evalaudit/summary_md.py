@@ -19,12 +19,15 @@ from evalaudit.verdict import Verdict
 LIMIT = 3000
 #: characters of one finding's message
 MAX_MESSAGE = 220
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~>])")
+#: what can start emphasis, code, a link or a table cell; ``_`` only at a word's edge (GitHub ignores it inside
+#: words like safety_jailbreak, and chat clients would show a needless backslash)
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def escape(text: str) -> str:
-    """``text`` as literal Markdown: specials backslash-escaped, ``<``/``&`` as entities, ``@`` not a mention."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    """``text`` as literal Markdown: specials backslash-escaped, ``&``/``<``/``>`` as entities (HTML, and Slack's
+    own escaping), ``@`` kept from becoming a mention."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("@", "@\u200b").replace("\n", " ")
 

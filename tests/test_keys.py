@@ -50,6 +50,15 @@ def test_key_changes_with_what_the_problem_is():
     assert fnd.finding_key(BASE).startswith("labeler_leniency:")
 
 
+def test_attributions_that_follow_the_data_stay_out_of_the_key():
+    one = Finding("poisoned_items", "medium", "m", "e", labeler_id="crowdly-151", failure_mode="refusal")
+    two = replace(one, labeler_id=None)  # a second flagged labeler appeared: no single attribution any more
+    assert fnd.finding_key(one) == fnd.finding_key(two)
+    assert fnd.finding_key(one) != fnd.finding_key(replace(one, failure_mode="tool_use"))
+    stale = Finding("stale_items", "high", "m", "e", failure_mode="refusal", details={"reason": "too_old"})
+    assert fnd.finding_key(stale) == fnd.finding_key(replace(stale, failure_mode=None))
+
+
 def test_duplicate_identities_get_distinct_keys_in_severity_order():
     low, high = replace(BASE, severity="low"), replace(BASE, severity="high")
     fnd.assign_keys([low, high])
@@ -151,5 +160,5 @@ def test_summary_md_stays_under_3000_characters_whatever_the_size():
 def test_summary_md_escapes_user_strings():
     nasty = "<img src=x onerror=alert(1)> @channel [click](http://evil.example) **bold** `code`"
     text = summary_md.render(_doc(2, nasty), Verdict("x", [], []), "out/index.html")
-    assert "<img" not in text and "@channel" not in text and "](http" not in text and "**bold**" not in text
+    assert "<img" not in text and "@channel" not in text and "[click](" not in text and "**bold**" not in text
     assert "&lt;img" in text and "@\u200bchannel" in text

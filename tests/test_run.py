@@ -53,10 +53,14 @@ def same_numbers(a, b, rel: float = 1e-9) -> bool:
 
 
 def _comparable(doc: dict) -> dict:
-    """The findings document without what legitimately changes between runs: timestamps and timings."""
+    """The findings document without what legitimately changes between runs: timestamps, timings, and the change
+    since the previous run (a first run's findings are new, the second's persisting: tests/test_changes.py)."""
     doc = json.loads(json.dumps(doc))
     doc.pop("generated_at")
     doc["summary"].pop("stage_seconds")
+    doc["summary"].pop("changes")
+    for f in doc["findings"]:
+        f.pop("change")
     if isinstance(doc["summary"].get("items"), dict):
         doc["summary"]["items"].pop("as_of", None)  # "now", the reference time of the age check
     return doc
@@ -92,7 +96,9 @@ def test_history_trends_and_same_numbers_on_an_unchanged_store(store, tmp_path):
     assert "2 runs" in trends and trends.count("<svg") >= 3
     # an unchanged store gives the same numbers (seeded resampling): same findings, same rows in every table
     assert same_numbers(_comparable(first_doc), _comparable(json.loads((out / "findings.json").read_text())))
-    assert same_numbers([f.to_json() for f in first.findings], [f.to_json() for f in second.findings])
+    assert same_numbers([{**f.to_json(), "change": None} for f in first.findings],
+                        [{**f.to_json(), "change": None} for f in second.findings])
+    assert {f.change for f in first.findings} == {"new"} and {f.change for f in second.findings} == {"persisting"}
     second_tables = _tables(out)
     assert set(first_tables) == set(second_tables) >= {"agreement", "leniency", "items"}
     for name, ta in first_tables.items():

@@ -79,10 +79,9 @@ def render(doc: dict[str, Any], verdict: Verdict, index_path: str, limit: int = 
     persisting = [{"key": f["key"], "kind": f["kind"], "severity": f["severity"], "message": f["message"]}
                   for f in doc["findings"] if f.get("change") == "persisting"]
     first_run = changes.get("previous_run") is None or not changes.get("comparable")
-    caps = [8, 5, 3, 2, 1, 0]
     text = ""
-    for cap in caps:
-        message_limit = MAX_MESSAGE if cap >= 3 else 120
+    # (entries per list, characters per message), from the fullest to the barest: the first that fits is written
+    for cap, message_limit in ((8, MAX_MESSAGE), (8, 140), (5, 140), (5, 100), (3, 100), (2, 80), (1, 80), (0, 80)):
         lines = [f"### evalaudit: {escape(_short(verdict.headline, 200))}"]
         lines += [escape(_short(s, 300)) for s in verdict.sentences[: max(cap, 1)]]
         lines += ["", _since(changes)]

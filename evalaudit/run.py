@@ -127,7 +127,7 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         found = [redactor.finding(f) for f in found]
         extra = redactor.value(extra)
     summary = {**extra, "stage_seconds": ctx.timings, "config": cfg.source or "defaults",
-               "redacted_labelers": redact_labelers}
+               "redacted_labelers": redact_labelers, "store_path": str(store_dir)}
     doc = fnd.document(found, summary, generated_at=started)
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     hist_path = history.path_for(out)

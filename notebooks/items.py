@@ -77,16 +77,26 @@ def regold(audit, gold_form):
 def impact(gold):
     impact_table = gold.tables.get("impact")
     _inflation = nb.findings_table(gold.findings, kinds=("eval_score_inflation",))
+    _chart = nb.seed_chart(impact_table, gold.findings)
+    # click a point or a legend entry: the table below shows that model version / gold
+    seed_chart = mo.ui.altair_chart(_chart) if _chart is not None else None
     mo.vstack([
-        mo.md("## Eval score per model version: current vs audited gold"),
-        mo.Html(nb.score_chart(impact_table)) if impact_table is not None and impact_table.num_rows
-        else mo.md("_No predictions in the store: nothing to score._"),
-        mo.ui.table(nb.where(impact_table, failure_mode="all") if impact_table is not None else [],
-                    selection=None),
+        mo.md("## Eval score per model version: current vs audited gold\n"
+              "Each failure mode whose score moves materially, in release order; "
+              "delta = score_current − score_audited (positive: today's gold flatters the model)."),
+        seed_chart if seed_chart is not None else mo.md("_No predictions in the store: nothing to score._"),
         mo.md(f"`eval_score_inflation` findings at these settings: {_inflation.num_rows}"),
         mo.ui.table(_inflation, selection=None),
     ])
-    return (impact_table,)
+    return impact_table, seed_chart
+
+
+@app.cell
+def impact_selected(impact_table, seed_chart):
+    # the rows of impact.parquet behind the chart's selection (all rows of the charted modes when nothing is picked)
+    _picked = seed_chart.value if seed_chart is not None else None
+    mo.ui.table(nb.impact_rows(impact_table, _picked), selection=None) if impact_table is not None else None
+    return
 
 
 @app.cell

@@ -116,7 +116,7 @@ def heatmap_of(html: str, title_start: str) -> str:
 
 def row_labels(chart: str) -> list[str]:
     """A heatmap's row labels: the right-aligned texts left of the cells (all at the same x)."""
-    found = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]*)</text>', chart)
+    found = re.findall(r'<text class="tick tick-y" x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]*)</text>', chart)
     left = min(float(x) for x, _ in found)
     return [text for x, text in found if float(x) == left]
 

@@ -86,7 +86,7 @@ def category_labels(xs: Sequence[float], labels: Sequence[str], y: float, ordere
             elif len(shown) > 1:
                 shown[-1] = len(labels) - 1  # end on the last category instead of the one too close to it
         for i in shown:
-            out.append(f'<text class="tick tick-x" x="{xs[i]:.1f}" y="{y + 14:.1f}" '
+            out.append(f'<text class="tick tick-x" x="{xs[i]:.1f}" y="{y + 16:.1f}" '
                        f'text-anchor="middle">{esc(labels[i])}</text>')
         return out, 18.0
     step = max(1, math.ceil(LINE_W / spacing))
@@ -261,7 +261,8 @@ def lines(series: dict[str, Sequence[tuple[str, float | None]]], *, title: str, 
     ys += [b for pts in bands.values() for _, lo, hi in pts for b in (lo, hi) if b is not None and math.isfinite(b)]
     lo, hi = y_range if y_range else ((min(ys), max(ys)) if ys else (0.0, 1.0))
     ticks = nice_ticks(lo, hi)
-    left, top, right, bottom = 64, 28, 44, 52
+    half = (CHAR_W * max((len(str(x)) for x in xs), default=1) + 8) / 2  # the first and last x labels fit
+    left, top, right, bottom = max(64, int(half) + 4), 28, max(24, int(half) + 4), 52
     sx = Scale(0, max(len(xs) - 1, 1), left, width - right)
     if len(xs) == 1:
         sx = Scale(0, 1, (left + width - right) / 2, width - right)

@@ -26,6 +26,7 @@ from evalaudit.config import load as load_config
 from evalaudit.engine import DuckDBEngine
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import SEVERITIES, Finding, severity_rank, sort_key
+from evalaudit.relabel import has_flag
 from evalaudit.report import svg
 from evalaudit.store import Store
 
@@ -299,6 +300,15 @@ def lines_chart(table: pa.Table, x: str, ys: Mapping[str, str], title: str, y_la
     return str(svg.lines(series, title=title, x_label=x, y_label=y_label, y_range=y_range))
 
 
+def formats(table: Any) -> dict[str, Any]:
+    """``format_mapping`` for ``mo.ui.table``: every float column to 3 significant figures, p- and q-values in
+    scientific notation (the report's rule, evalaudit.report.svg.num) — no 17-digit floats on screen."""
+    if table is None or not hasattr(table, "schema"):
+        return {}
+    return {f.name: (lambda v, sci=f.name in ("p_value", "q_value"): svg.num(v, sci=sci))
+            for f in table.schema if pa.types.is_floating(f.type)}
+
+
 def band_chart(rows: Sequence[Mapping[str, Any]], *, x: str, y: str, lo: str, hi: str, series: str | None,
                title: str, x_title: str, y_title: str, band_title: str, order: Sequence[str] | None = None,
                width: int = 560, height: int = 260) -> Any:
@@ -308,13 +318,16 @@ def band_chart(rows: Sequence[Mapping[str, Any]], *, x: str, y: str, lo: str, hi
     other cells read. Axis labels are thinned by vega (labelOverlap) so none overlap; numbers in tooltips carry 3
     significant figures."""
     import altair as alt
+    import pandas as pd
 
-    data = alt.Data(values=[{k: (v.isoformat()[:10] if hasattr(v, "isoformat") else v) for k, v in r.items()}
-                            for r in rows])
+    data = pd.DataFrame([{k: (v.isoformat()[:10] if hasattr(v, "isoformat") else v) for k, v in r.items()}
+                         for r in rows])
     xs = list(order) if order is not None else list(dict.fromkeys(
         (r[x].isoformat()[:10] if hasattr(r[x], "isoformat") else r[x]) for r in rows))
-    color = (alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="bottom"))
-             if series else alt.value("#1f77b4"))
+    names = list(dict.fromkeys(r[series] for r in rows)) if series else []
+    color = (alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="bottom"),
+                       scale=alt.Scale(domain=names, range=list(svg.PALETTE[:len(names)])))
+             if series else alt.value(svg.PALETTE[0]))
     base = alt.Chart(data).encode(
         x=alt.X(f"{x}:O", sort=xs, title=x_title, axis=alt.Axis(labelOverlap="greedy", labelAngle=0)),
         color=color)
@@ -490,6 +503,10 @@ def filter_items(audit: Audit, items_table: pa.Table, flags: Sequence[str] = (),
 
     fm, lab = chosen(failure_mode), chosen(labeler_id)
     return select(audit.engine, items_table, [fm] if fm else (), [lab] if lab else (), flags)
+
+
+#: row mask "the list column flags contains flag" (the relabel module's, so notebook and CLI filter alike)
+_has_flag = has_flag
 
 
 def flag_names() -> tuple[str, ...]:

@@ -88,7 +88,7 @@ def leniency_map(audit, failure_mode, labeler_id):
         else mo.md("_No leniency test for this selection._"),
         mo.ui.table(nb.best_leniency(_len).sort_by([("q_value", "ascending")]).select(
             ["labeler_id", "failure_mode", "evidence", "effect", "ci_low", "ci_high", "q_value", "n"]),
-            selection=None, page_size=10),
+            selection=None, page_size=10, format_mapping=nb.formats(_len)),
     ])
     return (map_labelers,)
 
@@ -97,7 +97,8 @@ def leniency_map(audit, failure_mode, labeler_id):
 def findings(audit, failure_mode, labeler_id):
     findings_shown = nb.findings_table(audit.findings, failure_mode, labeler_id)
     mo.vstack([mo.md(f"## Findings ({findings_shown.num_rows})"),
-               mo.ui.table(findings_shown, selection=None, page_size=15)])
+               mo.ui.table(findings_shown, selection=None, page_size=15,
+                           format_mapping=nb.formats(findings_shown))])
     return (findings_shown,)
 
 

@@ -86,7 +86,7 @@ def impact(gold):
               "delta = score_current − score_audited (positive: today's gold flatters the model)."),
         seed_chart if seed_chart is not None else mo.md("_No predictions in the store: nothing to score._"),
         mo.md(f"`eval_score_inflation` findings at these settings: {_inflation.num_rows}"),
-        mo.ui.table(_inflation, selection=None),
+        mo.ui.table(_inflation, selection=None, format_mapping=nb.formats(_inflation)),
     ])
     return impact_table, seed_chart
 
@@ -95,7 +95,8 @@ def impact(gold):
 def impact_selected(impact_table, seed_chart):
     # the rows of impact.parquet behind the chart's selection (all rows of the charted modes when nothing is picked)
     _picked = seed_chart.value if seed_chart is not None else None
-    mo.ui.table(nb.impact_rows(impact_table, _picked), selection=None) if impact_table is not None else None
+    _rows = nb.impact_rows(impact_table, _picked) if impact_table is not None else None
+    mo.ui.table(_rows, selection=None, format_mapping=nb.formats(_rows)) if _rows is not None else None
     return
 
 
@@ -117,7 +118,8 @@ def filtered(audit, flag_choice, gold_items, items_fm_choice, items_labeler_choi
     items_shown = nb.filter_items(audit, gold_items, flag_choice.value, items_fm_choice.value,
                                   items_labeler_choice.value)
     mo.vstack([mo.md(f"{items_shown.num_rows:,} of {gold_items.num_rows:,} items"),
-               mo.ui.table(items_shown.sort_by("relabel_priority").slice(0, 2000), selection=None, page_size=15)])
+               mo.ui.table(items_shown.sort_by("relabel_priority").slice(0, 2000), selection=None, page_size=15,
+                           format_mapping=nb.formats(items_shown))])
     return (items_shown,)
 
 
@@ -126,7 +128,7 @@ def queue(items_shown, top_slider):
     relabel = nb.relabel_queue(items_shown, top_slider.value)
     mo.vstack([mo.md(f"## Re-labeling queue (top {relabel.num_rows}; `evalaudit relabel` exports the same "
                      "order as CSV or a Label Studio file)"),
-               mo.ui.table(relabel, selection=None, page_size=15)])
+               mo.ui.table(relabel, selection=None, page_size=15, format_mapping=nb.formats(relabel))])
     return (relabel,)
 
 

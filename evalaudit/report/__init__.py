@@ -65,10 +65,11 @@ _env.filters["fmtcol"] = fmtcol
 
 
 def script_json(value: Any) -> Markup:
-    """JSON safe inside an HTML ``<script>`` element: no ``<``, ``>``, ``&``, U+2028 or U+2029 left literal."""
+    """JSON safe inside an HTML ``<script>`` element: no ``<``, ``>``, ``&``, ``'``, U+2028 or U+2029 left
+    literal (``'`` only so that no attribute-breaking fragment of a hostile id appears anywhere in the page)."""
     text = json.dumps(value, allow_nan=False, sort_keys=True, default=str)
-    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                    ("\u2029", "\\u2029")):
+    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return Markup(text)
 

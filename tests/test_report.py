@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -348,3 +349,18 @@ def test_charts_escape_every_label(chart):
         out = svg.grouped_bars([s], {s: [0.5]}, title=s, x_label=s, y_label=s)
     assert s not in str(out) and "&lt;script&gt;" in str(out)
     assert str(out).startswith("<svg") and str(out).endswith("</svg>")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 80), st.integers(1, 30), st.floats(100, 900), st.booleans())
+def test_category_labels_leave_room_for_each_label(n, length, span, ordered):
+    """Estimated extents (CHAR_W per character; LINE_W per vertical label) of the labels drawn never meet."""
+    xs = [10 + span * i / max(n - 1, 1) for i in range(n)]
+    labels = [f"{i:0{length}d}"[-length:] for i in range(n)]
+    parts, _ = svg.category_labels(xs, labels, 100.0, ordered)
+    at = [float(re.search(r'(?:x="|translate\()([\d.]+)', p).group(1)) for p in parts]
+    vertical = any("rotate(-90)" in p for p in parts)
+    need = svg.LINE_W if vertical else svg.CHAR_W * length + 8
+    assert all(b - a >= need - 0.2 for a, b in itertools.pairwise(at))
+    assert not (ordered and vertical)
+    assert parts and (ordered or vertical or len(parts) == n)

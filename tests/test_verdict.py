@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from evalaudit import impact, verdict
@@ -178,3 +180,54 @@ def test_changes_slot_renders_summary_changes_escaped(demo):
     assert "Since the last run" in block and "&lt;b&gt;new&lt;/b&gt; thing" in block
     assert html.index('<section id="verdict"') < html.index('<section id="changes">') < html.index(
         '<section id="not-checked">')
+
+
+def test_relabel_flag_and_failure_mode_filters(demo, tmp_path):
+    store, _ = demo
+    fm, _ = _planted(store)
+    out = tmp_path / "q.csv"
+    result = run_evalaudit("relabel", "--store", store, "--out", out, "--top", "100000", "--failure-mode", fm,
+                           "--flag", "gold_disagrees_with_consensus")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert rows and all(r["failure_mode"] == fm and "gold_disagrees_with_consensus" in r["flags"].split(";")
+                        for r in rows)
+    everything = tmp_path / "all.csv"
+    assert run_evalaudit("relabel", "--store", store, "--out", everything, "--top", "100000").returncode == 0
+    assert len(rows) < len(list(csv.DictReader(everything.open())))
+    bad = run_evalaudit("relabel", "--store", store, "--out", tmp_path / "x.csv", "--flag", "nope")
+    assert bad.returncode == 2 and "--flag 'nope' is not a flag" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+_kinds = st.sampled_from(["eval_score_inflation", "labeler_leniency", "labeler_drift", "labeler_spam",
+                          "poisoned_items", "stale_items", "low_agreement", "coverage_drift", "labeler_severity"])
+_text = st.text(min_size=1, max_size=12)
+_finding = st.fixed_dictionaries({
+    "kind": _kinds, "severity": st.sampled_from(["high", "medium", "low"]),
+    "failure_mode": st.one_of(st.none(), _text), "labeler_id": st.one_of(st.none(), _text),
+    "effect": st.one_of(st.none(), st.floats(-1, 1)), "ci_low": st.one_of(st.none(), st.floats(-1, 0)),
+    "ci_high": st.one_of(st.none(), st.floats(0, 1)), "n": st.integers(0, 10**6),
+    "message": _text, "details": st.fixed_dictionaries({}, optional={
+        "model_version": _text, "since": st.just("2026-05-01"), "reason": st.just("too_old")}),
+})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_finding, max_size=12), st.lists(st.fixed_dictionaries({"analysis": _text, "reason": _text}),
+                                                  max_size=6), st.booleans())
+def test_any_document_gives_a_verdict_with_runnable_commands(findings, skipped, computed):
+    v = verdict.build({"summary": {"skipped": skipped, "impact": {"computed": computed}, "store_path": "s t"},
+                       "findings": findings}, {})
+    assert v.headline and v.headline.endswith(".")
+    assert len(v.actions) <= verdict.MAX_ACTIONS
+    assert len({a.command or a.text for a in v.actions}) == len(v.actions)
+    for a in v.actions:
+        if a.command:
+            args = shlex.split(a.command)
+            assert args[0] == "evalaudit" and args[args.index("--store") + 1] == "s t"
+    inflated = [f for f in findings if f["kind"] == "eval_score_inflation" and f["severity"] != "low"
+                and f["failure_mode"]]
+    assert v.headline.startswith("Not on") == bool(inflated)
+    if skipped:
+        assert any(s.startswith("Not checked: ") for s in v.sentences)

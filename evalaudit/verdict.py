@@ -249,6 +249,13 @@ def _actions(by_mode: list[dict], people: list[dict], findings: list[dict], stor
                 f"Re-gate what {lab} delivered since {str(since)[:10]}: run the data-contract check on each of "
                 "those batches and re-label the items it rejects.",
                 f"evalaudit check BATCH_FILE --store {shlex.quote(store)}"))
+        elif lab not in handled and p["kind"] == "labeler_collusion":
+            partner = (p.get("details") or {}).get("labeler_b")
+            out.append(Action(
+                f"Review {lab}'s judgments" + (f" and {partner}'s" if partner else "") + ": they agree far more "
+                "than chance allows (one may copy the other); the audited gold keeps both, so re-label their items.",
+                relabel_command(store, f"relabel-{_slug(lab)}.csv", [fm] if fm else [],
+                                [lab, partner] if partner else [lab])))
         elif lab not in handled:
             out.append(Action(
                 f"Set aside {lab}'s judgments{' on ' + fm if fm else ''} ({_KIND_WORDS.get(p['kind'], p['kind'])}): "

@@ -127,15 +127,16 @@ async def _session(browser_ws: str, url: str, expressions: dict[str, str], scree
 
 
 def open_url(url: str, expressions: dict[str, str] | None = None, screenshot: Path | None = None,
-             settle_s: float = 0.5) -> PageResult:
-    """Load ``url`` (e.g. a local marimo server) in headless Chromium; expressions may return promises (awaited)."""
+             settle_s: float = 0.5, clip_y: int | None = None) -> PageResult:
+    """Load ``url`` (a file:// page or a local server such as `marimo run`) in headless Chromium; return its
+    errors, requests and evaluated ``expressions`` (a promise is awaited, up to 180 s)."""
     exe = chromium_path()
     if exe is None:
         raise RuntimeError("chromium is not installed")
     profile = tempfile.mkdtemp(prefix="evalaudit-chromium-")
     proc, ws = _launch(exe, profile)
     try:
-        return asyncio.run(_session(ws, url, expressions or {}, screenshot, settle_s))
+        return asyncio.run(_session(ws, url, expressions or {}, screenshot, settle_s, clip_y))
     finally:
         proc.terminate()
         try:
@@ -148,18 +149,4 @@ def open_url(url: str, expressions: dict[str, str] | None = None, screenshot: Pa
 def open_page(path: Path, expressions: dict[str, str] | None = None, screenshot: Path | None = None,
               settle_s: float = 0.5, clip_y: int | None = None) -> PageResult:
     """Load ``path`` in headless Chromium; return its errors, failed requests and evaluated ``expressions``."""
-    exe = chromium_path()
-    if exe is None:
-        raise RuntimeError("chromium is not installed")
-    profile = tempfile.mkdtemp(prefix="evalaudit-chromium-")
-    proc, ws = _launch(exe, profile)
-    try:
-        return asyncio.run(_session(ws, Path(path).resolve().as_uri(), expressions or {}, screenshot, settle_s,
-                                    clip_y))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
+    return open_url(Path(path).resolve().as_uri(), expressions, screenshot, settle_s, clip_y)

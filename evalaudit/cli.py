@@ -237,19 +237,28 @@ def run(store: Path, out: Path, config: Path | None, fail_on: str, fail_on_new: 
               help="How many items, highest priority first.")
 @click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "label-studio"]),
               help="CSV, or a Label Studio JSON import file (one task per item).")
+@click.option("--failure-mode", "failure_modes", multiple=True, metavar="NAME",
+              help="Only items of this failure mode (repeat for several).")
+@click.option("--labeler", "labeler_ids", multiple=True, metavar="ID",
+              help="Only items this labeler judged (repeat for several: items any of them judged).")
+@click.option("--flag", "flags", multiple=True, metavar="FLAG",
+              help="Only items carrying this flag of items.parquet, e.g. flagged_labeler_only, "
+                   "gold_disagrees_with_consensus, superseded_guideline (repeat: items carrying all of them).")
 @CONFIG
 @_errors
-def relabel(store: Path, out: Path, top: int, fmt: str, config: Path | None) -> None:
+def relabel(store: Path, out: Path, top: int, fmt: str, failure_modes: tuple[str, ...],
+            labeler_ids: tuple[str, ...], flags: tuple[str, ...], config: Path | None) -> None:
     """Export the gold items most worth re-labeling, highest priority first.
 
     Priority follows the probability that the item's gold is wrong (Dawid–Skene posterior), which is what
-    re-labeling it is expected to change in the eval score; ties go to items in smaller failure modes.
+    re-labeling it is expected to change in the eval score; ties go to items in smaller failure modes. The filters
+    combine (AND); the report's verdict prints the exact line for each action.
     """
     from evalaudit import config as config_mod
     from evalaudit import relabel as relabel_mod
 
     _setup_logging(quiet=True)
-    table = relabel_mod.queue(store, config_mod.load(config), top)
+    table = relabel_mod.queue(store, config_mod.load(config), top, failure_modes, labeler_ids, flags)
     n = relabel_mod.write(table, out, fmt)
     click.echo(f"wrote {n:,} items to {out}")
 

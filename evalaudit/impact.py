@@ -4,7 +4,8 @@ For every model version in `predictions`, overall (`failure_mode = 'all'`) and p
 ``score_current`` = share of gold items whose prediction equals today's gold; ``score_audited`` = the same against
 the audited gold, which re-derives the gold of every item touched by a flagged labeler from the other labelers'
 judgments (majority; see evalaudit.items) — items left with no judgment, or tied, are counted (`n_excluded`) and
-excluded, never guessed. ``delta`` = score_audited - score_current.
+excluded, never guessed. ``delta`` = score_current - score_audited (SPEC §5, one sign everywhere: positive means
+today's gold flatters the model — inflation; :data:`SIGN` states it once for the report, notebooks and docs).
 
 The interval on ``delta`` is a percentile bootstrap over items (paired: both scores from the same resample).
 Because an item enters the two scores only through its pattern (correct now 0/1, correct audited 0/1/excluded),
@@ -27,6 +28,8 @@ IMPACT_SCHEMA = pa.schema([
     ("n_items", pa.int64()), ("n_audited", pa.int64()), ("n_excluded", pa.int64()), ("n_gold_changed", pa.int64()),
 ])
 ALL = "all"
+#: the one sign convention (SPEC §5), quoted by the report, the notebooks and the verdict
+SIGN = "delta = score_current − score_audited (positive: today's gold flatters the model)"
 # pattern order: (correct_current, correct_audited) with -1 = excluded
 PATTERNS = ((0, 0), (0, 1), (1, 0), (1, 1), (0, -1), (1, -1))
 
@@ -45,13 +48,13 @@ def scores(counts: np.ndarray) -> tuple[float, float]:
 
 def bootstrap_delta(counts: np.ndarray, resamples: int, confidence: float,
                     rng: np.random.Generator) -> tuple[float, float]:
-    """Percentile interval of score_audited - score_current over item resamples (multinomial over patterns)."""
+    """Percentile interval of score_current - score_audited over item resamples (multinomial over patterns)."""
     n = int(counts.sum())
     if n == 0 or resamples <= 0:
         return float("nan"), float("nan")
     draws = rng.multinomial(n, counts / n, size=resamples)
     current, audited = scores(draws)
-    deltas = audited - current
+    deltas = current - audited
     deltas = deltas[np.isfinite(deltas)]
     if not len(deltas):
         return float("nan"), float("nan")
@@ -88,7 +91,7 @@ def stage(ctx: Context) -> StageResult:
         lo, hi = bootstrap_delta(counts, resamples, confidence, rng)
         n_excluded = int(counts[4] + counts[5])
         rows.append({"model_version": model, "failure_mode": fm, "score_current": float(current),
-                     "score_audited": float(audited), "delta": float(audited - current), "ci_low": lo, "ci_high": hi,
+                     "score_audited": float(audited), "delta": float(current - audited), "ci_low": lo, "ci_high": hi,
                      "n_items": int(counts.sum()), "n_audited": int(counts.sum()) - n_excluded,
                      "n_excluded": n_excluded, "n_gold_changed": gold_changed.get(fm, 0)})
     table = pa.Table.from_pylist(rows, schema=IMPACT_SCHEMA)
@@ -119,6 +122,29 @@ def _gold_changed(gold_items: pa.Table) -> dict[str, int]:
     return out
 
 
+def trend(rows: list[dict]) -> dict:
+    """From the first to the last model version (release order = name order): the change of the score against
+    today's gold and against audited gold, and whether they point in opposite directions (the trend the team
+    believed reverses once the gold is audited) — stated in one sentence for the finding and the verdict."""
+    ordered = sorted((r for r in rows if np.isfinite(r["score_current"]) and np.isfinite(r["score_audited"])),
+                     key=lambda r: r["model_version"])
+    if len(ordered) < 2:
+        return {"reversed": False, "sentence": ""}
+    first, last = ordered[0], ordered[-1]
+    cur = last["score_current"] - first["score_current"]
+    aud = last["score_audited"] - first["score_audited"]
+    reversed_ = cur * aud < 0 and max(abs(cur), abs(aud)) >= 0.005
+
+    def word(d: float) -> str:
+        return "rises" if d > 0 else "falls"
+
+    sentence = (f"from {first['model_version']} to {last['model_version']} it {word(cur)} against today's gold "
+                f"({first['score_current']:.1%} → {last['score_current']:.1%}) but {word(aud)} against audited gold "
+                f"({first['score_audited']:.1%} → {last['score_audited']:.1%})") if reversed_ else ""
+    return {"first": first["model_version"], "last": last["model_version"], "current_change": cur,
+            "audited_change": aud, "reversed": bool(reversed_), "sentence": sentence}
+
+
 def _findings(ctx: Context, rows: list[dict]) -> list[Finding]:
     """One eval_score_inflation finding per failure mode (and overall) where some model version's score moves
     materially and its interval excludes zero; the latest version is named if it moves materially (else the one
@@ -136,20 +162,22 @@ def _findings(ctx: Context, rows: list[dict]) -> list[Finding]:
         # material, else the version that moves most
         latest = max(mine, key=lambda r: r["model_version"])
         worst = latest if latest in material else max(material, key=lambda r: abs(r["delta"]))
-        inflated = worst["delta"] < 0
+        inflated = worst["delta"] > 0
+        move = trend(mine)
         out.append(Finding(
             kind="eval_score_inflation",
             severity="high" if abs(worst["delta"]) >= cfg.high else "medium",
             failure_mode=None if fm == ALL else fm,
-            effect=-worst["delta"], ci_low=-worst["ci_high"], ci_high=-worst["ci_low"], n=worst["n_items"],
+            effect=worst["delta"], ci_low=worst["ci_low"], ci_high=worst["ci_high"], n=worst["n_items"],
             evidence=("inflation = eval score against today's gold minus against audited gold (flagged labelers' "
                       f"judgments removed, {worst['n_excluded']} items left without judgment excluded); paired "
                       f"percentile bootstrap over items, {ctx.cfg.agreement.bootstrap} resamples"),
             message=(f"{worst['model_version']} scores {worst['score_current']:.1%} on "
                      f"{'the whole eval' if fm == ALL else fm} against today's gold but "
                      f"{worst['score_audited']:.1%} against audited gold: the eval "
-                     f"{'flatters' if inflated else 'understates'} it by {abs(worst['delta']) * 100:.1f} points."),
-            details={"model_version": worst["model_version"],
+                     f"{'flatters' if inflated else 'understates'} it by {abs(worst['delta']) * 100:.1f} points"
+                     + (f"; {move['sentence']}" if move["reversed"] else "") + "."),
+            details={"model_version": worst["model_version"], "trend": move,
                      "by_model_version": {r["model_version"]: {"current": r["score_current"],
                                                                "audited": r["score_audited"],
                                                                "delta": r["delta"]} for r in mine}},

@@ -26,6 +26,7 @@ from evalaudit.config import load as load_config
 from evalaudit.engine import DuckDBEngine
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import SEVERITIES, Finding, severity_rank, sort_key
+from evalaudit.relabel import has_flag
 from evalaudit.report import svg
 from evalaudit.store import Store
 
@@ -286,7 +287,7 @@ def leniency_map(leniency: pa.Table, labeler_ids: Sequence[str], failure_modes: 
     return str(svg.heatmap(list(labeler_ids), list(failure_modes), values,
                            title=f"Leniency: effect vs peers (q < {q_max:g}; grey = not significant or not tested)",
                            x_label="failure mode", y_label="labeler", value_label="effect",
-                           vmin=-span, vmax=span))
+                           vmin=-span, vmax=span, ordered=False))
 
 
 def lines_chart(table: pa.Table, x: str, ys: Mapping[str, str], title: str, y_label: str,
@@ -297,6 +298,71 @@ def lines_chart(table: pa.Table, x: str, ys: Mapping[str, str], title: str, y_la
     series = {name: list(zip(xs, table[col].to_pylist(), strict=True)) for name, col in ys.items()
               if col in table.column_names}
     return str(svg.lines(series, title=title, x_label=x, y_label=y_label, y_range=y_range))
+
+
+def formats(table: Any) -> dict[str, Any]:
+    """``format_mapping`` for ``mo.ui.table``: every float column to 3 significant figures, p- and q-values in
+    scientific notation (the report's rule, evalaudit.report.svg.num) — no 17-digit floats on screen."""
+    if table is None or not hasattr(table, "schema"):
+        return {}
+    return {f.name: (lambda v, sci=f.name in ("p_value", "q_value"): svg.num(v, sci=sci))
+            for f in table.schema if pa.types.is_floating(f.type)}
+
+
+def band_chart(rows: Sequence[Mapping[str, Any]], *, x: str, y: str, lo: str, hi: str, series: str | None,
+               title: str, x_title: str, y_title: str, band_title: str, order: Sequence[str] | None = None,
+               width: int = 560, height: int = 260) -> Any:
+    """An altair line chart of ``y`` over ``x`` (categorical, in ``order`` or as given), one line per ``series``
+    value, with the interval ``lo``..``hi`` as a translucent band — for ``mo.ui.altair_chart``, which renders it
+    with the vega bundled in marimo's frontend (no network) and makes a clicked point or legend entry a selection
+    other cells read. Axis labels are thinned by vega (labelOverlap) so none overlap; numbers in tooltips carry 3
+    significant figures."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame([{k: (v.isoformat()[:10] if hasattr(v, "isoformat") else v) for k, v in r.items()}
+                         for r in rows])
+    xs = list(order) if order is not None else list(dict.fromkeys(
+        (r[x].isoformat()[:10] if hasattr(r[x], "isoformat") else r[x]) for r in rows))
+    names = list(dict.fromkeys(r[series] for r in rows)) if series else []
+    color = (alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="bottom"),
+                       scale=alt.Scale(domain=names, range=list(svg.PALETTE[:len(names)])))
+             if series else alt.value(svg.PALETTE[0]))
+    base = alt.Chart(data).encode(
+        x=alt.X(f"{x}:O", sort=xs, title=x_title, axis=alt.Axis(labelOverlap="greedy", labelAngle=0)),
+        color=color)
+    band = base.mark_area(opacity=0.18).encode(y=alt.Y(f"{lo}:Q", title=y_title, scale=alt.Scale(zero=False)),
+                                               y2=alt.Y2(f"{hi}:Q"))
+    tips = [alt.Tooltip(f"{x}:O", title=x_title), alt.Tooltip(f"{y}:Q", title=y_title, format=".3g"),
+            alt.Tooltip(f"{lo}:Q", title=f"{band_title} low", format=".3g"),
+            alt.Tooltip(f"{hi}:Q", title=f"{band_title} high", format=".3g")]
+    if series:
+        tips.insert(0, alt.Tooltip(f"{series}:N"))
+    line = base.mark_line(point=True).encode(y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
+                                             tooltip=tips)
+    return alt.layer(band, line).properties(title=alt.TitleParams(title, subtitle=f"band: {band_title}"),
+                                            width=width, height=height)
+
+
+def seed_chart(impact: pa.Table | None, findings: Sequence[Finding]) -> Any:
+    """The seed chart (evalaudit.report.seed) as altair, stacked per failure mode with material inflation (the
+    whole eval when none): score per model version in release order, today's vs audited gold, Wilson bands."""
+    import altair as alt
+
+    from evalaudit.report import seed
+
+    if impact is None or impact.num_rows == 0:
+        return None
+    modes = [m for m in seed.inflated_modes(findings) if m != "all"][:4] or ["all"]
+    charts = []
+    for fm in modes:
+        rows = seed.release_scores(impact, fm)
+        charts.append(band_chart(
+            rows, x="model_version", y="score", lo="ci_low", hi="ci_high", series="gold",
+            order=list(dict.fromkeys(r["model_version"] for r in rows)),
+            title=f"Eval score on {'the whole eval' if fm == 'all' else fm}: today's vs audited gold",
+            x_title="model version (release order)", y_title="score (share correct)", band_title=seed.METHOD))
+    return charts[0] if len(charts) == 1 else alt.vconcat(*charts)
 
 
 def intervals_chart(table: pa.Table, label_columns: Sequence[str], title: str, x_label: str,
@@ -313,15 +379,23 @@ def intervals_chart(table: pa.Table, label_columns: Sequence[str], title: str, x
     return str(svg.intervals(items, title=title, x_label=x_label))
 
 
+def impact_rows(impact: pa.Table, picked: Any = None) -> pa.Table:
+    """impact.parquet rows of the model versions picked in the seed chart (a pandas frame or list of row dicts
+    from ``mo.ui.altair_chart(...).value``); every row when nothing is picked."""
+    versions: list[str] = []
+    if picked is not None and len(picked):
+        rows = picked.to_dict("records") if hasattr(picked, "to_dict") else list(picked)
+        versions = sorted({str(r["model_version"]) for r in rows if r.get("model_version") is not None})
+    out = impact.filter(pc.is_in(impact["model_version"], pa.array(versions, pa.string()))) if versions else impact
+    return out.sort_by([("model_version", "ascending"), ("failure_mode", "ascending")])
+
+
 def score_chart(impact: pa.Table) -> str:
-    """Grouped bars of each model version's overall eval score, current gold vs audited gold, with the
-    bootstrap interval of the difference drawn on the audited bar."""
-    overall = where(impact, failure_mode="all")
-    versions = overall["model_version"].to_pylist()
-    return str(svg.grouped_bars(
-        versions, {"current gold": overall["score_current"].to_pylist(),
-                   "audited gold": overall["score_audited"].to_pylist()},
-        title="Eval score per model version: current vs audited gold", x_label="score", y_label="model version"))
+    """The seed chart (static SVG) for the whole eval: each model version's score against today's and audited gold,
+    in release order, with Wilson bands (evalaudit.report.seed)."""
+    from evalaudit.report import seed
+
+    return str(seed.svg_chart(seed.release_scores(impact, "all"), "all"))
 
 
 def excluded_pairs(findings: Sequence[Finding], min_severity: str = "medium") -> list[tuple[str, str | None]]:
@@ -423,22 +497,16 @@ def relabel_queue(items_table: pa.Table, top: int | None = None) -> pa.Table:
 
 def filter_items(audit: Audit, items_table: pa.Table, flags: Sequence[str] = (), failure_mode: str | None = None,
                  labeler_id: str | None = None) -> pa.Table:
-    """Gold items carrying every one of ``flags``, of ``failure_mode``, judged by ``labeler_id`` (None = any)."""
-    t = where(items_table, failure_mode=failure_mode)
-    for flag in flags:
-        t = t.filter(_has_flag(t, flag))
-    lab = chosen(labeler_id)
-    if lab is not None:
-        ids = audit.engine.sql("SELECT DISTINCT item_id FROM labels WHERE labeler_id = $lab", lab=lab)["item_id"]
-        t = t.filter(pc.is_in(t["item_id"], ids.combine_chunks()))
-    return t
+    """Gold items carrying every one of ``flags``, of ``failure_mode``, judged by ``labeler_id`` (None = any):
+    the same selection as `evalaudit relabel --flag/--failure-mode/--labeler`."""
+    from evalaudit.relabel import select
+
+    fm, lab = chosen(failure_mode), chosen(labeler_id)
+    return select(audit.engine, items_table, [fm] if fm else (), [lab] if lab else (), flags)
 
 
-def _has_flag(t: pa.Table, flag: str) -> pa.Array:
-    """Row mask: the list column ``flags`` contains ``flag``."""
-    flags = t["flags"].combine_chunks() if t.num_rows else pa.array([], pa.list_(pa.string()))
-    rows = pc.filter(pc.list_parent_indices(flags), pc.equal(pc.list_flatten(flags), flag))
-    return pc.is_in(pa.array(range(t.num_rows), pa.int64()), value_set=pc.unique(rows).cast(pa.int64()))
+#: row mask "the list column flags contains flag" (the relabel module's, so notebook and CLI filter alike)
+_has_flag = has_flag
 
 
 def flag_names() -> tuple[str, ...]:

@@ -1,6 +1,9 @@
 """The re-labeling queue: the gold items most worth re-labeling, highest priority first, as CSV or as a Label Studio
 import file — so a team can act on the audit the same day.
 
+Filters select what a verdict action names (evalaudit.verdict): the items of one failure mode, the items a labeler
+judged, the items carrying given flags — each combines with the others (AND) and with ``top``.
+
 Priority is the items stage's ``relabel_priority`` (expected change in the item's failure-mode score if its gold
 were re-labeled; see evalaudit.items). Honeypot (control) items are left out: their answers are known.
 """
@@ -11,6 +14,7 @@ import csv
 import json
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +22,7 @@ import pyarrow.compute as pc
 
 from evalaudit import items, labelers, pipeline
 from evalaudit.config import Config
+from evalaudit.engine import Engine
 from evalaudit.errors import UnusableInput
 from evalaudit.store import Store
 
@@ -26,8 +31,13 @@ COLUMNS = ("relabel_priority", "item_id", "failure_mode", "gold_label", "poison_
 FORMATS = ("csv", "label-studio")
 
 
-def queue(store_dir: str | Path, cfg: Config, top: int | None = None) -> pa.Table:
-    """The top ``top`` gold items by re-labeling priority (all when None)."""
+def queue(store_dir: str | Path, cfg: Config, top: int | None = None, failure_modes: Sequence[str] = (),
+          labeler_ids: Sequence[str] = (), flags: Sequence[str] = ()) -> pa.Table:
+    """The top ``top`` gold items by re-labeling priority (all when None), of any of ``failure_modes``, judged by
+    any of ``labeler_ids``, carrying every one of ``flags`` (empty = no filter)."""
+    unknown = sorted(set(flags) - set(items.FLAGS))
+    if unknown:
+        raise UnusableInput(f"--flag {unknown[0]!r} is not a flag; flags are: {', '.join(items.FLAGS)}")
     store = Store.open(store_dir)
     if not store.files("labels"):
         raise UnusableInput(f"{store.root}: the store holds no labels yet (add some with `evalaudit ingest`)")
@@ -35,8 +45,32 @@ def queue(store_dir: str | Path, cfg: Config, top: int | None = None) -> pa.Tabl
     pipeline.run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage)])
     table = ctx.tables["items"]
     table = table.filter(pc.and_(pc.invert(table.column("is_honeypot")), pc.is_valid(table.column("gold_label"))))
+    table = select(ctx.engine, table, failure_modes, labeler_ids, flags)
     table = table.sort_by("relabel_priority")
     return table.slice(0, top) if top is not None else table
+
+
+def select(engine: Engine, table: pa.Table, failure_modes: Sequence[str] = (), labeler_ids: Sequence[str] = (),
+           flags: Sequence[str] = ()) -> pa.Table:
+    """Rows of an items table of any of ``failure_modes``, judged by any of ``labeler_ids`` (the store's labels),
+    carrying every one of ``flags``; an empty filter keeps everything. Shared by `evalaudit relabel` and the items
+    notebook so both select the same items."""
+    if failure_modes:
+        table = table.filter(pc.is_in(table["failure_mode"], pa.array(list(failure_modes), pa.string())))
+    for flag in flags:
+        table = table.filter(has_flag(table, flag))
+    if labeler_ids:
+        ids = pa.concat_arrays([engine.query("relabel_items_by_labeler", labeler_id=lab)["item_id"].combine_chunks()
+                                .cast(pa.string()) for lab in labeler_ids])
+        table = table.filter(pc.is_in(table["item_id"], ids))
+    return table
+
+
+def has_flag(t: pa.Table, flag: str) -> pa.Array:
+    """Row mask: the list column ``flags`` contains ``flag``."""
+    flags = t["flags"].combine_chunks() if t.num_rows else pa.array([], pa.list_(pa.string()))
+    rows = pc.filter(pc.list_parent_indices(flags), pc.equal(pc.list_flatten(flags), flag))
+    return pc.is_in(pa.array(range(t.num_rows), pa.int64()), value_set=pc.unique(rows).cast(pa.int64()))
 
 
 def _atomic_write(path: Path, write) -> None:

@@ -135,7 +135,7 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         extra = redactor.value(extra)
     fnd.assign_keys(found)  # after redaction: keys never hash a real labeler id
     summary = {**extra, "stage_seconds": ctx.timings, "config": cfg.source or "defaults",
-               "redacted_labelers": redact_labelers}
+               "redacted_labelers": redact_labelers, "store_path": str(store_dir)}
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     hist_path = history.path_for(out)
 

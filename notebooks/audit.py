@@ -65,9 +65,12 @@ def agreement_over_time(audit, failure_mode):
     mo.vstack([
         mo.md(f"## Agreement over time — {_where}\nKrippendorff's alpha per {audit.cfg.agreement.window} with its "
               "item-bootstrap interval; windows with too few items labeled twice are gaps."),
-        mo.Html(nb.lines_chart(agreement_series, "slice", {"alpha": "value", "CI low": "ci_low",
-                                                           "CI high": "ci_high"},
-                               title=f"Krippendorff's alpha per {audit.cfg.agreement.window}", y_label="alpha")),
+        mo.ui.altair_chart(nb.band_chart(
+            agreement_series.to_pylist(), x="slice", y="value", lo="ci_low", hi="ci_high", series=None,
+            title=f"Krippendorff's alpha per {audit.cfg.agreement.window}",
+            x_title=f"{audit.cfg.agreement.window} (UTC)", y_title="Krippendorff's alpha",
+            band_title="item-bootstrap 95% interval")) if agreement_series.num_rows
+        else mo.md("_No window has enough items labeled twice._"),
     ])
     return (agreement_series,)
 
@@ -85,7 +88,7 @@ def leniency_map(audit, failure_mode, labeler_id):
         else mo.md("_No leniency test for this selection._"),
         mo.ui.table(nb.best_leniency(_len).sort_by([("q_value", "ascending")]).select(
             ["labeler_id", "failure_mode", "evidence", "effect", "ci_low", "ci_high", "q_value", "n"]),
-            selection=None, page_size=10),
+            selection=None, page_size=10, format_mapping=nb.formats(_len)),
     ])
     return (map_labelers,)
 
@@ -94,7 +97,8 @@ def leniency_map(audit, failure_mode, labeler_id):
 def findings(audit, failure_mode, labeler_id):
     findings_shown = nb.findings_table(audit.findings, failure_mode, labeler_id)
     mo.vstack([mo.md(f"## Findings ({findings_shown.num_rows})"),
-               mo.ui.table(findings_shown, selection=None, page_size=15)])
+               mo.ui.table(findings_shown, selection=None, page_size=15,
+                           format_mapping=nb.formats(findings_shown))])
     return (findings_shown,)
 
 

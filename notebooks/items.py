@@ -77,16 +77,27 @@ def regold(audit, gold_form):
 def impact(gold):
     impact_table = gold.tables.get("impact")
     _inflation = nb.findings_table(gold.findings, kinds=("eval_score_inflation",))
+    _chart = nb.seed_chart(impact_table, gold.findings)
+    # click a point or a legend entry: the table below shows that model version / gold
+    seed_chart = mo.ui.altair_chart(_chart) if _chart is not None else None
     mo.vstack([
-        mo.md("## Eval score per model version: current vs audited gold"),
-        mo.Html(nb.score_chart(impact_table)) if impact_table is not None and impact_table.num_rows
-        else mo.md("_No predictions in the store: nothing to score._"),
-        mo.ui.table(nb.where(impact_table, failure_mode="all") if impact_table is not None else [],
-                    selection=None),
+        mo.md("## Eval score per model version: current vs audited gold\n"
+              "Each failure mode whose score moves materially, in release order; "
+              "delta = score_current − score_audited (positive: today's gold flatters the model)."),
+        seed_chart if seed_chart is not None else mo.md("_No predictions in the store: nothing to score._"),
         mo.md(f"`eval_score_inflation` findings at these settings: {_inflation.num_rows}"),
-        mo.ui.table(_inflation, selection=None),
+        mo.ui.table(_inflation, selection=None, format_mapping=nb.formats(_inflation)),
     ])
-    return (impact_table,)
+    return impact_table, seed_chart
+
+
+@app.cell
+def impact_selected(impact_table, seed_chart):
+    # the rows of impact.parquet behind the chart's selection (all rows of the charted modes when nothing is picked)
+    _picked = seed_chart.value if seed_chart is not None else None
+    _rows = nb.impact_rows(impact_table, _picked) if impact_table is not None else None
+    mo.ui.table(_rows, selection=None, format_mapping=nb.formats(_rows)) if _rows is not None else None
+    return
 
 
 @app.cell
@@ -107,7 +118,8 @@ def filtered(audit, flag_choice, gold_items, items_fm_choice, items_labeler_choi
     items_shown = nb.filter_items(audit, gold_items, flag_choice.value, items_fm_choice.value,
                                   items_labeler_choice.value)
     mo.vstack([mo.md(f"{items_shown.num_rows:,} of {gold_items.num_rows:,} items"),
-               mo.ui.table(items_shown.sort_by("relabel_priority").slice(0, 2000), selection=None, page_size=15)])
+               mo.ui.table(items_shown.sort_by("relabel_priority").slice(0, 2000), selection=None, page_size=15,
+                           format_mapping=nb.formats(items_shown))])
     return (items_shown,)
 
 
@@ -116,7 +128,7 @@ def queue(items_shown, top_slider):
     relabel = nb.relabel_queue(items_shown, top_slider.value)
     mo.vstack([mo.md(f"## Re-labeling queue (top {relabel.num_rows}; `evalaudit relabel` exports the same "
                      "order as CSV or a Label Studio file)"),
-               mo.ui.table(relabel, selection=None, page_size=15)])
+               mo.ui.table(relabel, selection=None, page_size=15, format_mapping=nb.formats(relabel))])
     return (relabel,)
 
 

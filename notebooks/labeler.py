@@ -51,7 +51,7 @@ def workload(labeler_id, profile):
         mo.md("## Workload and share per failure mode"),
         mo.ui.table(profile.workload, selection=None, page_size=20),
         mo.md(f"## Findings naming this labeler ({profile.findings.num_rows})"),
-        mo.ui.table(profile.findings, selection=None),
+        mo.ui.table(profile.findings, selection=None, format_mapping=nb.formats(profile.findings)),
     ])
     return
 
@@ -66,7 +66,8 @@ def leniency(profile):
                                    title="Effect with its interval, per failure mode and evidence",
                                    x_label="effect (difference in positive rate vs peers)"))
         if profile.leniency.num_rows else mo.md("_No leniency test had enough comparable items._"),
-        mo.ui.table(profile.leniency, selection=None, page_size=10),
+        mo.ui.table(profile.leniency, selection=None, page_size=10,
+                    format_mapping=nb.formats(profile.leniency)),
     ])
     return
 

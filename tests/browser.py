@@ -103,7 +103,7 @@ async def _session(browser_ws: str, url: str, expressions: dict[str, str], scree
             fut = asyncio.get_running_loop().create_future()
             pending[counter] = fut
             await ws.send(json.dumps({"id": counter, "method": method, "params": params}))
-            msg = await asyncio.wait_for(fut, 30)
+            msg = await asyncio.wait_for(fut, 200 if method == "Runtime.evaluate" else 30)
             if "error" in msg:
                 raise RuntimeError(f"{method}: {msg['error']}")
             return msg.get("result", {})
@@ -115,7 +115,7 @@ async def _session(browser_ws: str, url: str, expressions: dict[str, str], scree
         await asyncio.wait_for(loaded.wait(), 30)
         await asyncio.sleep(settle_s)
         for name, expr in expressions.items():
-            r = await call("Runtime.evaluate", expression=expr, returnByValue=True)
+            r = await call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True, timeout=180_000)
             result.values[name] = r.get("result", {}).get("value")
         if screenshot is not None:
             clip = {"clip": {"x": 0, "y": clip_y, "width": 1280, "height": 2000, "scale": 1}} if clip_y else {}
@@ -126,17 +126,17 @@ async def _session(browser_ws: str, url: str, expressions: dict[str, str], scree
     return result
 
 
-def open_page(path: Path, expressions: dict[str, str] | None = None, screenshot: Path | None = None,
-              settle_s: float = 0.5, clip_y: int | None = None) -> PageResult:
-    """Load ``path`` in headless Chromium; return its errors, failed requests and evaluated ``expressions``."""
+def open_url(url: str, expressions: dict[str, str] | None = None, screenshot: Path | None = None,
+             settle_s: float = 0.5, clip_y: int | None = None) -> PageResult:
+    """Load ``url`` (a file:// page or a local server such as `marimo run`) in headless Chromium; return its
+    errors, requests and evaluated ``expressions`` (a promise is awaited, up to 180 s)."""
     exe = chromium_path()
     if exe is None:
         raise RuntimeError("chromium is not installed")
     profile = tempfile.mkdtemp(prefix="evalaudit-chromium-")
     proc, ws = _launch(exe, profile)
     try:
-        return asyncio.run(_session(ws, Path(path).resolve().as_uri(), expressions or {}, screenshot, settle_s,
-                                    clip_y))
+        return asyncio.run(_session(ws, url, expressions or {}, screenshot, settle_s, clip_y))
     finally:
         proc.terminate()
         try:
@@ -144,3 +144,9 @@ def open_page(path: Path, expressions: dict[str, str] | None = None, screenshot:
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(path: Path, expressions: dict[str, str] | None = None, screenshot: Path | None = None,
+              settle_s: float = 0.5, clip_y: int | None = None) -> PageResult:
+    """Load ``path`` in headless Chromium; return its errors, failed requests and evaluated ``expressions``."""
+    return open_url(Path(path).resolve().as_uri(), expressions, screenshot, settle_s, clip_y)

@@ -37,7 +37,7 @@ def test_scores_by_hand():
     r = rows[("m1", "all")]
     assert (r["score_current"], r["score_audited"], r["n_items"], r["n_audited"], r["n_excluded"]) == (
         pytest.approx(0.6), pytest.approx(0.5), 5, 4, 1)
-    assert r["delta"] == pytest.approx(-0.1)
+    assert r["delta"] == pytest.approx(0.1)  # SPEC §5: current − audited
     x = rows[("m1", "x")]
     assert (x["score_current"], x["score_audited"]) == (pytest.approx(2 / 3), pytest.approx(0.5))
     assert x["n_gold_changed"] == 2  # b changed, c excluded
@@ -72,7 +72,7 @@ def test_pattern_bootstrap_equals_item_bootstrap_in_distribution():
     for _ in range(4000):
         idx = r2.integers(0, n, n)
         c, a = current[idx], audited[idx]
-        deltas.append(a[a >= 0].mean() - c.mean())
+        deltas.append(c.mean() - a[a >= 0].mean())
     naive_lo, naive_hi = np.quantile(deltas, [0.025, 0.975])
     assert lo == pytest.approx(naive_lo, abs=0.004) and hi == pytest.approx(naive_hi, abs=0.004)
 

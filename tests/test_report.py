@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -76,13 +77,19 @@ def hostile_tables(ids: list[str]) -> tuple[dict[str, pa.Table], list[Finding]]:
                               "eval_share": [1 / n] * n, "n_production": [10] * n, "production_share": [1 / n] * n,
                               "difference": [0.0] * n, "ci_low": [-0.1] * n, "ci_high": [0.1] * n,
                               "p_value": [0.5] * n, "q_value": [0.5] * n}),
-        "impact": pa.table({"model_version": ids, "failure_mode": ["all"] * n, "score_current": [0.8] * n,
-                            "score_audited": [0.75] * n, "delta": [0.05] * n, "ci_low": [0.02] * n,
-                            "ci_high": [0.08] * n, "n_items": [100] * n}),
+        "impact": pa.table({"model_version": ids * 2, "failure_mode": ["all"] * n + [ids[0]] * n,
+                            "score_current": [0.8] * 2 * n, "score_audited": [0.75] * 2 * n, "delta": [0.05] * 2 * n,
+                            "ci_low": [0.02] * 2 * n, "ci_high": [0.08] * 2 * n, "n_items": [100] * 2 * n,
+                            "n_audited": [90] * 2 * n, "n_gold_changed": [7] * 2 * n}),
     }
     found = [Finding("labeler_leniency", "high", f"Labeler {i} is lenient on {i}.", evidence=i, labeler_id=i,
                      failure_mode=i, effect=0.12, ci_low=0.05, ci_high=0.2, q_value=1e-4, n=200,
                      details={"item_ids": [i], i: i}) for i in ids]
+    found.append(Finding("eval_score_inflation", "high", f"{ids[-1]} is flattered on {ids[0]}.", evidence=ids[0],
+                         failure_mode=ids[0], effect=0.05, ci_low=0.02, ci_high=0.08, n=100,
+                         details={"model_version": ids[-1],
+                                  "by_model_version": {i: {"current": 0.8, "audited": 0.75} for i in ids},
+                                  "trend": {"reversed": True, "sentence": f"from {ids[0]} to {ids[-1]} it falls"}}))
     return tables, found
 
 
@@ -116,7 +123,7 @@ def heatmap_of(html: str, title_start: str) -> str:
 
 def row_labels(chart: str) -> list[str]:
     """A heatmap's row labels: the right-aligned texts left of the cells (all at the same x)."""
-    found = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]*)</text>', chart)
+    found = re.findall(r'<text class="tick tick-y" x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]*)</text>', chart)
     left = min(float(x) for x, _ in found)
     return [text for x, text in found if float(x) == left]
 
@@ -125,6 +132,15 @@ def render_hostile() -> str:
     tables, found = hostile_tables(HOSTILE)
     doc = _doc(found, {"n_judgments": 10, "n_items": 5, "n_labelers": 7, "n_failure_modes": 7,
                        "first_labeled_at": HOSTILE[0], "last_labeled_at": HOSTILE[2]})
+    doc["summary"]["skipped"] = [{"analysis": i, "reason": i} for i in HOSTILE]
+    entries = [{"key": i, "kind": i, "severity": "high", "message": i} for i in HOSTILE]
+    doc["summary"]["changes"] = {
+        "previous_run": {"run_id": HOSTILE[0], "run_at": HOSTILE[1]}, "comparable": True, "new": entries,
+        "resolved": entries, "n_new": len(entries), "n_resolved": len(entries), "n_persisting": 0,
+        "moved": [{**e, "labeler_id": i, "failure_mode": i, "effect_before": 0.1, "effect_now": 0.2, "delta": 0.1,
+                   "relative_change": 1.0} for e, i in zip(entries, HOSTILE, strict=True)],
+        "moved_method": HOSTILE[2]}
+    doc["summary"]["store_path"] = HOSTILE[0]
     run_at = datetime(2026, 1, 1, tzinfo=UTC)
     hist = pa.concat_tables([history.rows_for_run("r", f"run{k}", run_at + timedelta(days=k), doc, tables)
                              for k in range(2)])
@@ -140,7 +156,10 @@ def test_hostile_strings_never_land_raw():
     # exactly two script elements: the inert JSON block and our own hashed script
     assert len(re.findall(r"<script\b", html)) == 2
     assert "<!--" not in html
-    assert "onerror=" not in html.replace("onerror=&#34;", "").replace("onerror=&quot;", "")
+    # outside the inert JSON block (where `onerror=` is plain data in a JSON string), never an attribute
+    head, rest = html.split('id="evalaudit-summary">', 1)
+    outside = head + rest.split("</script>", 1)[1]
+    assert "onerror=" not in outside.replace("onerror=&#34;", "").replace("onerror=&quot;", "")
     assert "\u2028" not in html.split('id="evalaudit-summary">')[1].split("</script>")[0]
     # the escaped ids are there, as text
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
@@ -285,10 +304,27 @@ def test_report_of_a_10m_judgment_store_stays_far_below_15_mb():
                      failure_mode=str(fms[k % 20]), effect=0.1, ci_low=0.05, ci_high=0.15, q_value=1e-6, n=300)
              for k in range(200)]
     cells = cells_table(fms.tolist(), [w.date() for w in weeks])
-    html = report.render(_doc(found), {"leniency": leniency, "items": items, "drift": drift,
-                                       "drift_series": series, "agreement_failure_mode_window": cells})
+    versions = [f"model-{k:02d}" for k in range(20)]
+    grid = [(v, m) for v in versions for m in ["all", *fms.tolist()]]
+    impact_t = pa.table({"model_version": [v for v, _ in grid], "failure_mode": [m for _, m in grid],
+                         "score_current": rng.uniform(0.7, 0.9, len(grid)),
+                         "score_audited": rng.uniform(0.7, 0.9, len(grid)),
+                         "delta": rng.normal(0, 0.02, len(grid)), "ci_low": np.full(len(grid), -0.05),
+                         "ci_high": np.full(len(grid), 0.05), "n_items": np.full(len(grid), 125_000),
+                         "n_audited": np.full(len(grid), 120_000), "n_gold_changed": np.full(len(grid), 9_000)})
+    found += [Finding("eval_score_inflation", "high", "inflated", "bootstrap", failure_mode=str(m), effect=0.05,
+                      ci_low=0.03, ci_high=0.07, n=125_000,
+                      details={"model_version": versions[-1],
+                               "by_model_version": {v: {"current": 0.8, "audited": 0.75} for v in versions}})
+              for m in fms]
+    doc = _doc(found)
+    doc["summary"]["skipped"] = [{"analysis": f"analysis {k}", "reason": "no timestamps"} for k in range(30)]
+    html = report.render(doc, {"leniency": leniency, "items": items, "drift": drift, "impact": impact_t,
+                               "drift_series": series, "agreement_failure_mode_window": cells})
+    assert html.count("<title>Eval score on failure_mode_") == report.MAX_SEED_CHARTS  # the verdict's seed charts
     size = len(html.encode())
     assert size < 15 * 2**20
+    print(f"10M-shape report: {size / 2**20:.2f} MB")
     assert size < 3 * 2**20, f"report grew to {size / 2**20:.1f} MB"
 
 
@@ -319,3 +355,18 @@ def test_charts_escape_every_label(chart):
         out = svg.grouped_bars([s], {s: [0.5]}, title=s, x_label=s, y_label=s)
     assert s not in str(out) and "&lt;script&gt;" in str(out)
     assert str(out).startswith("<svg") and str(out).endswith("</svg>")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 80), st.integers(1, 30), st.floats(100, 900), st.booleans())
+def test_category_labels_leave_room_for_each_label(n, length, span, ordered):
+    """Estimated extents (CHAR_W per character; LINE_W per vertical label) of the labels drawn never meet."""
+    xs = [10 + span * i / max(n - 1, 1) for i in range(n)]
+    labels = [f"{i:0{length}d}"[-length:] for i in range(n)]
+    parts, _ = svg.category_labels(xs, labels, 100.0, ordered)
+    at = [float(re.search(r'(?:x="|translate\()([\d.]+)', p).group(1)) for p in parts]
+    vertical = any("rotate(-90)" in p for p in parts)
+    need = svg.LINE_W if vertical else svg.CHAR_W * length + 8
+    assert all(b - a >= need - 0.2 for a, b in itertools.pairwise(at))
+    assert not (ordered and vertical)
+    assert parts and (ordered or vertical or len(parts) == n)

@@ -50,7 +50,8 @@ def test_demo_report_loads_without_errors_or_requests(demo_report):
     assert page.failed_requests == [], page.failed_requests
     assert page.requests == [demo_report.resolve().as_uri()], "the report fetched something besides itself"
     assert page.values["ready"] == "1", "the sort/filter script did not run (CSP hash mismatch?)"
-    assert page.values["sections"] == 9 and page.values["svgs"] >= 6 and page.values["tables"] >= 6
+    # verdict, not checked, then the nine sections (no "Since the last run" on a first run)
+    assert page.values["sections"] == 12 and page.values["svgs"] >= 7 and page.values["tables"] >= 6
     assert page.values["findings"] > 0
     assert (ARTIFACTS / "report_demo.png").stat().st_size > 10_000
 
@@ -98,3 +99,63 @@ def test_hostile_strings_do_not_execute(tmp_path):
     assert page.values["title"] == "evalaudit report"
     assert page.values["imgs"] == 0 and page.values["scripts"] == 2
     assert page.values["label_text"] is True, "the hostile id is shown as text"
+
+
+#: every pair of tick labels (class tick-x, or tick-y) of one chart whose bounding boxes intersect
+OVERLAPS = """(() => {
+  const bad = []; let n = 0;
+  document.querySelectorAll('svg').forEach((svg, k) => {
+    for (const cls of ['tick-x', 'tick-y']) {
+      const boxes = [...svg.querySelectorAll('text.' + cls)].map(t => [t.textContent, t.getBoundingClientRect()]);
+      n += boxes.length;
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [ta, a] = boxes[i], [tb, b] = boxes[j];
+          if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) {
+            bad.push(`chart ${k} ${cls}: "${ta}" overlaps "${tb}"`);
+          }
+        }
+      }
+    }
+  });
+  return {n: n, bad: bad.slice(0, 20)};
+})()"""
+
+
+def test_demo_report_tick_labels_do_not_overlap(demo_report):
+    page = browser.open_page(demo_report, {"overlaps": OVERLAPS},
+                             screenshot=ARTIFACTS / "report_demo_first_screen.png")
+    assert page.errors == []
+    assert page.values["overlaps"]["n"] > 100
+    assert page.values["overlaps"]["bad"] == []
+
+
+def test_dense_charts_thin_or_rotate_their_labels(tmp_path):
+    """Crowded axes: a year of weekly dates, 40 long failure-mode names as heatmap columns, 24 model versions."""
+    from datetime import date, timedelta
+
+    from evalaudit.report import svg
+
+    weeks = [(date(2026, 1, 5) + timedelta(weeks=k)).isoformat() for k in range(52)]
+    modes = [f"failure_mode_with_a_long_name_{k:02d}" for k in range(40)]
+    versions = [f"model-2026.{k:02d}-preview" for k in range(24)]
+    charts = [
+        svg.lines({"labeler": [(w, 0.5 + 0.01 * (k % 7)) for k, w in enumerate(weeks)],
+                   "peers": [(w, 0.45) for w in weeks]}, title="weekly", x_label="week", y_label="rate",
+                  width=420, height=200),
+        svg.lines({"today": [(v, 0.8 + k / 200) for k, v in enumerate(versions)]},
+                  bands={"today": [(v, 0.78 + k / 200, 0.82 + k / 200) for k, v in enumerate(versions)]},
+                  order=versions, title="releases", x_label="model version", y_label="score", band_label="Wilson"),
+        svg.heatmap(["a", "b"], modes, {("a", m): 0.1 for m in modes}, title="nominal columns",
+                    x_label="failure mode", y_label="labeler", value_label="effect", ordered=False),
+        svg.heatmap(modes, weeks, {(m, w): 0.7 for m in modes for w in weeks}, title="ordered columns",
+                    x_label="week", y_label="failure mode", value_label="alpha"),
+    ]
+    path = tmp_path / "dense.html"
+    path.write_text("<!doctype html><meta charset='utf-8'><body>" + "".join(str(c) for c in charts) + "</body>")
+    page = browser.open_page(path, {"overlaps": OVERLAPS,
+                                    "shown": "document.querySelectorAll('svg:nth-of-type(3) text.tick-x').length"},
+                             screenshot=ARTIFACTS / "dense_charts.png")
+    assert page.errors == []
+    assert page.values["overlaps"]["bad"] == []
+    assert page.values["shown"] == 40  # nominal categories are all shown (vertical), not thinned away

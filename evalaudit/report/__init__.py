@@ -24,7 +24,10 @@ import jinja2
 import pyarrow as pa
 from markupsafe import Markup
 
+from evalaudit import impact as impact_mod
+from evalaudit import verdict as verdict_mod
 from evalaudit.report import sections as sections_mod
+from evalaudit.report import seed, svg
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("evalaudit", "report/templates"),
@@ -35,7 +38,13 @@ _env = jinja2.Environment(
 )
 
 
-def fmt(value: Any, digits: int = 3) -> str:
+#: columns shown in scientific notation (p- and q-values span many orders of magnitude)
+SCIENTIFIC = frozenset({"p_value", "q_value"})
+
+
+def fmt(value: Any, column: str | None = None) -> str:
+    """A cell as a reviewer reads it: floats to 3 significant figures (p and q in scientific notation),
+    integers with thousands separators, booleans as yes/no."""
     if isinstance(value, Markup):  # a cell the sections built as safe HTML (a link), its text already escaped
         return value
     if value is None:
@@ -43,20 +52,26 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+        return svg.num(value, sci=column in SCIENTIFIC)
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
 
 
+def fmtcol(value: Any, column: str) -> str:
+    return fmt(value, column)
+
+
 _env.filters["fmt"] = fmt
+_env.filters["fmtcol"] = fmtcol
 
 
 def script_json(value: Any) -> Markup:
-    """JSON safe inside an HTML ``<script>`` element: no ``<``, ``>``, ``&``, U+2028 or U+2029 left literal."""
+    """JSON safe inside an HTML ``<script>`` element: no ``<``, ``>``, ``&``, ``'``, U+2028 or U+2029 left
+    literal (``'`` only so that no attribute-breaking fragment of a hostile id appears anywhere in the page)."""
     text = json.dumps(value, allow_nan=False, sort_keys=True, default=str)
-    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                    ("\u2029", "\\u2029")):
+    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return Markup(text)
 
@@ -77,10 +92,34 @@ def render(doc: dict[str, Any], tables: dict[str, pa.Table] | None = None, histo
     script, script_hash = _script()
     summary = doc["summary"]
     store = summary.get("store") if isinstance(summary.get("store"), dict) else None
+    verdict = verdict_mod.build(doc, tables)
+    alarm = any(f.get("kind") == "eval_score_inflation" and f.get("severity") in verdict_mod.MATERIAL
+                for f in doc["findings"])
+    skipped = [s for s in summary.get("skipped") or [] if isinstance(s, dict)]
     return _env.get_template("index.html.j2").render(
         doc=doc, summary=summary, store=store, sections=sections, redacted=redacted,
         summary_json=script_json(summary), script=Markup(script), script_hash=script_hash,
+        verdict=verdict, verdict_alarm=alarm, seed_charts=seed_charts(doc, tables), skipped=skipped,
+        sign=impact_mod.SIGN,
     )
+
+
+#: seed charts in the verdict, at most (one per failure mode with material inflation, largest first)
+MAX_SEED_CHARTS = 4
+
+
+def seed_charts(doc: dict[str, Any], tables: dict[str, pa.Table]) -> list[Markup]:
+    """The seed chart of every failure mode with an eval_score_inflation finding (evalaudit.report.seed)."""
+    impact = tables.get("impact")
+    if impact is None or not {"model_version", "failure_mode", "score_current", "score_audited"} <= set(
+            impact.column_names):
+        return []
+    out = []
+    for fm in seed.inflated_modes(doc["findings"])[:MAX_SEED_CHARTS]:
+        rows = seed.release_scores(impact, fm)
+        if rows:
+            out.append(seed.svg_chart(rows, fm, width=580))
+    return out
 
 
 def write(path: Path, doc: dict[str, Any], tables: dict[str, pa.Table] | None = None, **kwargs: Any) -> None:

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
 
-from evalaudit.report import svg
+from evalaudit import impact as impact_mod
+from evalaudit.report import seed, svg
 
 #: rows shown per table; the Parquet files hold the rest
 MAX_ROWS = 300
@@ -153,7 +154,7 @@ def trends_section(history: pa.Table | None, current_flagged: set[tuple[str, str
     if infl:
         keep = sorted(infl)[:MAX_TREND_SERIES]
         sec.charts.append(svg.lines({k: infl[k] for k in keep}, title="Eval score inflation per run",
-                                    x_label="run (UTC)", y_label="score current − audited"))
+                                    x_label="run (UTC)", y_label="delta = current − audited"))
     if not sec.charts:
         sec.notes.append("No headline metric was recorded in more than one run yet.")
     per_finding = finding_history(rows, runs[-1][1])
@@ -487,28 +488,28 @@ def coverage_section(tables: dict[str, pa.Table], store_tables: set[str]) -> Sec
 def impact_section(tables: dict[str, pa.Table], store_tables: set[str]) -> Section:
     sec = Section("impact", "Eval score per model version: current vs audited gold",
                   "Score = share of items where the prediction equals the gold label; audited gold is re-derived "
-                  "without the flagged labelers' judgments. delta = current − audited, with its interval.")
+                  f"without the flagged labelers' judgments. {impact_mod.SIGN}; its interval is a paired "
+                  "percentile bootstrap over items.")
     t = tables.get("impact")
     if t is None:
         sec.missing = ("not computed: no predictions in the store" if "predictions" not in store_tables
                        else "not computed: the impact stage did not run")
         return sec
     if {"model_version", "failure_mode", "score_current", "score_audited"} <= set(t.column_names) and t.num_rows:
+        rows = seed.release_scores(t, "all")
+        if rows:
+            sec.charts.append(seed.svg_chart(rows, "all"))
         o = _sorted(t.filter(pc.equal(t["failure_mode"], "all")), [("model_version", "ascending")])
-        if o.num_rows:
-            sec.charts.append(svg.grouped_bars(
-                [str(v) for v in o["model_version"].to_pylist()][:MAX_FOREST],
-                {"current gold": [_f(v) for v in o["score_current"].to_pylist()][:MAX_FOREST],
-                 "audited gold": [_f(v) for v in o["score_audited"].to_pylist()][:MAX_FOREST]},
-                title="Eval score (all failure modes)", x_label="score (share correct)", y_label="model version"))
-            if "delta" in o.column_names:
-                items = [svg.Interval(str(r["model_version"]), float(r["delta"]), _f(r.get("ci_low")),
-                                      _f(r.get("ci_high")),
-                                      marked=_f(r.get("ci_low")) is not None and r["ci_low"] > 0)
-                         for r in o.to_pylist() if _f(r["delta"]) is not None][:MAX_FOREST]
-                if items:
-                    sec.charts.append(svg.intervals(items, title="Score inflation (current − audited) with interval",
-                                                    x_label="delta (share of items)"))
+        if "delta" in o.column_names:
+            items = [svg.Interval(str(r["model_version"]), float(r["delta"]), _f(r.get("ci_low")),
+                                  _f(r.get("ci_high")),
+                                  marked=_f(r.get("ci_low")) is not None and r["ci_low"] > 0)
+                     for r in o.to_pylist() if _f(r["delta"]) is not None][:MAX_FOREST]
+            if items:
+                sec.charts.append(svg.intervals(
+                    items, title="Inflation = current − audited score, 95% paired bootstrap interval "
+                                 "(red: above 0, today's gold flatters)",
+                    x_label="delta = score_current − score_audited (share of items)"))
     cols = ["model_version", "failure_mode", "score_current", "score_audited", "delta", "ci_low", "ci_high",
             "n_items"]
     sec.tables.append(table_of(_sorted(t, [("model_version", "ascending"), ("failure_mode", "ascending")]),

@@ -273,11 +273,9 @@ def notebook(name: str, store: Path, config: Path | None, edit: bool, export: Pa
     and promote a new batch) or items (gold items, re-labeling queue, live eval scores). The notebooks ship inside
     the package. docs/notebooks.md.
     """
-    import subprocess
+    from evalaudit.notebook_files import open_notebook
 
-    from evalaudit.notebook_files import marimo_argv
-
-    code = subprocess.call(marimo_argv(name, store, config, edit, export))
+    code = open_notebook(name, store, config, edit, export)
     if export is not None and code != 0:
         click.echo(f"evalaudit: notebook {name}: a cell failed (marimo's messages above); {export} is not complete",
                    err=True)

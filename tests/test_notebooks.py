@@ -296,12 +296,16 @@ def test_notebook_command(cli, demo: dict[str, Path], tmp_path: Path) -> None:
     assert code == 2
     # --export: marimo's headless export of the notebook (exit 0), 1 when a cell failed, 2 for unusable input
     argv = marimo_argv("items", demo["store"], config=tmp_path / "c.toml", export=tmp_path / "items.html")
-    assert argv[3:8] == ["export", "html", str(NOTEBOOKS / "items.py"), "-o", str(tmp_path / "items.html")]
+    assert argv[3:9] == ["export", "html", str(NOTEBOOKS / "items.py"), "-o", str(tmp_path / "items.html"), "-f"]
     assert argv[-4:] == ["--store", str(demo["store"]), "--config", str(tmp_path / "c.toml")]
+    session = NOTEBOOKS / "__marimo__" / "session" / "audit.py.json"  # what marimo writes beside what it exports
+    before = session.stat().st_mtime_ns if session.exists() else None
+    (tmp_path / "audit.html").write_text("an older snapshot", encoding="utf-8")  # replaced without a prompt
     code, _, err = cli("notebook", "audit", "--store", demo["store"], "--export", tmp_path / "audit.html")
     assert code == 0, err[-3000:]
     page = (tmp_path / "audit.html").read_text(encoding="utf-8")
     assert "marimo" in page and "Krippendorff" in page
+    assert (session.stat().st_mtime_ns if session.exists() else None) == before  # the export ran on a copy
     (tmp_path / "empty").mkdir()
     code, _, err = cli("notebook", "audit", "--store", tmp_path / "empty", "--export", tmp_path / "broken.html")
     assert code == 1 and "a cell failed" in err

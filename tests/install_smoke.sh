@@ -26,12 +26,13 @@ expect_exit() {  # expect_exit CODE CMD... : run CMD, fail unless it exits CODE
 
 cd "$WORK"
 step "fresh venv in $WORK"
+rm -rf venv wheel run   # a kept WORKDIR is reused from scratch: pip would keep an installed wheel of the same version
 "$PY" -m venv venv
 VPY="$WORK/venv/bin/python"
 E="$WORK/venv/bin/evalaudit"
 
 step "build the wheel from $ROOT"
-rm -rf wheel && "$VPY" -m pip wheel --quiet --no-deps -w wheel "$ROOT"
+"$VPY" -m pip wheel --quiet --no-deps -w wheel "$ROOT"
 WHEEL="$(ls wheel/evalaudit-*.whl)"
 echo "$WHEEL"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -131,14 +132,25 @@ def test_notebooks_prefer_the_packaged_copy(tmp_path: Path, monkeypatch: pytest.
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_notebooks_sql_and_templates(tmp_path: Path) -> None:
-    """Build the wheel for real (pip wheel, hatchling, no dependencies) and read its file list."""
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+    """Build the wheel for real (pip wheel, hatchling, no dependencies) from a copy of the checkout in which marimo
+    and Python have left their caches beside the notebooks, as they do after `make test`, and read its file list."""
+    src = tmp_path / "src"
+    for name in ("pyproject.toml", "README.md", ".gitignore"):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / name, src / name)
+    for folder in ("evalaudit", "notebooks"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "__marimo__"))
+    for stray in ("notebooks/__marimo__/session/audit.py.json", "notebooks/__pycache__/audit.cpython-311.pyc",
+                  "evalaudit/__pycache__/cli.cpython-311.pyc"):
+        (src / stray).parent.mkdir(parents=True, exist_ok=True)
+        (src / stray).write_text("a cache, not the package", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(src)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     (wheel,) = tmp_path.glob("evalaudit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in notebook_files.NOTEBOOKS:
-        assert f"evalaudit/_notebooks/{name}.py" in names
+    assert {n for n in names if n.startswith("evalaudit/_notebooks/")} == {
+        f"evalaudit/_notebooks/{name}.py" for name in notebook_files.NOTEBOOKS}
     sql = {p.name for p in (ROOT / "evalaudit" / "sql").glob("*.sql")}
     assert sql and {n.rsplit("/", 1)[1] for n in names if n.startswith("evalaudit/sql/") and n.endswith(".sql")} == sql
     templates = {str(p.relative_to(ROOT)) for p in (ROOT / "evalaudit" / "report" / "templates").rglob("*")
@@ -146,7 +158,7 @@ def test_the_wheel_carries_the_notebooks_sql_and_templates(tmp_path: Path) -> No
     assert templates and templates <= names
     modules = {str(p.relative_to(ROOT)) for p in (ROOT / "evalaudit").rglob("*.py")}
     assert modules <= names
-    assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "notebooks/"))]
+    assert not [n for n in names if "__pycache__" in n or "__marimo__" in n or n.startswith(("tests/", "notebooks/"))]
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     requires = {_requirement_name(line.split(":", 1)[1].split(";")[0]) for line in
                 zipfile.ZipFile(wheel).read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")

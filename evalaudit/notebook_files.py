@@ -1,11 +1,11 @@
 """Where the marimo notebooks are, and the ``marimo`` command line that opens or exports one.
 
 The notebooks are edited in the top-level ``notebooks/`` folder of a checkout (so ``marimo edit notebooks/audit.py``
-works there), but a user installs the wheel, not the checkout: the build maps that folder into the wheel as package
-data, ``evalaudit/_notebooks/`` (hatchling's ``force-include`` in pyproject.toml). :func:`notebook_path` therefore
-looks in the installed package first and in the checkout second; an editable install or a run from the source tree
-has no ``_notebooks/`` and finds ``notebooks/``. Nothing here imports marimo: :func:`open_notebook` starts it in a
-child process.
+works there), but a user installs the wheel, not the checkout: the build maps each of those files into the wheel as
+package data, ``evalaudit/_notebooks/NAME.py`` (hatchling's ``force-include`` in pyproject.toml).
+:func:`notebook_path` therefore looks in the installed package first and in the checkout second; an editable install
+or a run from the source tree has no ``_notebooks/`` and finds ``notebooks/``. Nothing here imports marimo:
+:func:`open_notebook` starts it in a child process.
 """
 
 from __future__ import annotations

@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_STORE ?= data/demo
 DEMO_REPORT ?= reports/demo
 
-.PHONY: help install demo test test-spark lint format bench docs clean
+.PHONY: help install demo test test-spark install-smoke lint format bench docs clean
 
 help:
 	@echo "make demo   - create .venv, install, write the demo store to $(DEMO_STORE), audit it into $(DEMO_REPORT)"
 	@echo "make test   - lint and run the test suite"
 	@echo "make test-spark - the DuckDB/Spark parity suite (needs pip install -e '.[spark]' and Java 17)"
+	@echo "make install-smoke - build the wheel, install it in a fresh venv outside the checkout, run every command there"
 	@echo "make bench  - run the benchmarks (writes numbers to stdout; record them in benchmarks/RESULTS.md)"
 
 $(STAMP): pyproject.toml
@@ -40,6 +41,10 @@ test: lint
 # Spark parity (tests/spark, deselected from `make test`): local mode, bound to 127.0.0.1, UTC, no UI
 test-spark: $(STAMP)
 	SPARK_LOCAL_IP=127.0.0.1 TZ=UTC $(BIN)/python -m pytest -q -m spark tests/spark
+
+# the install path a user takes: the wheel in a fresh venv in a temporary directory (tests/install_smoke.sh)
+install-smoke:
+	PYTHON=$(PYTHON) tests/install_smoke.sh $(SMOKE_DIR)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

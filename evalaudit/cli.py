@@ -283,16 +283,22 @@ def demo(store: Path, seed: int, judgments: int) -> None:
               help="The store directory the notebook audits.")
 @CONFIG
 @click.option("--edit", is_flag=True, help="Open the notebook in marimo's editor instead of running it as an app.")
+@click.option("--export", "export", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Run the notebook headless and write marimo's HTML export to this file (exit 1 if a cell failed).")
 @_errors
-def notebook(name: str, store: Path, config: Path | None, edit: bool) -> None:
+def notebook(name: str, store: Path, config: Path | None, edit: bool, export: Path | None) -> None:
     """Open a reactive marimo notebook over the store: audit (overview), labeler (one labeler), batch_gate (check
-    and promote a new batch) or items (gold items, re-labeling queue, live eval scores). docs/notebooks.md.
+    and promote a new batch) or items (gold items, re-labeling queue, live eval scores). The notebooks ship inside
+    the package. docs/notebooks.md.
     """
-    import subprocess
+    from evalaudit.notebook_files import open_notebook
 
-    from evalaudit.notebooks import marimo_argv
-
-    sys.exit(subprocess.call(marimo_argv(name, store, config, edit)))
+    code = open_notebook(name, store, config, edit, export)
+    if export is not None and code != 0:
+        click.echo(f"evalaudit: notebook {name}: a cell failed (marimo's messages above); {export} is not complete",
+                   err=True)
+        sys.exit(1)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,7 @@ naming the key and the file (a typo must not silently fall back to a default). d
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -326,12 +326,3 @@ def load(path: str | Path | None) -> Config:
         kwargs[name] = obj
     return Config(**kwargs, source=where).validate()
 
-
-def as_dict(cfg: Config) -> dict[str, Any]:
-    """The effective settings, for the report's 'how this was computed' section."""
-    out: dict[str, Any] = {}
-    for f in fields(cfg):
-        value = getattr(cfg, f.name)
-        if is_dataclass(value):
-            out[f.name] = {g.name: getattr(value, g.name) for g in fields(value)}
-    return out

@@ -30,8 +30,6 @@ from evalaudit.relabel import has_flag
 from evalaudit.report import svg
 from evalaudit.store import Store
 
-#: the notebooks under notebooks/, by the name `evalaudit notebook NAME` takes
-NOTEBOOKS = ("audit", "labeler", "batch_gate", "items")
 DEFAULT_STORE = "data/demo"
 #: name of the one-row view holding the user's current selection (failure_mode, labeler_id; NULL = all)
 SELECTION_VIEW = "nb_selection"
@@ -45,24 +43,6 @@ _FINDINGS_SCHEMA = pa.schema([
     ("effect", pa.float64()), ("ci_low", pa.float64()), ("ci_high", pa.float64()), ("q_value", pa.float64()),
     ("n", pa.int64()), ("evidence", pa.string()), ("message", pa.string()),
 ])
-
-
-def notebook_path(name: str) -> Path:
-    """The file of notebook ``name`` (one of :data:`NOTEBOOKS`) in the repository's notebooks/ folder."""
-    if name not in NOTEBOOKS:
-        raise UnusableInput(f"no notebook named {name!r}; choose one of {', '.join(NOTEBOOKS)}")
-    return Path(__file__).resolve().parent.parent / "notebooks" / f"{name}.py"
-
-
-def marimo_argv(name: str, store: str | Path, config: str | Path | None = None, edit: bool = False) -> list[str]:
-    """The command `evalaudit notebook` runs: ``python -m marimo run|edit notebooks/NAME.py -- --store DIR``."""
-    path = notebook_path(name)
-    if not Path(store).is_dir():
-        raise UnusableInput(f"{store}: no such store directory (make one with `evalaudit demo --store {store}`)")
-    argv = [sys.executable, "-m", "marimo", "edit" if edit else "run", str(path), "--", "--store", str(store)]
-    if config is not None:
-        argv += ["--config", str(config)]
-    return argv
 
 
 def marimo_args() -> Mapping[str, Any]:
@@ -396,16 +376,6 @@ def score_chart(impact: pa.Table) -> str:
     from evalaudit.report import seed
 
     return str(seed.svg_chart(seed.release_scores(impact, "all"), "all"))
-
-
-def excluded_pairs(findings: Sequence[Finding], min_severity: str = "medium") -> list[tuple[str, str | None]]:
-    """The (labeler, failure mode | None) the audit would set aside at ``min_severity``: the labelers stage's own
-    rule (:func:`evalaudit.labelers.flagged_labelers`)."""
-    from evalaudit.labelers import flagged_labelers
-
-    if min_severity not in SEVERITIES:
-        raise ValueError(f"min_severity must be one of {SEVERITIES}")
-    return flagged_labelers(list(findings), min_severity)
 
 
 def gold_defaults(audit: Audit) -> dict[str, Any]:

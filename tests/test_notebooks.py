@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 
 from evalaudit import notebooks as nb
 from evalaudit.demo_store import write_demo
+from evalaudit.notebook_files import NOTEBOOKS as NAMES
+from evalaudit.notebook_files import marimo_argv
 from evalaudit.store import Store
 from tests.conftest import ROOT
 
@@ -89,7 +91,7 @@ def test_every_notebook_exports_and_runs_as_a_script_without_a_cell_error(demo: 
         name: subprocess.Popen([*MARIMO, "export", "html", str(NOTEBOOKS / f"{name}.py"), "-o",
                                 str(out / f"{name}.html"), "--", "--store", str(demo["store"]), *extra.get(name, [])],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name in nb.NOTEBOOKS
+        for name in NAMES
     }
     # a cell error must fail the export (the store does not exist: the load cell raises)
     procs["broken"] = subprocess.Popen([*MARIMO, "export", "html", str(NOTEBOOKS / "audit.py"), "-o",
@@ -99,7 +101,7 @@ def test_every_notebook_exports_and_runs_as_a_script_without_a_cell_error(demo: 
                                         "--labeler", "acme-120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                        text=True)
     done = {name: (p.wait(timeout=300), p.stderr.read()) for name, p in procs.items()}
-    for name in nb.NOTEBOOKS:
+    for name in NAMES:
         rc, err = done[name]
         assert rc == 0, f"{name}: {err[:3000]}"
         page = (out / f"{name}.html").read_text(encoding="utf-8")
@@ -109,7 +111,7 @@ def test_every_notebook_exports_and_runs_as_a_script_without_a_cell_error(demo: 
 
 
 def test_marimo_check_passes_on_every_notebook() -> None:
-    r = subprocess.run([*MARIMO, "check", "--strict", *[str(NOTEBOOKS / f"{n}.py") for n in nb.NOTEBOOKS]],
+    r = subprocess.run([*MARIMO, "check", "--strict", *[str(NOTEBOOKS / f"{n}.py") for n in NAMES]],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -284,14 +286,33 @@ def test_cli_value_reads_marimo_args_then_argv() -> None:
 
 
 def test_notebook_command(cli, demo: dict[str, Path], tmp_path: Path) -> None:
-    argv = nb.marimo_argv("labeler", demo["store"], edit=True)
+    argv = marimo_argv("labeler", demo["store"], edit=True)
     assert argv[1:4] == ["-m", "marimo", "edit"] and argv[4] == str(NOTEBOOKS / "labeler.py")
     assert argv[-2:] == ["--store", str(demo["store"])]
-    assert nb.marimo_argv("audit", demo["store"])[3] == "run"
+    assert marimo_argv("audit", demo["store"])[3] == "run"
     code, _, err = cli("notebook", "audit", "--store", tmp_path / "nope")
     assert code == 2 and "no such store" in err
     code, _, err = cli("notebook", "nonesuch", "--store", demo["store"])
     assert code == 2
+    # --export: marimo's headless export of the notebook (exit 0), 1 when a cell failed, 2 for unusable input
+    argv = marimo_argv("items", demo["store"], config=tmp_path / "c.toml", export=tmp_path / "items.html")
+    assert argv[3:9] == ["export", "html", str(NOTEBOOKS / "items.py"), "-o", str(tmp_path / "items.html"), "-f"]
+    assert argv[-4:] == ["--store", str(demo["store"]), "--config", str(tmp_path / "c.toml")]
+    session = NOTEBOOKS / "__marimo__" / "session" / "audit.py.json"  # what marimo writes beside what it exports
+    before = session.stat().st_mtime_ns if session.exists() else None
+    (tmp_path / "audit.html").write_text("an older snapshot", encoding="utf-8")  # replaced without a prompt
+    code, _, err = cli("notebook", "audit", "--store", demo["store"], "--export", tmp_path / "audit.html")
+    assert code == 0, err[-3000:]
+    page = (tmp_path / "audit.html").read_text(encoding="utf-8")
+    assert "marimo" in page and "Krippendorff" in page
+    assert (session.stat().st_mtime_ns if session.exists() else None) == before  # the export ran on a copy
+    (tmp_path / "empty").mkdir()
+    code, _, err = cli("notebook", "audit", "--store", tmp_path / "empty", "--export", tmp_path / "broken.html")
+    assert code == 1 and "a cell failed" in err
+    code, _, err = cli("notebook", "audit", "--store", demo["store"], "--export", tmp_path / "no" / "x.html")
+    assert code == 2 and "does not exist" in err
+    code, _, err = cli("notebook", "audit", "--store", demo["store"], "--export", tmp_path / "x.html", "--edit")
+    assert code == 2 and "exclude each other" in err
 
 
 # -- selection helpers: invariants against a plain-Python reference ------------------------------------------------

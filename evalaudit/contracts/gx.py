@@ -66,11 +66,6 @@ def _gx() -> tuple[Any, Any]:
     return gx, gxe
 
 
-def expectations_module() -> Any:
-    """``great_expectations.expectations`` (imported on first use)."""
-    return _gx()[1]
-
-
 def column(name: str) -> Any:
     """A GX row-condition column (``column("x").is_null()``), the non-deprecated form of row conditions."""
     _gx()

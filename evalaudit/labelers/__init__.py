@@ -157,12 +157,11 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     # p-values per evidence kind against the empirical null of that kind (honest heterogeneity), then BH over all
     p_raw = num(leniency, "p_value")
     p_adj = p_raw.copy()
-    sigma0 = {}
     kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
     for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
         m = kinds == kind
         if m.any():
-            p_adj[m], sigma0[kind] = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
+            p_adj[m], _ = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
     leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
     leniency = leniency.append_column("p_value_theoretical", pa.array(p_raw))
     leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value",

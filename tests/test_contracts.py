@@ -1,7 +1,8 @@
 """Data contracts (issue 7): `check_batch` on real batch files against a real store, each expectation made to pass
 and to fail, the quarantine and promotion paths, the offline page, and the gold expectations stage.
 
-The store: labelers l1..l3 judged 200 history items each (positive rate exactly 0.5, guideline v2, March 2024);
+The store: labelers l1..l3 judged 200 history items each (each wrong on 10% of them, as often each way, so
+positive rate exactly 0.5 and alpha about 0.6; guideline v2, March 2024);
 l4 was engaged until 2024-06-30; items h00..h11 are honeypots. The clean batch: l1 and l2 both judge 60 new items
 (6 disagreements: alpha well above 0.667) and the 12 honeypots (all correct), in July 2024, under v2.
 """
@@ -43,9 +44,11 @@ def write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str] | None =
 
 def history_rows() -> list[dict[str, Any]]:
     rows = []
-    for lab in ("l1", "l2", "l3"):
+    for flips, lab in (((1, 2), "l1"), ((5, 6), "l2"), ((9, 10), "l3")):
         for i in range(200):
-            rows.append({"item_id": f"o{i:03d}", "labeler_id": lab, "label": "pass" if i % 2 == 0 else "fail",
+            truth = i % 2 == 0
+            label = "pass" if truth != (i % 20 in flips) else "fail"  # 10% wrong, as many each way
+            rows.append({"item_id": f"o{i:03d}", "labeler_id": lab, "label": label,
                          "failure_mode": "safety", "labeled_at": f"2024-03-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
                          "guideline_version": "v2"})
     for i in range(10):
@@ -129,7 +132,7 @@ def test_clean_batch_passes_every_expectation(world: dict[str, Path]) -> None:
                      "label_in_allowed_values", "unique_in_batch", "not_already_in_store",
                      "labeled_at_not_in_future", "labeled_at_in_window", "labeler_known", "labeler_active_from",
                      "labeler_active_to", "guideline_version_given", "guideline_current", "overlap_share",
-                     "honeypot_accuracy", "agreement_alpha", "positive_rate_shift"):
+                     "honeypot_accuracy", "agreement_vs_history", "positive_rate_shift"):
         assert names[expected].status == "passed", (expected, names[expected])
     # the metrics are the hand-computed ones: 72 items all double-labeled; honeypots all right
     assert names["overlap_share"].observed == 1.0
@@ -138,7 +141,13 @@ def test_clean_batch_passes_every_expectation(world: dict[str, Path]) -> None:
     # alpha: 6 disagreements among 72 two-label items. Nominal alpha by hand from the coincidence matrix:
     # pairable values n=144, o(pass,fail)=o(fail,pass)=6, n_pass = 36+36+6 = 78, n_fail = 66;
     # alpha = 1 - (n-1) * (2*6) / (2 * 78 * 66) = 1 - 143*12/10296
-    assert names["agreement_alpha"].observed == pytest.approx(1 - 143 * 12 / (2 * 78 * 66), abs=1e-12)
+    assert names["agreement_vs_history"].details[0]["alpha_batch"] == pytest.approx(1 - 143 * 12 / (2 * 78 * 66),
+                                                                                    abs=1e-12)
+    # the store has history to compare with, so the absolute alpha floor is not applied; there are no honeypot
+    # judgments in the store's history, so the honeypot floor is (and the relative check says why not)
+    assert names["agreement_alpha"].status == "skipped"
+    assert names["honeypot_vs_history"].status == "skipped"
+    assert "nothing to compare with" in names["honeypot_vs_history"].note
     # no write without --promote
     assert store_fingerprint(world["store"]) == before
 
@@ -223,14 +232,24 @@ def test_honeypot_accuracy_below_threshold_names_the_labeler(world: dict[str, Pa
     assert r.examples[0]["ci_high"] == pytest.approx(0.7890554, abs=1e-6)
 
 
-def test_low_agreement_fails(world: dict[str, Path]) -> None:
+def test_labelers_answering_at_random_fail_agreement_against_history(world: dict[str, Path]) -> None:
+    import random
+
+    rng = random.Random(7)
     rows = clean_batch_rows()
-    for r in rows:  # l2 contradicts l1 on every third new item
-        if r["labeler_id"] == "l2" and r["item_id"].startswith("n") and int(r["item_id"][1:]) % 3 == 0:
-            r["label"] = "fail" if r["label"] == "pass" else "pass"
+    for r in rows:  # honest labelers answering at random (each label half the time: no rate shift)
+        r["label"] = rng.choice(["pass", "fail"])
     result = run_check(world, rows, "disagree")
-    r = by_name(result)["agreement_alpha"]
-    assert r.status == "failed" and r.observed < 0.667
+    names = by_name(result)
+    r = names["agreement_vs_history"]
+    assert r.status == "failed" and r.observed < -0.2, r.note
+    d = r.details[0]
+    assert d["n_items_batch"] == 72 and d["n_items_history"] == 200 and d["history_labelers"] == "the batch's labelers"
+    assert d["alpha_batch"] < 0.25 and 0.5 < d["alpha_history"] < 0.7
+    for word in ("batch 0.", "vs history", "on 72 items", "on 200 items", "bootstrap", "z-test"):
+        assert word in r.note, word
+    # the absolute floor did not run: the history was there to compare with
+    assert names["agreement_alpha"].status == "skipped" and "absolute_floors" in names["agreement_alpha"].note
 
 
 def test_positive_rate_shift_against_own_history(world: dict[str, Path]) -> None:

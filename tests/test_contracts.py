@@ -317,39 +317,71 @@ def test_page_is_self_contained_and_escapes_user_strings(world: dict[str, Path])
 
 
 # -- gold expectations ------------------------------------------------------------------------------------------
-def test_gold_expectations_stage(world: dict[str, Path]) -> None:
-    cfg = config_mod.load(world["config"])
-    eng = Store.open(world["store"]).engine()
-    results = {r.expectation: r for r in gold_expectations(eng, cfg, now=NOW)}
-    # 200 history items, each judged by l1..l3 (o000..o009 also by l4): none single-labeled; each of l1..l3
-    # carries (10 * 1/4 + 190 * 1/3) / 200 of the gold
-    assert results["gold_single_labeled_share"].observed == 0.0
-    assert results["gold_labeler_share"].observed == pytest.approx((10 / 4 + 190 / 3) / 200)
-    assert results["gold_stale_share"].observed == 0.0  # all judged under v2
-    assert all(r.status == "passed" for r in results.values())
+def _run_gold(store: Path, cfg: Any) -> Any:
+    """Every stage of a run on ``store``, the gold expectations last (they read the earlier stages' tables)."""
+    from evalaudit.pipeline import run_stages
 
-    # the same history plus 20 items judged by l1 alone, in memory; bounds that each expectation now violates
-    extra = [{**history_rows()[0], "item_id": f"s{i:02d}", "labeler_id": "l1"} for i in range(20)]
-    labels = pa.Table.from_pylist([{**r, "labeled_at": datetime.fromisoformat(r["labeled_at"])}
-                                   for r in history_rows() + extra])
+    return run_stages(Context(engine=Store.open(store).engine(), cfg=cfg))
+
+
+def test_gold_expectations_stage_reads_the_items_stage(world: dict[str, Path]) -> None:
+    import time
+
+    cfg = config_mod.load(world["config"])
+    ctx = _run_gold(world["store"], cfg)
+    results = {r["expectation"]: r for r in ctx.summary["gold_expectations"]}
+    # 200 history items (the 12 honeypots are not gold), each judged by l1..l3 (o000..o009 also by l4): none
+    # single-labeled; each of l1..l3 carries (10 * 1/4 + 190 * 1/3) / 200 of the gold
+    assert results["gold_single_labeled_share"]["observed"] == 0.0
+    assert results["gold_single_labeled_share"]["element_count"] == 200
+    assert results["gold_labeler_share"]["observed"] == pytest.approx((10 / 4 + 190 / 3) / 200)
+    assert results["gold_stale_share"]["observed"] == 0.0  # all judged under v2, the current guideline
+    assert all(r["status"] == "passed" for r in results.values())
+    assert ctx.timings["gold_expectations"] < 1.0
+
+    # stricter bounds, another current guideline, and ages judged at [gold] as_of
     strict = config_mod.load(world["config"])
     strict.gold.current_guideline = "v3"
     strict.contracts.gold_max_labeler_share = 0.25
-    strict.contracts.gold_max_single_labeled_share = 0.05
-    out = gold_stage(Context(engine=engine_for_tables({"labels": labels}), cfg=strict))
+    strict.contracts.gold_max_single_labeled_share = 0.0
+    out = _run_gold(world["store"], strict)
     summary = {g["expectation"]: g for g in out.summary["gold_expectations"]}
     assert summary["gold_stale_share"]["observed"] == 1.0 and summary["gold_stale_share"]["passed"] is False
-    assert summary["gold_single_labeled_share"]["observed"] == pytest.approx(20 / 220)
-    # l1: (10/4 + 190/3 + 20) / 220; l2 and l3: (10/4 + 190/3) / 220 = 0.299; l4: 2.5 / 220
-    assert summary["gold_labeler_share"]["observed"] == pytest.approx((10 / 4 + 190 / 3 + 20) / 220)
-    kinds = sorted((f.kind, f.labeler_id) for f in out.findings)
-    assert kinds == [("labeler_concentration", "l1"), ("labeler_concentration", "l2"),
-                     ("labeler_concentration", "l3"), ("poisoned_items", None), ("stale_items", None)]
-    conc = {f.labeler_id: f.effect for f in out.findings if f.kind == "labeler_concentration"}
-    assert conc["l2"] == pytest.approx((10 / 4 + 190 / 3) / 220)
-    stale = next(f for f in out.findings if f.kind == "stale_items")
-    assert stale.n == 220 and stale.details["expectation"] == "gold_stale_share"
-    json.dumps(out.summary, allow_nan=False)  # findings.json-ready
+    mine = [f for f in out.findings if f.details.get("expectation", "").startswith("gold_")]
+    assert {f.kind for f in mine} == {"gold_expectation"}
+    assert sorted((f.details["expectation"], f.labeler_id) for f in mine) == [
+        ("gold_labeler_share", "l1"), ("gold_labeler_share", "l2"), ("gold_labeler_share", "l3"),
+        ("gold_stale_share", None)]
+    # the stages that own stale_items / labeler_concentration report them; this stage does not
+    assert not [f for f in out.findings if f.kind in ("stale_items", "poisoned_items", "labeler_concentration")
+                and "expectation" in f.details]
+    conc = {f.labeler_id: f.effect for f in mine if f.labeler_id}
+    assert conc["l2"] == pytest.approx((10 / 4 + 190 / 3) / 200)
+
+    aged = config_mod.load(world["config"])
+    aged.gold.max_age_days = 30
+    aged.gold.as_of = "2024-03-29"  # every history judgment (March 1..28) is within 30 days
+    share = {g["expectation"]: g for g in _run_gold(world["store"], aged).summary["gold_expectations"]}
+    assert share["gold_stale_share"]["observed"] == 0.0
+    aged.gold.as_of = "2024-04-20"  # cutoff March 21: items last judged before it are too old
+    ctx = _run_gold(world["store"], aged)
+    share = {g["expectation"]: g for g in ctx.summary["gold_expectations"]}
+    too_old = sum(1 for r in ctx.tables["items"].to_pylist()
+                  if not r["is_honeypot"] and "too_old" in (r["flags"] or []))
+    assert 0 < too_old < 200 and share["gold_stale_share"]["observed"] == pytest.approx(too_old / 200)
+
+    # no items table: nothing runs, and summary.skipped says so
+    labels = pa.Table.from_pylist([{**r, "labeled_at": datetime.fromisoformat(r["labeled_at"])}
+                                   for r in history_rows()])
+    ctx = Context(engine=engine_for_tables({"labels": labels}), cfg=cfg)
+    ctx.tables["items"] = pa.table({"item_id": ["x"]})
+    start = time.perf_counter()
+    res = gold_stage(ctx)
+    assert time.perf_counter() - start < 0.1
+    assert not res.findings and not res.summary
+    assert [s["analysis"] for s in res.skipped] == ["gold-set expectations"]
+    assert "no items table" in res.skipped[0]["reason"]
+    assert gold_expectations  # the library function stays public
 
 
 # -- statistics against published values ------------------------------------------------------------------------

@@ -46,6 +46,8 @@ from evalaudit.labelspace import LabelSpace
 #: the method named beside every relative verdict
 ALPHA_METHOD = ("one-sided z-test on alpha(batch) - alpha(history) with item-bootstrap standard errors "
                 "(Hayes & Krippendorff 2007)")
+#: the frame of whole-batch numbers
+METRICS = "batch_metrics"
 HONEYPOT_METHOD = "one-sided Fisher exact test per labeler and reference, Benjamini–Hochberg across tests"
 
 
@@ -55,6 +57,8 @@ class BatchChecks:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: expectation name -> why it cannot run
     cannot: dict[str, str] = field(default_factory=dict)
+    #: the whole-batch numbers (overlap share, alpha, p-value ...): one one-row frame, validated by one suite
+    metrics: dict[str, float | int | None] = field(default_factory=dict)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -79,17 +83,16 @@ def overlap(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
     share = _ratio(n_over, n_items)
     bound = cfg.contracts.min_overlap
     spec = Spec("overlap_share", "batch", f"at least {bound:.0%} of the batch's items are judged by two or more "
-                "of its labelers", "overlap",
+                "of its labelers", METRICS,
                 lambda g: g.ExpectColumnValuesToBeBetween(column="overlap_share", min_value=bound),
-                column="overlap_share", bound=f">= {bound:g}", index_columns=("n_items", "n_overlap_items"),
+                column="overlap_share", bound=f">= {bound:g}", index_columns=(),
                 observed=share, scalar=True, note=f"{n_over:,} of {n_items:,} items")
     out.specs.append(spec)
     if bound <= 0:
         out.cannot[spec.expectation] = f"[contracts] min_overlap is 0 (observed {n_over:,} of {n_items:,} items)"
     elif not n_items:
         out.cannot[spec.expectation] = "the batch has no items"
-    out.frames["overlap"] = pd.DataFrame({"overlap_share": [share], "n_items": [n_items],
-                                          "n_overlap_items": [n_over]})
+    out.metrics["overlap_share"] = share
 
 
 # -- honeypots ------------------------------------------------------------------------------------------------------
@@ -232,10 +235,10 @@ def agreement_check(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: B
             + (f": difference {diff:+.3f}, p = {p:.3g}" if p is not None else ""))
     spec = Spec("agreement_vs_history", "batch",
                 f"Krippendorff's alpha ({level}) on the batch's overlapping items is not lower than the history's "
-                f"by more than {m:g} beyond chance", "agreement_history",
+                f"by more than {m:g} beyond chance", METRICS,
                 lambda g: g.ExpectColumnValuesToBeBetween(column="p_value", min_value=level_p),
                 column="p_value", bound=f"p >= {level_p:g} (H0: drop <= {m:g})", observed=diff, scalar=True,
-                index_columns=("alpha_batch", "alpha_history"), note=note, details=[detail])
+                index_columns=(), note=note, details=[detail])
     out.specs.append(spec)
     relative_ran = p is not None
     if problem:
@@ -247,15 +250,14 @@ def agreement_check(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: B
         out.cannot[spec.expectation] = (
             f"nothing to compare with: the store holds {n_history:,} items on the batch's failure modes judged by "
             f"two or more labelers (at least {c.min_alpha_items} needed)")
-    out.frames["agreement_history"] = pd.DataFrame([{"p_value": p, "alpha_batch": detail["alpha_batch"],
-                                                     "alpha_history": detail["alpha_history"]}])
+    out.metrics["p_value"] = p
 
     bound = c.min_alpha
     alpha = b.value if b is not None else None
     spec = Spec("agreement_alpha", "batch",
                 f"Krippendorff's alpha ({level}) on the batch's overlapping items is at least {bound:g}",
-                "agreement", lambda g: g.ExpectColumnValuesToBeBetween(column="alpha", min_value=bound),
-                column="alpha", bound=f">= {bound:g}", index_columns=("n_items",), observed=alpha, scalar=True,
+                METRICS, lambda g: g.ExpectColumnValuesToBeBetween(column="alpha", min_value=bound),
+                column="alpha", bound=f">= {bound:g}", index_columns=(), observed=alpha, scalar=True,
                 note=f"absolute floor; batch {side(b, n_batch)}")
     out.specs.append(spec)
     if problem:
@@ -264,7 +266,7 @@ def agreement_check(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: B
         out.cannot[spec.expectation] = out.cannot["agreement_vs_history"]
     elif (why := _floor_skip(cfg, relative_ran, "agreement_vs_history")) is not None:
         out.cannot[spec.expectation] = why
-    out.frames["agreement"] = pd.DataFrame({"alpha": [alpha], "n_items": [n_batch]})
+    out.metrics["alpha"] = alpha
 
 
 # -- label shifts ---------------------------------------------------------------------------------------------------
@@ -408,4 +410,5 @@ def checks(engine: DuckDBEngine, cfg: Config) -> BatchChecks:
         mean_shift(engine, cfg, space, out)
     else:
         rate_shift(engine, cfg, space, out)
+    out.frames[METRICS] = pd.DataFrame([out.metrics])
     return out

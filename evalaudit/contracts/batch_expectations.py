@@ -281,6 +281,13 @@ def _reference(n_own: np.ndarray, n_peers: np.ndarray, minimum: int) -> np.ndarr
     return np.where(n_own >= minimum, 0, np.where(n_peers >= minimum, 1, -1))
 
 
+def simultaneous(confidence: float, m: int) -> float:
+    """Each of ``m`` intervals at this confidence holds together with probability at least ``confidence``
+    (Bonferroni): a batch from honest labelers then fails a shift check at most 1 - confidence of the time, however
+    many labelers and failure modes it has."""
+    return 1 - (1 - confidence) / max(m, 1)
+
+
 REFERENCES = np.array(["own history", "peers' history"], dtype=object)
 
 
@@ -301,7 +308,8 @@ def rate_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
     own = ref == 0
     k_ref = np.where(own, t["n_own"], t["n_peers"]).astype(float)
     n_ref = np.where(own, t["tot_own"], t["tot_peers"]).astype(float)
-    lo, hi = compare.newcombe(t["n_batch"], t["tot_batch"], k_ref, n_ref, c.shift_confidence)
+    confidence = simultaneous(c.shift_confidence, len(t))
+    lo, hi = compare.newcombe(t["n_batch"], t["tot_batch"], k_ref, n_ref, confidence)
     rate_b = t["n_batch"].to_numpy(dtype=float) / np.maximum(t["tot_batch"].to_numpy(dtype=float), 1)
     rate_r = k_ref / np.maximum(n_ref, 1)
     frame = pd.DataFrame({"labeler_id": t["labeler_id"].to_numpy(), "failure_mode": t["failure_mode"].to_numpy(),
@@ -322,10 +330,12 @@ def rate_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
                 f"{m:g} beyond chance", "shift",
                 lambda g: g.ExpectColumnValuesToBeBetween(column="shift", min_value=-m, max_value=m,
                                                           row_condition=column("beyond_chance") == 1),
-                column="shift", bound=f"|shift| <= {m:g} (or its {c.shift_confidence:.0%} Newcombe interval "
-                                      "contains 0)",
+                column="shift", bound=f"|shift| <= {m:g} (or its simultaneous {c.shift_confidence:.0%} Newcombe "
+                                      "interval contains 0)",
                 index_columns=index, details=frame.to_dict("records"),
-                note=f"Newcombe (1998) hybrid score interval of the difference of rates; labeler × failure modes "
+                note=f"Newcombe (1998) hybrid score interval of the difference of rates, at {confidence:.4g} "
+                     f"confidence each (Bonferroni over the {len(frame):,} comparisons, so that an honest batch "
+                     f"fails with probability at most {1 - c.shift_confidence:.0%}); labeler × failure modes "
                      f"with at least {c.shift_min_batch} judgments in the batch and {c.shift_min_history} in the "
                      "store")
     _shift_spec(out, spec, frame, c)
@@ -373,7 +383,8 @@ def mean_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
     mo, vo, no = moments("own")
     mp, vp, np_ = moments("peers")
     mr, vr, nr = np.where(own, mo, mp), np.where(own, vo, vp), np.where(own, no, np_)
-    lo, hi, p = compare.welch(mb, vb, nb, mr, vr, nr, c.shift_confidence)
+    confidence = simultaneous(c.shift_confidence, len(t))
+    lo, hi, p = compare.welch(mb, vb, nb, mr, vr, nr, confidence)
     sd = np.sqrt(np.maximum(vr, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         std = np.where(sd > 0, (mb - mr) / np.where(sd > 0, sd, 1), np.where(mb == mr, 0.0, np.inf))
@@ -389,20 +400,22 @@ def mean_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
                 lambda g: g.ExpectColumnValuesToBeBetween(column="standardized_shift", min_value=-m, max_value=m,
                                                           row_condition=column("beyond_chance") == 1),
                 column="standardized_shift",
-                bound=f"|shift| <= {m:g} SD of the reference (or its {c.shift_confidence:.0%} Welch interval "
-                      "contains 0)",
+                bound=f"|shift| <= {m:g} SD of the reference (or its simultaneous {c.shift_confidence:.0%} Welch "
+                      "interval contains 0)",
                 index_columns=("labeler_id", "failure_mode", "reference", "mean_batch", "mean_reference",
                                "n_batch", "n_reference", "ci_low", "ci_high"),
                 details=frame.to_dict("records"),
-                note=f"mean label in {unit}; Welch (1947) t interval of the difference of means; labeler × failure "
-                     f"modes with at least {c.shift_min_batch} judgments in the batch and {c.shift_min_history} in "
-                     "the store")
+                note=f"mean label in {unit}; Welch (1947) t interval of the difference of means, at "
+                     f"{confidence:.4g} confidence each (Bonferroni over the {len(frame):,} comparisons); labeler × "
+                     f"failure modes with at least {c.shift_min_batch} judgments in the batch and "
+                     f"{c.shift_min_history} in the store")
     _shift_spec(out, spec, frame, c)
 
 
 def checks(engine: DuckDBEngine, cfg: Config) -> BatchChecks:
     out = BatchChecks()
-    space = labelspace.resolve(engine, cfg)
+    rows = engine.query("contracts_label_values").to_pylist()
+    space = labelspace.build({r["label"]: int(r["n_labels"]) for r in rows}, cfg)
     overlap(engine, cfg, out)
     honeypot(engine, cfg, out)
     agreement_check(engine, cfg, space, out)

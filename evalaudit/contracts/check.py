@@ -83,7 +83,8 @@ def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = No
         allowed = cfg.labels.values or engine.query("contracts_store_labels").column("label").to_pylist()
         known = (engine.query("contracts_known_labelers").column("labeler_id").to_pylist()
                  if engine.has_table("labelers") else None)
-        specs, cannot = row_expectations.specs(batch, cfg, allowed, known, now)
+        latest = None if cfg.gold.current_guideline else engine.query("items_current_guideline").column(0)[0].as_py()
+        specs, cannot = row_expectations.specs(batch, cfg, allowed, known, now, latest)
         frames = row_expectations.frames(batch, rows)
         metric = batch_expectations.checks(engine, cfg)
     finally:

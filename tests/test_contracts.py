@@ -451,3 +451,48 @@ def test_contract_settings_out_of_range_are_unusable(world: dict[str, Path], key
     setattr(cfg.contracts, key, value)
     with pytest.raises(UnusableInput, match=rf"\[contracts\] {key}"):
         check_batch(world["root"] / "clean.csv", world["store"], cfg, now=NOW)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 300), st.data())
+def test_newcombe_and_wilson_match_statsmodels(n1: int, n2: int, data: st.DataObject) -> None:
+    """The hand-written intervals (statsmodels is a dev dependency only) against statsmodels' own."""
+    sm = pytest.importorskip("statsmodels.stats.proportion")
+    from evalaudit.contracts import compare
+
+    k1, k2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
+    conf = data.draw(st.sampled_from([0.9, 0.95, 0.99, 0.9995]))
+    lo, hi = compare.newcombe(k1, n1, k2, n2, conf)
+    ref = sm.confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff", alpha=1 - conf)
+    assert (float(lo), float(hi)) == pytest.approx(tuple(map(float, ref)), abs=1e-9)
+    w = compare.wilson(k1, n1, conf)
+    assert tuple(map(float, w)) == pytest.approx(sm.proportion_confint(k1, n1, alpha=1 - conf, method="wilson"),
+                                                 abs=1e-9)
+
+
+def test_welch_from_moments_matches_scipy_on_the_raw_samples() -> None:
+    import numpy as np
+    from scipy import stats
+
+    from evalaudit.contracts import compare
+
+    rng = np.random.default_rng(3)
+    for n1, n2 in ((5, 7), (40, 300), (1000, 12)):
+        x, y = rng.normal(0, 1, n1), rng.normal(0.4, 2.5, n2)
+        ref = stats.ttest_ind(x, y, equal_var=False)
+        ci = ref.confidence_interval(0.9)
+        lo, hi, p = compare.welch(x.mean(), x.var(ddof=1), n1, y.mean(), y.var(ddof=1), n2, 0.9)
+        assert (float(lo), float(hi), float(p)) == pytest.approx((ci.low, ci.high, ref.pvalue), rel=1e-9)
+
+
+def test_alpha_drop_is_a_one_sided_z_test() -> None:
+    from evalaudit.contracts.compare import AlphaEstimate, alpha_drop
+
+    batch, history = AlphaEstimate(0.59, 0.08, 0.43, 0.74, 67, 134), AlphaEstimate(0.64, 0.015, 0.61, 0.67, 2400, 4800)
+    diff, p = alpha_drop(batch, history, margin=0.05)
+    assert diff == pytest.approx(-0.05) and p == pytest.approx(0.5)  # exactly at the margin: no evidence either way
+    _, p_far = alpha_drop(AlphaEstimate(0.1, 0.08, 0, 0.3, 67, 134), history, margin=0.05)
+    from statistics import NormalDist
+
+    assert p_far == pytest.approx(NormalDist().cdf((0.1 - 0.64 + 0.05) / (0.08**2 + 0.015**2) ** 0.5))
+    assert p_far < 1e-8

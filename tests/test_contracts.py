@@ -443,7 +443,9 @@ def test_reported_rows_are_exactly_the_offending_rows(world: dict[str, Path], ju
         assert [e["row"] for e in r.examples] == offending[:20], name
 
 
-@pytest.mark.parametrize(("key", "value"), [("min_overlap", 1.5), ("shift_confidence", 1.0), ("examples", 0)])
+@pytest.mark.parametrize(("key", "value"), [("min_overlap", 1.5), ("shift_confidence", 1.0), ("examples", 0),
+                                            ("absolute_floors", "sometimes"), ("history_confidence", 0.0),
+                                            ("max_alpha_drop", -0.1), ("alpha_resamples", 0)])
 def test_contract_settings_out_of_range_are_unusable(world: dict[str, Path], key: str, value: float) -> None:
     from evalaudit.errors import UnusableInput
 

@@ -169,6 +169,9 @@ class ContractsConfig:
     history_confidence: float = 0.95
     #: item-bootstrap resamples behind the standard errors of the batch's and the history's alpha
     alpha_resamples: int = 1000
+    #: the history's alpha is measured on at most this many of the most recently judged items (its standard error
+    #: is already small long before; the cap bounds the cost on large stores)
+    history_max_items: int = 20000
     #: ordinal and numeric labels: a labeler's mean label on a failure mode may move from their history by at
     #: most this many of the history's standard deviations, unless the move is within chance (Welch's t-test)
     max_mean_shift: float = 0.5

@@ -185,14 +185,25 @@ def _n_items(t: pa.Table) -> int:
     return len(pc.unique(t.column("item_id"))) if t.num_rows else 0
 
 
+def _among_batch_labelers(history: pa.Table) -> pa.Table:
+    """The batch's own labelers' history judgments, on the items two or more of them judged."""
+    mine = history.filter(pc.equal(history.column("by_batch_labeler"), 1))
+    if not mine.num_rows:
+        return mine
+    per_item = mine.group_by("item_id").aggregate([("labeler_id", "count_distinct")])
+    shared = per_item.filter(pc.greater_equal(per_item.column("labeler_id_count_distinct"), 2)).column("item_id")
+    return mine.filter(pc.is_in(mine.column("item_id"), shared))
+
+
 def agreement_check(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchChecks) -> None:
     """``agreement_vs_history`` (relative) and ``agreement_alpha`` (the absolute floor)."""
     c, level = cfg.contracts, cfg.labels.level
     batch_j = engine.query("contracts_overlap_judgments")
     n_batch = _n_items(batch_j)
-    history_j, who = engine.query("contracts_history_judgments", same_labelers=1), "the batch's labelers"
-    if _n_items(history_j) < c.min_alpha_items:
-        history_j, who = engine.query("contracts_history_judgments", same_labelers=0), "all labelers"
+    history_j = engine.query("contracts_history_judgments", max_items=c.history_max_items)
+    own = _among_batch_labelers(history_j)
+    history_j, who = (own, "the batch's labelers") if _n_items(own) >= c.min_alpha_items else (history_j,
+                                                                                              "all labelers")
     n_history = _n_items(history_j)
     b = h = None
     problem = None

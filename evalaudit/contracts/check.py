@@ -49,7 +49,7 @@ def validate_config(cfg: Config) -> None:
         if getattr(c, key) < 0:
             raise UnusableInput(f"{where}: [contracts] {key} must not be negative, not {getattr(c, key)!r}")
     for key in ("min_honeypot_items", "min_alpha_items", "shift_min_batch", "shift_min_history", "examples",
-                "gold_min_items", "alpha_resamples"):
+                "gold_min_items", "alpha_resamples", "history_max_items"):
         if getattr(c, key) < 1:
             raise UnusableInput(f"{where}: [contracts] {key} must be at least 1, not {getattr(c, key)!r}")
     if not -1 <= c.min_alpha <= 1:

@@ -140,9 +140,8 @@ def test_lenient_labeler_fails_the_shift_naming_them(world: dict[str, Any]) -> N
     assert {e["reference"] for e in r.examples} == {"own history"}
 
 
+@pytest.mark.parametrize("world", ["binary"], indirect=True)  # the honeypot check does not depend on the space
 def test_spammer_fails_honeypots_against_history(world: dict[str, Any]) -> None:
-    if world["space"] != "binary":
-        pytest.skip("one label space is enough for the honeypot test (the check does not depend on the space)")
     result = check(world, "spam", answer=lambda r, lab, truth, q: 0 if lab == "l2" else _answer(r, truth, q))
     r = names(result)["honeypot_vs_history"]
     assert r.status == "failed"
@@ -155,19 +154,17 @@ def test_spammer_fails_honeypots_against_history(world: dict[str, Any]) -> None:
     assert names(result)["positive_rate_shift"].status == "failed"
 
 
+@pytest.mark.parametrize("world", ["binary"], indirect=True)  # the guideline check does not depend on the space
 def test_batch_under_an_old_guideline_fails(world: dict[str, Any]) -> None:
-    if world["space"] != "binary":
-        pytest.skip("the guideline check does not depend on the label space")
     result = check(world, "old_guideline", edit=lambda r: {**r, "guideline_version": "v1"})
     r = names(result)["guideline_current"]
     # no [gold] current_guideline configured: the store's most recent guideline is the current one
     assert r.status == "failed" and "'v2'" in r.description and r.unexpected_count == result.n_rows
 
 
+@pytest.mark.parametrize("world", ["binary", "ordinal"], indirect=True)
 def test_first_batch_runs_the_floors_and_says_what_it_could_not_compare(world: dict[str, Any],
                                                                        tmp_path: Path) -> None:
-    if world["space"] not in ("binary", "ordinal"):
-        pytest.skip("two label spaces cover the first-batch path")
     empty = tmp_path / "empty"
     _, answers = simulate(world["labels"], "new-", 160, 20, "2024-07", seed=2)
     ingest_files(empty, [_write(tmp_path / "items.csv", [{"item_id": k, "honeypot_label": v}

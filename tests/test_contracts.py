@@ -498,3 +498,21 @@ def test_alpha_drop_is_a_one_sided_z_test() -> None:
 
     assert p_far == pytest.approx(NormalDist().cdf((0.1 - 0.64 + 0.05) / (0.08**2 + 0.015**2) ** 0.5))
     assert p_far < 1e-8
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 200), st.integers(1, 400), st.data())
+def test_vectorised_exact_tests_match_scipy(n1: int, n2: int, data: st.DataObject) -> None:
+    """Clopper–Pearson from beta quantiles and the one-sided Fisher p from the hypergeometric CDF, vectorised,
+    against scipy's scalar binomtest and fisher_exact."""
+    from scipy import stats
+
+    from evalaudit.contracts import compare
+
+    k1, k2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
+    lo, hi = compare.clopper_pearson([k1], [n1])
+    ref = stats.binomtest(k1, n1).proportion_ci(confidence_level=0.95, method="exact")
+    assert (float(lo[0]), float(hi[0])) == pytest.approx((ref.low, ref.high), abs=1e-9)
+    p = compare.honeypot_lower([k1], [n1], [k2], [n2])
+    expected = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="less").pvalue
+    assert float(p[0]) == pytest.approx(expected, rel=1e-7, abs=1e-12)

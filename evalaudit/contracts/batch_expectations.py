@@ -107,29 +107,21 @@ def honeypot(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
     d = {k: np.asarray(t.column(k).to_pylist(), dtype=float) for k in t.column_names if k != "labeler_id"}
     labelers = t.column("labeler_id").to_pylist()
     n, k = d["n_honeypots"], d["n_correct"]
-    lo, hi = (np.array([compare.clopper_pearson(int(a), int(b))[i] for a, b in zip(k, n, strict=True)])
-              for i in (0, 1))
+    lo, hi = compare.clopper_pearson(k, n)
     acc = np.where(n > 0, k / np.maximum(n, 1), np.nan)
 
     # relative: each labeler with enough honeypots in the batch, against own and peers' history where enough
-    rows = []
-    for i, lab in enumerate(labelers):
-        if n[i] < c.min_honeypot_items:
-            continue
-        for ref, nr, kr in (("own history", d["n_own"][i], d["k_own"][i]),
-                            ("peers' history", d["n_peers"][i], d["k_peers"][i])):
-            if nr < c.min_honeypot_items:
-                continue
-            rlo, rhi = compare.clopper_pearson(int(kr), int(nr))
-            rows.append({"labeler_id": lab, "reference": ref, "n_batch": int(n[i]), "accuracy_batch": acc[i],
-                         "batch_ci_low": lo[i], "batch_ci_high": hi[i], "n_reference": int(nr),
-                         "accuracy_reference": kr / nr, "reference_ci_low": rlo, "reference_ci_high": rhi,
-                         "drop": kr / nr - acc[i],
-                         "p_value": compare.honeypot_lower(int(k[i]), int(n[i]), int(kr), int(nr))})
-    cols = ["labeler_id", "reference", "n_batch", "accuracy_batch", "batch_ci_low", "batch_ci_high", "n_reference",
-            "accuracy_reference", "reference_ci_low", "reference_ci_high", "drop", "p_value", "q_value",
-            "beyond_chance"]
-    rel = pd.DataFrame(rows, columns=[c_ for c_ in cols if c_ not in ("q_value", "beyond_chance")])
+    parts = []
+    for ref, nr, kr in (("own history", d["n_own"], d["k_own"]), ("peers' history", d["n_peers"], d["k_peers"])):
+        use = (n >= c.min_honeypot_items) & (nr >= c.min_honeypot_items)
+        rlo, rhi = compare.clopper_pearson(kr[use], nr[use])
+        parts.append(pd.DataFrame({
+            "labeler_id": np.asarray(labelers, dtype=object)[use], "reference": ref, "n_batch": n[use].astype(int),
+            "accuracy_batch": acc[use], "batch_ci_low": lo[use], "batch_ci_high": hi[use],
+            "n_reference": nr[use].astype(int), "accuracy_reference": kr[use] / nr[use], "reference_ci_low": rlo,
+            "reference_ci_high": rhi, "drop": kr[use] / nr[use] - acc[use],
+            "p_value": compare.honeypot_lower(k[use], n[use], kr[use], nr[use])}))
+    rel = pd.concat(parts, ignore_index=True).sort_values(["labeler_id", "reference"], ignore_index=True)
     level = 1 - c.history_confidence
     rel["q_value"] = compare.bh(rel["p_value"].to_numpy(dtype=float))
     rel["beyond_chance"] = (rel["q_value"] < level).astype(int)

@@ -54,6 +54,10 @@ def _setup() -> tuple:
     answers = hp_rows.group_by("item_id").aggregate([("label", "min")]).rename_columns(["item_id", "honeypot_label"])
     pq.write_table(answers, work / "items.parquet")
     ingest_files(store, [work / "items.parquet"], table="items")
+    # a delivery graded under the guideline now in force (the store's most recent): a synthetic batch spread over
+    # the year's three guidelines would fail guideline_current on two thirds of its rows
+    batch = batch.set_column(batch.schema.get_field_index("guideline_version"), "guideline_version",
+                             pa.array(["v3"] * batch.num_rows))
     keep = [c for c in ("item_id", "labeler_id", "label", "failure_mode", "labeled_at", "batch_id", "vendor",
                         "guideline_version", "duration_s") if c in batch.column_names]
     batch = batch.select(keep)
@@ -139,7 +143,8 @@ def small(reps: int = 5) -> None:
 
 def main() -> None:
     print(f"# check benchmark\n{machine.facts()}")
-    small()
+    if "--large-only" not in sys.argv:
+        small()
     if "--small-only" in sys.argv:
         return
     store, csv_path, pq_path, relaxed = _setup()

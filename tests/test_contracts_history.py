@@ -138,6 +138,13 @@ def test_lenient_labeler_fails_the_shift_naming_them(world: dict[str, Any]) -> N
     assert r.status == "failed", r.note
     assert {e["labeler_id"] for e in r.examples} == {"l1"}
     assert {e["reference"] for e in r.examples} == {"own history"}
+    # batch value and history value, each with its interval and sample size, and the interval of the shift
+    kind = "mean" if world["space"] in ("ordinal", "interval") else "rate"
+    ex = r.examples[0]
+    for key in (f"{kind}_batch", f"batch_{kind}_ci_low", f"batch_{kind}_ci_high", "n_batch", f"{kind}_reference",
+                f"reference_{kind}_ci_low", f"reference_{kind}_ci_high", "n_reference", "ci_low", "ci_high"):
+        assert key in ex, key
+    assert ex[f"batch_{kind}_ci_low"] < ex[f"{kind}_batch"] < ex[f"batch_{kind}_ci_high"]
 
 
 @pytest.mark.parametrize("world", ["binary"], indirect=True)  # the honeypot check does not depend on the space

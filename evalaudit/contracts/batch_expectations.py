@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import stats
 
 from evalaudit import labelspace
 from evalaudit.agreement import bootstrap
@@ -315,10 +316,14 @@ def rate_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
     lo, hi = compare.newcombe(t["n_batch"], t["tot_batch"], k_ref, n_ref, confidence)
     rate_b = t["n_batch"].to_numpy(dtype=float) / np.maximum(t["tot_batch"].to_numpy(dtype=float), 1)
     rate_r = k_ref / np.maximum(n_ref, 1)
+    b_lo, b_hi = compare.wilson(t["n_batch"], t["tot_batch"])
+    r_lo, r_hi = compare.wilson(k_ref, n_ref)
     frame = pd.DataFrame({"labeler_id": t["labeler_id"].to_numpy(), "failure_mode": t["failure_mode"].to_numpy(),
                           "label": t["label"].to_numpy(), "reference": REFERENCES[ref] if len(ref) else [],
                           "n_batch": t["tot_batch"].to_numpy(dtype=int), "rate_batch": rate_b,
-                          "n_reference": n_ref.astype(int), "rate_reference": rate_r, "shift": rate_b - rate_r,
+                          "batch_rate_ci_low": b_lo, "batch_rate_ci_high": b_hi,
+                          "n_reference": n_ref.astype(int), "rate_reference": rate_r,
+                          "reference_rate_ci_low": r_lo, "reference_rate_ci_high": r_hi, "shift": rate_b - rate_r,
                           "ci_low": lo, "ci_high": hi, "beyond_chance": ((lo > 0) | (hi < 0)).astype(int)})
     m = c.max_positive_shift
     if positive is not None:
@@ -326,8 +331,9 @@ def rate_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
         name, what = "positive_rate_shift", f"rate of {positive!r}"
     else:
         name, what = "label_rate_shift", "rate of any label"
-    index = tuple(x for x in ("labeler_id", "failure_mode", "label", "reference", "rate_batch", "rate_reference",
-                              "n_batch", "n_reference", "ci_low", "ci_high") if x in frame.columns)
+    index = tuple(x for x in ("labeler_id", "failure_mode", "label", "reference", "rate_batch", "batch_rate_ci_low",
+                              "batch_rate_ci_high", "n_batch", "rate_reference", "reference_rate_ci_low",
+                              "reference_rate_ci_high", "n_reference", "ci_low", "ci_high") if x in frame.columns)
     spec = Spec(name, "batch",
                 f"no labeler's {what} on a failure mode shifts from their history (or their peers') by more than "
                 f"{m:g} beyond chance", "shift",
@@ -336,7 +342,8 @@ def rate_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
                 column="shift", bound=f"|shift| <= {m:g} (or its simultaneous {c.shift_confidence:.0%} Newcombe "
                                       "interval contains 0)",
                 index_columns=index, details=frame.to_dict("records"),
-                note=f"Newcombe (1998) hybrid score interval of the difference of rates, at {confidence:.4g} "
+                note=f"95% Wilson intervals of each rate; Newcombe (1998) hybrid score interval of the difference "
+                     f"of rates (ci_low, ci_high), at {confidence:.4g} "
                      f"confidence each (Bonferroni over the {len(frame):,} comparisons, so that an honest batch "
                      f"fails with probability at most {1 - c.shift_confidence:.0%}); labeler × failure modes "
                      f"with at least {c.shift_min_batch} judgments in the batch and {c.shift_min_history} in the "
@@ -390,10 +397,15 @@ def mean_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
     lo, hi, p = compare.welch(mb, vb, nb, mr, vr, nr, confidence)
     sd = np.sqrt(np.maximum(vr, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
+        half_b = stats.t.ppf(0.975, np.maximum(nb - 1, 1)) * np.sqrt(vb / nb)
+        half_r = stats.t.ppf(0.975, np.maximum(nr - 1, 1)) * np.sqrt(vr / nr)
+    with np.errstate(divide="ignore", invalid="ignore"):
         std = np.where(sd > 0, (mb - mr) / np.where(sd > 0, sd, 1), np.where(mb == mr, 0.0, np.inf))
     frame = pd.DataFrame({"labeler_id": t["labeler_id"].to_numpy(), "failure_mode": t["failure_mode"].to_numpy(),
                           "reference": REFERENCES[ref] if len(ref) else [], "n_batch": nb.astype(int),
-                          "mean_batch": mb, "n_reference": nr.astype(int), "mean_reference": mr, "shift": mb - mr,
+                          "mean_batch": mb, "batch_mean_ci_low": mb - half_b, "batch_mean_ci_high": mb + half_b,
+                          "n_reference": nr.astype(int), "mean_reference": mr, "reference_mean_ci_low": mr - half_r,
+                          "reference_mean_ci_high": mr + half_r, "shift": mb - mr,
                           "ci_low": lo, "ci_high": hi, "p_value": p, "standardized_shift": std,
                           "beyond_chance": ((lo > 0) | (hi < 0)).astype(int)})
     m = c.max_mean_shift
@@ -405,10 +417,12 @@ def mean_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
                 column="standardized_shift",
                 bound=f"|shift| <= {m:g} SD of the reference (or its simultaneous {c.shift_confidence:.0%} Welch "
                       "interval contains 0)",
-                index_columns=("labeler_id", "failure_mode", "reference", "mean_batch", "mean_reference",
-                               "n_batch", "n_reference", "ci_low", "ci_high"),
+                index_columns=("labeler_id", "failure_mode", "reference", "mean_batch", "batch_mean_ci_low",
+                               "batch_mean_ci_high", "n_batch", "mean_reference", "reference_mean_ci_low",
+                               "reference_mean_ci_high", "n_reference", "ci_low", "ci_high"),
                 details=frame.to_dict("records"),
-                note=f"mean label in {unit}; Welch (1947) t interval of the difference of means, at "
+                note=f"mean label in {unit}; 95% t intervals of each mean; Welch (1947) t interval of the "
+                     f"difference of means (ci_low, ci_high), at "
                      f"{confidence:.4g} confidence each (Bonferroni over the {len(frame):,} comparisons); labeler × "
                      f"failure modes with at least {c.shift_min_batch} judgments in the batch and "
                      f"{c.shift_min_history} in the store")

@@ -147,18 +147,39 @@ class ContractsConfig:
     #: share of the batch's items that at least two labelers of the batch judged must be at least this (0 =
     #: not checked)
     min_overlap: float = 0.0
-    #: each labeler's accuracy on the batch's honeypot items (items with a `honeypot_label`) must be at least
-    #: this
+    #: absolute floor: each labeler's accuracy on the batch's honeypot items (items with a `honeypot_label`) must
+    #: be at least this
     min_honeypot_accuracy: float = 0.7
-    #: labelers with fewer honeypot judgments in the batch are listed but not held to min_honeypot_accuracy
+    #: labelers with fewer honeypot judgments in the batch (or, for the relative check, in the history) are
+    #: listed but not held to min_honeypot_accuracy or compared with the history
     min_honeypot_items: int = 10
-    #: Krippendorff's alpha on the batch's items judged by two or more of its labelers must be at least this
-    #: (Krippendorff 2004: 0.667)
+    #: when the absolute floors (min_alpha, min_honeypot_accuracy) apply: "without_history" (default) only when
+    #: the store has no history to compare the batch with (a first batch), "always" as well as the relative checks
+    absolute_floors: str = "without_history"
+    #: absolute floor: Krippendorff's alpha on the batch's items judged by two or more of its labelers must be at
+    #: least this (Krippendorff 2004: 0.667)
     min_alpha: float = 0.667
+    #: relative check: the batch's alpha may be lower than the history's (same failure modes; the same labelers
+    #: where they judged items together before) by at most this, beyond what chance at the batch's size explains
+    max_alpha_drop: float = 0.05
+    #: relative check: a labeler's honeypot accuracy in the batch may be lower than in their own (or their peers')
+    #: history by at most this, beyond chance
+    max_honeypot_drop: float = 0.1
+    #: confidence of the one-sided tests against the history (agreement and honeypot accuracy)
+    history_confidence: float = 0.95
+    #: item-bootstrap resamples behind the standard errors of the batch's and the history's alpha
+    alpha_resamples: int = 1000
+    #: the history's alpha is measured on at most this many of the most recently judged items (its standard error
+    #: is already small long before; the cap bounds the cost on large stores)
+    history_max_items: int = 20000
+    #: ordinal and numeric labels: a labeler's mean label on a failure mode may move from their history by at
+    #: most this many of the history's standard deviations, unless the move is within chance (Welch's t-test)
+    max_mean_shift: float = 0.5
     #: agreement is checked only when the batch has at least this many items judged by two or more labelers
     min_alpha_items: int = 30
-    #: a labeler's positive rate on a failure mode in the batch may differ from their own history (or, without
-    #: enough history, their peers') by at most this, unless the difference is within chance
+    #: a labeler's positive rate (or, with no acceptable label known, each label's rate) on a failure mode in the
+    #: batch may differ from their own history (or, without enough history, their peers') by at most this, unless
+    #: the difference is within chance
     max_positive_shift: float = 0.15
     #: confidence of the Newcombe interval that decides whether a shift beyond max_positive_shift is more than
     #: chance

@@ -35,6 +35,7 @@ KINDS = (
     "stale_items",
     "coverage_drift",
     "eval_score_inflation",
+    "gold_expectation",
 )
 SEVERITIES = ("low", "medium", "high")
 #: `--fail-on` choices, from strictest to laxest; "never" fails on nothing.

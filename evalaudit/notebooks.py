@@ -607,13 +607,52 @@ def rows_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
                      for c in columns})
 
 
+SHIFT_EXPECTATIONS = ("positive_rate_shift", "label_rate_shift", "mean_label_shift")
+
+
 def labeler_shift(result: Any) -> pa.Table:
-    """The batch's labelers against their history: the per labeler × failure mode rows behind the
-    ``positive_rate_shift`` expectation (batch rate, reference rate, shift and its Newcombe interval)."""
+    """The batch's labelers against their history: the per labeler × failure mode rows behind the label-shift
+    expectation of the label space (batch rate or mean, reference's, shift and its simultaneous interval)."""
     for r in result.results:
-        if r.expectation == "positive_rate_shift":
-            return pa.Table.from_pylist(r.details) if r.details else pa.table({"labeler_id": pa.array([], pa.string())})
+        if r.expectation in SHIFT_EXPECTATIONS and r.details:
+            return pa.Table.from_pylist(r.details)
     return pa.table({"labeler_id": pa.array([], pa.string())})
+
+
+def beside_history(result: Any) -> pa.Table:
+    """Every relative verdict of a check with the batch's value beside the history's, each with its interval and
+    sample size (:mod:`evalaudit.contracts.batch_expectations`): agreement, honeypot accuracy per labeler and
+    reference. Values are rounded text so the table reads at a glance."""
+    def num(v: Any) -> str | None:
+        return None if v is None else f"{v:.3f}"
+
+    def interval(lo: Any, hi: Any) -> str | None:
+        return None if lo is None or hi is None else f"[{lo:.3f}, {hi:.3f}]"
+
+    rows = []
+    for r in result.results:
+        if r.expectation == "agreement_vs_history" and r.details:
+            d = r.details[0]
+            rows.append({"check": r.expectation, "status": r.status, "measure": "Krippendorff's alpha",
+                         "who": d["history_labelers"], "batch": num(d["alpha_batch"]),
+                         "batch_interval": interval(d["batch_ci_low"], d["batch_ci_high"]),
+                         "n_batch": d["n_items_batch"], "history": num(d["alpha_history"]),
+                         "history_interval": interval(d["history_ci_low"], d["history_ci_high"]),
+                         "n_history": d["n_items_history"], "test": f"p = {d['p_value']:.3g}"
+                         if d["p_value"] is not None else None})
+        elif r.expectation == "honeypot_vs_history":
+            for d in r.details:
+                rows.append({"check": r.expectation, "status": r.status, "measure": "honeypot accuracy",
+                             "who": f"{d['labeler_id']} vs {d['reference']}", "batch": num(d["accuracy_batch"]),
+                             "batch_interval": interval(d["batch_ci_low"], d["batch_ci_high"]),
+                             "n_batch": d["n_batch"], "history": num(d["accuracy_reference"]),
+                             "history_interval": interval(d["reference_ci_low"], d["reference_ci_high"]),
+                             "n_history": d["n_reference"], "test": f"q = {d['q_value']:.3g}"})
+    schema = pa.schema([("check", pa.string()), ("status", pa.string()), ("measure", pa.string()),
+                        ("who", pa.string()), ("batch", pa.string()), ("batch_interval", pa.string()),
+                        ("n_batch", pa.int64()), ("history", pa.string()), ("history_interval", pa.string()),
+                        ("n_history", pa.int64()), ("test", pa.string())])
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def batch_engine(batch: str | Path, store_dir: str | Path) -> DuckDBEngine:

@@ -84,14 +84,22 @@ def all_expectations(check_result):
 
 @app.cell
 def history(check_result):
+    history_table = nb.beside_history(check_result) if check_result is not None else None
     labeler_shift = nb.labeler_shift(check_result) if check_result is not None else None
     mo.vstack([
-        mo.md("## The batch's labelers against their history\nPositive rate in the batch vs the labeler's own "
-              "history in the store (or their peers' when they have too little), with the Newcombe interval of "
-              "the shift."),
-        mo.ui.table(labeler_shift, selection=None),
-    ]) if labeler_shift is not None and labeler_shift.num_rows else mo.md("")
-    return (labeler_shift,)
+        mo.md("## The batch beside the store's history\nThe contract is relative: agreement and each labeler's "
+              "honeypot accuracy in the batch against the store's own history (value, 95% interval and sample size "
+              "on both sides, and the one-sided test that decided). Without history the absolute floors run "
+              "instead, and the list above says so."),
+        mo.ui.table(history_table, selection=None) if history_table is not None and history_table.num_rows
+        else mo.md("_Nothing to compare with: the store has no history on this batch's failure modes._"),
+        mo.md("### Each labeler against their own history\nLabel rate (or mean label, for ordered labels) in the "
+              "batch vs the labeler's own history in the store (or their peers' when they have too little), with "
+              "the simultaneous interval of the shift."),
+        mo.ui.table(labeler_shift, selection=None) if labeler_shift is not None and labeler_shift.num_rows
+        else mo.md(""),
+    ]) if check_result is not None and check_result.status != "already_in_store" else mo.md("")
+    return history_table, labeler_shift
 
 
 @app.cell

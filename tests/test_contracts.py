@@ -1,7 +1,8 @@
 """Data contracts (issue 7): `check_batch` on real batch files against a real store, each expectation made to pass
 and to fail, the quarantine and promotion paths, the offline page, and the gold expectations stage.
 
-The store: labelers l1..l3 judged 200 history items each (positive rate exactly 0.5, guideline v2, March 2024);
+The store: labelers l1..l3 judged 200 history items each (each wrong on 10% of them, as often each way, so
+positive rate exactly 0.5 and alpha about 0.6; guideline v2, March 2024);
 l4 was engaged until 2024-06-30; items h00..h11 are honeypots. The clean batch: l1 and l2 both judge 60 new items
 (6 disagreements: alpha well above 0.667) and the 12 honeypots (all correct), in July 2024, under v2.
 """
@@ -43,9 +44,11 @@ def write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str] | None =
 
 def history_rows() -> list[dict[str, Any]]:
     rows = []
-    for lab in ("l1", "l2", "l3"):
+    for flips, lab in (((1, 2), "l1"), ((5, 6), "l2"), ((9, 10), "l3")):
         for i in range(200):
-            rows.append({"item_id": f"o{i:03d}", "labeler_id": lab, "label": "pass" if i % 2 == 0 else "fail",
+            truth = i % 2 == 0
+            label = "pass" if truth != (i % 20 in flips) else "fail"  # 10% wrong, as many each way
+            rows.append({"item_id": f"o{i:03d}", "labeler_id": lab, "label": label,
                          "failure_mode": "safety", "labeled_at": f"2024-03-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
                          "guideline_version": "v2"})
     for i in range(10):
@@ -129,7 +132,7 @@ def test_clean_batch_passes_every_expectation(world: dict[str, Path]) -> None:
                      "label_in_allowed_values", "unique_in_batch", "not_already_in_store",
                      "labeled_at_not_in_future", "labeled_at_in_window", "labeler_known", "labeler_active_from",
                      "labeler_active_to", "guideline_version_given", "guideline_current", "overlap_share",
-                     "honeypot_accuracy", "agreement_alpha", "positive_rate_shift"):
+                     "honeypot_accuracy", "agreement_vs_history", "positive_rate_shift"):
         assert names[expected].status == "passed", (expected, names[expected])
     # the metrics are the hand-computed ones: 72 items all double-labeled; honeypots all right
     assert names["overlap_share"].observed == 1.0
@@ -138,7 +141,13 @@ def test_clean_batch_passes_every_expectation(world: dict[str, Path]) -> None:
     # alpha: 6 disagreements among 72 two-label items. Nominal alpha by hand from the coincidence matrix:
     # pairable values n=144, o(pass,fail)=o(fail,pass)=6, n_pass = 36+36+6 = 78, n_fail = 66;
     # alpha = 1 - (n-1) * (2*6) / (2 * 78 * 66) = 1 - 143*12/10296
-    assert names["agreement_alpha"].observed == pytest.approx(1 - 143 * 12 / (2 * 78 * 66), abs=1e-12)
+    assert names["agreement_vs_history"].details[0]["alpha_batch"] == pytest.approx(1 - 143 * 12 / (2 * 78 * 66),
+                                                                                    abs=1e-12)
+    # the store has history to compare with, so the absolute alpha floor is not applied; there are no honeypot
+    # judgments in the store's history, so the honeypot floor is (and the relative check says why not)
+    assert names["agreement_alpha"].status == "skipped"
+    assert names["honeypot_vs_history"].status == "skipped"
+    assert "nothing to compare with" in names["honeypot_vs_history"].note
     # no write without --promote
     assert store_fingerprint(world["store"]) == before
 
@@ -223,14 +232,24 @@ def test_honeypot_accuracy_below_threshold_names_the_labeler(world: dict[str, Pa
     assert r.examples[0]["ci_high"] == pytest.approx(0.7890554, abs=1e-6)
 
 
-def test_low_agreement_fails(world: dict[str, Path]) -> None:
+def test_labelers_answering_at_random_fail_agreement_against_history(world: dict[str, Path]) -> None:
+    import random
+
+    rng = random.Random(7)
     rows = clean_batch_rows()
-    for r in rows:  # l2 contradicts l1 on every third new item
-        if r["labeler_id"] == "l2" and r["item_id"].startswith("n") and int(r["item_id"][1:]) % 3 == 0:
-            r["label"] = "fail" if r["label"] == "pass" else "pass"
+    for r in rows:  # honest labelers answering at random (each label half the time: no rate shift)
+        r["label"] = rng.choice(["pass", "fail"])
     result = run_check(world, rows, "disagree")
-    r = by_name(result)["agreement_alpha"]
-    assert r.status == "failed" and r.observed < 0.667
+    names = by_name(result)
+    r = names["agreement_vs_history"]
+    assert r.status == "failed" and r.observed < -0.2, r.note
+    d = r.details[0]
+    assert d["n_items_batch"] == 72 and d["n_items_history"] == 200 and d["history_labelers"] == "the batch's labelers"
+    assert d["alpha_batch"] < 0.25 and 0.5 < d["alpha_history"] < 0.7
+    for word in ("batch 0.", "vs history", "on 72 items", "on 200 items", "bootstrap", "z-test"):
+        assert word in r.note, word
+    # the absolute floor did not run: the history was there to compare with
+    assert names["agreement_alpha"].status == "skipped" and "absolute_floors" in names["agreement_alpha"].note
 
 
 def test_positive_rate_shift_against_own_history(world: dict[str, Path]) -> None:
@@ -298,39 +317,71 @@ def test_page_is_self_contained_and_escapes_user_strings(world: dict[str, Path])
 
 
 # -- gold expectations ------------------------------------------------------------------------------------------
-def test_gold_expectations_stage(world: dict[str, Path]) -> None:
-    cfg = config_mod.load(world["config"])
-    eng = Store.open(world["store"]).engine()
-    results = {r.expectation: r for r in gold_expectations(eng, cfg, now=NOW)}
-    # 200 history items, each judged by l1..l3 (o000..o009 also by l4): none single-labeled; each of l1..l3
-    # carries (10 * 1/4 + 190 * 1/3) / 200 of the gold
-    assert results["gold_single_labeled_share"].observed == 0.0
-    assert results["gold_labeler_share"].observed == pytest.approx((10 / 4 + 190 / 3) / 200)
-    assert results["gold_stale_share"].observed == 0.0  # all judged under v2
-    assert all(r.status == "passed" for r in results.values())
+def _run_gold(store: Path, cfg: Any) -> Any:
+    """Every stage of a run on ``store``, the gold expectations last (they read the earlier stages' tables)."""
+    from evalaudit.pipeline import run_stages
 
-    # the same history plus 20 items judged by l1 alone, in memory; bounds that each expectation now violates
-    extra = [{**history_rows()[0], "item_id": f"s{i:02d}", "labeler_id": "l1"} for i in range(20)]
-    labels = pa.Table.from_pylist([{**r, "labeled_at": datetime.fromisoformat(r["labeled_at"])}
-                                   for r in history_rows() + extra])
+    return run_stages(Context(engine=Store.open(store).engine(), cfg=cfg))
+
+
+def test_gold_expectations_stage_reads_the_items_stage(world: dict[str, Path]) -> None:
+    import time
+
+    cfg = config_mod.load(world["config"])
+    ctx = _run_gold(world["store"], cfg)
+    results = {r["expectation"]: r for r in ctx.summary["gold_expectations"]}
+    # 200 history items (the 12 honeypots are not gold), each judged by l1..l3 (o000..o009 also by l4): none
+    # single-labeled; each of l1..l3 carries (10 * 1/4 + 190 * 1/3) / 200 of the gold
+    assert results["gold_single_labeled_share"]["observed"] == 0.0
+    assert results["gold_single_labeled_share"]["element_count"] == 200
+    assert results["gold_labeler_share"]["observed"] == pytest.approx((10 / 4 + 190 / 3) / 200)
+    assert results["gold_stale_share"]["observed"] == 0.0  # all judged under v2, the current guideline
+    assert all(r["status"] == "passed" for r in results.values())
+    assert ctx.timings["gold_expectations"] < 1.0
+
+    # stricter bounds, another current guideline, and ages judged at [gold] as_of
     strict = config_mod.load(world["config"])
     strict.gold.current_guideline = "v3"
     strict.contracts.gold_max_labeler_share = 0.25
-    strict.contracts.gold_max_single_labeled_share = 0.05
-    out = gold_stage(Context(engine=engine_for_tables({"labels": labels}), cfg=strict))
+    strict.contracts.gold_max_single_labeled_share = 0.0
+    out = _run_gold(world["store"], strict)
     summary = {g["expectation"]: g for g in out.summary["gold_expectations"]}
     assert summary["gold_stale_share"]["observed"] == 1.0 and summary["gold_stale_share"]["passed"] is False
-    assert summary["gold_single_labeled_share"]["observed"] == pytest.approx(20 / 220)
-    # l1: (10/4 + 190/3 + 20) / 220; l2 and l3: (10/4 + 190/3) / 220 = 0.299; l4: 2.5 / 220
-    assert summary["gold_labeler_share"]["observed"] == pytest.approx((10 / 4 + 190 / 3 + 20) / 220)
-    kinds = sorted((f.kind, f.labeler_id) for f in out.findings)
-    assert kinds == [("labeler_concentration", "l1"), ("labeler_concentration", "l2"),
-                     ("labeler_concentration", "l3"), ("poisoned_items", None), ("stale_items", None)]
-    conc = {f.labeler_id: f.effect for f in out.findings if f.kind == "labeler_concentration"}
-    assert conc["l2"] == pytest.approx((10 / 4 + 190 / 3) / 220)
-    stale = next(f for f in out.findings if f.kind == "stale_items")
-    assert stale.n == 220 and stale.details["expectation"] == "gold_stale_share"
-    json.dumps(out.summary, allow_nan=False)  # findings.json-ready
+    mine = [f for f in out.findings if f.details.get("expectation", "").startswith("gold_")]
+    assert {f.kind for f in mine} == {"gold_expectation"}
+    assert sorted((f.details["expectation"], f.labeler_id) for f in mine) == [
+        ("gold_labeler_share", "l1"), ("gold_labeler_share", "l2"), ("gold_labeler_share", "l3"),
+        ("gold_stale_share", None)]
+    # the stages that own stale_items / labeler_concentration report them; this stage does not
+    assert not [f for f in out.findings if f.kind in ("stale_items", "poisoned_items", "labeler_concentration")
+                and "expectation" in f.details]
+    conc = {f.labeler_id: f.effect for f in mine if f.labeler_id}
+    assert conc["l2"] == pytest.approx((10 / 4 + 190 / 3) / 200)
+
+    aged = config_mod.load(world["config"])
+    aged.gold.max_age_days = 30
+    aged.gold.as_of = "2024-03-29"  # every history judgment (March 1..28) is within 30 days
+    share = {g["expectation"]: g for g in _run_gold(world["store"], aged).summary["gold_expectations"]}
+    assert share["gold_stale_share"]["observed"] == 0.0
+    aged.gold.as_of = "2024-04-20"  # cutoff March 21: items last judged before it are too old
+    ctx = _run_gold(world["store"], aged)
+    share = {g["expectation"]: g for g in ctx.summary["gold_expectations"]}
+    too_old = sum(1 for r in ctx.tables["items"].to_pylist()
+                  if not r["is_honeypot"] and "too_old" in (r["flags"] or []))
+    assert 0 < too_old < 200 and share["gold_stale_share"]["observed"] == pytest.approx(too_old / 200)
+
+    # no items table: nothing runs, and summary.skipped says so
+    labels = pa.Table.from_pylist([{**r, "labeled_at": datetime.fromisoformat(r["labeled_at"])}
+                                   for r in history_rows()])
+    ctx = Context(engine=engine_for_tables({"labels": labels}), cfg=cfg)
+    ctx.tables["items"] = pa.table({"item_id": ["x"]})
+    start = time.perf_counter()
+    res = gold_stage(ctx)
+    assert time.perf_counter() - start < 0.1
+    assert not res.findings and not res.summary
+    assert [s["analysis"] for s in res.skipped] == ["gold-set expectations"]
+    assert "no items table" in res.skipped[0]["reason"]
+    assert gold_expectations  # the library function stays public
 
 
 # -- statistics against published values ------------------------------------------------------------------------
@@ -392,7 +443,9 @@ def test_reported_rows_are_exactly_the_offending_rows(world: dict[str, Path], ju
         assert [e["row"] for e in r.examples] == offending[:20], name
 
 
-@pytest.mark.parametrize(("key", "value"), [("min_overlap", 1.5), ("shift_confidence", 1.0), ("examples", 0)])
+@pytest.mark.parametrize(("key", "value"), [("min_overlap", 1.5), ("shift_confidence", 1.0), ("examples", 0),
+                                            ("absolute_floors", "sometimes"), ("history_confidence", 0.0),
+                                            ("max_alpha_drop", -0.1), ("alpha_resamples", 0)])
 def test_contract_settings_out_of_range_are_unusable(world: dict[str, Path], key: str, value: float) -> None:
     from evalaudit.errors import UnusableInput
 
@@ -400,3 +453,66 @@ def test_contract_settings_out_of_range_are_unusable(world: dict[str, Path], key
     setattr(cfg.contracts, key, value)
     with pytest.raises(UnusableInput, match=rf"\[contracts\] {key}"):
         check_batch(world["root"] / "clean.csv", world["store"], cfg, now=NOW)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 300), st.data())
+def test_newcombe_and_wilson_match_statsmodels(n1: int, n2: int, data: st.DataObject) -> None:
+    """The hand-written intervals (statsmodels is a dev dependency only) against statsmodels' own."""
+    sm = pytest.importorskip("statsmodels.stats.proportion")
+    from evalaudit.contracts import compare
+
+    k1, k2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
+    conf = data.draw(st.sampled_from([0.9, 0.95, 0.99, 0.9995]))
+    lo, hi = compare.newcombe(k1, n1, k2, n2, conf)
+    ref = sm.confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff", alpha=1 - conf)
+    assert (float(lo), float(hi)) == pytest.approx(tuple(map(float, ref)), abs=1e-9)
+    w = compare.wilson(k1, n1, conf)
+    assert tuple(map(float, w)) == pytest.approx(sm.proportion_confint(k1, n1, alpha=1 - conf, method="wilson"),
+                                                 abs=1e-9)
+
+
+def test_welch_from_moments_matches_scipy_on_the_raw_samples() -> None:
+    import numpy as np
+    from scipy import stats
+
+    from evalaudit.contracts import compare
+
+    rng = np.random.default_rng(3)
+    for n1, n2 in ((5, 7), (40, 300), (1000, 12)):
+        x, y = rng.normal(0, 1, n1), rng.normal(0.4, 2.5, n2)
+        ref = stats.ttest_ind(x, y, equal_var=False)
+        ci = ref.confidence_interval(0.9)
+        lo, hi, p = compare.welch(x.mean(), x.var(ddof=1), n1, y.mean(), y.var(ddof=1), n2, 0.9)
+        assert (float(lo), float(hi), float(p)) == pytest.approx((ci.low, ci.high, ref.pvalue), rel=1e-9)
+
+
+def test_alpha_drop_is_a_one_sided_z_test() -> None:
+    from evalaudit.contracts.compare import AlphaEstimate, alpha_drop
+
+    batch, history = AlphaEstimate(0.59, 0.08, 0.43, 0.74, 67, 134), AlphaEstimate(0.64, 0.015, 0.61, 0.67, 2400, 4800)
+    diff, p = alpha_drop(batch, history, margin=0.05)
+    assert diff == pytest.approx(-0.05) and p == pytest.approx(0.5)  # exactly at the margin: no evidence either way
+    _, p_far = alpha_drop(AlphaEstimate(0.1, 0.08, 0, 0.3, 67, 134), history, margin=0.05)
+    from statistics import NormalDist
+
+    assert p_far == pytest.approx(NormalDist().cdf((0.1 - 0.64 + 0.05) / (0.08**2 + 0.015**2) ** 0.5))
+    assert p_far < 1e-8
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 200), st.integers(1, 400), st.data())
+def test_vectorised_exact_tests_match_scipy(n1: int, n2: int, data: st.DataObject) -> None:
+    """Clopper–Pearson from beta quantiles and the one-sided Fisher p from the hypergeometric CDF, vectorised,
+    against scipy's scalar binomtest and fisher_exact."""
+    from scipy import stats
+
+    from evalaudit.contracts import compare
+
+    k1, k2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
+    lo, hi = compare.clopper_pearson([k1], [n1])
+    ref = stats.binomtest(k1, n1).proportion_ci(confidence_level=0.95, method="exact")
+    assert (float(lo[0]), float(hi[0])) == pytest.approx((ref.low, ref.high), abs=1e-9)
+    p = compare.honeypot_lower([k1], [n1], [k2], [n2])
+    expected = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="less").pvalue
+    assert float(p[0]) == pytest.approx(expected, rel=1e-7, abs=1e-12)

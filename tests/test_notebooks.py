@@ -266,6 +266,9 @@ def test_batch_gate_compares_with_history_and_promotes_a_passing_batch(demo: dic
     out = run("batch_gate", **defs)
     assert out["check_result"].status == "passed"
     assert out["labeler_shift"].num_rows > 0  # batch rates against the labelers' own history
+    beside = out["history_table"]  # the relative verdicts, batch value beside the history's, intervals and sizes
+    assert "agreement_vs_history" in beside["check"].to_pylist()
+    assert all(v is not None for v in beside["history_interval"].to_pylist() + beside["n_history"].to_pylist())
     assert out["batch_volume"].height > 0
     assert out["promoted"] is None  # nothing is written until the button is pressed
     assert Store.open(store).engine().con.execute("SELECT COUNT(*) FROM labels").fetchall()[0][0] == before

@@ -8,7 +8,10 @@ Public API::
     result.passed, result.to_text(), result.to_json()
     gold_stage(ctx)                                                                     # -> StageResult
 
-Great Expectations is imported only when expectations run (see `evalaudit.contracts.gx`).
+Batch-level expectations judge the batch against the store's own history (`evalaudit.contracts.batch_expectations`,
+statistics in `evalaudit.contracts.compare`). Great Expectations is imported only when expectations run (see
+`evalaudit.contracts.gx`); the gold-set expectations (`evalaudit.contracts.gold`) read the items and labelers
+stages' tables and do not need it.
 """
 
 from evalaudit.contracts.check import check_batch

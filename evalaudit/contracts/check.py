@@ -35,14 +35,21 @@ def validate_config(cfg: Config) -> None:
     """UnusableInput naming the [contracts] key whose value cannot be a bound."""
     c, where = cfg.contracts, cfg.source or "the configuration"
     shares = ("min_overlap", "min_honeypot_accuracy", "max_positive_shift", "gold_max_stale_share",
-              "gold_max_labeler_share", "gold_max_single_labeled_share")
+              "gold_max_labeler_share", "gold_max_single_labeled_share", "max_honeypot_drop")
     for key in shares:
         if not 0 <= getattr(c, key) <= 1:
             raise UnusableInput(f"{where}: [contracts] {key} must lie between 0 and 1, not {getattr(c, key)!r}")
-    if not 0 < c.shift_confidence < 1:
-        raise UnusableInput(f"{where}: [contracts] shift_confidence must lie strictly between 0 and 1")
+    for key in ("shift_confidence", "history_confidence"):
+        if not 0 < getattr(c, key) < 1:
+            raise UnusableInput(f"{where}: [contracts] {key} must lie strictly between 0 and 1")
+    if c.absolute_floors not in ("without_history", "always"):
+        raise UnusableInput(f'{where}: [contracts] absolute_floors must be "without_history" or "always", not '
+                            f"{c.absolute_floors!r}")
+    for key in ("max_alpha_drop", "max_mean_shift"):
+        if getattr(c, key) < 0:
+            raise UnusableInput(f"{where}: [contracts] {key} must not be negative, not {getattr(c, key)!r}")
     for key in ("min_honeypot_items", "min_alpha_items", "shift_min_batch", "shift_min_history", "examples",
-                "gold_min_items"):
+                "gold_min_items", "alpha_resamples", "history_max_items"):
         if getattr(c, key) < 1:
             raise UnusableInput(f"{where}: [contracts] {key} must be at least 1, not {getattr(c, key)!r}")
     if not -1 <= c.min_alpha <= 1:
@@ -83,7 +90,8 @@ def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = No
         allowed = cfg.labels.values or engine.query("contracts_store_labels").column("label").to_pylist()
         known = (engine.query("contracts_known_labelers").column("labeler_id").to_pylist()
                  if engine.has_table("labelers") else None)
-        specs, cannot = row_expectations.specs(batch, cfg, allowed, known, now)
+        latest = None if cfg.gold.current_guideline else engine.query("items_current_guideline").column(0)[0].as_py()
+        specs, cannot = row_expectations.specs(batch, cfg, allowed, known, now, latest)
         frames = row_expectations.frames(batch, rows)
         metric = batch_expectations.checks(engine, cfg)
     finally:

@@ -57,9 +57,10 @@ def frames(batch: Batch, rows: pa.Table) -> dict[str, pd.DataFrame]:
 
 
 def specs(batch: Batch, cfg: Config, allowed: Sequence[str], known_labelers: Sequence[str] | None,
-          now: datetime) -> tuple[list[Spec], dict[str, str]]:
+          now: datetime, store_guideline: str | None = None) -> tuple[list[Spec], dict[str, str]]:
     """The row expectations for this batch, and the ones that cannot run (name -> why) because a column is
-    absent or nothing is configured to compare with."""
+    absent or nothing is configured to compare with. ``store_guideline``: the guideline of the store's most recent
+    judgment, the current one when ``[gold] current_guideline`` is not configured."""
     present = set(batch.present)
     out: list[Spec] = []
     cannot: dict[str, str] = {}
@@ -128,12 +129,13 @@ def specs(batch: Batch, cfg: Config, allowed: Sequence[str], known_labelers: Seq
                      column_A="labeler_active_to", column_B="labeled_at", or_equal=True,
                      ignore_row_if="either_value_is_missing"), column="labeled_at"),
             ["labeler_id", "labeled_at"])
-    current = cfg.gold.current_guideline
+    current = cfg.gold.current_guideline or store_guideline
     if current:
+        source = "" if cfg.gold.current_guideline else " (the store's most recent judgment's)"
         add(Spec("guideline_version_given", "row", "every row states its guideline_version", ROWS,
                  lambda g: g.ExpectColumnValuesToNotBeNull(column="guideline_version"),
                  column="guideline_version"), ["guideline_version"])
-        add(Spec("guideline_current", "row", f"guideline_version is the current one, {current!r}", ROWS,
+        add(Spec("guideline_current", "row", f"guideline_version is the current one, {current!r}{source}", ROWS,
                  lambda g: g.ExpectColumnValuesToBeInSet(column="guideline_version", value_set=[current]),
                  column="guideline_version", bound=f"= {current!r}"), ["guideline_version"])
     return out, cannot

@@ -25,9 +25,7 @@ from evalaudit import notebook_files
 from tests.conftest import ROOT
 
 #: declared runtime dependencies nothing imports yet, each with why it stays (remove the entry once it is imported)
-DECLARED_UNIMPORTED = {
-    "altair": "kept for the notebooks' mo.ui.altair_chart charts (issue 15); until then only marimo may use it",
-}
+DECLARED_UNIMPORTED: dict[str, str] = {}
 
 
 def _norm(name: str) -> str:

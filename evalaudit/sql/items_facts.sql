@@ -56,11 +56,12 @@ labeler_codes AS (
 ),
 coded_labelers AS (
     -- the one aggregation over every judgment: per item and labeler, the latest judgment's label and failure mode
+    -- (a judgment without a time counts as older than any with one)
     SELECT
         l.item_id,
         lb.code AS labeler_code,
-        max_by(lc.code, l.labeled_at) AS label_code,
-        max_by(fc.code, l.labeled_at) AS fm_code,
+        max_by(lc.code, COALESCE(l.labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS label_code,
+        max_by(fc.code, COALESCE(l.labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS fm_code,
         MAX(l.labeled_at) AS last_labeled_at
     FROM labels AS l
     LEFT JOIN label_codes AS lc ON l.label = lc.label

@@ -247,7 +247,7 @@ def test_a_labeler_flagged_in_the_first_pass_serves_as_nobodys_peer():
     assert all(abs(r["peer_rate"] - l9["labeler_rate"]) > 0.05 for r in ov if r["labeler_id"] != "L09")
 
 
-# -- no timestamps -------------------------------------------------------------------------------------------------------
+# -- no timestamps ---------------------------------------------------------------------------------------------------
 
 def test_a_store_without_timestamps_runs_end_to_end(tmp_path):
     from evalaudit.run import audit

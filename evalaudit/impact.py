@@ -27,6 +27,10 @@ IMPACT_SCHEMA = pa.schema([
     ("n_items", pa.int64()), ("n_audited", pa.int64()), ("n_excluded", pa.int64()), ("n_gold_changed", pa.int64()),
 ])
 ALL = "all"
+#: what "correct" means, said in the summary
+CORRECT = "the prediction is the gold label (exact match)"
+CORRECT_NUMERIC = ("the prediction is the gold value (exact match as numbers: a score is correct only when it equals "
+                   "the gold score; for scores, read the eval's own metric too)")
 # pattern order: (correct_current, correct_audited) with -1 = excluded
 PATTERNS = ((0, 0), (0, 1), (1, 0), (1, 1), (0, -1), (1, -1))
 
@@ -69,7 +73,8 @@ def stage(ctx: Context) -> StageResult:
     # notebook) hands them in once as ctx.tables["impact_answers"]; the run computes them here and lets them go
     answers = ctx.tables.get("impact_answers")
     ctx.engine.register("impact_answers", answers if answers is not None else ctx.engine.query("impact_answers"))
-    raw = ctx.engine.query("impact_patterns")
+    numeric = ctx.labels.numeric
+    raw = ctx.engine.query("impact_patterns", numeric=1 if numeric else 0)
     ctx.engine.drop("impact_answers")
     groups: dict[tuple[str, str], np.ndarray] = {}
     index = {p: i for i, p in enumerate(PATTERNS)}
@@ -104,6 +109,7 @@ def stage(ctx: Context) -> StageResult:
                                  and r["failure_mode"] == ALL)} for v in versions}
     return StageResult(tables={"impact": table}, findings=findings,
                        summary={"impact": {"computed": True, "model_versions": versions, "overall": trend,
+                                           "correct": CORRECT_NUMERIC if numeric else CORRECT,
                                            "method": f"percentile bootstrap over items, {resamples} resamples"}})
 
 

@@ -62,9 +62,10 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
     median. ``use_ds_item``: per item, its failure mode has enough informative items for Dawid–Skene."""
     K = len(labels)
     n_item = np.bincount(J.item, minlength=J.n_items)
-    counts = np.bincount(J.item.astype(np.int64) * K + J.code, minlength=J.n_items * K).reshape(J.n_items, K)
-    top = counts.max(axis=1) if K else np.zeros(J.n_items)
-    tied = (counts == top[:, None]).sum(axis=1) > 1
+    if ds is not None or multi is not None:  # (the median needs no item × label counts: K may be thousands)
+        counts = np.bincount(J.item.astype(np.int64) * K + J.code, minlength=J.n_items * K).reshape(J.n_items, K)
+        top = counts.max(axis=1) if K else np.zeros(J.n_items)
+        tied = (counts == top[:, None]).sum(axis=1) > 1
     hp = J.truth_code >= 0
     listed = J.listed_code
     post_pos = np.full(J.n_items, np.nan)

@@ -132,20 +132,21 @@ def _per_label(J, k: int):
 
 
 def _evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_names, fm_names,
-              first_pass: bool = False) -> list[pa.Table]:
-    """Leniency evidence rows (overlap, honeypot, assignment) with ``excluded`` workers serving as nobody's peer;
-    ``first_pass``: only the direct evidence (overlap, honeypot) that decides who serves as a peer."""
+              direct: bool = True) -> list[pa.Table]:
+    """Leniency evidence rows with ``excluded`` workers serving as nobody's peer: the direct evidence (overlap,
+    honeypot; it also decides who serves as a peer) when ``direct``, else the assignment evidence."""
     ex = excluded if excluded.any() else None
     if mode == "shift":
-        return [shift.evidence(J, space.positive, lc.min_items, conf, lab_names, fm_names, ex)]
+        return [shift.evidence(J, space.positive, lc.min_items, conf, lab_names, fm_names, ex)] if direct else []
     views = [(None, J)] if mode == "positive" else [(space.labels[k], _per_label(J, k)) for k in range(J.n_labels)]
     parts = []
     for label, V in views:
-        rows = [overlap.evidence(overlap.counts(V, ex), lc.min_items, conf)]
-        if (V.truth >= 0).any():
-            rows.append(honeypot.evidence(honeypot.counts(V), lc.min_items, conf, ex))
-        if not first_pass:
-            rows.append(assignment.evidence(assignment.sums(V, lc.strata), lc.min_items, conf, lc.strata))
+        if direct:
+            rows = [overlap.evidence(overlap.counts(V, ex), lc.min_items, conf)]
+            if (V.truth >= 0).any():
+                rows.append(honeypot.evidence(honeypot.counts(V), lc.min_items, conf, ex))
+        else:
+            rows = [assignment.evidence(assignment.sums(V, lc.strata), lc.min_items, conf, lc.strata)]
         for t in rows:
             if label is not None:
                 t = t.set_column(t.schema.get_field_index("label"), "label",
@@ -173,25 +174,30 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))
     sw, tops = spam.switches(J), spam.label_counts(J)
     # first pass against everyone; the second, which decides, with the first pass's spammers as nobody's reference
-    first_spam, _ = spam.spam_findings(overall, spam.reference_agreement(J, space.ordered, conf), sw, tops,
-                                       cfg.spam)
-    spam1 = {f.labeler_id for f in first_spam if severity_rank(f.severity) >= 1}
-    spam_excl = np.isin(lab_names[J.worker_labeler], list(spam1)) if spam1 else np.zeros(J.n_workers, bool)
-    spam_f, spam_facts = spam.spam_findings(
-        overall, spam.reference_agreement(J, space.ordered, conf, spam_excl if spam1 else None), sw, tops, cfg.spam)
+    spam_f, spam_facts = spam.spam_findings(overall, spam.reference_agreement(J, space.ordered, conf), sw, tops,
+                                            cfg.spam)
+    spam1 = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1}
+    if spam1:
+        spam_excl = np.isin(lab_names[J.worker_labeler], list(spam1))
+        spam_f, spam_facts = spam.spam_findings(
+            overall, spam.reference_agreement(J, space.ordered, conf, spam_excl), sw, tops, cfg.spam)
     spammers = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1} | spam1
     # Peers must be honest for "vs peers" to mean anything: spammers never serve as peers, and neither do labeler ×
     # failure modes a first pass already finds lenient or severe at medium strength (a lenient labeler holding half
     # a failure mode would otherwise make every honest peer look severe). One second pass.
     excluded = np.isin(lab_names[J.worker_labeler], list(spammers)) if spammers else np.zeros(J.n_workers, bool)
-    for ev in _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names, first_pass=True):
+    first = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+    n_excluded = int(excluded.sum())
+    for ev in first:
         if ev.num_rows:
             biased = _first_pass_biased(ev, lc, scale)
             if biased.any():
                 excluded[_worker_rows(ev.filter(pa.array(biased)), J, lab_names, fm_names)] = True
 
-    # -- evidence from the data directly ---------------------------------------------------------------------
-    parts = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+    # -- evidence from the data directly (the second pass, unless the first left nobody out) ------------------
+    direct = first if int(excluded.sum()) == n_excluded else _evidence(J, mode, space, lc, conf, excluded,
+                                                                        lab_names, fm_names)
+    parts = direct + _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names, direct=False)
     ctx.progress("labelers", 2, 6)
 
     # -- Dawid–Skene ----------------------------------------------------------------------------------------

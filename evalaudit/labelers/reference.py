@@ -42,21 +42,21 @@ def categorical(J, exclude: np.ndarray | None = None) -> Categorical:
     elig = _eligible(J, exclude)
     item = J.item.astype(np.int64)
     cnt = np.bincount(item * K + J.code, weights=elig, minlength=J.n_items * K).reshape(J.n_items, K)
-    own = elig.astype(float)
+    own = elig.astype(np.float32)
     n_other = cnt.sum(axis=1)[item] - own
-
-    def loo(k: int) -> np.ndarray:
-        return cnt[item, k] - own * (J.code == k)
-
-    top = np.zeros(n)
-    for k in range(K):
-        np.maximum(top, loo(k), out=top)
-    n_top = np.zeros(n)
-    for k in range(K):
-        n_top += (loo(k) == top) & (top > 0)
+    # per label, the other labelers' count of it on the judgment's item (float32: exact for counts < 2^24)
+    loo = [cnt[item, k].astype(np.float32) - own * (J.code == k) for k in range(K)]
+    top = np.zeros(n, dtype=np.float32)
+    for c in loo:
+        np.maximum(top, c, out=top)
+    is_top = [(c == top) & (top > 0) for c in loo]
+    del loo
+    n_top = np.zeros(n, dtype=np.float32)
+    for t in is_top:
+        n_top += t
     with np.errstate(invalid="ignore", divide="ignore"):
         inv = np.where(n_top > 0, 1.0 / n_top, 0.0)
-    shares = [((loo(k) == top) & (top > 0)) * inv for k in range(K)]
+    shares = [t * inv for t in is_top]
     has = n_other > 0
     truth = J.truth_code[J.item] if J.truth_code is not None else np.full(n, -1)
     hp = truth >= 0

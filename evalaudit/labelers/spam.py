@@ -74,8 +74,15 @@ def switches(J) -> pa.Table:
     if len(lab) == 0:
         return pa.table({"labeler_id": J.labelers, "n_pairs": np.zeros(n_lab, np.int64),
                          "n_switches": np.zeros(n_lab, np.int64), "expected": expected})
-    order = np.lexsort((code, t, lab))
-    ls, cs = lab[order], code[order]
+    t = t - t.min()
+    tbits, cbits = int(t.max()).bit_length(), max(int(K - 1).bit_length(), 1)
+    # one int64 key (labeler, time, label) sorted in place when it fits, else a three-key lexsort
+    if tbits + cbits + int(lab.max()).bit_length() <= 62:
+        key = np.sort((lab << (tbits + cbits)) | (t << cbits) | code)
+        ls, cs = key >> (tbits + cbits), key & ((1 << cbits) - 1)
+    else:  # pragma: no cover - histories longer than the key can hold
+        order = np.lexsort((code, t, lab))
+        ls, cs = lab[order], code[order]
     same = ls[1:] == ls[:-1]
     switched = same & (cs[1:] != cs[:-1])
     return pa.table({

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.findings import Finding
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.pipeline import Context, StageResult, skip
 
 IMPACT_SCHEMA = pa.schema([
     ("model_version", pa.string()), ("failure_mode", pa.string()), ("score_current", pa.float64()),
@@ -68,6 +68,12 @@ def stage(ctx: Context) -> StageResult:
     """Eval score per model version, current vs audited gold; findings `eval_score_inflation`."""
     if not ctx.engine.has_table("predictions") or "gold_items" not in ctx.tables:
         return StageResult(summary={"impact": {"computed": False, "reason": "no predictions in the store"}})
+    from evalaudit.items import MANY_VALUES_REASON, many_values
+
+    if many_values(ctx):
+        reason = f"{MANY_VALUES_REASON}; a score also rarely equals the gold score exactly"
+        return StageResult(summary={"impact": {"computed": False, "reason": reason}},
+                           skipped=[skip("impact", reason)])
     ctx.engine.register("gold_items", ctx.tables["gold_items"])
     # each version's answers do not depend on the gold: a caller re-deriving the gold many times (the items
     # notebook) hands them in once as ctx.tables["impact_answers"]; the run computes them here and lets them go

@@ -332,7 +332,7 @@ def stage(ctx: Context) -> StageResult:
     del facts
     table, matrix, findings, summary = _audit(ctx, table, matrix, kept, fm, flagged, guideline, moment)
     summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(_GOLD_SOURCES)}
-    skipped = []
+    skipped = [skip("items: flagged_deciding_vote", MANY_VALUES_REASON)] if many_values(ctx) else []
     untimed = int(((n_labelers > 0) & ~_mask(pc.is_valid(last))).sum())
     if untimed and cfg.gold.max_age_days > 0:
         skipped.append(skip("stale items: too_old", f"{untimed:,} judged items have no labeled_at on any judgment, "
@@ -373,7 +373,8 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
     audited = audited_gold(gold, _np(table.column("n_labelers")), *kept)
     post_gold = _np(table.column("posterior_gold"), dtype=float, fill=np.nan)
     matrix[:, FLAGS.index("flagged_labeler_only")] = audited.flagged_only
-    matrix[:, FLAGS.index("flagged_deciding_vote")] = audited.deciding_vote
+    # numeric scores with many values: the majority of the remaining judgments is no consensus (they all differ)
+    matrix[:, FLAGS.index("flagged_deciding_vote")] = audited.deciding_vote & ~many_values(ctx)
     matrix[:, FLAGS.index("gold_disagrees_with_consensus")] = (
         np.isfinite(post_gold) & (1 - np.nan_to_num(post_gold, nan=1.0) >= cfg.items.consensus_min_posterior))
     for name, column in (("flags", _flag_lists(matrix)), ("audited_label", audited.label),
@@ -395,6 +396,18 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
         "flagged_labelers": flagged.num_rows,
     }}
     return table, matrix, findings, summary
+
+
+def many_values(ctx: Context) -> bool:
+    """Whether the labels are numeric scores with too many values for a vote (the consensus is the median)."""
+    from evalaudit.labelers.gold import method_for
+
+    return method_for(ctx.labels) == "median"
+
+
+MANY_VALUES_REASON = ("numeric scores with many distinct values: the majority of the judgments left once flagged "
+                      "labelers are set aside is not a consensus (the scores all differ), so the gold is not "
+                      "re-derived without them")
 
 
 def _result(table: pa.Table, flagged: pa.Table, findings: list[Finding], summary: dict) -> StageResult:

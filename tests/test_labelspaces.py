@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evalaudit import items, labelers
+from evalaudit import impact, items, labelers
 from evalaudit.config import Config
 from evalaudit.labelers import dawid_skene, judgments, reference
 from evalaudit.pipeline import run_stages
@@ -55,7 +55,7 @@ def _nominal(n_items: int, n_lab: int, per_item: int, labels: list[str], seed: i
 
 def _run(cfg: Config, rows: list[dict], **tables):
     ctx = context(cfg, labels=rows, **tables)
-    run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage)])
+    run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage), ("impact", impact.stage)])
     return ctx
 
 
@@ -184,8 +184,12 @@ def test_numeric_scores_with_over_a_thousand_distinct_values():
         for j in rng.choice(8, 4, replace=False):
             v = truth[i] + rng.normal(0, 5) + (20 if j == 3 else 0)
             raw.append((f"i{i:04d}", f"L{j:02d}", f"{v:.2f}"))
-    ctx = _run(_cfg(level="interval", positive="high"), _rows(raw))
+    preds = [{"model_version": "m1", "item_id": f"i{i:04d}", "prediction": f"{v:.2f}"} for i, v in enumerate(truth)]
+    ctx = _run(_cfg(level="interval", positive="high"), _rows(raw), predictions=preds)
     assert ctx.labels.n_values >= 1000
+    skipped = {s["analysis"] for s in ctx.skipped}
+    assert {"impact", "items: flagged_deciding_vote", "labeler collusion"} <= skipped
+    assert ctx.summary["impact"]["computed"] is False
     t = ctx.tables["items"]
     assert t["gold_label"].null_count == 0
     assert set(t["gold_source"].to_pylist()) == {"median"}

@@ -66,7 +66,7 @@ def _serious(ctx, kinds=("labeler_leniency", "labeler_severity", "labeler_spam",
 # -- multi-class Dawid–Skene ------------------------------------------------------------------------------------------
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore:.*:Warning:crowdkit")
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_multiclass_dawid_skene_matches_crowdkit(seed):
     pd = pytest.importorskip("pandas")
     crowdkit = pytest.importorskip("crowdkit.aggregation")
@@ -79,7 +79,7 @@ def test_multiclass_dawid_skene_matches_crowdkit(seed):
         for w in rng.choice(n_workers, 5, replace=False):
             rows.append((i, w, truth[i] if rng.random() < acc[w] else rng.integers(0, K)))
     df = pd.DataFrame(rows, columns=["task", "worker", "label"])
-    ck = crowdkit.DawidSkene(n_iter=500, tol=1e-10).fit(df)
+    ck = crowdkit.DawidSkene(n_iter=100, tol=1e-9).fit(df)
     ours = dawid_skene.fit_multiclass(df.label.to_numpy(), df.task.to_numpy(), df.worker.to_numpy(),
                                       np.zeros(n_items, int), np.zeros(n_workers, int), K, prior_strength=0,
                                       tol=1e-10, max_iter=500, eps=1e-12)

@@ -2,13 +2,20 @@
 (lenient) or less (severe) often than peers judging comparable items, how sure we are, since when, and how much of
 the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
 
-Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items),
+Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items, or vs the other
+labelers' leave-one-out mean on ordered scales),
 ``honeypot`` (known answers), ``assignment`` (CMH over strata on single-label items, weaker) and ``dawid_skene``
 (confusion matrix vs the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per
 labeler × failure mode (severity rules in :mod:`evalaudit.labelers.severity`).
 
-Tables returned: ``leniency``, ``consensus`` (per item × failure mode Dawid–Skene posterior — gold derivation
-downstream uses it), ``labeler_stats``, ``drift``, ``drift_series``, ``labeler_pairs``.
+Every label space (``ctx.labels``): with a known acceptable label, leniency is the rate of that label; without one
+on unordered labels, each label's over/under-use (rows per label, ``leniency.label``); on ordered scales, the shift
+toward the better end (:mod:`evalaudit.labelers.shift`). The consensus is binary or multi-class Dawid–Skene, or the
+median for numeric scores with many values (:mod:`evalaudit.labelers.gold`). Judgments without a time are left out
+of the time-based methods, and the stage says so in ``StageResult.skipped``.
+
+Tables returned: ``leniency``, ``consensus`` (per item × failure mode consensus label and posterior — gold
+derivation downstream uses it), ``labeler_stats``, ``drift``, ``drift_series``, ``labeler_pairs``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evalaudit import impact, items, labelers
 from evalaudit.config import Config
@@ -277,3 +279,35 @@ def test_a_store_without_timestamps_runs_end_to_end(tmp_path):
     assert ("labeler_leniency", "L02") in kinds
     items_t = pq.read_table(tmp_path / "out" / "items.parquet")
     assert items_t["gold_label"].null_count == 0
+
+
+# -- invariants ------------------------------------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 5), st.integers(0, 10_000))
+def test_multiclass_dawid_skene_is_equivariant_under_relabelling(K, seed):
+    rng = np.random.default_rng(seed)
+    n_items, n_workers = 40, 6
+    item = np.repeat(np.arange(n_items), 3)
+    worker = np.concatenate([rng.choice(n_workers, 3, replace=False) for _ in range(n_items)])
+    code = rng.integers(0, K, len(item))
+    perm = rng.permutation(K)
+    args = (item, worker, np.zeros(n_items, int), np.zeros(n_workers, int), K)
+    a = dawid_skene.fit_multiclass(code, *args)
+    b = dawid_skene.fit_multiclass(perm[code], *args)
+    assert np.allclose(a.posterior.sum(axis=1), 1.0)
+    assert np.allclose(a.posterior, b.posterior[:, perm], atol=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 4), st.integers(0, 2)), min_size=1, max_size=40,
+                unique_by=lambda t: (t[0], t[1])))
+def test_leave_one_out_reference_is_a_distribution(triples):
+    rows = _rows([(f"i{i}", f"L{w}", "xyz"[k]) for i, w, k in triples])
+    ctx = context(Config(), labels=rows)
+    J = judgments.load(ctx.engine, ctx.labels)
+    ref = reference.categorical(J)
+    total = np.sum(ref.ref_share, axis=0)
+    assert np.allclose(total, ref.has.astype(float))
+    assert np.all((ref.agree >= 0) & (ref.agree <= ref.has + 1e-9))
+    assert np.array_equal(ref.has, ref.n_other > 0)

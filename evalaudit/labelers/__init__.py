@@ -162,6 +162,22 @@ def _evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_na
     return parts
 
 
+def _leniency_table(parts: list[pa.Table]) -> pa.Table:
+    """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
+    kind (honest heterogeneity), then BH over all rows."""
+    leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
+    p_raw = num(leniency, "p_value")
+    p_adj = p_raw.copy()
+    kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
+    for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
+        m = kinds == kind
+        if m.any():
+            p_adj[m], _ = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
+    leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
+    leniency = leniency.append_column("p_value_theoretical", pa.array(p_raw))
+    return leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(severity.bh(p_adj)))
+
+
 def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray, ds_job, multi_job,
            grid_job, pairs_job) -> StageResult:
     """The stage after loading, with Dawid–Skene, the drift grid and the labeler-pair counts computing beside it
@@ -255,19 +271,22 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
             "sensitivity": nan, "specificity": nan, "prior": nan, "n": n_all.astype(np.int64),
         })
-    leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
-    # p-values per evidence kind against the empirical null of that kind (honest heterogeneity), then BH over all
-    p_raw = num(leniency, "p_value")
-    p_adj = p_raw.copy()
-    kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
-    for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
-        m = kinds == kind
-        if m.any():
-            p_adj[m], _ = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
-    leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
-    leniency = leniency.append_column("p_value_theoretical", pa.array(p_raw))
-    leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value",
-                                   pa.array(severity.bh(p_adj)))
+    leniency = _leniency_table(parts)
+    # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
+    # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
+    # once more: no finding rests on a flagged peer
+    late = np.zeros(J.n_workers, dtype=bool)
+    provisional = severity.leniency_findings(leniency, {}, lc, None, positive, mode=mode, scale=scale,
+                                             space=space.space)
+    rows = [(f.labeler_id, f.failure_mode) for f in provisional if f.severity in ("medium", "high")]
+    if rows:
+        key = {(lab_names[J.worker_labeler[w]], fm_names[J.worker_fm[w]]): w for w in range(J.n_workers)}
+        late[[key[r] for r in rows if r in key]] = True
+    if (late & ~excluded).any():
+        excluded |= late
+        n_direct = len(direct)
+        direct = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+        leniency = _leniency_table(direct + parts[n_direct:])
     ctx.progress("labelers", 3, 6)
 
     consensus = gold.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if gold.method_for(space) ==

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.findings import Finding
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.pipeline import Context, StageResult, skip
 
 IMPACT_SCHEMA = pa.schema([
     ("model_version", pa.string()), ("failure_mode", pa.string()), ("score_current", pa.float64()),
@@ -30,6 +30,10 @@ IMPACT_SCHEMA = pa.schema([
 ALL = "all"
 #: the one sign convention (SPEC §5), quoted by the report, the notebooks and the verdict
 SIGN = "delta = score_current − score_audited (positive: today's gold flatters the model)"
+#: what "correct" means, said in the summary
+CORRECT = "the prediction is the gold label (exact match)"
+CORRECT_NUMERIC = ("the prediction is the gold value (exact match as numbers: a score is correct only when it equals "
+                   "the gold score; for scores, read the eval's own metric too)")
 # pattern order: (correct_current, correct_audited) with -1 = excluded
 PATTERNS = ((0, 0), (0, 1), (1, 0), (1, 1), (0, -1), (1, -1))
 
@@ -67,12 +71,19 @@ def stage(ctx: Context) -> StageResult:
     """Eval score per model version, current vs audited gold; findings `eval_score_inflation`."""
     if not ctx.engine.has_table("predictions") or "gold_items" not in ctx.tables:
         return StageResult(summary={"impact": {"computed": False, "reason": "no predictions in the store"}})
+    from evalaudit.items import MANY_VALUES_REASON, many_values
+
+    if many_values(ctx):
+        reason = f"{MANY_VALUES_REASON}; a score also rarely equals the gold score exactly"
+        return StageResult(summary={"impact": {"computed": False, "reason": reason}},
+                           skipped=[skip("impact", reason)])
     ctx.engine.register("gold_items", ctx.tables["gold_items"])
     # each version's answers do not depend on the gold: a caller re-deriving the gold many times (the items
     # notebook) hands them in once as ctx.tables["impact_answers"]; the run computes them here and lets them go
     answers = ctx.tables.get("impact_answers")
     ctx.engine.register("impact_answers", answers if answers is not None else ctx.engine.query("impact_answers"))
-    raw = ctx.engine.query("impact_patterns")
+    numeric = ctx.labels.numeric
+    raw = ctx.engine.query("impact_patterns", numeric=1 if numeric else 0)
     ctx.engine.drop("impact_answers")
     groups: dict[tuple[str, str], np.ndarray] = {}
     index = {p: i for i, p in enumerate(PATTERNS)}
@@ -107,6 +118,7 @@ def stage(ctx: Context) -> StageResult:
                                  and r["failure_mode"] == ALL)} for v in versions}
     return StageResult(tables={"impact": table}, findings=findings,
                        summary={"impact": {"computed": True, "model_versions": versions, "overall": trend,
+                                           "correct": CORRECT_NUMERIC if numeric else CORRECT,
                                            "method": f"percentile bootstrap over items, {resamples} resamples"}})
 
 

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
 from evalaudit.labelers.judgments import codes
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.pipeline import Context, StageResult, skip
 
 FLAGS = ("flagged_labeler_only", "flagged_deciding_vote", "gold_disagrees_with_consensus", "single_label",
          "superseded_guideline", "too_old", "labelers_inactive", "no_judgments")
@@ -128,10 +128,12 @@ def flagged_from_findings(ctx: Context) -> pa.Table:
     return flagged_table([(lab, fm, None if (lab, fm) in whole else since.get((lab, fm))) for lab, fm in pairs])
 
 
-_GOLD_SOURCES = ("items.gold_label", "honeypot", "dawid_skene", "majority")
+_GOLD_SOURCES = ("items.gold_label", "honeypot", "dawid_skene", "majority", "median")
 AUDITED_STATUSES = ("unchanged", "rederived", "excluded_no_judgment", "excluded_tie", "no_gold")
 _CONSENSUS_SCHEMA = pa.schema([("item_id", pa.string()), ("failure_mode", pa.string()),
-                               ("posterior_positive", pa.float64())])
+                               ("posterior_positive", pa.float64()), ("consensus_label", pa.string()),
+                               ("posterior_consensus", pa.float64()), ("posterior_listed", pa.float64()),
+                               ("method", pa.string())])
 
 
 def _np(column: pa.ChunkedArray | pa.Array, dtype=np.int64, fill=0) -> np.ndarray:
@@ -227,8 +229,11 @@ def _register_inputs(ctx: Context) -> pa.Table:
     consensus = ctx.tables.get("consensus")
     if consensus is None or "posterior_positive" not in consensus.column_names:
         consensus = _CONSENSUS_SCHEMA.empty_table()
-    elif "failure_mode" not in consensus.column_names:  # a posterior per item, whatever its failure mode
-        consensus = consensus.append_column("failure_mode", pa.nulls(consensus.num_rows, pa.string()))
+    else:
+        for name in _CONSENSUS_SCHEMA.names:  # a posterior per item only (whatever its failure mode): the rest null
+            if name not in consensus.column_names:
+                consensus = consensus.append_column(name, pa.nulls(consensus.num_rows,
+                                                                   _CONSENSUS_SCHEMA.field(name).type))
     ctx.engine.register("items_consensus", consensus.select(_CONSENSUS_SCHEMA.names).cast(_CONSENSUS_SCHEMA))
     return flagged
 
@@ -257,16 +262,30 @@ def stage(ctx: Context) -> StageResult:
     posterior = _np(facts.column("posterior_positive"), dtype=float, fill=np.nan)
     has_post = np.isfinite(posterior) & binary & (negative is not None)
     majority = facts.column("majority_label")  # null when tied
-    from_posterior = pc.if_else(pa.array(posterior >= 0.5), positive, negative or positive)
-    consensus_label = pc.if_else(pa.array(has_post), from_posterior, majority)
+    from_posterior = (pc.if_else(pa.array(posterior >= 0.5), positive, negative or positive) if positive is not None
+                      else pa.nulls(n, pa.string()))
+    # the labelers stage's consensus (any label space; ties resolved by the posterior), else a binary posterior
+    # handed in without it, else the majority
+    derived = facts.column("derived_label")
+    has_derived = _mask(pc.is_valid(derived))
+    consensus_label = pc.if_else(pa.array(has_derived), derived, pc.if_else(pa.array(has_post), from_posterior,
+                                                                           majority))
     gold = pc.coalesce(given, honeypot, consensus_label).combine_chunks()
     has_given, has_honeypot = _mask(pc.is_valid(given)), _mask(pc.is_valid(honeypot))
     has_consensus = _mask(pc.is_valid(consensus_label))
-    source = np.select([has_given, has_honeypot, has_consensus & has_post, has_consensus], [0, 1, 2, 3], -1)
+    method = facts.column("derived_method")
+    by_method = np.select([_mask(pc.equal(method, "dawid_skene")), _mask(pc.equal(method, "majority")),
+                           _mask(pc.equal(method, "median"))], [2, 3, 4], -1)
+    consensus_source = np.where(has_derived & (by_method >= 0), by_method, np.where(has_post, 2, 3))
+    source = np.select([has_given, has_honeypot, has_consensus], [0, 1, consensus_source], -1)
 
     # -- posterior of the gold label, poison score -------------------------------------------------------------
-    is_positive = _mask(pc.equal(gold, positive))
-    post_gold = np.where(has_post, np.where(is_positive, posterior, 1 - posterior), np.nan)
+    is_positive = _mask(pc.equal(gold, positive)) if positive is not None else np.zeros(n, dtype=bool)
+    post_binary = np.where(has_post, np.where(is_positive, posterior, 1 - posterior), np.nan)
+    p_listed = _np(facts.column("posterior_listed"), dtype=float, fill=np.nan)
+    p_derived = _np(facts.column("posterior_derived"), dtype=float, fill=np.nan)
+    post_new = np.where(has_given, p_listed, np.where(~has_honeypot & has_derived, p_derived, np.nan))
+    post_gold = np.where(np.isfinite(post_new), post_new, post_binary)
     agree = np.where(source <= 1, _np(facts.column("n_agree_listed")), _np(facts.column("n_top")))
     smoothed = (agree + 0.5) / (n_labelers + 1.0)  # Jeffreys prior: an unjudged item gets 0.5
     has_gold = source >= 0
@@ -313,7 +332,14 @@ def stage(ctx: Context) -> StageResult:
     del facts
     table, matrix, findings, summary = _audit(ctx, table, matrix, kept, fm, flagged, guideline, moment)
     summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(_GOLD_SOURCES)}
-    return _result(table, flagged, findings, summary)
+    skipped = [skip("items: flagged_deciding_vote", MANY_VALUES_REASON)] if many_values(ctx) else []
+    untimed = int(((n_labelers > 0) & ~_mask(pc.is_valid(last))).sum())
+    if untimed and cfg.gold.max_age_days > 0:
+        skipped.append(skip("stale items: too_old", f"{untimed:,} judged items have no labeled_at on any judgment, "
+                                                    "so their age is unknown and they are never flagged too_old"))
+    result = _result(table, flagged, findings, summary)
+    result.skipped = skipped
+    return result
 
 
 def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
@@ -347,7 +373,8 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
     audited = audited_gold(gold, _np(table.column("n_labelers")), *kept)
     post_gold = _np(table.column("posterior_gold"), dtype=float, fill=np.nan)
     matrix[:, FLAGS.index("flagged_labeler_only")] = audited.flagged_only
-    matrix[:, FLAGS.index("flagged_deciding_vote")] = audited.deciding_vote
+    # numeric scores with many values: the majority of the remaining judgments is no consensus (they all differ)
+    matrix[:, FLAGS.index("flagged_deciding_vote")] = audited.deciding_vote & ~many_values(ctx)
     matrix[:, FLAGS.index("gold_disagrees_with_consensus")] = (
         np.isfinite(post_gold) & (1 - np.nan_to_num(post_gold, nan=1.0) >= cfg.items.consensus_min_posterior))
     for name, column in (("flags", _flag_lists(matrix)), ("audited_label", audited.label),
@@ -369,6 +396,18 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
         "flagged_labelers": flagged.num_rows,
     }}
     return table, matrix, findings, summary
+
+
+def many_values(ctx: Context) -> bool:
+    """Whether the labels are numeric scores with too many values for a vote (the consensus is the median)."""
+    from evalaudit.labelers.gold import method_for
+
+    return method_for(ctx.labels) == "median"
+
+
+MANY_VALUES_REASON = ("numeric scores with many distinct values: the majority of the judgments left once flagged "
+                      "labelers are set aside is not a consensus (the scores all differ), so the gold is not "
+                      "re-derived without them")
 
 
 def _result(table: pa.Table, flagged: pa.Table, findings: list[Finding], summary: dict) -> StageResult:

@@ -2,13 +2,20 @@
 (lenient) or less (severe) often than peers judging comparable items, how sure we are, since when, and how much of
 the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
 
-Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items),
+Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items, or vs the other
+labelers' leave-one-out mean on ordered scales),
 ``honeypot`` (known answers), ``assignment`` (CMH over strata on single-label items, weaker) and ``dawid_skene``
 (confusion matrix vs the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per
 labeler × failure mode (severity rules in :mod:`evalaudit.labelers.severity`).
 
-Tables returned: ``leniency``, ``consensus`` (per item × failure mode Dawid–Skene posterior — gold derivation
-downstream uses it), ``labeler_stats``, ``drift``, ``drift_series``, ``labeler_pairs``.
+Every label space (``ctx.labels``): with a known acceptable label, leniency is the rate of that label; without one
+on unordered labels, each label's over/under-use (rows per label, ``leniency.label``); on ordered scales, the shift
+toward the better end (:mod:`evalaudit.labelers.shift`). The consensus is binary or multi-class Dawid–Skene, or the
+median for numeric scores with many values (:mod:`evalaudit.labelers.gold`). Judgments without a time are left out
+of the time-based methods, and the stage says so in ``StageResult.skipped``.
+
+Tables returned: ``leniency``, ``consensus`` (per item × failure mode consensus label and posterior — gold
+derivation downstream uses it), ``labeler_stats``, ``drift``, ``drift_series``, ``labeler_pairs``.
 """
 
 from __future__ import annotations
@@ -25,14 +32,17 @@ from evalaudit.labelers import (
     concentration,
     dawid_skene,
     drift,
+    gold,
     honeypot,
     judgments,
     overlap,
+    reference,
     severity,
+    shift,
     spam,
 )
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.pipeline import Context, StageResult, skip
 
 DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
              "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "
@@ -54,9 +64,7 @@ def flagged_labelers(result: StageResult | list[Finding], min_severity: str = "m
     return sorted(out, key=lambda k: (k[0], k[1] or ""))
 
 
-CONSENSUS_SCHEMA = pa.schema([("item_id", pa.string()), ("failure_mode", pa.string()),
-                              ("posterior_positive", pa.float64()), ("consensus_label", pa.string()),
-                              ("n_labels", pa.int64()), ("method", pa.string())])
+CONSENSUS_SCHEMA = gold.CONSENSUS_SCHEMA
 
 
 def _empty_result() -> StageResult:
@@ -66,95 +74,98 @@ def _empty_result() -> StageResult:
                        summary={"labelers": {"labelers": 0}})
 
 
+def _mode(space) -> str:
+    """How leniency is measured on this label space: "positive" (rate of the acceptable label), "per_label" (each
+    label's over/under-use; unordered labels with no known acceptable one) or "shift" (ordered scales)."""
+    if space.ordered:
+        return "shift"
+    return "positive" if space.positive is not None else "per_label"
+
+
 def stage(ctx: Context) -> StageResult:
     """Run every labeler method over the store's labels (see module docstring)."""
     if not ctx.engine.has_table("labels"):
         return _empty_result()
     cfg, eng = ctx.cfg, ctx.engine
     lc = cfg.leniency
-    positive = ctx.labels.positive
-    J = judgments.load(eng, positive)
+    space = ctx.labels
+    J = judgments.load(eng, space)
     if len(J.y) == 0:
         return _empty_result()
     ctx.progress("labelers", 1, 6)
     fm_names = np.asarray(J.failure_modes.to_pylist(), dtype=object)
     lab_names = np.asarray(J.labelers.to_pylist(), dtype=object)
+    timed = J.timed
+    drift_values = J.value if space.ordered else J.y
     # The three heaviest computations need nothing but the judgments: they run on a second core while this thread
     # works through profile, spam and evidence (NumPy releases the GIL in their loops; 10M judgments: -2.6 s)
     with ThreadPoolExecutor(max_workers=1) as background:
-        ds_job = background.submit(dawid_skene.fit, J.y, J.item, J.worker, J.item_fm, J.worker_fm, J.truth,
-                                   lc.ds_prior_strength, lc.ds_tol, lc.ds_max_iter)
-        grid_job = background.submit(drift.week_grid, J.worker, J.week, J.y, J.worker_fm, J.n_workers,
-                                     len(fm_names))
-        pairs_job = background.submit(spam.pair_counts, J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
-        return _stage(ctx, J, fm_names, lab_names, ds_job, grid_job, pairs_job)
+        ds_job = multi_job = pairs_job = None
+        if gold.binary_model(space):
+            ds_job = background.submit(dawid_skene.fit, J.y, J.item, J.worker, J.item_fm, J.worker_fm, J.truth,
+                                       lc.ds_prior_strength, lc.ds_tol, lc.ds_max_iter)
+            pairs_job = background.submit(spam.pair_counts, J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
+        if gold.method_for(space) == "multiclass":
+            multi_job = background.submit(dawid_skene.fit_multiclass, J.code, J.item, J.worker, J.item_fm,
+                                          J.worker_fm, J.n_labels, J.truth_code, lc.ds_prior_strength, lc.ds_tol,
+                                          lc.ds_max_iter)
+        grid_job = background.submit(drift.week_grid, J.worker[timed], J.week[timed], drift_values[timed],
+                                     J.worker_fm, J.n_workers, len(fm_names))
+        return _stage(ctx, J, fm_names, lab_names, ds_job, multi_job, grid_job, pairs_job)
 
 
-def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray, ds_job, grid_job,
-           pairs_job) -> StageResult:
-    """The stage after loading, with Dawid–Skene, the drift grid and the labeler-pair counts computing beside it
-    (``*_job``: futures)."""
-    cfg, eng = ctx.cfg, ctx.engine
-    lc, conf = cfg.leniency, cfg.agreement.confidence
-    positive = ctx.labels.positive
+def _first_pass_biased(ev: pa.Table, lc, scale: float = 1.0) -> np.ndarray:
+    """Rows of a first-pass evidence table that are biased at medium strength (BH over the empirical-null
+    p-values, |effect| / scale >= effect_medium)."""
+    if ev.num_rows == 0:
+        return np.zeros(0, dtype=bool)
+    p_first, _ = severity.empirical_null(num(ev, "p_value"), num(ev, "effect"))
+    return (severity.bh(p_first) < lc.q_medium) & (np.abs(num(ev, "effect")) / scale >= lc.effect_medium)
 
-    # -- profile, concentration, spam (spammers are then left out of everyone's peer consensus) ----------------
-    prof, totals = concentration.profile(eng, J)
-    stats_t = concentration.shares(prof, totals)
-    ov_first = overlap.counts(J)
-    hp_counts = honeypot.counts(J) if (J.truth >= 0).any() else None
-    overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))
-    spam_f, spam_facts = spam.spam_findings(overall, ov_first, hp_counts if hp_counts is not None else
-                                            ov_first.slice(0, 0), spam.switches(J), float(np.mean(J.y)),
-                                            cfg.spam, conf)
-    spammers = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1}
-    # Peers must be honest for "vs peers" to mean anything: spammers never serve as peers, and neither do labeler ×
-    # failure modes a first overlap pass already finds lenient or severe at medium strength (a lenient labeler
-    # holding half a failure mode would otherwise make every honest peer look severe). One second pass.
-    excluded = np.isin(lab_names[J.worker_labeler], list(spammers)) if spammers else np.zeros(J.n_workers, bool)
-    first = overlap.evidence(ov_first, lc.min_items, conf)
-    if first.num_rows:
-        p_first, _ = severity.empirical_null(num(first, "p_value"), num(first, "effect"))
-        biased = (severity.bh(p_first) < lc.q_medium) & (np.abs(num(first, "effect")) >= lc.effect_medium)
-        worker_of = ov_first.filter(pa.array(num(ov_first, "n") >= lc.min_items))["worker"].to_numpy()
-        excluded[worker_of[biased]] = True
-    ov_counts = overlap.counts(J, excluded) if excluded.any() else ov_first
 
-    # -- evidence from the data directly ---------------------------------------------------------------------
-    as_sums = assignment.sums(J, lc.strata)
-    parts = [overlap.evidence(ov_counts, lc.min_items, conf)]
-    if hp_counts is not None:
-        parts.append(honeypot.evidence(hp_counts, lc.min_items, conf, excluded))
-    parts.append(assignment.evidence(as_sums, lc.min_items, conf, lc.strata))
-    ctx.progress("labelers", 2, 6)
+def _worker_rows(ev: pa.Table, J, lab_names, fm_names) -> np.ndarray:
+    """The worker code (labeler × failure mode) of each evidence row."""
+    key = {(lab_names[J.worker_labeler[w]], fm_names[J.worker_fm[w]]): w for w in range(J.n_workers)}
+    return np.array([key[(a, b)] for a, b in zip(ev["labeler_id"].to_pylist(), ev["failure_mode"].to_pylist(),
+                                                  strict=True)], dtype=np.int64)
 
-    # -- Dawid–Skene ----------------------------------------------------------------------------------------
-    n_item = np.bincount(J.item, minlength=J.n_items)
-    informative = (n_item >= 2) | (J.truth >= 0)
-    fm_informative = np.bincount(J.item_fm, weights=informative, minlength=len(fm_names))
-    ds_fm = fm_informative >= lc.ds_min_items
-    ds = ds_job.result()
-    maj = dawid_skene.majority(J.y, J.item, J.n_items, J.truth)
-    use_ds_item = ds_fm[J.item_fm]
-    posterior = np.where(use_ds_item, ds.posterior, maj)
-    loo = dawid_skene.leave_one_out(ds, J.item, J.truth)
-    # DS evidence: the labeler's confusion matrix re-estimated against the leave-this-labeler-out posterior on
-    # items where someone else (or a known answer) speaks — on single-label items that posterior is only the class
-    # prior, and the labeler's own label would confirm itself. The effect is the difference in positive rate this
-    # matrix implies on a balanced item mix vs a typical peer's: ((s - s_peer) - (t - t_peer)) / 2.
-    informative_j = informative[J.item].astype(float)
-    d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
-    n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
-    n_w = np.bincount(J.worker, weights=informative_j, minlength=J.n_workers)
-    ds_eff = dawid_skene.implied_effect(ds, J.y, J.worker, J.worker_fm, loo, informative_j)
-    mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
-    lo, hi, p = z_interval(mean_d, se, conf)
-    keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm] & ds_eff["ok"]
-    parts.append(evidence_table(lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep], "dawid_skene",
-                                mean_d[keep], lo[keep], hi[keep], p[keep], n_w[keep], rate_w[keep],
-                                ds_eff["peer_rate"][keep], DS_METHOD))
+
+def _per_label(J, k: int):
+    """The binary view "label k vs the rest" of the judgments (and of the honeypot answers)."""
+    from dataclasses import replace
+
+    truth = np.where(J.truth_code >= 0, (J.truth_code == k).astype(np.int8), -1).astype(np.int8)
+    return replace(J, y=(J.code == k).astype(np.int8), truth=truth)
+
+
+def _evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_names, fm_names,
+              direct: bool = True) -> list[pa.Table]:
+    """Leniency evidence rows with ``excluded`` workers serving as nobody's peer: the direct evidence (overlap,
+    honeypot; it also decides who serves as a peer) when ``direct``, else the assignment evidence."""
+    ex = excluded if excluded.any() else None
+    if mode == "shift":
+        return [shift.evidence(J, space.positive, lc.min_items, conf, lab_names, fm_names, ex)] if direct else []
+    views = [(None, J)] if mode == "positive" else [(space.labels[k], _per_label(J, k)) for k in range(J.n_labels)]
+    parts = []
+    for label, V in views:
+        if direct:
+            rows = [overlap.evidence(overlap.counts(V, ex), lc.min_items, conf)]
+            if (V.truth >= 0).any():
+                rows.append(honeypot.evidence(honeypot.counts(V), lc.min_items, conf, ex))
+        else:
+            rows = [assignment.evidence(assignment.sums(V, lc.strata), lc.min_items, conf, lc.strata)]
+        for t in rows:
+            if label is not None:
+                t = t.set_column(t.schema.get_field_index("label"), "label",
+                                 pa.array([label] * t.num_rows, pa.string()))
+            parts.append(t)
+    return parts
+
+
+def _leniency_table(parts: list[pa.Table]) -> pa.Table:
+    """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
+    kind (honest heterogeneity), then BH over all rows."""
     leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
-    # p-values per evidence kind against the empirical null of that kind (honest heterogeneity), then BH over all
     p_raw = num(leniency, "p_value")
     p_adj = p_raw.copy()
     kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
@@ -164,38 +175,145 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             p_adj[m], _ = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
     leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
     leniency = leniency.append_column("p_value_theoretical", pa.array(p_raw))
-    leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value",
-                                   pa.array(severity.bh(p_adj)))
+    return leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(severity.bh(p_adj)))
+
+
+def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray, ds_job, multi_job,
+           grid_job, pairs_job) -> StageResult:
+    """The stage after loading, with Dawid–Skene, the drift grid and the labeler-pair counts computing beside it
+    (``*_job``: futures, None when the label space does not use them)."""
+    cfg, eng = ctx.cfg, ctx.engine
+    lc, conf = cfg.leniency, cfg.agreement.confidence
+    space = ctx.labels
+    positive = space.positive
+    mode = _mode(space)
+    scale = shift.scale_range(J) if mode == "shift" else 1.0
+    skipped = _skips(J, space, mode, ds_job is not None)
+
+    # -- profile, concentration, spam (spammers are then left out of everyone's reference) ---------------------
+    prof, totals = concentration.profile(eng, J)
+    stats_t = concentration.shares(prof, totals)
+    hp_counts = honeypot.counts(J) if (J.truth >= 0).any() else None
+    overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))
+    sw, tops = spam.switches(J), spam.label_counts(J)
+    # first pass against everyone; the second, which decides, with the first pass's spammers as nobody's reference
+    spam_f, spam_facts = spam.spam_findings(overall, spam.reference_agreement(J, space.ordered, conf), sw, tops,
+                                            cfg.spam)
+    spam1 = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1}
+    if spam1:
+        spam_excl = np.isin(lab_names[J.worker_labeler], list(spam1))
+        spam_f, spam_facts = spam.spam_findings(
+            overall, spam.reference_agreement(J, space.ordered, conf, spam_excl), sw, tops, cfg.spam)
+    spammers = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1} | spam1
+    # Peers must be honest for "vs peers" to mean anything: spammers never serve as peers, and neither do labeler ×
+    # failure modes a first pass already finds lenient or severe at medium strength (a lenient labeler holding half
+    # a failure mode would otherwise make every honest peer look severe). One second pass.
+    excluded = np.isin(lab_names[J.worker_labeler], list(spammers)) if spammers else np.zeros(J.n_workers, bool)
+    first = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+    n_excluded = int(excluded.sum())
+    for ev in first:
+        if ev.num_rows:
+            biased = _first_pass_biased(ev, lc, scale)
+            if biased.any():
+                excluded[_worker_rows(ev.filter(pa.array(biased)), J, lab_names, fm_names)] = True
+
+    # -- evidence from the data directly (the second pass, unless the first left nobody out) ------------------
+    direct = first if int(excluded.sum()) == n_excluded else _evidence(J, mode, space, lc, conf, excluded,
+                                                                        lab_names, fm_names)
+    parts = direct + _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names, direct=False)
+    ctx.progress("labelers", 2, 6)
+
+    # -- Dawid–Skene ----------------------------------------------------------------------------------------
+    n_item = np.bincount(J.item, minlength=J.n_items)
+    informative = (n_item >= 2) | (J.truth_code >= 0)
+    fm_informative = np.bincount(J.item_fm, weights=informative, minlength=len(fm_names))
+    ds_fm = fm_informative >= lc.ds_min_items
+    use_ds_item = ds_fm[J.item_fm]
+    informative_j = informative[J.item].astype(float)
+    n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
+    ds = ds_job.result() if ds_job is not None else None
+    multi = multi_job.result() if multi_job is not None else None
+    d = None
+    if ds is not None:
+        loo = dawid_skene.leave_one_out(ds, J.item, J.truth)
+        # DS evidence: the labeler's confusion matrix re-estimated against the leave-this-labeler-out posterior on
+        # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
+        # class prior, and the labeler's own label would confirm itself. The effect is the difference in positive
+        # rate this matrix implies on a balanced item mix vs a typical peer's: ((s - s_peer) - (t - t_peer)) / 2.
+        d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
+        n_w = np.bincount(J.worker, weights=informative_j, minlength=J.n_workers)
+        ds_eff = dawid_skene.implied_effect(ds, J.y, J.worker, J.worker_fm, loo, informative_j)
+        mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
+        lo, hi, p = z_interval(mean_d, se, conf)
+        keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm] & ds_eff["ok"]
+        labs, fms = lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep]
+        if mode == "positive":
+            parts.append(evidence_table(labs, fms, "dawid_skene", mean_d[keep], lo[keep], hi[keep], p[keep],
+                                        n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], DS_METHOD))
+        elif J.n_labels == 2:  # per label: the reference label's row and its mirror for the other label
+            ref = J.reference
+            for k, sign in ((ref, 1.0), (1 - ref, -1.0)):
+                lo_k, hi_k = (lo, hi) if sign > 0 else (-hi, -lo)
+                rate_k = rate_w if sign > 0 else 1 - rate_w
+                parts.append(evidence_table(labs, fms, "dawid_skene", sign * mean_d[keep], lo_k[keep], hi_k[keep],
+                                            p[keep], n_w[keep], rate_k[keep], (rate_k - sign * mean_d)[keep],
+                                            DS_METHOD, label=space.labels[k]))
+        ds_workers = pa.table({
+            "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
+            "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
+            "sensitivity": ds.sensitivity, "specificity": ds.specificity, "prior": ds.prior[J.worker_fm],
+            "n": n_all.astype(np.int64),
+        })
+    else:
+        nan = np.full(J.n_workers, np.nan)
+        ds_workers = pa.table({
+            "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
+            "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
+            "sensitivity": nan, "specificity": nan, "prior": nan, "n": n_all.astype(np.int64),
+        })
+    leniency = _leniency_table(parts)
+    # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
+    # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
+    # once more: no finding rests on a flagged peer
+    late = np.zeros(J.n_workers, dtype=bool)
+    provisional = severity.leniency_findings(leniency, {}, lc, None, positive, mode=mode, scale=scale,
+                                             space=space.space)
+    rows = [(f.labeler_id, f.failure_mode) for f in provisional if f.severity in ("medium", "high")]
+    if rows:
+        key = {(lab_names[J.worker_labeler[w]], fm_names[J.worker_fm[w]]): w for w in range(J.n_workers)}
+        late[[key[r] for r in rows if r in key]] = True
+    if (late & ~excluded).any():
+        excluded |= late
+        n_direct = len(direct)
+        direct = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+        leniency = _leniency_table(direct + parts[n_direct:])
     ctx.progress("labelers", 3, 6)
 
-    neg = {r["failure_mode"]: r["label"] for r in eng.query("labelers_negative_label", positive=positive).to_pylist()}
-    neg_per_fm = np.array([neg.get(f) for f in fm_names], dtype=object)
-    consensus = pa.Table.from_pydict({
-        "item_id": J.item_id,
-        "failure_mode": pa.array(fm_names[J.item_fm], pa.string()),
-        "posterior_positive": posterior,
-        "consensus_label": pa.array(np.where(posterior >= 0.5, positive, neg_per_fm[J.item_fm]), pa.string()),
-        "n_labels": n_item.astype(np.int64),
-        "method": pa.array(np.where(use_ds_item, "dawid_skene", "majority"), pa.string()),
-    }, schema=CONSENSUS_SCHEMA)
-    ds_workers = pa.table({
-        "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
-        "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
-        "sensitivity": ds.sensitivity, "specificity": ds.specificity, "prior": ds.prior[J.worker_fm],
-        "n": n_all.astype(np.int64),
-    })
+    consensus = gold.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if gold.method_for(space) ==
+                           "binary" else None, multi=multi)
 
     # -- drift ------------------------------------------------------------------------------------------------
     dc = cfg.drift
-    # discordance per judgment: vs the DS peer expectation where the item has other evidence, else vs peers'
-    # positive rate on the same failure mode in the same week (what an item-less comparison can stratify on)
     grid = grid_job.result()
-    week_peer = drift.week_peer_rate(grid, J.worker, J.week, J.worker_fm)
-    d_drift = np.where(informative_j > 0, d, J.y - np.where(np.isnan(week_peer), J.y, week_peer))
-    cp = drift.change_points(J.worker, J.week, d_drift, J.n_workers, dc.min_judgments, dc.min_weeks, dc.q_max)
+    timed = J.timed
+    if mode == "shift":
+        d_drift, has_d = shift.differences(J, positive, excluded if excluded.any() else None)
+    elif d is not None:
+        # discordance per judgment: vs the DS peer expectation where the item has other evidence, else vs peers'
+        # rate on the same failure mode in the same week (what an item-less comparison can stratify on)
+        week_peer = np.full(len(J.y), np.nan)
+        week_peer[timed] = drift.week_peer_rate(grid, J.worker[timed], J.week[timed], J.worker_fm)
+        d_drift = np.where(informative_j > 0, d, J.y - np.where(np.isnan(week_peer), J.y, week_peer))
+        has_d = np.ones(len(J.y), dtype=bool)
+    else:  # many unordered labels, no known acceptable one: disagreement with the leave-one-out consensus
+        ref = reference.categorical(J, excluded if excluded.any() else None)
+        d_drift, has_d = 1 - ref.agree, ref.has
+    use = timed & has_d
+    cp = drift.change_points(J.worker[use], J.week[use], d_drift[use], J.n_workers, dc.min_judgments,
+                             dc.min_weeks, dc.q_max)
     drift_q = severity.bh(cp["p_value"])
     change = cp["after"] - cp["before"]
-    detected = (drift_q < dc.q_max) & (np.abs(change) >= dc.min_change)
+    detected = (drift_q < dc.q_max) & (np.abs(change) / scale >= dc.min_change)
     det = np.nonzero(np.nan_to_num(detected, nan=0).astype(bool))[0]
     drift_table = pa.table({
         "labeler_id": pa.array(lab_names[J.worker_labeler][det], pa.string()),
@@ -228,8 +346,10 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     for key, ts in first_seen.items():
         if key not in since and ts is not None:
             since[key] = ts.isoformat()
-    findings = severity.leniency_findings(leniency, gold_items, lc, since, positive)
-    findings += _drift_findings(drift_table, n_drift_tests, gold_items)
+    ref_label = space.labels[J.reference] if J.reference >= 0 else None
+    findings = severity.leniency_findings(leniency, gold_items, lc, since, positive, mode=mode, scale=scale,
+                                          space=space.space)
+    findings += _drift_findings(drift_table, n_drift_tests, gold_items, mode, ref_label, scale)
     findings += concentration.findings(stats_t, cfg.concentration)
     for f in spam_f:
         folded = [x for x in findings if x.labeler_id == f.labeler_id and x.kind in ("labeler_leniency",
@@ -239,27 +359,39 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     findings = [x for x in findings if not (x.labeler_id in spammers and x.kind in ("labeler_leniency",
                                                                                     "labeler_severity"))]
     findings += spam_f
-    pc_counts = pairs_job.result()
-    pairs, coll_f = spam.collusion(pc_counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler,
-                                   J.worker_fm, lab_names, cfg.spam)
-    findings += coll_f
+    if (ds is not None and mode == "positive") or (ds is not None and J.n_labels == 2):
+        pc_counts = pairs_job.result()
+        pairs, coll_f = spam.collusion(pc_counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler,
+                                       J.worker_fm, lab_names, cfg.spam)
+        findings += coll_f
+    else:
+        pairs, _ = spam.collusion({"worker_a": np.zeros(0, np.int64), "worker_b": np.zeros(0, np.int64),
+                                   "n": np.zeros(0, np.int64), "n_disagree": np.zeros(0, np.int64)},
+                                  np.zeros(0), np.zeros(0), np.zeros(0), J.worker_labeler, J.worker_fm, lab_names,
+                                  cfg.spam)
     ctx.progress("labelers", 5, 6)
 
     labeler_stats = _labeler_stats(stats_t, ds_workers, spam_facts, findings)
     labeler_stats = _with_honeypot_rates(labeler_stats, hp_counts)
     flagged = flagged_labelers(findings)
+    fit = ds if gold.method_for(space) == "binary" else multi
+    tie_resolved = int(np.sum(consensus["tie_resolved"].to_numpy(zero_copy_only=False)))
     summary = {
         "labelers": {
             "labelers": len(lab_names),
             "labeler_failure_modes": int(J.n_workers),
             "judgments": len(J.y),
             "repeated_judgments_dropped": J.n_raw - len(J.y),
+            "leniency_mode": mode,
             "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")))),
             "flagged": len(flagged),
             "flagged_labelers": len({k[0] for k in flagged}),
             "findings_by_kind": _count_kinds(findings),
-            "dawid_skene": {"iterations": ds.n_iter, "converged": ds.converged,
-                            "failure_modes": int(ds_fm.sum()), "majority_failure_modes": int((~ds_fm).sum())},
+            "dawid_skene": ({"iterations": fit.n_iter, "converged": fit.converged,
+                             "model": "binary" if fit is ds else f"multi-class ({J.n_labels} labels)",
+                             "failure_modes": int(ds_fm.sum()), "majority_failure_modes": int((~ds_fm).sum())}
+                            if fit is not None else {"model": "none: median consensus", "failure_modes": 0}),
+            "gold_consensus": {"method": gold.method_for(space), "ties_resolved_by_posterior": tie_resolved},
             "concentration": concentration.hhi(stats_t),
         }
     }
@@ -272,7 +404,45 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
                 "drift_series": drift_series, "labeler_pairs": pairs},
         findings=findings,
         summary=summary,
+        skipped=skipped,
     )
+
+
+def _skips(J, space, mode: str, binary_ds: bool) -> list[dict[str, str]]:
+    """What this stage does not run, or runs on less data, on this store (``summary.skipped``)."""
+    out = []
+    n, n_timed = len(J.y), int(J.timed.sum())
+    if n_timed < n:
+        what = "no judgment has" if n_timed == 0 else f"{n - n_timed:,} of {n:,} judgments have"
+        reason = f"{what} a labeled_at time, so they take no part"
+        out.append(skip("labeler drift", f"{reason} in the weekly change-point test"))
+        out.append(skip("leniency evidence 'assignment'", f"{reason} in the week strata of the "
+                                                          "Cochran–Mantel–Haenszel test"))
+        out.append(skip("spam: alternating answers", f"{reason} in the time-ordered answer sequence"))
+        out.append(skip("labeler activity", f"{reason} in first/last judgment times"))
+    if mode == "per_label":
+        labels = ", ".join(repr(x) for x in space.labels[:6]) + (", ..." if space.n_values > 6 else "")
+        out.append(skip("leniency toward the acceptable label",
+                        f"no acceptable label is known for the {space.space} labels ({labels}), so leniency was "
+                        "measured per label (each label's over- or under-use against peers); set [labels] positive "
+                        "= \"<label>\" in evalaudit.toml to measure leniency toward it"))
+        if J.n_labels > 2:
+            out.append(skip("leniency evidence 'dawid_skene'", "measured as a threshold shift toward one label; "
+                                                               "with many labels and none acceptable, per-label "
+                                                               "overlap, honeypot and assignment evidence is used"))
+    if mode == "shift":
+        out.append(skip("leniency evidence 'assignment' and 'dawid_skene'",
+                        f"{space.space} labels: leniency is the paired shift toward the better end against the "
+                        "other labelers of the same items (overlap evidence) only"))
+        if space.positive is None:
+            out.append(skip("leniency direction",
+                            f"no [labels] positive for the {space.space} scale, so leniency is measured as a shift "
+                            "toward the higher end; set [labels] positive = \"high\" or \"low\" to name the better "
+                            "end"))
+    if not binary_ds:
+        out.append(skip("labeler collusion", f"the collusion test needs the binary Dawid–Skene model (two labels, "
+                                             f"or a known acceptable label); these are {space.space} labels"))
+    return out
 
 
 def _with_honeypot_rates(stats_t: pa.Table, hp: pa.Table | None) -> pa.Table:
@@ -303,19 +473,34 @@ def _count_kinds(findings: list[Finding]) -> dict[str, int]:
     return out
 
 
-def _drift_findings(t: pa.Table, n_tests: int, gold_items: dict) -> list[Finding]:
+def _drift_findings(t: pa.Table, n_tests: int, gold_items: dict, mode: str = "positive",
+                    ref_label: str | None = None, scale: float = 1.0) -> list[Finding]:
+    """labeler_drift findings. What drifts depends on the label space: the rate of the acceptable (or, per label,
+    the reference) label against the consensus, the shift toward the better end of a scale, or the rate of
+    disagreement with the leave-one-out consensus for many labels with none acceptable."""
     out = []
     for r in t.to_pylist():
         key = (r["labeler_id"], r["failure_mode"])
         ch = r["change"]
-        sev = "high" if abs(ch) >= 0.2 and r["q_value"] < 0.001 else "medium"
-        direction = "more lenient" if ch > 0 else "more severe"
+        sev = "high" if abs(ch) / scale >= 0.2 and r["q_value"] < 0.001 else "medium"
+        if mode == "shift":
+            what = f"moved {'toward the better' if ch > 0 else 'toward the worse'} end of the scale"
+            measure = "shift against the other labelers of the same items"
+        elif mode == "per_label" and ref_label is None:
+            what = "disagrees with consensus " + ("more" if ch > 0 else "less") + " often"
+            measure = "disagreement with the leave-one-out consensus"
+        elif mode == "per_label":
+            what = f"says {ref_label!r} " + ("more" if ch > 0 else "less") + " often"
+            measure = f"discordance with consensus on {ref_label!r}"
+        else:
+            what = f"became {'more lenient' if ch > 0 else 'more severe'}"
+            measure = "discordance with consensus"
         out.append(Finding(
             kind="labeler_drift", severity=sev, labeler_id=key[0], failure_mode=key[1], effect=ch,
             p_value=r["p_value"], q_value=r["q_value"], n=r["n"],
             evidence=f"{drift.METHOD}; BH q-value over {n_tests} labeler × failure-mode series",
-            message=(f"Labeler {key[0]} became {direction} on {key[1]} from the week of {r['change_date']}: "
-                     f"discordance with consensus went from {r['effect_before']:+.2f} to {r['effect_after']:+.2f}."),
+            message=(f"Labeler {key[0]} {what} on {key[1]} from the week of {r['change_date']}: "
+                     f"{measure} went from {r['effect_before']:+.2f} to {r['effect_after']:+.2f}."),
             details={"since": r["change_date"].isoformat(), "effect_before": r["effect_before"],
                      "effect_after": r["effect_after"], "statistic": r["statistic"], "threshold": r["threshold"],
                      "gold_items": int(gold_items.get(key, 0))},

@@ -32,10 +32,13 @@ def sums(J, strata: str) -> pa.Table:
     """Per labeler × failure mode: CMH and MH risk-difference sums over strata, on single-label items.
 
     A stratum is a failure mode × (ISO week, or batch when ``strata == "batch"`` and the judgment names one);
-    strata holding only this labeler carry no comparison and are skipped. Vectorised with numpy over the
+    strata holding only this labeler carry no comparison and are skipped, and so are judgments with no stratum
+    (no time, and no batch when stratifying by batch). Vectorised with numpy over the
     de-duplicated judgments."""
     n_item = np.bincount(J.item, minlength=J.n_items)
     single = n_item[J.item] == 1
+    if J.timed is not None:  # a judgment without a time has no week stratum (nor batch stratum without a batch)
+        single = single & (J.timed | ((J.batch >= 0) if strata == "batch" else False))
     w = J.worker[single].astype(np.int64)
     yv = J.y[single].astype(np.float64)
     wk = J.week[single].astype(np.int64)

@@ -212,3 +212,85 @@ def implied_effect(result: DSResult, y: np.ndarray, worker: np.ndarray, worker_g
     ok = (pos >= min_class) & (neg >= min_class)
     return {"effect": effect, "se": se, "rate": rate, "peer_rate": peer_rate, "sensitivity": s, "specificity": t,
             "ok": ok}
+
+
+@dataclass
+class MultiResult:
+    """Multi-class Dawid–Skene: per item the posterior over the K labels, per worker a K×K confusion matrix."""
+
+    posterior: np.ndarray  # (items, K): P(true label = k | all judgments)
+    confusion: np.ndarray  # (workers, K, K): P(says l | truly k), rows sum to 1
+    prior: np.ndarray  # (failure modes, K): class prior
+    n_iter: int
+    converged: bool
+
+
+def fit_multiclass(code: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndarray,
+                   worker_group: np.ndarray, n_labels: int, truth: np.ndarray | None = None,
+                   prior_strength: float = 4.0, tol: float = 1e-4, max_iter: int = 50,
+                   eps: float = 1e-6) -> MultiResult:
+    """Dawid–Skene EM with full K×K confusion matrices (Dawid & Skene 1979, §2: multi-class by construction).
+
+    ``code`` is the label index (0..K-1) per judgment, ``truth`` the known label code per item (-1 unknown;
+    honeypots are clamped in every E-step, as in :func:`fit`). Initialisation: the share of each label among the
+    item's judgments (soft majority vote). M-step: class prior per failure mode (one pseudo-item spread over the
+    K classes) and confusion rows ``theta[w, k, :]`` = expected counts of (truly k, says l) plus ``prior_strength``
+    pseudo-judgments distributed like the failure mode's pooled row (MAP-EM with empirical-Bayes shrinkage, the
+    multi-class form of the binary Beta prior); with ``prior_strength = 0`` this is the plain maximum-likelihood EM
+    of the paper (crowd-kit's ``DawidSkene``). E-step: ``log P(k | item) = log prior_k + sum_j log theta[w_j, k,
+    l_j]``, normalised. Stops when the item posteriors move by less than ``tol`` on average (max abs over classes,
+    averaged over items) or after ``max_iter`` steps. Vectorised: one bincount per class per step."""
+    K = int(n_labels)
+    n_items, n_workers = len(item_group), len(worker_group)
+    n_groups = int(max(item_group.max(initial=-1), worker_group.max(initial=-1))) + 1
+    code = np.asarray(code, dtype=np.int64)
+    item = np.asarray(item, dtype=np.int64)
+    worker = np.asarray(worker, dtype=np.int64)
+    if truth is None:
+        truth = np.full(n_items, -1)
+    known = truth >= 0
+    n_item = np.bincount(item, minlength=n_items).astype(float)
+    counts = np.bincount(item * K + code, minlength=n_items * K).reshape(n_items, K).astype(float)
+    post = counts / np.maximum(n_item, 1)[:, None]
+    post[n_item == 0] = 1.0 / K
+    post[known] = np.eye(K)[truth[known]]
+    items_per_group = np.bincount(item_group, minlength=n_groups).astype(float)
+    wl = worker * K + code  # (worker, said label) cell of each judgment
+    converged, it = False, 0
+    prior = np.full((n_groups, K), 1.0 / K)
+    theta = np.full((n_workers, K, K), 1.0 / K)
+    for it in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
+        # M-step
+        prior = np.stack([np.bincount(item_group, weights=post[:, k], minlength=n_groups) for k in range(K)], 1)
+        prior = (prior + 1.0 / K) / (items_per_group[:, None] + 1.0)
+        cnt = np.stack([np.bincount(wl, weights=post[item, k], minlength=n_workers * K).reshape(n_workers, K)
+                        for k in range(K)], axis=1)  # (workers, true k, said l)
+        if prior_strength > 0:
+            pool = np.zeros((n_groups, K, K))
+            np.add.at(pool, worker_group, cnt)
+            pool = (pool + eps) / (pool + eps).sum(axis=2, keepdims=True)
+            cnt = cnt + prior_strength * pool[worker_group]
+        rows = cnt.sum(axis=2, keepdims=True)
+        theta = np.where(rows > 0, cnt / np.where(rows > 0, rows, 1.0), 1.0 / K)
+        theta = np.clip(theta, eps, 1.0)
+        # E-step
+        log_t = np.log(theta)  # (workers, k, l)
+        logp = np.log(prior)[item_group].copy()
+        for k in range(K):
+            logp[:, k] += np.bincount(item, weights=log_t[worker, k, code], minlength=n_items)
+        logp -= logp.max(axis=1, keepdims=True)
+        new = np.exp(logp)
+        new /= new.sum(axis=1, keepdims=True)
+        new[known] = np.eye(K)[truth[known]]
+        delta = float(np.mean(np.abs(new - post).max(axis=1))) if n_items else 0.0
+        post = new
+        if delta < tol:
+            converged = True
+            break
+    return MultiResult(post, theta, prior, it, converged)
+
+
+def decide(posterior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: the label with the highest posterior (ties: the lowest code) and its posterior."""
+    best = np.argmax(posterior, axis=1)
+    return best, posterior[np.arange(len(best)), best]

@@ -14,6 +14,7 @@ LENIENCY_SCHEMA = pa.schema(
         ("labeler_id", pa.string()),
         ("failure_mode", pa.string()),
         ("evidence", pa.string()),
+        ("label", pa.string()),
         ("effect", pa.float64()),
         ("ci_low", pa.float64()),
         ("ci_high", pa.float64()),
@@ -50,14 +51,16 @@ def num(table: pa.Table, name: str) -> np.ndarray:
 
 
 def evidence_table(labeler_id, failure_mode, evidence: str, effect, ci_low, ci_high, p_value, n,
-                   labeler_rate, peer_rate, method: str) -> pa.Table:
-    """Assemble rows of one kind of evidence; q_value is filled later by the BH step over all tests."""
+                   labeler_rate, peer_rate, method: str, label: str | None = None) -> pa.Table:
+    """Assemble rows of one kind of evidence; q_value is filled later by the BH step over all tests. ``label``:
+    the label whose over-use the rows measure (per-label leniency), else None."""
     k = len(effect)
     return pa.table(
         {
             "labeler_id": pa.array(labeler_id, pa.string()),
             "failure_mode": pa.array(failure_mode, pa.string()),
             "evidence": pa.array([evidence] * k, pa.string()),
+            "label": pa.array([label] * k, pa.string()),
             "effect": np.asarray(effect, dtype=float),
             "ci_low": np.asarray(ci_low, dtype=float),
             "ci_high": np.asarray(ci_high, dtype=float),

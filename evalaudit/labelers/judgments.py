@@ -3,7 +3,14 @@
 read the de-duplicated judgments), plus integer codes for the numpy work (Dawid–Skene EM, drift).
 
 Repeated judgments of one item by one labeler: the latest (``labeled_at``) wins — a labeler who re-grades an item
-changed their mind, and counting both would weight that item twice in every per-labeler rate.
+changed their mind, and counting both would weight that item twice in every per-labeler rate. A judgment without a
+time loses to one with a time; between two without, the one ingested later (row order) wins.
+
+Labels are coded against the run's label space (:mod:`evalaudit.labelspace`): ``code`` is the label's index in
+``LabelSpace.labels`` (scale order for ordered spaces), ``value`` its number on the scale (the number itself at the
+interval/ratio level, the category step at the ordinal level), and ``y`` the binary view the positive-rate methods
+read: the label is the *reference label* — the positive label when known, else, on a two-label space, the second
+label in sorted order (leniency is then reported per label), and on ordered spaces "above the scale's middle".
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from evalaudit.engine import Engine
 JUDGMENTS_VIEW = "labelers_judgments"
 ITEMS_VIEW = "labelers_items"
 
-_ITEMS_EMPTY = pa.schema([("item_id", pa.string()), ("is_gold", pa.int32()), ("honeypot_positive", pa.int32())])
+_ITEMS_EMPTY = pa.schema([("item_id", pa.string()), ("is_gold", pa.int32()), ("listed_label", pa.string()),
+                          ("honeypot_label", pa.string())])
 
 
 @dataclass
@@ -45,8 +53,23 @@ class Judgments:
     truth: np.ndarray  # per item code: honeypot answer 1/0, -1 when not a honeypot
     gold: np.ndarray  # per item code: 1 when the item is gold (see ``load``), else 0
     batch: np.ndarray  # int32 batch code per judgment, -1 when the judgment names no batch
-    ts: np.ndarray  # int64 microseconds since the epoch per judgment (labeled_at)
+    ts: np.ndarray  # int64 microseconds since the epoch per judgment (labeled_at; 0 where it is null)
     n_raw: int  # judgments before repeated ones were dropped
+    #: per judgment: the label's index in the label space (``LabelSpace.labels``)
+    code: np.ndarray | None = None
+    #: per judgment: the label's place on the scale (number, or category step for ordinal labels), else the code
+    value: np.ndarray | None = None
+    #: per judgment: it has a time (``labeled_at`` not null); time-based methods use only these
+    timed: np.ndarray | None = None
+    #: per item code: the honeypot answer's label code, -1 when not a honeypot (``truth`` is its binary view)
+    truth_code: np.ndarray | None = None
+    #: per item code: the items table's gold label's code, -1 when none (or not a label of the space)
+    listed_code: np.ndarray | None = None
+    #: the label ``y`` marks (see the module docstring)
+    reference: int = 0
+    n_labels: int = 2
+    #: per label code: its place on the scale (see ``value``)
+    scale: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:
@@ -95,19 +118,55 @@ def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.nda
     return code, first
 
 
-def load(engine: Engine, positive: str) -> Judgments:
+def _nominal_space(engine: Engine, positive: str):
+    """The nominal label space of the store with ``positive`` as its acceptable label (callers that know no more)."""
+    from evalaudit.labelspace import LabelSpace
+
+    rows = engine.query("agreement_label_values").to_pylist()
+    counts = {r["label"]: int(r["n_labels"]) for r in rows if r["label"] is not None}
+    labels = tuple(sorted(counts))
+    return LabelSpace(space="binary" if len(labels) == 2 else "nominal", labels=labels,
+                      counts=tuple(counts[x] for x in labels), numbers=None, positive=positive,
+                      positive_source="config")
+
+
+def reference_code(space) -> int:
+    """The label code ``y`` marks: the positive label when known, else the second of two labels (binary), else the
+    most used label (nominal); -1 on ordered spaces (``y`` is then "above the middle of the scale")."""
+    labels = space.labels
+    if space.ordered:
+        return -1
+    if space.positive is not None and space.positive in labels:
+        return labels.index(space.positive)
+    if len(labels) == 2:
+        return 1
+    return int(np.argmax(space.counts)) if labels else 0
+
+
+def _label_codes(column: pa.ChunkedArray | pa.Array, labels: tuple[str, ...]) -> np.ndarray:
+    """Per row, the index of its label in ``labels`` (-1 when absent: a label the space does not list)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    idx = pc.index_in(column, value_set=pa.array(labels, pa.string()))
+    return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def load(engine: Engine, space) -> Judgments:
     """Fetch the latest judgment per labeler × item × failure mode, register the views this stage's queries read
-    (``labelers_judgments``, ``labelers_items``) and encode the judgments for numpy."""
-    if engine.has_table("items"):
-        items = engine.query("labelers_items", positive=positive)
-    else:
-        items = _ITEMS_EMPTY.empty_table()
+    (``labelers_judgments``, ``labelers_items``) and encode the judgments for numpy. ``space`` is the run's
+    :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored)."""
+    if isinstance(space, str):
+        space = _nominal_space(engine, space)
+    labels = tuple(space.labels)
+    items = engine.query("labelers_items") if engine.has_table("items") else _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
-    table = engine.query("labelers_judgments", positive=positive)
+    table = engine.query("labelers_judgments")
     item_raw, item_dict = codes(table["item_id"])
     lab, labelers = codes(table["labeler_id"], canonical=True)
     fm, fms = codes(table["failure_mode"], canonical=True)
-    ts = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    ts_col = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    timed = pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool)
+    ts = pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64)
     n_raw = len(ts)
     # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
     # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
@@ -117,40 +176,57 @@ def load(engine: Engine, positive: str) -> Judgments:
     order = np.argsort(key)
     sorted_key = key[order]
     if len(key) > 1 and np.any(sorted_key[1:] == sorted_key[:-1]):
-        keep = _latest(key, ts)
+        # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
+        keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))
         table = table.take(pa.array(keep))
-        item_raw, lab, fm, ts = item_raw[keep], lab[keep], fm[keep], ts[keep]
+        item_raw, lab, fm, ts, timed = item_raw[keep], lab[keep], fm[keep], ts[keep], timed[keep]
         item, item_first = _compact(item_raw, fm, len(fms))
         order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
     worker, worker_first = _compact(lab, fm, len(fms))
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
-        item, item_raw, lab, fm, ts = item[order], item_raw[order], lab[order], fm[order], ts[order]
+        item, item_raw, lab, fm, ts, timed = item[order], item_raw[order], lab[order], fm[order], ts[order], \
+            timed[order]
         worker = worker[order]
         item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
         worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
         worker_first[worker] = np.arange(len(worker))
-    y = table["is_positive"].to_numpy(zero_copy_only=False).astype(np.int8)
+    code = _label_codes(table["label"], labels)
     if perm is not None:
-        y = y[perm]
+        code = code[perm]
+    code = np.maximum(code, 0)  # every stored label is in the space (it is built from them)
+    scale = scale_values(space) if len(labels) else np.zeros(1)
+    value = scale[code]
+    ref = reference_code(space)
+    if ref >= 0:
+        y = (code == ref).astype(np.int8)
+    else:  # ordered: above the middle of the scale (for answer patterns and the profile's rate only)
+        mid = (value.min() + value.max()) / 2 if len(value) else 0.0
+        y = (value > mid).astype(np.int8)
     # ISO week number: days since 1970-01-05 (a Monday) // 7
     week = ((ts // 86_400_000_000 - 4) // 7).astype(np.int32)
 
     item_id = pc.take(item_dict, pa.array(item_raw[item_first]))
-    truth = np.full(len(item_first), -1, dtype=np.int8)
+    truth_code = np.full(len(item_first), -1, dtype=np.int32)
+    listed_code = np.full(len(item_first), -1, dtype=np.int32)
     listed_gold = np.zeros(len(item_first), dtype=np.int8)
     if items.num_rows:
         pos = pc.fill_null(pc.index_in(item_id, value_set=items["item_id"]), -1).to_numpy()
         known = pos >= 0
         idx = np.where(known, pos, 0)
-        answers = items["honeypot_positive"].to_numpy(zero_copy_only=False)
-        answers = np.where(np.isnan(answers.astype(float)), -1, answers).astype(np.int8)
-        truth = np.where(known, answers[idx], -1).astype(np.int8)
+        answers = _label_codes(items["honeypot_label"], labels)
+        truth_code = np.where(known, answers[idx], -1).astype(np.int32)
+        listed = _label_codes(items["listed_label"], labels)
+        listed_code = np.where(known, listed[idx], -1).astype(np.int32)
         listed_gold = np.where(known, items["is_gold"].to_numpy(zero_copy_only=False)[idx], 0).astype(np.int8)
+    if ref >= 0:
+        truth = np.where(truth_code >= 0, (truth_code == ref).astype(np.int8), -1).astype(np.int8)
+    else:
+        truth = np.full(len(truth_code), -1, dtype=np.int8)
     # gold: the items the eval uses. When the items table names gold labels, those items; otherwise gold is derived
     # from the labels by consensus, so every labeled item is gold. Honeypots (control items) never are.
     gold = listed_gold if listed_gold.any() else np.ones(len(item_first), dtype=np.int8)
-    gold = np.where(truth >= 0, 0, gold).astype(np.int8)
+    gold = np.where(truth_code >= 0, 0, gold).astype(np.int8)
     batch_col = table["batch_id"]
     if batch_col.null_count == len(batch_col):
         batch = np.full(len(y), -1, dtype=np.int32)
@@ -167,4 +243,14 @@ def load(engine: Engine, positive: str) -> Judgments:
         item_fm=fm[item_first], item_id=item_id,
         worker_labeler=lab[worker_first], worker_fm=fm[worker_first],
         labelers=labelers, failure_modes=fms, truth=truth, gold=gold, batch=batch, ts=ts, n_raw=n_raw,
+        code=code, value=value, timed=timed, truth_code=truth_code, listed_code=listed_code, reference=ref,
+        n_labels=max(len(labels), 1), scale=scale,
     )
+
+
+def scale_values(space) -> np.ndarray:
+    """Per label code, its place on the scale: the number at the interval/ratio level, the category step (0, 1,
+    ...) at the ordinal level, the code itself otherwise."""
+    if space.numeric and space.numbers is not None:
+        return np.asarray(space.numbers, dtype=float)
+    return np.arange(len(space.labels), dtype=float)

@@ -60,11 +60,13 @@ def empirical_null(p_values, effects, min_tests: int = 50) -> tuple[np.ndarray, 
     return out, sigma0
 
 
-def grade(evidence: str, q: float, effect: float, gold_items: int, cfg: LeniencyConfig) -> str | None:
-    """The severity one evidence row earns, or None when it is not significant."""
+def grade(evidence: str, q: float, effect: float, gold_items: int, cfg: LeniencyConfig,
+          scale: float = 1.0) -> str | None:
+    """The severity one evidence row earns, or None when it is not significant. ``scale``: effects on ordered
+    scales are judged as a share of the scale's width (so ``effect_medium = 0.05`` is 10 points on -100..100)."""
     if not np.isfinite(q) or not np.isfinite(effect):
         return None
-    size = abs(effect)
+    size = abs(effect) / scale
     if (evidence in DIRECT and q < cfg.q_high and size >= cfg.effect_high and gold_items >= cfg.gold_items_high):
         return "high"
     if evidence != "assignment" and q < cfg.q_medium and size >= cfg.effect_medium:
@@ -79,9 +81,16 @@ def _fmt(x: float) -> str:
 
 
 def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int], cfg: LeniencyConfig,
-                      since: dict[tuple[str, str], str] | None = None, positive: str = "pass") -> list[Finding]:
+                      since: dict[tuple[str, str], str] | None = None, positive: str | None = "pass",
+                      mode: str = "positive", scale: float = 1.0, space: str = "binary") -> list[Finding]:
     """One labeler_leniency (effect > 0) or labeler_severity (effect < 0) finding per significant labeler ×
-    failure mode. ``gold_items`` maps (labeler, failure mode) to the gold items they labeled there."""
+    failure mode. ``gold_items`` maps (labeler, failure mode) to the gold items they labeled there.
+
+    ``mode`` (see :mod:`evalaudit.labelers`): "positive" — the rate of the acceptable label; "shift" — the shift
+    toward the better end of an ordered scale (effects graded as a share of ``scale``, the scale's width);
+    "per_label" — rows per label: the headline is the graded row of largest effect, preferring an over-use, and
+    the finding is ``labeler_leniency`` when it is an over-use of that label (named in the message and in
+    ``details.label``), ``labeler_severity`` when it is an under-use."""
     q_all = np.asarray(leniency["q_value"].to_numpy(zero_copy_only=False), dtype=float)
     n_tests = int(np.sum(~np.isnan(np.asarray(leniency["p_value"].to_numpy(zero_copy_only=False), dtype=float))))
     # only labeler × failure modes with at least one significant row can yield a finding; all their rows go along
@@ -97,14 +106,20 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
         gold = int(gold_items.get(key, 0))
         graded = []
         for r in group:
-            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, cfg)
+            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, cfg, scale)
             if sev is not None:
                 graded.append((sev, r))
         if not graded:
             continue
-        graded.sort(key=lambda sr: (-_RANK[sr[0]], EVIDENCE_ORDER.index(sr[1]["evidence"]), sr[1]["q_value"]))
+        if mode == "per_label":  # the clearest over-use first: one label over-used is the bias to name
+            graded.sort(key=lambda sr: (-_RANK[sr[0]], sr[1]["effect"] <= 0, -abs(sr[1]["effect"]),
+                                        EVIDENCE_ORDER.index(sr[1]["evidence"]), sr[1]["q_value"]))
+        else:
+            graded.sort(key=lambda sr: (-_RANK[sr[0]], EVIDENCE_ORDER.index(sr[1]["evidence"]),
+                                        sr[1]["q_value"]))
         sev, head = graded[0]
-        signs = {np.sign(r["effect"]) for _, r in graded}
+        label = head.get("label")
+        signs = {np.sign(r["effect"]) for _, r in graded if r.get("label") == label}
         kind = "labeler_leniency" if head["effect"] > 0 else "labeler_severity"
         word = "more" if head["effect"] > 0 else "less"
         details = {
@@ -119,6 +134,25 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
         }
         if since and key in since:
             details["since"] = since[key]
+        if label is not None:
+            details["label"] = label
+        if mode == "shift":
+            unit = "category steps" if space == "ordinal" else "points"
+            better = {"high": "higher", "low": "lower"}.get(positive or "")
+            raw = head["effect"] if positive != "low" else -head["effect"]
+            where = (f"toward the better end ({better} is better)" if better else "(no [labels] positive: the "
+                     "higher end is taken as the better one)")
+            text = (f"Labeler {key[0]} scores {'higher' if raw > 0 else 'lower'} than the other labelers of the "
+                    f"same items on {key[1]}: {head['effect']:+.3g} {unit} {where}")
+        elif label is not None:
+            text = (f"Labeler {key[0]} uses the label {label!r} {word} often than peers on {key[1]} "
+                    f"({_fmt(head['effect'])}")
+        else:
+            text = f"Labeler {key[0]} says {positive!r} {word} often than peers on {key[1]} ({_fmt(head['effect'])}"
+        if mode == "shift":
+            text += f" ({head['evidence']} evidence on {head['n']} items, q = {head['q_value']:.2g})"
+        else:
+            text += f", {head['evidence']} evidence on {head['n']} items, q = {head['q_value']:.2g})"
         findings.append(
             Finding(
                 kind=kind,
@@ -132,11 +166,7 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
                 q_value=head["q_value"],
                 n=head["n"],
                 evidence=f"{head['method']}; BH q-value over {n_tests} labeler × failure-mode tests",
-                message=(
-                    f"Labeler {key[0]} says {positive!r} {word} often than peers on "
-                    f"{key[1]} ({_fmt(head['effect'])}, {head['evidence']} evidence on {head['n']} items, "
-                    f"q = {head['q_value']:.2g}); {gold} gold items carry their labels."
-                ),
+                message=f"{text}; {gold} gold items carry their labels.",
                 details=details,
             )
         )

@@ -1,13 +1,18 @@
 """Spam and collusion.
 
 Spam — a labeler whose judgments carry no information about the item:
-- chance-level agreement: Cohen's kappa (Cohen 1960) of the labeler against a peer on
-  shared items (or against honeypot answers when they share too few), with the chance agreement from both
-  marginal rates; spam when the upper Clopper–Pearson bound of the observed agreement, mapped to kappa, is below
-  ``kappa_max`` (the data exclude any useful agreement, not merely fail to prove it);
-- answer patterns: constant answers (one label on every judgment while peers' rate lies in 5–95%), or alternating
-  answers (the share of consecutive judgments switching label is >= ``switch_rate_min`` and above the 2p(1-p)
-  expected of independent answers, one-sided exact binomial test p < 0.001);
+- chance-level agreement with the *leave-one-out consensus* (:mod:`evalaudit.labelers.reference`: per judgment, the
+  most frequent label among the other labelers of the item, ties shared; the known answer on honeypots) — never one
+  arbitrary peer, so a good labeler who happens to share items with a spammer is not dragged down by them. Labelers
+  flagged as spam in a first pass serve as nobody's reference in the second, which decides. Categorical labels:
+  Cohen's kappa (Cohen 1960) against that reference, chance agreement from the labeler's label shares and the
+  reference's; spam when the one-sided upper Clopper–Pearson bound of the observed agreement, mapped to kappa, is
+  below ``kappa_max``. Ordered labels (ordinal, numeric): Pearson's correlation of the labeler's values with the
+  leave-one-out mean of the others' (Fisher z upper bound) below ``kappa_max``;
+- answer patterns: constant answers (one label on every judgment while that label's share among all judgments lies
+  in 5–95%), or alternating answers (the share of consecutive judgments, in time order, that change label is
+  >= ``switch_rate_min`` and above the ``1 - sum p_k^2`` expected of independent answers with the labeler's own
+  label shares, one-sided exact binomial test p < 0.001; judgments without a time take no part);
 - implausibly short durations: median duration below ``duration_ratio`` × the median of all labelers' medians.
 The Dawid–Skene spammer score 1 - |sensitivity + specificity - 1| (Raykar & Yu 2012, JMLR 13, §3) is reported
 per labeler; it is 1 for a labeler whose answers are independent of the truth.
@@ -31,8 +36,9 @@ from evalaudit.config import SpamConfig
 from evalaudit.findings import Finding
 from evalaudit.labelers.severity import bh
 
-SPAM_METHOD = ("spam: Cohen's kappa vs leave-one-out consensus (Clopper–Pearson bound), constant/alternating answer "
-               "patterns (exact binomial), median duration vs all labelers")
+SPAM_METHOD = ("spam: Cohen's kappa vs the leave-one-out consensus of the other labelers on the same items "
+               "(Clopper–Pearson bound; Pearson correlation with their leave-one-out mean for ordered labels), "
+               "constant/alternating answer patterns (exact binomial), median duration vs all labelers")
 COLLUSION_METHOD = ("collusion: observed disagreements of a labeler pair vs those expected from their Dawid–Skene "
                     "accuracies (one-sided binomial), BH q-value over {n} pairs")
 
@@ -53,51 +59,106 @@ def kappa_bounds(n, b, c, own_pos, peer_pos, confidence: float = 0.95):
 
 
 def switches(J) -> pa.Table:
-    """Per labeler: of their consecutive judgments (by labeled_at; equal times in arbitrary order), how many
-    switch between positive and not positive, out of how many consecutive pairs. One sort of the judgments."""
-    lab = J.worker_labeler[J.worker].astype(np.int64)
-    if len(lab) == 0:
-        return pa.table({"labeler_id": pa.array([], pa.string()), "n_pairs": pa.array([], pa.int64()),
-                         "n_switches": pa.array([], pa.int64())})
-    t = J.ts - J.ts.min()
-    bits = int(t.max()).bit_length()
-    # one int64 key (labeler, time, label) sorted in place when it fits, else a two-key argsort
-    if bits + 1 + int(lab.max()).bit_length() <= 62:
-        key = np.sort((lab << (bits + 1)) | (t << 1) | J.y.astype(np.int64))
-        ls, ys = key >> (bits + 1), key & 1
-    else:  # pragma: no cover - histories longer than the key can hold
-        order = np.lexsort((t, lab))
-        ls, ys = lab[order], J.y[order]
-    same = ls[1:] == ls[:-1]
-    switched = same & (ys[1:] != ys[:-1])
+    """Per labeler: of their consecutive timed judgments (by labeled_at; equal times in arbitrary order), how many
+    change label, out of how many consecutive pairs, and the ``1 - sum_k p_k^2`` expected of independent answers
+    with the labeler's label shares. One sort of the judgments; untimed judgments take no part."""
+    timed = J.timed if J.timed is not None else np.ones(len(J.item), dtype=bool)
+    lab_all = J.worker_labeler[J.worker].astype(np.int64)
     n_lab = len(J.labelers)
+    K = J.n_labels
+    own = np.bincount(lab_all * K + J.code, minlength=n_lab * K).reshape(n_lab, K).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = own / own.sum(axis=1, keepdims=True)
+    expected = 1 - np.nansum(share**2, axis=1)
+    lab, t, code = lab_all[timed], J.ts[timed], J.code[timed].astype(np.int64)
+    if len(lab) == 0:
+        return pa.table({"labeler_id": J.labelers, "n_pairs": np.zeros(n_lab, np.int64),
+                         "n_switches": np.zeros(n_lab, np.int64), "expected": expected})
+    t = t - t.min()
+    tbits, cbits = int(t.max()).bit_length(), max(int(K - 1).bit_length(), 1)
+    # one int64 key (labeler, time, label) sorted in place when it fits, else a three-key lexsort
+    if tbits + cbits + int(lab.max()).bit_length() <= 62:
+        key = np.sort((lab << (tbits + cbits)) | (t << cbits) | code)
+        ls, cs = key >> (tbits + cbits), key & ((1 << cbits) - 1)
+    else:  # pragma: no cover - histories longer than the key can hold
+        order = np.lexsort((code, t, lab))
+        ls, cs = lab[order], code[order]
+    same = ls[1:] == ls[:-1]
+    switched = same & (cs[1:] != cs[:-1])
     return pa.table({
         "labeler_id": J.labelers,
         "n_pairs": np.bincount(ls[1:], weights=same, minlength=n_lab).astype(np.int64),
         "n_switches": np.bincount(ls[1:], weights=switched, minlength=n_lab).astype(np.int64),
+        "expected": expected,
     })
 
 
-def _by_labeler(t: pa.Table, cols: list[str]) -> dict[str, dict[str, float]]:
-    if t.num_rows == 0:
-        return {}
-    g = t.group_by("labeler_id").aggregate([(c, "sum") for c in cols])
-    return {r["labeler_id"]: {c: r[f"{c}_sum"] for c in cols} for r in g.to_pylist()}
+def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray | None = None
+                        ) -> dict[str, dict[str, float]]:
+    """Per labeler: agreement with the leave-one-out reference (:mod:`evalaudit.labelers.reference`) — ``n``
+    judgments with a reference, ``kappa`` (Cohen's kappa, or Pearson's r for ordered labels) and ``kappa_hi`` its
+    one-sided upper bound at ``confidence``. ``exclude``: workers serving as nobody's reference."""
+    from evalaudit.labelers import reference
+
+    lab = J.worker_labeler[J.worker].astype(np.int64)
+    L = len(J.labelers)
+    if ordered:
+        ref, has = reference.loo_mean(J, exclude)
+        x, r = J.value[has], ref[has]
+        lb = lab[has]
+
+        def tot(w):
+            return np.bincount(lb, weights=w, minlength=L)
+
+        n = tot(np.ones(len(x)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mx, mr = tot(x) / n, tot(r) / n
+            sxx = tot(x * x) / n - mx**2
+            srr = tot(r * r) / n - mr**2
+            sxr = tot(x * r) / n - mx * mr
+            rho = np.clip(sxr / np.sqrt(sxx * srr), -1, 1)
+            z = stats.norm.isf(1 - confidence)
+            hi = np.tanh(np.arctanh(np.clip(rho, -0.999999, 0.999999)) + z / np.sqrt(np.maximum(n - 3, 1)))
+        kind = "pearson_r"
+    else:
+        ref = reference.categorical(J, exclude)
+        has = ref.has.astype(float)
+        n = np.bincount(lab, weights=has, minlength=L)
+        agree = np.bincount(lab, weights=ref.agree * has, minlength=L)
+        pe = np.zeros(L)
+        for k in range(J.n_labels):
+            own_k = np.bincount(lab, weights=(J.code == k) * has, minlength=L)
+            ref_k = np.bincount(lab, weights=ref.ref_share[k] * has, minlength=L)
+            pe += own_k * ref_k
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pe = pe / (n * n)
+            po = agree / n
+            up = np.where(agree < n, stats.beta.ppf(confidence, agree + 1, np.maximum(n - agree, 1e-9)), 1.0)
+            denom = np.where(1 - pe > 1e-12, 1 - pe, np.nan)
+            rho, hi = (po - pe) / denom, (up - pe) / denom
+        kind = "kappa"
+    names = J.labelers.to_pylist()
+    return {names[i]: {"n": float(n[i]), "kappa": float(rho[i]), "kappa_hi": float(hi[i]), "measure": kind}
+            for i in range(L) if n[i] > 0}
 
 
-def spam_findings(overall: pa.Table, overlap: pa.Table, honeypot: pa.Table, sw: pa.Table, peer_rate: float,
-                  cfg: SpamConfig, confidence: float) -> tuple[list[Finding], dict[str, dict]]:
+def label_counts(J) -> dict[str, tuple[int, float]]:
+    """Per labeler: how many judgments give their most used label, and that label's share among all judgments."""
+    lab = J.worker_labeler[J.worker].astype(np.int64)
+    L, K = len(J.labelers), J.n_labels
+    own = np.bincount(lab * K + J.code, minlength=L * K).reshape(L, K)
+    overall = own.sum(axis=0) / max(own.sum(), 1)
+    top = own.argmax(axis=1)
+    names = J.labelers.to_pylist()
+    return {names[i]: (int(own[i, top[i]]), float(overall[top[i]])) for i in range(L)}
+
+
+def spam_findings(overall: pa.Table, reference: dict[str, dict[str, float]], sw: pa.Table,
+                  top_labels: dict[str, tuple[int, float]], cfg: SpamConfig) -> tuple[list[Finding], dict[str, dict]]:
     """Spam findings and per-labeler spam facts. ``overall`` is the labelers' 'all' profile rows (n_judgments,
-    n_positive, median_duration_s); ``peer_rate`` the positive rate over all judgments."""
-    cols = ["n", "b", "c", "n_own_pos", "n_peer_pos"]
-    ov = _by_labeler(overlap, cols)
-    hp = _by_labeler(honeypot, cols)
-    for d in (ov, hp):
-        if d:
-            arr = {c: np.array([v[c] for v in d.values()], dtype=float) for c in cols}
-            k, khi = kappa_bounds(arr["n"], arr["b"], arr["c"], arr["n_own_pos"], arr["n_peer_pos"], confidence)
-            for v, kk, hh in zip(d.values(), k, khi, strict=True):
-                v["kappa"], v["kappa_hi"] = float(kk), float(hh)
+    median_duration_s); ``reference`` the agreement with the leave-one-out consensus (:func:`reference_agreement`);
+    ``sw`` the label switches (:func:`switches`); ``top_labels`` per labeler the count of their most used label and
+    that label's share among all judgments (:func:`label_counts`)."""
     swd = {r["labeler_id"]: r for r in sw.to_pylist()}
     meds = np.array([r["median_duration_s"] for r in overall.to_pylist() if r["median_duration_s"] is not None])
     typical = float(np.median(meds)) if len(meds) else float("nan")
@@ -105,25 +166,23 @@ def spam_findings(overall: pa.Table, overlap: pa.Table, honeypot: pa.Table, sw: 
     for r in overall.to_pylist():
         lab = r["labeler_id"]
         signals, info = [], {}
-        ref = ov.get(lab)
-        ref_kind = "overlap"
-        if ref is None or ref["n"] < cfg.min_items:
-            ref, ref_kind = hp.get(lab), "honeypot"
+        ref = reference.get(lab)
         kappa = kappa_hi = None
-        if ref is not None and ref["n"] >= cfg.min_items:
+        if ref is not None and ref["n"] >= cfg.min_items and np.isfinite(ref["kappa"]):
             kappa, kappa_hi = ref["kappa"], ref["kappa_hi"]
-            info.update(kappa=kappa, kappa_upper=kappa_hi, kappa_vs=ref_kind, kappa_n=int(ref["n"]))
+            info.update(kappa=kappa, kappa_upper=kappa_hi, kappa_vs="leave-one-out consensus",
+                        kappa_measure=ref["measure"], kappa_n=int(ref["n"]))
             if np.isfinite(kappa_hi) and kappa_hi < cfg.kappa_max:
                 signals.append("chance-level agreement")
-        n, npos = int(r["n_judgments"]), int(r["n_positive"])
-        if n >= cfg.min_items and 0.05 <= peer_rate <= 0.95 and npos in (0, n):
+        n = int(r["n_judgments"])
+        n_top, share_top = top_labels.get(lab, (0, 0.0))
+        if n >= cfg.min_items and n_top == n and 0.05 <= share_top <= 0.95:
             signals.append("constant answers")
-            info["constant_p"] = float((peer_rate if npos == n else 1 - peer_rate) ** n)
+            info["constant_p"] = float(share_top ** n)
         s = swd.get(lab)
         if s is not None and s["n_pairs"] >= cfg.min_items:
             rate = s["n_switches"] / s["n_pairs"]
-            p1 = npos / n if n else 0.0
-            expected = 2 * p1 * (1 - p1)
+            expected = float(s["expected"])
             info.update(switch_rate=rate, switch_expected=expected)
             if rate >= cfg.switch_rate_min and expected < 1:
                 p = stats.binom.sf(s["n_switches"] - 1, s["n_pairs"], expected)

@@ -11,8 +11,10 @@
 --   * once the judgments of flagged labelers are set aside (the rule of `items_kept_counts`, which computes the
 --     same for the items a flagged labeler touched): how many latest judgments remain (n_kept), the most frequent
 --     remaining label (kept_label; NULL when none remains or when tied: kept_tied = 1);
---   * the Dawid–Skene posterior of the positive label for the item under its failure mode, from the view
---     `items_consensus` (item_id, failure_mode, posterior_positive; a NULL failure_mode there matches any).
+--   * the consensus of the labelers stage for the item under its failure mode, from the view `items_consensus`
+--     (item_id, failure_mode, posterior_positive, consensus_label, posterior_consensus, posterior_listed, method;
+--     a NULL failure_mode there matches any): the Dawid–Skene posterior of the positive label, the consensus label
+--     with its posterior, the posterior of the items table's gold label, and how the consensus was reached.
 WITH item_rows AS (
     SELECT
         item_id,
@@ -54,11 +56,12 @@ labeler_codes AS (
 ),
 coded_labelers AS (
     -- the one aggregation over every judgment: per item and labeler, the latest judgment's label and failure mode
+    -- (a judgment without a time counts as older than any with one)
     SELECT
         l.item_id,
         lb.code AS labeler_code,
-        max_by(lc.code, l.labeled_at) AS label_code,
-        max_by(fc.code, l.labeled_at) AS fm_code,
+        max_by(lc.code, COALESCE(l.labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS label_code,
+        max_by(fc.code, COALESCE(l.labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS fm_code,
         MAX(l.labeled_at) AS last_labeled_at
     FROM labels AS l
     LEFT JOIN label_codes AS lc ON l.label = lc.label
@@ -171,7 +174,11 @@ SELECT
     CAST(COALESCE(f.n_kept, 0) AS BIGINT) AS n_kept,
     CASE WHEN f.n_top_kept > 0 AND f.kept_high = f.kept_low THEN kept.label END AS kept_label,
     CAST(CASE WHEN f.n_top_kept > 0 AND f.kept_high <> f.kept_low THEN 1 ELSE 0 END AS BIGINT) AS kept_tied,
-    CAST(c.posterior_positive AS DOUBLE) AS posterior_positive
+    CAST(c.posterior_positive AS DOUBLE) AS posterior_positive,
+    c.consensus_label AS derived_label,
+    CAST(c.posterior_consensus AS DOUBLE) AS posterior_derived,
+    CAST(c.posterior_listed AS DOUBLE) AS posterior_listed,
+    c.method AS derived_method
 FROM facts AS f
 LEFT JOIN label_codes AS top ON f.top_high = top.code
 LEFT JOIN label_codes AS kept ON f.kept_high = kept.code

@@ -19,8 +19,8 @@ latest AS (
     SELECT
         item_id,
         labeler_id,
-        max_by(label, labeled_at) AS label,
-        max_by(failure_mode, labeled_at) AS failure_mode,
+        max_by(label, COALESCE(labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS label,
+        max_by(failure_mode, COALESCE(labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS failure_mode,
         MAX(labeled_at) AS labeled_at
     FROM labels
     WHERE item_id IN (SELECT item_id FROM touched)

@@ -1,11 +1,12 @@
--- One row per judgment: who judged which item on which failure mode ('unspecified' when none), coded 1 when the
--- label is the positive label $positive and 0 otherwise, with its time, batch and duration. Repeated judgments of
--- one item by one labeler are resolved afterwards (the latest wins; evalaudit.labelers.judgments).
+-- One row per judgment: who judged which item on which failure mode ('unspecified' when none), the label as given,
+-- its time (NULL when the store has none), batch and duration. Labels are coded against the label space in numpy
+-- (evalaudit.labelers.judgments); repeated judgments of one item by one labeler are resolved there too (the latest
+-- wins).
 SELECT
     item_id,
     labeler_id,
     COALESCE(failure_mode, 'unspecified') AS failure_mode,
-    CASE WHEN label = $positive THEN 1 ELSE 0 END AS is_positive,
+    label,
     labeled_at,
     batch_id,
     duration_s

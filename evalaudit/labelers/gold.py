@@ -1,0 +1,118 @@
+"""The consensus (derived gold) of every judged item, on every label space — the ``consensus`` table the items stage
+derives gold from.
+
+- Two labels (or a known positive label with more): the binary Dawid–Skene posterior of the reference label
+  (:func:`evalaudit.labelers.dawid_skene.fit`); the consensus is the reference label when that posterior is at
+  least 1/2, else the other label (on a failure mode with too few informative items for Dawid–Skene, the share of
+  the reference label among the item's judgments, an exact tie resolved by the Dawid–Skene posterior).
+- Nominal labels, and ordinal labels with at most :data:`MAX_DS_LABELS` categories: multi-class Dawid–Skene
+  (:func:`evalaudit.labelers.dawid_skene.fit_multiclass`); the consensus is the label of highest posterior (the
+  mode of the posterior over ordered categories, like crowd-kit's DawidSkene). On a failure mode with too few
+  informative items the majority label, ties resolved by the Dawid–Skene posterior.
+- Numeric labels with more distinct values: the item's median judgment (:func:`evalaudit.labelers.reference.
+  median_consensus`) with its standard error (``consensus_se``) — a confusion matrix per labeler over hundreds of
+  values has too little data per cell to estimate.
+
+Every item with judgments thus gets a consensus label; ``tie_resolved`` marks the items whose most frequent labels
+tied and which the posterior decided (the summary counts them). ``posterior_consensus`` is the posterior of the
+consensus label, ``posterior_listed`` the posterior of the items table's gold label (for the poison score).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from evalaudit.labelers import dawid_skene, reference
+
+#: ordered spaces with more labels than this get the median instead of a K×K Dawid–Skene model
+MAX_DS_LABELS = 20
+
+CONSENSUS_SCHEMA = pa.schema([
+    ("item_id", pa.string()), ("failure_mode", pa.string()), ("posterior_positive", pa.float64()),
+    ("consensus_label", pa.string()), ("posterior_consensus", pa.float64()), ("posterior_listed", pa.float64()),
+    ("consensus_value", pa.float64()), ("consensus_se", pa.float64()), ("tie_resolved", pa.bool_()),
+    ("n_labels", pa.int64()), ("method", pa.string()),
+])
+
+
+def method_for(space) -> str:
+    """Which consensus a label space gets: "binary" (exactly two unordered labels), "median" (ordered with more
+    than :data:`MAX_DS_LABELS` labels) or "multiclass"."""
+    if space.ordered:
+        return "median" if space.n_values > MAX_DS_LABELS else "multiclass"
+    return "binary" if space.n_values == 2 else "multiclass"
+
+
+def binary_model(space) -> bool:
+    """Whether the binary Dawid–Skene model (reference label vs the rest) is fitted: two unordered labels, or more
+    with a known positive label (its leniency evidence and collusion test read it)."""
+    return not space.ordered and (space.n_values == 2 or (space.n_values > 2 and space.positive is not None))
+
+
+def _nan_array(x: np.ndarray) -> pa.Array:
+    x = np.asarray(x, dtype=float)
+    return pa.array(x, pa.float64(), mask=~np.isfinite(x))
+
+
+def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndarray, ds=None, multi=None
+          ) -> pa.Table:
+    """The consensus table (:data:`CONSENSUS_SCHEMA`), one row per item code. ``ds``: the binary Dawid–Skene
+    result (its posterior is of the reference label ``J.reference``), ``multi``: the multi-class one; neither: the
+    median. ``use_ds_item``: per item, its failure mode has enough informative items for Dawid–Skene."""
+    K = len(labels)
+    n_item = np.bincount(J.item, minlength=J.n_items)
+    if ds is not None or multi is not None:  # (the median needs no item × label counts: K may be thousands)
+        counts = np.bincount(J.item.astype(np.int64) * K + J.code, minlength=J.n_items * K).reshape(J.n_items, K)
+        top = counts.max(axis=1) if K else np.zeros(J.n_items)
+        tied = (counts == top[:, None]).sum(axis=1) > 1
+    hp = J.truth_code >= 0
+    listed = J.listed_code
+    post_pos = np.full(J.n_items, np.nan)
+    value = np.full(J.n_items, np.nan)
+    se = np.full(J.n_items, np.nan)
+    if ds is not None:
+        ref = J.reference
+        other = 1 - ref
+        maj = dawid_skene.majority(J.y, J.item, J.n_items, J.truth)
+        # an exact tie in the majority share is resolved by the Dawid–Skene posterior
+        maj = np.where(maj == 0.5, ds.posterior, maj)
+        post_pos = np.where(use_ds_item, ds.posterior, maj)
+        cons = np.where(post_pos >= 0.5, ref, other)
+        p_cons = np.where(cons == ref, post_pos, 1 - post_pos)
+        p_listed = np.where(listed < 0, np.nan, np.where(listed == ref, post_pos, 1 - post_pos))
+        method = np.where(use_ds_item, "dawid_skene", "majority")
+        tie_resolved = tied & (n_item > 0) & ~hp
+    elif multi is not None:
+        best, _p_best = dawid_skene.decide(multi.posterior)
+        # majority where Dawid–Skene is not trusted; a tie among the top labels goes to the higher posterior
+        score = np.where(counts == top[:, None], 1.0 + multi.posterior, 0.0)
+        maj = np.argmax(score, axis=1)
+        cons = np.where(use_ds_item | hp, best, maj)
+        p_cons = multi.posterior[np.arange(J.n_items), cons]
+        p_listed = np.where(listed < 0, np.nan, multi.posterior[np.arange(J.n_items), np.maximum(listed, 0)])
+        method = np.where(use_ds_item, "dawid_skene", "majority")
+        tie_resolved = tied & (n_item > 0) & ~hp
+        if J.scale is not None:
+            value = J.scale[cons]
+    else:
+        cons, value, se = reference.median_consensus(J)
+        p_cons = np.full(J.n_items, np.nan)
+        p_listed = np.full(J.n_items, np.nan)
+        method = np.full(J.n_items, "median", dtype=object)
+        tie_resolved = np.zeros(J.n_items, dtype=bool)
+    names = pa.array(labels, pa.string())
+    cons = np.asarray(cons, dtype=np.int64)
+    return pa.table({
+        "item_id": J.item_id,
+        "failure_mode": pa.array(fm_names[J.item_fm], pa.string()),
+        "posterior_positive": _nan_array(post_pos),
+        "consensus_label": names.take(pa.array(cons, pa.int64(), mask=cons < 0)),
+        "posterior_consensus": _nan_array(p_cons),
+        "posterior_listed": _nan_array(p_listed),
+        "consensus_value": _nan_array(value),
+        "consensus_se": _nan_array(se),
+        "tie_resolved": pa.array(tie_resolved, pa.bool_()),
+        "n_labels": n_item.astype(np.int64),
+        "method": pa.array(np.asarray(method, dtype=object), pa.string()),
+    }, schema=CONSENSUS_SCHEMA)

@@ -459,9 +459,10 @@ def environment_problems(env: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if env is None else env
     problems = []
     threads = env.get("EVALAUDIT_THREADS")
-    if threads is not None and threads.strip() != "":
-        if not re.fullmatch(r"\s*[0-9]+\s*", threads) or int(threads) > 4096:
-            problems.append(f"EVALAUDIT_THREADS must be a whole number from 0 to 4096, not {threads!r}")
+    if threads is not None and threads.strip() != "" and (
+        not re.fullmatch(r"\s*[0-9]+\s*", threads) or int(threads) > 4096
+    ):
+        problems.append(f"EVALAUDIT_THREADS must be a whole number from 0 to 4096, not {threads!r}")
     mem = env.get("EVALAUDIT_MEMORY_LIMIT")
     if mem is not None:
         problem = memory_problem(mem, "EVALAUDIT_MEMORY_LIMIT")

@@ -39,7 +39,7 @@ def _refuse_foreign_data(store_dir: Path, seed: int, n_judgments: int) -> None:
         return
     own = {str((store_dir / "exports" / _export_name(t, seed, n_judgments)).resolve()) for t in TABLE_ORDER}
     foreign = [r.source_file for r in Store.open(store_dir).sources() if r.source_file not in own]
-    if foreign or any(Store(store_dir).files(t) for t in TABLE_ORDER) and not Store(store_dir).sources():
+    if foreign or (any(Store(store_dir).files(t) for t in TABLE_ORDER) and not Store(store_dir).sources()):
         raise UnusableInput(
             f"{store_dir}: the store already holds data"
             f"{f' (from {foreign[0]})' if foreign else ''}; the demo writes only into a new or empty store, "

@@ -1,10 +1,10 @@
 """Normalisation of a source to a canonical table, as one DuckDB projection per source.
 
 For every canonical column the source has, an expression converts it (text trimmed, empty text = missing;
-timestamps in the one grammar of ISO_TIMESTAMP — no zone means UTC —, epoch seconds of 9-10 digits, or native
-Parquet timestamps, all to UTC; numbers parsed) and a check says why a row cannot be stored. The first failing check becomes the row's
-quarantine reason. This SQL is ingest's own and DuckDB-specific by design: it runs once per file on one machine,
-unlike the audit's portable queries.
+timestamps in the one grammar of ISO_TIMESTAMP — no zone means UTC —, epoch seconds of 9+ digits, or native
+Parquet timestamps, all to UTC; numbers parsed) and a check says why a row cannot be stored. The first failing
+check becomes the row's quarantine reason. This SQL is ingest's own and DuckDB-specific by design: it runs once
+per file on one machine, unlike the audit's portable queries.
 """
 
 from __future__ import annotations

@@ -100,24 +100,6 @@ def _regular(path: Path) -> bool:
         return False
 
 
-#: column names an input may not use: the reader's row counter and the provenance evalaudit adds itself
-RESERVED = (ROW, *(c.name for c in schema.PROVENANCE))
-
-
-def check_columns(src: Source) -> None:
-    """Refuse a source whose columns repeat a name or use a reserved one: the stored value would silently be one
-    of two columns, or evalaudit's own provenance overwritten by the user's."""
-    names = [c if c.strip() else "(blank)" for c in src.columns]
-    dupes = sorted({c for c in names if names.count(c) > 1})
-    if dupes:
-        raise UnusableInput(f"{src.path}: names column(s) {', '.join(repr(d) for d in dupes)} more than once; "
-                            "rename one so each column has one name (input)")
-    reserved = [c for c in src.columns if c in RESERVED]
-    if reserved:
-        raise UnusableInput(f"{src.path}: has column(s) {', '.join(reserved)}, which evalaudit reserves for the "
-                            "provenance it records itself; rename or drop them (input)")
-
-
 def _apply_map(src: Source, table: schema.Table, mapping: Mapping[str, str]) -> dict[str, str]:
     """Source column -> stored column name, checking the mapping against the file and the table."""
     names = {c: c for c in src.columns}
@@ -287,7 +269,6 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
                 continue
             seen.add(sha)
             src = read(path, fmt)
-            check_columns(src)
             names = _apply_map(src, tbl, mapping or {})
             sub = staging / str(i)
             try:

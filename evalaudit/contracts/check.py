@@ -19,8 +19,8 @@ from evalaudit.contracts import batch_expectations, page, promote, row_expectati
 from evalaudit.contracts.gx import Spec, skipped, validate
 from evalaudit.contracts.result import FAILED, CheckResult, ExpectationResult
 from evalaudit.errors import UnusableInput
-from evalaudit.paths import check_input
 from evalaudit.ingest import sha256_of
+from evalaudit.paths import check_input
 from evalaudit.store import Store
 
 

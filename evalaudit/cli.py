@@ -73,9 +73,11 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _interrupts() -> tuple[type[BaseException], ...]:
+    """What DuckDB and pyarrow raise instead of KeyboardInterrupt when Ctrl-C arrives inside them."""
     import duckdb
+    import pyarrow as pa
 
-    return (duckdb.InterruptException,)
+    return (duckdb.InterruptException, pa.ArrowCancelled)
 
 
 def _user_caused(e: Exception) -> str | None:

@@ -308,6 +308,9 @@ def _staging_error(e: duckdb.Error, path: Path, store: Store) -> UnusableInput:
     """Blame the right culprit for a DuckDB error while staging: the store's disk when a write into the store
     failed, else the input file."""
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    detail = re.search(r'"exception_message":"(.*?)(?<!\\)"', text)  # DuckDB's JSON-shaped IO errors
+    if detail:
+        text = detail.group(1).replace('\\"', '"')
     if str(store.root.resolve()) in str(e) or str(store.root) in str(e) or any(
         w in text.lower() for w in _DISK_WORDS
     ):

@@ -30,7 +30,7 @@ def cumulative_export(src, n: int):
         tmp = path.with_suffix(".tmp")
         duckdb.sql(
             f"COPY (SELECT * FROM (SELECT * FROM read_parquet('{src}') UNION ALL "
-            f"SELECT * REPLACE (item_id || '-next' AS item_id) FROM read_parquet('{src}') LIMIT {new}) "
+            f"(SELECT * REPLACE (item_id || '-next' AS item_id) FROM read_parquet('{src}') LIMIT {new})) "
             f"ORDER BY labeler_id, item_id) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
         )
         tmp.replace(path)

@@ -160,6 +160,8 @@ def test_duplicates_inside_a_file_are_stored_once_and_counted(cli, tmp_path, sto
     assert (result.rows_added, result.rows_duplicate_in_file, result.rows_duplicate_stored) in ((10, 10, 0),
                                                                                                   (11, 11, 0))
     assert rows(store) == result.rows_added
+    kept = pq.read_table(next((store / "labels").glob("*.parquet"))).column("source_row").to_pylist()
+    assert kept == sorted(kept) and kept[:10] == list(range(10))  # first occurrences, in file order
     manifest = json.loads(next((store / "manifest" / "labels").glob("*.json")).read_text())
     assert manifest["rows_duplicate_in_file"] == result.rows_duplicate_in_file
 

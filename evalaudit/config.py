@@ -434,8 +434,6 @@ def validation_problems(cfg: Config) -> list[str]:
                 if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
                     problems.append(f"[{sf.name}] {f.name} ({lo}) must not exceed {high} ({hi})")
     labels = cfg.labels
-    if isinstance(labels.level, str) and labels.level != "ordinal" and labels.order:
-        problems.append(f"[labels] order applies only with level = \"ordinal\", not {labels.level!r}")
     if isinstance(labels.order, list) and len(set(labels.order)) != len(labels.order):
         problems.append("[labels] order lists a category twice")
     return problems

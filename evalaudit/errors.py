@@ -9,6 +9,12 @@ class UnusableInput(EvalauditError):
     """An input file, table or config that cannot be used at all (exit code 2)."""
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (library messages run on), else its type's name."""
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
 def _reason(e: OSError) -> str:
     return (e.strerror or str(e) or type(e).__name__).lower()
 

@@ -37,15 +37,10 @@ import pyarrow.parquet as pq
 
 from evalaudit import schema
 from evalaudit.engine import DuckDBEngine
-from evalaudit.errors import UnusableInput, store_error
+from evalaudit.errors import UnusableInput, first_line, store_error
 
 #: the name of a committed data file (see the module docstring)
 _SOURCE_FILE = re.compile(r"src-[0-9a-f]{64}\.parquet")
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 @dataclass
@@ -126,7 +121,7 @@ class Store:
                 try:
                     names = pq.read_schema(path).names
                 except (OSError, pa.ArrowException) as e:
-                    raise UnusableInput(f"{path}: a damaged Parquet file in the store ({_first_line(e)}); restore "
+                    raise UnusableInput(f"{path}: a damaged Parquet file in the store ({first_line(e)}); restore "
                                         "it from a backup or move it out and re-ingest its source (store)") from None
                 missing = [c for c in schema.get(table).arrow_schema.names if c not in names]
                 if missing:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from evalaudit.errors import UnusableInput, input_error
+from evalaudit.errors import UnusableInput, first_line, input_error
 from evalaudit.ingest.label_studio import read_label_studio
 
 FORMATS = ("auto", "parquet", "csv", "jsonl", "label-studio")
@@ -132,7 +132,7 @@ def _read_parquet(path: Path) -> Source:
         if pf.metadata.num_rows:
             pf.read_row_group(pf.metadata.num_row_groups - 1, columns=names[:1])  # touch the data pages too
     except Exception as e:  # pyarrow raises several types for damaged files
-        raise UnusableInput(f"{path}: not a readable Parquet file ({_first_line(e)})") from None
+        raise UnusableInput(f"{path}: not a readable Parquet file ({first_line(e)})") from None
     return Source(path, "parquet", list(names), parquet=path)
 
 
@@ -310,9 +310,4 @@ def _read_label_studio(path: Path) -> Source:
     columns, rows, numbers, bad = read_label_studio(doc, path)
     return Source(path, "label-studio", columns, table=_strings_table(columns, rows, numbers),
                   bad_rows=[BadRow(**b) for b in bad])
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 

@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_STORE ?= data/demo
 DEMO_REPORT ?= reports/demo
 
-.PHONY: help install demo test test-spark install-smoke lint format bench docs clean
+.PHONY: help install demo test test-races test-spark install-smoke lint format bench docs clean
 
 help:
 	@echo "make demo   - create .venv, install, write the demo store to $(DEMO_STORE), audit it into $(DEMO_REPORT)"
 	@echo "make test   - lint and run the test suite"
+	@echo "make test-races - the slow hostile-input cases (kills, full disks, races; CI runs them)"
 	@echo "make test-spark - the DuckDB/Spark parity suite (needs pip install -e '.[spark]' and Java 17)"
 	@echo "make install-smoke - build the wheel, install it in a fresh venv outside the checkout, run every command there"
 	@echo "make bench  - run the benchmarks (writes numbers to stdout; record them in benchmarks/RESULTS.md)"
@@ -36,7 +37,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix evalaudit tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not races"
+
+# issue 14's slow hostile cases: kills, interrupts, full disks, permissions and races, in real subprocesses
+test-races: $(STAMP)
+	$(BIN)/python -m pytest -q -m races tests/test_hostile.py
 
 # Spark parity (tests/spark, deselected from `make test`): local mode, bound to 127.0.0.1, UTC, no UI
 test-spark: $(STAMP)

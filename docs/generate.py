@@ -63,6 +63,19 @@ def config_markdown() -> str:
     out = ["# Configuration: evalaudit.toml", "",
            "Generated from `evalaudit/config.py` by `docs/generate.py`; do not edit. Pass the file with "
            "`--config`; without it every default below applies. An unknown section or key is an error naming it.",
+           "",
+           "Every value is checked for type and range in one pass, and every problem is listed in one message "
+           "(exit 2): whole numbers are counts (never negative; `min_items`, `bootstrap`, `ds_max_iter` and the "
+           "like at least 1), shares and rates lie in [0, 1], q-value cut-offs in (0, 1], confidence levels in "
+           "(0, 1), agreement coefficients in [-1, 1], a `..._medium` threshold may not exceed its `..._high`, "
+           f"`seed` lies in [0, {2**32 - 1}], `memory_limit` is a size of at least 64MB (or empty). Labels are "
+           "strings (`values = [\"1\", \"2\"]`, in quotes). Where a date is meant (`as_of`, `window_start`, "
+           "`window_end`) a TOML date or date-time (`as_of = 2024-06-01`) is accepted as well as ISO 8601 text.",
+           "",
+           "## Environment variables", "",
+           "Checked the same way, listed with the config's problems.", "",
+           "| variable | meaning |", "|---|---|",
+           *[f"| `{k}` | {v} |" for k, v in config.ENVIRONMENT.items()],
            ""]
     for section in dataclasses.fields(config.Config):
         if section.name == "source":

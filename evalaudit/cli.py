@@ -57,6 +57,10 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as e:
+            user_caused = _user_caused(e)
+            if user_caused is not None:
+                click.echo(f"evalaudit: {user_caused}", err=True)
+                sys.exit(130 if isinstance(e, _interrupts()) else 2)
             if os.environ.get("EVALAUDIT_DEBUG"):
                 raise
             click.echo(
@@ -67,6 +71,33 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(3)
 
     return wrapper
+
+
+def _interrupts() -> tuple[type[BaseException], ...]:
+    """What DuckDB and pyarrow raise instead of KeyboardInterrupt when Ctrl-C arrives inside them."""
+    import duckdb
+    import pyarrow as pa
+
+    return (duckdb.InterruptException, pa.ArrowCancelled)
+
+
+def _user_caused(e: Exception) -> str | None:
+    """The sentence for an error the disk, the machine or an interrupt caused where no library code named the
+    culprit (each place that knows it raises UnusableInput itself); None for evalaudit's own bugs."""
+    import errno
+
+    if isinstance(e, _interrupts()):
+        return "interrupted; nothing was written"
+    if isinstance(e, RecursionError):
+        return "an input is nested too deeply to be read (RecursionError); flatten it or split it"
+    if isinstance(e, MemoryError):
+        return "out of memory; set EVALAUDIT_MEMORY_LIMIT or [run] memory_limit lower, or use a larger machine"
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                                              errno.EIO, errno.ENOTDIR, errno.EISDIR, errno.ELOOP,
+                                              errno.ENAMETOOLONG, errno.EMFILE, errno.ENFILE, errno.EXDEV):
+        where = f"{e.filename}: " if e.filename else ""
+        return f"{where}{(e.strerror or str(e)).lower()} (the disk or file system refused an operation)"
+    return None
 
 
 class _Group(click.Group):
@@ -95,14 +126,24 @@ def main() -> None:
     """
 
 
-STORE = click.option("--store", required=True, type=click.Path(file_okay=False, path_type=Path),
+class _Path(click.Path):
+    """click.Path that refuses an empty value: ``--store ''`` or ``--out ''`` would silently mean the current
+    directory (a usage error, exit 2)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty; name a path, e.g. --store data/store", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+STORE = click.option("--store", required=True, type=_Path(file_okay=False, path_type=Path),
                      help="The store directory (plain Parquet, created on first ingest).")
-CONFIG = click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+CONFIG = click.option("--config", type=_Path(dir_okay=False, path_type=Path), default=None,
                       help="evalaudit.toml with labels, gold and threshold settings (defaults apply without it).")
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=_Path(path_type=Path))
 @STORE
 @click.option("--table", default="labels", show_default=True,
               type=click.Choice(["labels", "items", "labelers", "predictions", "production"]),
@@ -123,7 +164,7 @@ def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, mappings:
     from evalaudit.ingest import ingest_files, parse_map
 
     results = ingest_files(store, paths, table=table, fmt=fmt, mapping=parse_map(mappings))
-    totals = {"added": 0, "quarantined": 0, "duplicate": 0}
+    totals = {"added": 0, "quarantined": 0, "duplicate": 0, "in_file": 0, "stored": 0}
     for r in results:
         if r.status == "duplicate":
             totals["duplicate"] += 1
@@ -131,28 +172,36 @@ def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, mappings:
             continue
         totals["added"] += r.rows_added
         totals["quarantined"] += r.rows_quarantined
+        totals["in_file"] += r.rows_duplicate_in_file
+        totals["stored"] += r.rows_duplicate_stored
         line = f"added {r.rows_added:,} rows to {r.table} from {r.path}"
         if r.rows_quarantined:
             line += f"; quarantined {r.rows_quarantined:,} → {r.quarantine_file}"
         click.echo(line)
+        if r.rows_duplicate_stored:
+            click.echo(f"  {r.rows_duplicate_stored:,} × set aside: the same judgment is already in the store")
+        if r.rows_duplicate_in_file:
+            click.echo(f"  {r.rows_duplicate_in_file:,} × set aside: repeats an earlier row of the file")
         for reason, n in r.reasons[:5]:
             click.echo(f"  {n:,} × {reason}")
         if r.ignored_columns:
             click.echo(f"  columns not stored (not part of {r.table}): {', '.join(r.ignored_columns)}")
     click.echo(
         f"{totals['added']:,} rows added, {totals['quarantined']:,} quarantined, "
+        f"{totals['stored'] + totals['in_file']:,} set aside as duplicate judgments "
+        f"({totals['stored']:,} already stored, {totals['in_file']:,} repeated within a file), "
         f"{totals['duplicate']} file(s) skipped as already ingested"
     )
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=_Path(path_type=Path))
 @STORE
 @CONFIG
 @click.option("--promote", is_flag=True,
               help="Append the batch to the store when it passes (same writer as ingest); keep a failing batch "
                    "whole, with its validation result, in STORE/quarantine/batches/<sha256>/.")
-@click.option("--docs", "docs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--docs", "docs_dir", type=_Path(file_okay=False, path_type=Path), default=None,
               help="Write a self-contained HTML page of the validation to DIR/index.html (opens offline).")
 @click.option("--format", "output", default="text", show_default=True, type=click.Choice(["text", "json"]),
               help="Print the result as text for a person or as JSON.")
@@ -177,7 +226,7 @@ def check(path: Path, store: Path, config: Path | None, promote: bool, docs_dir:
 
 @main.command()
 @STORE
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", required=True, type=_Path(file_okay=False, path_type=Path),
               help="Directory for index.html, findings.json and the Parquet tables (replaced atomically).")
 @CONFIG
 @click.option("--fail-on", default="high", show_default=True, type=click.Choice(["high", "medium", "low", "never"]),
@@ -231,7 +280,7 @@ def run(store: Path, out: Path, config: Path | None, fail_on: str, fail_on_new: 
 
 @main.command()
 @STORE
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", required=True, type=_Path(dir_okay=False, path_type=Path),
               help="File to write (replaced atomically).")
 @click.option("--top", default=500, show_default=True, type=click.IntRange(1),
               help="How many items, highest priority first.")
@@ -258,6 +307,7 @@ def relabel(store: Path, out: Path, top: int, fmt: str, failure_modes: tuple[str
     from evalaudit import relabel as relabel_mod
 
     _setup_logging(quiet=True)
+    relabel_mod.check_out(out, store)
     table = relabel_mod.queue(store, config_mod.load(config), top, failure_modes, labeler_ids, flags)
     n = relabel_mod.write(table, out, fmt)
     click.echo(f"wrote {n:,} items to {out}")
@@ -279,7 +329,7 @@ def demo(store: Path, seed: int, judgments: int) -> None:
 
 @main.command()
 @click.argument("name", type=click.Choice(["audit", "labeler", "batch_gate", "items"]))
-@click.option("--store", default="data/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--store", default="data/demo", show_default=True, type=_Path(file_okay=False, path_type=Path),
               help="The store directory the notebook audits.")
 @CONFIG
 @click.option("--edit", is_flag=True, help="Open the notebook in marimo's editor instead of running it as an app.")

@@ -6,8 +6,13 @@ naming the key and the file (a typo must not silently fall back to a default). d
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -272,60 +277,253 @@ class Config:
     source: str | None = None
 
     def validate(self) -> Config:
-        where = self.source or "the configuration"
-        if self.labels.level not in LEVELS:
-            raise UnusableInput(f"{where}: [labels] level must be one of {', '.join(LEVELS)}, "
-                                f"not {self.labels.level!r}")
-        if self.labels.level == "ordinal" and self.labels.order and len(set(self.labels.order)) != len(
-            self.labels.order
-        ):
-            raise UnusableInput(f"{where}: [labels] order lists a category twice")
-        if not 0 < self.agreement.confidence < 1:
-            raise UnusableInput(f"{where}: [agreement] confidence must lie between 0 and 1")
-        if self.agreement.window not in ("day", "week", "month"):
-            raise UnusableInput(f"{where}: [agreement] window must be day, week or month")
-        if self.leniency.strata not in ("week", "batch"):
-            raise UnusableInput(f"{where}: [leniency] strata must be week or batch")
+        """Check every value for type and range; raise one UnusableInput listing every problem found."""
+        problems = validation_problems(self)
+        if problems:
+            raise UnusableInput(_listing(self.source or "the configuration", problems))
         return self
 
 
-def _build(cls: type, data: dict[str, Any], where: str, section: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
+# -- validation ------------------------------------------------------------------------------------------------
+# Why by rule and not one check per key: ~90 keys share a handful of meanings (a count, a probability, a q-value,
+# a non-negative size), so a key's name says its range; the few exceptions are listed. All problems are collected
+# in one pass (like pandera's lazy validation), so a user fixes a config in one edit, not one error at a time.
+
+#: enumerated settings: section.key -> allowed values
+CHOICES: dict[str, tuple[str, ...]] = {
+    "labels.level": LEVELS, "agreement.window": ("day", "week", "month"), "leniency.strata": ("week", "batch"),
+}
+#: settings that are dates or times (ISO 8601 text, or a TOML date / date-time)
+DATES = ("gold.as_of", "contracts.window_start", "contracts.window_end")
+#: counts that must be at least 1 (the others may be 0)
+POSITIVE_COUNTS = ("agreement.min_items", "agreement.min_pair_items", "agreement.bootstrap", "leniency.min_items",
+                   "leniency.ds_max_iter", "leniency.ds_min_items", "drift.min_judgments", "drift.min_weeks",
+                   "spam.min_items", "spam.min_pair_items", "impact.min_items")
+#: agreement coefficients and kappas: between -1 and 1
+COEFFICIENTS = ("agreement.alpha_min", "spam.kappa_max", "contracts.min_alpha")
+#: probabilities that must lie strictly between 0 and 1 (confidence levels) or in (0, 1] (q-value cut-offs)
+OPEN_UNIT = ("agreement.confidence", "contracts.shift_confidence")
+_SHARE_WORDS = ("share", "rate", "accuracy", "overlap", "posterior")
+#: the largest seed numpy's generators take
+MAX_SEED = 2**32 - 1
+#: below this DuckDB cannot run an audit at all
+MIN_MEMORY_BYTES = 64 * 2**20
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30, "tib": 2**40}
+
+
+def memory_bytes(text: str) -> int | None:
+    """A size such as '2500MB', '3GB' or '3GiB' in bytes; None when it is not one (DuckDB's grammar)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    if not m or m.group(2).lower() not in _UNITS:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def memory_problem(text: str, name: str) -> str | None:
+    """Why ``text`` is not a usable memory limit (empty = DuckDB's default), else None."""
+    if text.strip() == "":
+        return None
+    n = memory_bytes(text)
+    if n is None:
+        return f"{name} must be a size such as '2500MB' or '3GB', not {text!r}"
+    if n < MIN_MEMORY_BYTES:
+        return f"{name} = {text!r} is too small to run an audit (at least {MIN_MEMORY_BYTES // 2**20}MB)"
+    return None
+
+
+def _range_problem(key: str, name: str, value: float) -> str | None:
+    """The range a numeric setting must lie in, from its name (see the rules above)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name} must be a finite number, not {value!r}"
+    short = key.split(".", 1)[1]
+    if key == "run.seed":
+        return None if 0 <= value <= MAX_SEED else f"{name} must lie between 0 and {MAX_SEED}, not {value!r}"
+    if key in COEFFICIENTS:
+        return None if -1 <= value <= 1 else f"{name} must lie between -1 and 1, not {value!r}"
+    if key in OPEN_UNIT:
+        return None if 0 < value < 1 else f"{name} must lie strictly between 0 and 1, not {value!r}"
+    if short.startswith("q_") or short.endswith("_q") or short == "q_max":
+        return None if 0 < value <= 1 else f"{name} is a q-value cut-off and must lie in (0, 1], not {value!r}"
+    if (any(w in short for w in _SHARE_WORDS) and not short.endswith("_ratio")) or short == "under_ratio":
+        return None if 0 <= value <= 1 else f"{name} is a share and must lie between 0 and 1, not {value!r}"
+    if key in POSITIVE_COUNTS or short == "ds_tol":
+        return None if value > 0 else f"{name} must be greater than 0, not {value!r}"
+    return None if value >= 0 else f"{name} must not be negative, not {value!r}"
+
+
+def _date_value(value: Any) -> str | None:
+    """A TOML date / date-time or ISO 8601 text as ISO text; None when it is neither."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return text
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return text
+    return None
+
+
+def _expected(default: Any, f: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, list):
+        return "a list of strings"
+    return "a string"
+
+
+def _check_value(obj: Any, section: str, f: Any, default: Any, problems: list[str]) -> None:
+    """Check (and normalise in place: ints to floats, TOML dates to text) one setting; append any problem."""
+    key = f"{section}.{f.name}"
+    name = f"[{section}] {f.name}"
+    value = getattr(obj, f.name)
+    if key in DATES:
+        if value is None:
+            return
+        text = _date_value(value)
+        if text is None:
+            problems.append(f"{name} must be an ISO 8601 date or time such as 2024-06-01, not {value!r}")
+        else:
+            setattr(obj, f.name, text or None)
+        return
+    if value is None:
+        if default is not None:
+            problems.append(f"{name} must be {_expected(default, f)}, not empty")
+        return
+    if default is None or isinstance(default, str):
+        if not isinstance(value, str):
+            problems.append(f"{name} must be a string (in quotes), not {value!r}")
+            return
+    elif isinstance(default, list):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            bad = value if not isinstance(value, list) else [v for v in value if not isinstance(v, str)]
+            problems.append(f"{name} must be a list of strings (each in quotes), not {bad!r}")
+            return
+        if len(set(value)) != len(value):
+            problems.append(f"{name} lists a value twice")
+    elif isinstance(default, bool):
+        if not isinstance(value, bool):
+            problems.append(f"{name} must be true or false, not {value!r}")
+            return
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{name} must be a whole number, not {value!r}")
+            return
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{name} must be a number, not {value!r}")
+            return
+        value = float(value)
+        setattr(obj, f.name, value)
+    if key in CHOICES and value not in CHOICES[key]:
+        problems.append(f"{name} must be one of {', '.join(CHOICES[key])}, not {value!r}")
+    if key == "run.memory_limit":
+        problem = memory_problem(value, name)
+        if problem:
+            problems.append(problem)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        problem = _range_problem(key, name, value)
+        if problem:
+            problems.append(problem)
+
+
+def validation_problems(cfg: Config) -> list[str]:
+    """Every problem of ``cfg``'s values, one sentence fragment each, in section order."""
+    problems: list[str] = []
+    for sf in fields(cfg):
+        obj = getattr(cfg, sf.name)
+        if not is_dataclass(obj):
+            continue
+        defaults = type(obj)()
+        for f in fields(obj):
+            _check_value(obj, sf.name, f, getattr(defaults, f.name), problems)
+        # a medium threshold must not be stricter than the high one (q-values excepted: smaller is stricter)
+        for f in fields(obj):
+            if f.name.endswith("_medium") and not f.name.startswith("q_"):
+                high = f.name.removesuffix("_medium") + "_high"
+                lo, hi = getattr(obj, f.name), getattr(obj, high, None)
+                if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
+                    problems.append(f"[{sf.name}] {f.name} ({lo}) must not exceed {high} ({hi})")
+    labels = cfg.labels
+    if isinstance(labels.order, list) and len(set(labels.order)) != len(labels.order):
+        problems.append("[labels] order lists a category twice")
+    return problems
+
+
+def _listing(where: str, problems: list[str]) -> str:
+    if len(problems) == 1:
+        return f"{where}: {problems[0]}"
+    return f"{where}: {len(problems)} problems: " + "; ".join(problems)
+
+
+#: environment variables evalaudit reads, and how each is checked
+ENVIRONMENT = {
+    "EVALAUDIT_THREADS": "a whole number of DuckDB threads, 0 = one per core",
+    "EVALAUDIT_MEMORY_LIMIT": "DuckDB's memory cap for `evalaudit run`, e.g. 2500MB; overrides [run] memory_limit",
+}
+
+
+def environment_problems(env: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem of evalaudit's environment variables (ENVIRONMENT), checked like config values."""
+    env = os.environ if env is None else env
+    problems = []
+    threads = env.get("EVALAUDIT_THREADS")
+    if threads is not None and threads.strip() != "" and (
+        not re.fullmatch(r"\s*[0-9]+\s*", threads) or int(threads) > 4096
+    ):
+        problems.append(f"EVALAUDIT_THREADS must be a whole number from 0 to 4096, not {threads!r}")
+    mem = env.get("EVALAUDIT_MEMORY_LIMIT")
+    if mem is not None:
+        problem = memory_problem(mem, "EVALAUDIT_MEMORY_LIMIT")
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def check_environment(env: Mapping[str, str] | None = None) -> None:
+    """Raise one UnusableInput listing every problem of evalaudit's environment variables."""
+    problems = environment_problems(env)
+    if problems:
+        raise UnusableInput(_listing("environment", problems))
+
+
+def _build(cls: type, data: dict[str, Any], where: str, section: str, problems: list[str]) -> Any:
+    known = {f.name for f in fields(cls)}
     kwargs = {}
     for key, value in data.items():
-        if key not in known or key == "source":
-            raise UnusableInput(f"{where}: unknown key {key!r} in [{section}] (known: {', '.join(known)})")
-        kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as e:  # pragma: no cover - dataclass kwargs already checked
-        raise UnusableInput(f"{where}: [{section}] {e}") from None
-
-
-def _check_types(obj: Any, where: str, section: str) -> None:
-    defaults = type(obj)()
-    for f in fields(obj):
-        value, default = getattr(obj, f.name), getattr(defaults, f.name)
-        if default is None or value is None:
+        if key not in known:
+            problems.append(f"unknown key {key!r} in [{section}] (known: {', '.join(sorted(known))})")
             continue
-        expected = type(default)
-        ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
-        if isinstance(value, bool) and expected is not bool:
-            ok = False
-        if not ok:
-            raise UnusableInput(
-                f"{where}: [{section}] {f.name} must be a {expected.__name__}, not {value!r}"
-            )
-        if isinstance(default, float) and isinstance(value, int):
-            setattr(obj, f.name, float(value))
+        kwargs[key] = value
+    return cls(**kwargs)
 
 
 def load(path: str | Path | None) -> Config:
-    """Read and validate `evalaudit.toml`; None gives the defaults."""
+    """Read and validate `evalaudit.toml` and the environment; None gives the defaults.
+
+    Every problem (unknown sections and keys, wrong types, values out of range, bad environment variables) is
+    listed in one UnusableInput."""
     if path is None:
+        check_environment()
         return Config().validate()
     path = Path(path)
     where = str(path)
+    if path.exists():
+        from evalaudit.paths import check_input
+
+        check_input(path, "config file")
+        if path.is_dir():
+            raise UnusableInput(f"{where}: is a directory, not a config file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -334,16 +532,25 @@ def load(path: str | Path | None) -> Config:
         raise UnusableInput(f"{where}: config file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise UnusableInput(f"{where}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise UnusableInput(f"{where}: not valid TOML (nested too deeply)") from None
+    except OSError as e:
+        raise UnusableInput(f"{where}: config file cannot be read ({(e.strerror or str(e)).lower()})") from None
     sections = {f.name: f for f in fields(Config) if f.name != "source"}
     kwargs: dict[str, Any] = {}
+    problems: list[str] = []
     for name, data in raw.items():
         if name not in sections:
-            raise UnusableInput(f"{where}: unknown section [{name}] (known: {', '.join(sections)})")
+            problems.append(f"unknown section [{name}] (known: {', '.join(sections)})")
+            continue
         if not isinstance(data, dict):
-            raise UnusableInput(f"{where}: [{name}] must be a table of settings")
+            problems.append(f"[{name}] must be a table of settings")
+            continue
         section_cls = sections[name].default_factory  # type: ignore[misc]
-        obj = _build(section_cls, data, where, name)
-        _check_types(obj, where, name)
-        kwargs[name] = obj
-    return Config(**kwargs, source=where).validate()
+        kwargs[name] = _build(section_cls, data, where, name, problems)
+    cfg = Config(**kwargs, source=where)
+    problems += validation_problems(cfg) + environment_problems()
+    if problems:
+        raise UnusableInput(_listing(where, problems))
+    return cfg
 

@@ -13,10 +13,38 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from evalaudit.errors import UnusableInput
 from evalaudit.ingest import ingest_files
+from evalaudit.paths import is_store
+from evalaudit.store import Store
 
 #: Ingest order: reference tables first, then the judgments.
 TABLE_ORDER = ("labelers", "items", "labels", "predictions", "production")
+
+
+def _export_name(table: str, seed: int, n_judgments: int) -> str:
+    return f"{table}-seed{seed}-n{n_judgments}.parquet"
+
+
+def _refuse_foreign_data(store_dir: Path, seed: int, n_judgments: int) -> None:
+    """SPEC §2: `demo` refuses a store that already holds data — synthetic judgments mixed into real ones could
+    never be told apart again. Re-running the same demo (same seed and size) into its own store is allowed: it adds
+    nothing, since its exports are byte-identical."""
+    if not store_dir.exists():
+        return
+    if not is_store(store_dir):
+        if store_dir.is_dir() and any(store_dir.iterdir()):
+            raise UnusableInput(f"{store_dir}: is a directory with other files in it and not an evalaudit store; "
+                                "write the demo into a new or empty directory")
+        return
+    own = {str((store_dir / "exports" / _export_name(t, seed, n_judgments)).resolve()) for t in TABLE_ORDER}
+    foreign = [r.source_file for r in Store.open(store_dir).sources() if r.source_file not in own]
+    if foreign or (any(Store(store_dir).files(t) for t in TABLE_ORDER) and not Store(store_dir).sources()):
+        raise UnusableInput(
+            f"{store_dir}: the store already holds data"
+            f"{f' (from {foreign[0]})' if foreign else ''}; the demo writes only into a new or empty store, "
+            "so synthetic judgments never mix with real ones"
+        )
 
 
 def write_demo(store_dir: str | Path, seed: int = 0, n_judgments: int = 200_000) -> str:
@@ -24,6 +52,7 @@ def write_demo(store_dir: str | Path, seed: int = 0, n_judgments: int = 200_000)
     from evalaudit.demo import generate
 
     store = Path(store_dir)
+    _refuse_foreign_data(store, seed, n_judgments)
     exports = store / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     data = generate(seed=seed, n_judgments=n_judgments)
@@ -31,7 +60,7 @@ def write_demo(store_dir: str | Path, seed: int = 0, n_judgments: int = 200_000)
     for table in TABLE_ORDER:
         if table not in data.tables:
             continue
-        path = exports / f"{table}-seed{seed}-n{n_judgments}.parquet"
+        path = exports / _export_name(table, seed, n_judgments)
         tmp = path.with_suffix(".parquet.tmp")
         # no statistics/created_by differences between runs: same seed -> same bytes -> same sha256
         pq.write_table(data.tables[table], tmp, compression="zstd")

@@ -43,7 +43,11 @@ class Engine(Protocol):
 
 
 def _threads() -> int:
-    return int(os.environ.get("EVALAUDIT_THREADS", "0")) or (os.cpu_count() or 1)
+    """EVALAUDIT_THREADS (0 or unset = one per core), checked like a config value (evalaudit.config)."""
+    from evalaudit.config import check_environment
+
+    check_environment({"EVALAUDIT_THREADS": os.environ.get("EVALAUDIT_THREADS", "")})
+    return int(os.environ.get("EVALAUDIT_THREADS", "0").strip() or 0) or (os.cpu_count() or 1)
 
 
 class DuckDBEngine:

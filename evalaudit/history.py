@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from evalaudit.errors import UnusableInput
+
 FILE = "history.parquet"
 
 SCHEMA = pa.schema([
@@ -116,6 +118,21 @@ def rows_for_run(report: str, run_id: str, run_at: datetime, doc: dict[str, Any]
                 evidence="score against current gold minus score against audited gold",
                 ci_low=_num(r.get("ci_low")), ci_high=_num(r.get("ci_high")), n=r.get("n_items"))
     return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def check_readable(path: Path) -> None:
+    """Refuse, before a run does any work, a history file that cannot be read: appending to it would replace the
+    damaged file, and the history in it, by this run's rows alone."""
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        read(path)
+    except UnusableInput:
+        raise
+    except (OSError, pa.ArrowException) as e:
+        raise UnusableInput(f"{path}: the run history beside --out cannot be read ({str(e).splitlines()[0]}); "
+                            "move it aside to start a new history") from None
 
 
 def read(path: Path, report: str | None = None) -> pa.Table:

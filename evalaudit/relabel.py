@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 from evalaudit import items, labelers, pipeline
 from evalaudit.config import Config
 from evalaudit.engine import Engine
-from evalaudit.errors import UnusableInput
+from evalaudit.errors import UnusableInput, output_error
+from evalaudit.paths import check_output_file
 from evalaudit.store import Store
 
 COLUMNS = ("relabel_priority", "item_id", "failure_mode", "gold_label", "poison_score", "expected_score_change",
@@ -73,13 +74,20 @@ def has_flag(t: pa.Table, flag: str) -> pa.Array:
     return pc.is_in(pa.array(range(t.num_rows), pa.int64()), value_set=pc.unique(rows).cast(pa.int64()))
 
 
+def check_out(out: str | Path, store_dir: str | Path | None) -> None:
+    """Refuse, before any work, an ``--out`` that is a directory, lies under a file, or is or lies inside a store."""
+    check_output_file(Path(out), Path(store_dir) if store_dir is not None else None)
+
+
 def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             write(f)
         os.replace(tmp, path)
+    except OSError as e:  # a full disk, a read-only file system, no permission: the output's fault
+        raise output_error(path, e) from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -96,6 +104,7 @@ def write(table: pa.Table, out: str | Path, fmt: str = "csv") -> int:
     """Write the queue to ``out`` (atomically) as CSV or a Label Studio import; returns the number of items."""
     if fmt not in FORMATS:
         raise UnusableInput(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    check_out(out, None)
     rows = _rows(table)
     if fmt == "csv":
         def dump(f):

@@ -35,8 +35,9 @@ import pyarrow.parquet as pq
 from evalaudit import changes, history, pipeline, report, summary_md, verdict
 from evalaudit import findings as fnd
 from evalaudit.config import Config
-from evalaudit.errors import UnusableInput
+from evalaudit.errors import UnusableInput, output_error
 from evalaudit.findings import Finding
+from evalaudit.paths import check_output_dir
 from evalaudit.redact import Redactor, load_salt
 from evalaudit.store import Store
 
@@ -103,12 +104,14 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         raise UnusableInput(f"--fail-on-new must be one of high, medium, low, not {fail_on_new!r}")
     if engine not in ("duckdb", "spark"):
         raise UnusableInput(f"engine {engine!r} is not available; use --engine duckdb or --engine spark")
+    out = Path(out_dir)
     store = Store.open(store_dir)
+    # before any work: an --out that would replace or sit inside a store, or someone else's files, is refused
+    check_output_dir(out, store.root)
     if not store.files("labels"):
         raise UnusableInput(f"{store.root}: the store holds no labels yet (add some with `evalaudit ingest`)")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UnusableInput(f"{out}: exists and is not a directory")
+    if keep_history:
+        history.check_readable(history.path_for(out))
     store_tables = {t for t in OPTIONAL_STORE_TABLES if store.files(t)}
     started = datetime.now(UTC)
     if engine == "spark":
@@ -139,10 +142,13 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     hist_path = history.path_for(out)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_partials(out)
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_partials(out)
+        tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as e:
+        raise output_error(out, e) from None
     try:
         # Parquet encoding releases the GIL: write the tables on a second core while the report renders
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -171,6 +177,9 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
                 _swap_in(tmp, out)
                 if keep_history:
                     history.append(hist_path, rows)
+    except OSError as e:  # a full disk, a read-only file system, no permission: the output's fault, not ours
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise output_error(out, e) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

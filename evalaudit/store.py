@@ -25,17 +25,22 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalaudit import schema
 from evalaudit.engine import DuckDBEngine
-from evalaudit.errors import UnusableInput
+from evalaudit.errors import UnusableInput, first_line, store_error
+
+#: the name of a committed data file (see the module docstring)
+_SOURCE_FILE = re.compile(r"src-[0-9a-f]{64}\.parquet")
 
 
 @dataclass
@@ -50,6 +55,9 @@ class SourceRecord:
     rows_quarantined: int
     ingested_at: str
     evalaudit_version: str
+    #: rows set aside as judgments already seen earlier in the file, or already stored (SPEC §2)
+    rows_duplicate_in_file: int = 0
+    rows_duplicate_stored: int = 0
 
 
 def _fsync_dir(path: Path) -> None:
@@ -74,20 +82,51 @@ class Store:
     # -- opening -------------------------------------------------------------------------------------------
     @classmethod
     def open(cls, root: str | Path, create: bool = False) -> Store:
-        """Open the store at ``root``; with ``create`` make it if absent. Repairs an interrupted commit."""
+        """Open the store at ``root``; with ``create`` make it if absent. Repairs an interrupted commit.
+
+        Every way the directory can be unusable (missing, a file, unreadable, read-only when creating, a stray or
+        damaged Parquet file among the tables) is one UnusableInput naming the store."""
         root = Path(root)
-        if not root.exists():
-            if not create:
-                raise UnusableInput(f"{root}: no such store directory (create one with `evalaudit ingest`)")
-            root.mkdir(parents=True)
-        if not root.is_dir():
-            raise UnusableInput(f"{root}: is not a directory")
-        store = cls(root)
-        if create:
-            for name in schema.TABLES:
-                (root / name).mkdir(exist_ok=True)
+        if not str(root).strip():
+            raise UnusableInput("--store is empty; name the store directory, e.g. --store data/store")
+        try:
+            if not root.exists():
+                if not create:
+                    raise UnusableInput(f"{root}: no such store directory (create one with `evalaudit ingest`)")
+                root.mkdir(parents=True)
+            if not root.is_dir():
+                raise UnusableInput(f"{root}: is not a directory (store)")
+            store = cls(root)
+            if create:
+                for name in schema.TABLES:
+                    (root / name).mkdir(exist_ok=True)
+        except OSError as e:
+            raise store_error(root, e) from None
+        store.verify()
         store._repair_manifest()
         return store
+
+    def verify(self) -> None:
+        """Refuse a store holding a Parquet file evalaudit did not write (a stray or hand-copied file) or one whose
+        footer is damaged (a truncated copy): either would make every later read fail or count wrong rows.
+
+        Reads only each file's footer (milliseconds per file)."""
+        for table in schema.TABLES:
+            for path in self.files(table):
+                if not _SOURCE_FILE.fullmatch(path.name) or path.parent != self.table_dir(table):
+                    raise UnusableInput(
+                        f"{path}: a Parquet file evalaudit did not write lies in the store (its files are named "
+                        f"src-<sha256>.parquet, directly in {table}/); move it out and ingest it with "
+                        "`evalaudit ingest` (store)")
+                try:
+                    names = pq.read_schema(path).names
+                except (OSError, pa.ArrowException) as e:
+                    raise UnusableInput(f"{path}: a damaged Parquet file in the store ({first_line(e)}); restore "
+                                        "it from a backup or move it out and re-ingest its source (store)") from None
+                missing = [c for c in schema.get(table).arrow_schema.names if c not in names]
+                if missing:
+                    raise UnusableInput(f"{path}: a file in the store lacks column(s) {', '.join(missing)} of "
+                                        f"table {table}; move it out and re-ingest its source (store)")
 
     def table_dir(self, table: str) -> Path:
         return self.root / table
@@ -142,20 +181,45 @@ class Store:
     # -- writing -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """An exclusive lock for writers, so two ingests of one store serialise (readers never need it)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as fh:
+        """An exclusive lock for writers, so two ingests of one store serialise (readers never need it).
+
+        Whoever holds the lock is the only writer, so anything under ``.staging/`` when it is taken is a killed
+        writer's leftover and is removed here."""
+        path = self.root / ".lock"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "a+")  # noqa: SIM115 - held open for the whole with-block below
+        except IsADirectoryError:
+            raise UnusableInput(f"{path}: is a directory, where the store keeps its lock file; remove it "
+                                "(store)") from None
+        except OSError as e:
+            raise store_error(self.root, e) from None
+        with fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
+                self.clean_staging()
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def clean_staging(self) -> None:
+        """Remove what killed writers left under ``.staging/`` (call only while holding the lock)."""
+        staging = self.root / ".staging"
+        if staging.is_dir():
+            for leftover in staging.iterdir():
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
         """A private staging directory, removed afterwards whatever happens."""
         path = self.root / ".staging" / uuid.uuid4().hex
-        path.mkdir(parents=True)
+        try:
+            path.mkdir(parents=True)
+        except OSError as e:
+            raise store_error(self.root, e) from None
         try:
             yield path
         finally:
@@ -184,7 +248,17 @@ class Store:
         os.replace(tmp, dest)
 
     def _repair_manifest(self) -> None:
-        """Rebuild manifest entries for committed data files that lack one (a crash between the renames)."""
+        """Rebuild manifest entries for committed data files that lack one (a crash between the renames).
+
+        On a store this process may not write (read-only disk or permissions) the repair is left to the next
+        writer: readers do not need the manifest."""
+        try:
+            self._repair_manifest_entries()
+        except OSError:
+            if os.access(self.root, os.W_OK):
+                raise
+
+    def _repair_manifest_entries(self) -> None:
         from evalaudit import __version__
 
         for table in schema.TABLES:

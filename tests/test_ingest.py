@@ -203,8 +203,9 @@ def test_reingest_adds_nothing_even_under_another_name(tmp_path, store):
     assert tree(store) == before
     src.write_text(CSV + "i9,dan,pass,math,2024-01-09,b3,acme,v2,1,\n")
     (changed,) = ingest_files(store, [src])
-    assert changed.rows_added == 5  # a changed file is a new source: all its rows are added
-    assert len(stored(store)) == 9
+    # a changed file is a new source, but only its new judgment is stored (SPEC §2: cumulative exports)
+    assert (changed.rows_added, changed.rows_duplicate_stored, changed.rows_duplicate_in_file) == (1, 4, 0)
+    assert len(stored(store)) == 5
 
 
 def test_same_file_twice_in_one_call(tmp_path, store):
@@ -215,7 +216,7 @@ def test_same_file_twice_in_one_call(tmp_path, store):
     assert len(stored(store)) == 4
 
 
-NOT_A_TIMESTAMP = "labeled_at is not a timestamp (ISO 8601 or epoch seconds)"
+NOT_A_TIMESTAMP = "labeled_at is not a timestamp (ISO 8601 date or time, or epoch seconds; docs/ingest.md)"
 
 
 @pytest.mark.parametrize("line, column, reason", [

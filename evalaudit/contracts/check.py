@@ -20,6 +20,7 @@ from evalaudit.contracts.gx import Spec, skipped, validate
 from evalaudit.contracts.result import FAILED, CheckResult, ExpectationResult
 from evalaudit.errors import UnusableInput
 from evalaudit.ingest import sha256_of
+from evalaudit.paths import check_input
 from evalaudit.store import Store
 
 
@@ -67,10 +68,9 @@ def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = No
     cfg = cfg or Config()
     validate_config(cfg)
     path = Path(path)
-    if not path.exists():
-        raise UnusableInput(f"{path}: no such file")
+    check_input(path)  # a FIFO, device or symlink loop: one sentence, never a hang
     if not path.is_file():
-        raise UnusableInput(f"{path}: is not a regular file")
+        raise UnusableInput(f"{path}: is a directory, not a batch file (input)")
     now = (now or datetime.now(UTC)).astimezone(UTC)
     store = Store.open(store_dir, create=promote_batch)
     sha = sha256_of(path)

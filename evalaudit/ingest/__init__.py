@@ -3,12 +3,18 @@
 Every file given is read and staged before any is committed, so an unusable file among several leaves the store
 untouched. Each file then commits atomically (see evalaudit.store). Rows that cannot be stored go to quarantine
 with the reason; the counts of added, duplicate and quarantined rows are returned for the CLI to print.
+
+Idempotent per judgment (SPEC §2): a judgment (item_id, labeler_id, label, labeled_at; nulls equal) that an
+earlier row of the same file, an earlier file of the same command or the store already holds is set aside and
+counted, so a cumulative export can be ingested every night.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,15 +22,20 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from evalaudit import __version__, schema
-from evalaudit.errors import UnusableInput
+from evalaudit.errors import UnusableInput, input_error, store_error
 from evalaudit.ingest import normalize
 from evalaudit.ingest.readers import FORMATS, ROW, Source, detect_format, read
+from evalaudit.paths import check_input
 from evalaudit.sql import quote_ident, quote_literal
 from evalaudit.store import SourceRecord, Store
 
 __all__ = ["FORMATS", "FileResult", "detect_format", "ingest_files", "parse_map", "sha256_of"]
+
+#: DuckDB's working-memory cap during ingest (hash tables of the judgment de-duplication spill beyond it)
+INGEST_MEMORY_LIMIT = "1500MB"
 
 SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".jsonl", ".ndjson", ".json")
 
@@ -42,6 +53,9 @@ class FileResult:
     quarantine_file: Path | None = None
     #: reasons of quarantined rows with their counts, most common first
     reasons: list[tuple[str, int]] = field(default_factory=list)
+    #: rows set aside because the same judgment came earlier in the file, or is already in the store (SPEC §2)
+    rows_duplicate_in_file: int = 0
+    rows_duplicate_stored: int = 0
 
 
 def sha256_of(path: Path) -> str:
@@ -64,14 +78,29 @@ def parse_map(pairs: Iterable[str]) -> dict[str, str]:
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named, and files with a known suffix under directories named, in a stable order."""
+    """Files named, and regular files with a known suffix under directories named, in a stable order.
+
+    Every path is checked to be a regular file or a directory first (evalaudit.paths.check_input), so a FIFO, a
+    device or a symlink loop is one sentence, never a hang."""
     out: list[Path] = []
     for p in map(Path, paths):
+        check_input(p)
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES))
+            try:
+                found = sorted(f for f in p.rglob("*") if f.suffix.lower() in SUFFIXES and _regular(f))
+            except OSError as e:
+                raise input_error(p, e) from None
+            out.extend(found)
         else:
             out.append(p)
     return out
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _apply_map(src: Source, table: schema.Table, mapping: Mapping[str, str]) -> dict[str, str]:
@@ -114,7 +143,8 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, obje
 
 
 def _stage(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, names: dict[str, str],
-           sha: str, ingested_at: datetime, staging: Path) -> tuple[Path, Path | None, FileResult]:
+           sha: str, ingested_at: datetime, staging: Path,
+           stored: list[Path]) -> tuple[Path, Path | None, FileResult]:
     keep = {old: new for old, new in names.items()
             if new in table.user_columns or (table.name in schema.OPEN_TABLES
                                              and new not in {p.name for p in table.provenance})}
@@ -164,7 +194,58 @@ def _stage(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, nam
         ).fetchall()]
     result = FileResult(src.path, table.name, sha, "added", src.format, int(added), int(n_bad), ignored,
                         reasons=reasons)
+    if table.name == "labels":
+        result.rows_duplicate_in_file, result.rows_duplicate_stored = _dedupe(con, data, stored, staging)
+        result.rows_added -= result.rows_duplicate_in_file + result.rows_duplicate_stored
     return data, (quarantine if n_bad else None), result
+
+
+#: the key of a judgment (SPEC §2): a row with the same values (nulls equal) is the same judgment
+JUDGMENT_KEY = ("item_id", "labeler_id", "label", "labeled_at")
+
+
+def _dedupe(con: duckdb.DuckDBPyConnection, data: Path, stored: list[Path], staging: Path) -> tuple[int, int]:
+    """Keep each judgment once: drop rows of the staged ``data`` file that repeat an earlier row of the same file,
+    then those already in ``stored`` files. Returns (repeated in the file, already stored); rewrites ``data`` only
+    when something is dropped.
+
+    Why a 64-bit hash of the key, then the values: within the file, keys whose hash occurs twice are the only
+    candidates (a fresh export usually has none, and then no window runs); against the store, the join is on the
+    hash (one integer, a small hash table) with the four values compared as well (null-safe), so a hash collision can
+    never drop a real judgment. A cumulative re-ingest costs one pass over the store's key columns: within 2x of a
+    fresh ingest (benchmarks/RESULTS.md). Row order (source_row) is kept; the first occurrence is the one stored.
+    """
+    if pq.ParquetFile(data).metadata.num_rows == 0:
+        return 0, 0
+    key = ", ".join(quote_ident(c) for c in JUDGMENT_KEY)
+    same = " AND ".join(f"s.{quote_ident(c)} IS NOT DISTINCT FROM u.{quote_ident(c)}" for c in JUDGMENT_KEY)
+    params: dict[str, object] = {"data": str(data)}
+    con.execute("CREATE OR REPLACE TEMP TABLE __drop (source_row BIGINT)")
+    # repeated within the file: keys whose hash occurs twice, then the exact partition on the values
+    con.execute(
+        f"INSERT INTO __drop SELECT source_row FROM (SELECT source_row, row_number() OVER (PARTITION BY {key} "
+        f"ORDER BY source_row) AS n FROM read_parquet($data) WHERE hash({key}) IN (SELECT hash({key}) "
+        f"FROM read_parquet($data) GROUP BY 1 HAVING count(*) > 1)) WHERE n > 1", params)
+    n_file = con.execute("SELECT count(*) FROM __drop").fetchall()[0][0]
+    n_stored = 0
+    if stored:
+        params["stored"] = [str(p) for p in stored]
+        con.execute(
+            f"INSERT INTO __drop WITH u AS (SELECT {key}, source_row, hash({key}) AS h FROM read_parquet($data) "
+            f"WHERE source_row NOT IN (SELECT source_row FROM __drop)), "
+            f"s AS (SELECT {key}, hash({key}) AS h FROM read_parquet($stored)) "
+            f"SELECT u.source_row FROM u WHERE EXISTS (SELECT 1 FROM s WHERE s.h = u.h AND {same})", params)
+        n_stored = con.execute("SELECT count(*) FROM __drop").fetchall()[0][0] - n_file
+    if n_file or n_stored:
+        kept = staging / "kept.parquet"
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet($data) WHERE source_row NOT IN (SELECT source_row FROM __drop) "
+            f"ORDER BY source_row) TO {quote_literal(str(kept))} "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)",
+            {"data": str(data)})
+        os.replace(kept, data)
+    con.execute("DROP TABLE __drop")
+    return int(n_file), int(n_stored)
 
 
 def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str = "labels", fmt: str = "auto",
@@ -177,18 +258,26 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
     if not files:
         raise UnusableInput("no input files given (or none with a known suffix in the directories given)")
     for f in files:
-        if not f.exists():
-            raise UnusableInput(f"{f}: no such file")
+        check_input(f)
     ingested_at = (now or datetime.now(UTC)).astimezone(UTC)
     store = Store.open(store_dir, create=True)
     results: list[tuple[int, FileResult]] = []
     with store.lock(), store.staging() as staging:
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET temp_directory = {quote_literal(str(staging / 'spill'))}")
+        # the de-duplication's hash tables spill beyond this instead of growing with the file (10M rows: 3.5 GiB
+        # peak uncapped); the cap is DuckDB's, so the process peak stays near 3 GiB (benchmarks/RESULTS.md)
+        con.execute(f"SET memory_limit = {quote_literal(INGEST_MEMORY_LIMIT)}")
         staged: list[tuple[int, Path, Path | None, FileResult]] = []
         seen: set[str] = set()
+        # judgments already stored, and those staged from earlier files of this command, are not stored again
+        stored = store.files(table)
         for i, path in enumerate(files):
-            sha = sha256_of(path)
+            try:
+                sha = sha256_of(path)
+            except OSError as e:
+                raise input_error(path, e) from None
             if sha in seen or store.has_source(table, sha):
                 results.append((i, FileResult(path, table, sha, "duplicate")))
                 continue
@@ -196,20 +285,49 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
             src = read(path, fmt)
             names = _apply_map(src, tbl, mapping or {})
             sub = staging / str(i)
-            sub.mkdir()
             try:
-                staged.append((i, *_stage(con, src, tbl, names, sha, ingested_at, sub)))
+                sub.mkdir()
+                staged.append((i, *_stage(con, src, tbl, names, sha, ingested_at, sub, stored)))
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None
             except duckdb.Error as e:
-                raise UnusableInput(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
+                raise _staging_error(e, path, store) from None
+            except OSError as e:
+                raise store_error(store.root, e) from None
+            stored = [*stored, staged[-1][1]]
         con.close()
-        for i, data, quarantine, result in staged:
-            store.commit(table, result.sha256, data, quarantine, SourceRecord(
-                table=table, source_file=str(result.path.resolve()), source_sha256=result.sha256,
-                format=result.format, rows_added=result.rows_added, rows_quarantined=result.rows_quarantined,
-                ingested_at=ingested_at.isoformat(), evalaudit_version=__version__,
-            ))
-            if quarantine is not None:
-                result.quarantine_file = store.quarantine_path(table, result.sha256)
-            results.append((i, result))
+        try:
+            for i, data, quarantine, result in staged:
+                store.commit(table, result.sha256, data, quarantine, SourceRecord(
+                    table=table, source_file=str(result.path.resolve()), source_sha256=result.sha256,
+                    format=result.format, rows_added=result.rows_added, rows_quarantined=result.rows_quarantined,
+                    ingested_at=ingested_at.isoformat(), evalaudit_version=__version__,
+                    rows_duplicate_in_file=result.rows_duplicate_in_file,
+                    rows_duplicate_stored=result.rows_duplicate_stored,
+                ))
+                if quarantine is not None:
+                    result.quarantine_file = store.quarantine_path(table, result.sha256)
+                results.append((i, result))
+        except OSError as e:
+            raise store_error(store.root, e) from None
     return [r for _, r in sorted(results, key=lambda pair: pair[0])]
+
+
+#: words in a DuckDB error that mean the disk refused a write (not that the input is unreadable)
+_DISK_WORDS = ("no space left", "disk quota", "read-only file system", "permission denied", "could not write",
+               "failed to write", "cannot open file", "could not set lock")
+
+
+def _staging_error(e: duckdb.Error, path: Path, store: Store) -> UnusableInput:
+    """Blame the right culprit for a DuckDB error while staging: the store's disk when a write into the store
+    failed, else the input file."""
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    detail = re.search(r'"exception_message":"(.*?)(?<!\\)"', text)  # DuckDB's JSON-shaped IO errors
+    if detail:
+        text = detail.group(1).replace('\\"', '"')
+    if str(store.root.resolve()) in str(e) or str(store.root) in str(e) or any(
+        w in text.lower() for w in _DISK_WORDS
+    ):
+        return UnusableInput(f"{store.root}: cannot write into the store ({text}) (store)")
+    return UnusableInput(f"{path}: cannot be read ({text}) (input)")
 

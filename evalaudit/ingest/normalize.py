@@ -1,10 +1,10 @@
 """Normalisation of a source to a canonical table, as one DuckDB projection per source.
 
 For every canonical column the source has, an expression converts it (text trimmed, empty text = missing;
-timestamps in ISO 8601 with or without zone — no zone means UTC —, epoch seconds, or native Parquet timestamps, all
-to UTC; numbers parsed) and a check says why a row cannot be stored. The first failing check becomes the row's
-quarantine reason. This SQL is ingest's own and DuckDB-specific by design: it runs once per file on one machine,
-unlike the audit's portable queries.
+timestamps in the one grammar of ISO_TIMESTAMP — no zone means UTC —, epoch seconds of 9+ digits, or native
+Parquet timestamps, all to UTC; numbers parsed) and a check says why a row cannot be stored. The first failing
+check becomes the row's quarantine reason. This SQL is ingest's own and DuckDB-specific by design: it runs once
+per file on one machine, unlike the audit's portable queries.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from evalaudit.sql import quote_ident
 
 #: Timestamps outside these years are rejected: they are almost always milliseconds read as seconds, or garbage.
 MIN_YEAR, MAX_YEAR = 1970, 2100
-_EPOCH_MAX = 4_102_444_800  # 2100-01-01 in epoch seconds
 
 
 @dataclass
@@ -31,19 +30,77 @@ def _text(src: str) -> str:
     return f"NULLIF(TRIM(CAST({src} AS VARCHAR)), '')"
 
 
+#: The one timestamp grammar of text values (docs/ingest.md): an ISO 8601 date, or date and time (``T`` or a space
+#: between), optional fraction, optional zone (``Z``, ``UTC`` or an offset ``±HH``, ``±HHMM``, ``±HH:MM`` of at
+#: most 14 hours); no zone means UTC. Anything else — words DuckDB would also take (``epoch``, ``now``,
+#: ``infinity``), compact dates — is not a timestamp and goes to quarantine: a guess is never stored.
+ISO_TIMESTAMP = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?)?"
+                 r" ?(Z|z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)?")
+#: the zone offset of a value matching ISO_TIMESTAMP, as (sign, hours, minutes) groups
+_OFFSET = r"[T ][0-9:.,]+ ?([+-])([0-9]{2}):?([0-9]{2})?$"
+#: epoch seconds: a number with at least 9 integer digits (from 1973-03-03); shorter numbers are ambiguous
+#: (20240501 is a compact date, not 1970-08-23); longer ones land beyond 2100 and are refused as milliseconds
+EPOCH_TEXT = r"[0-9]{9,}(\.[0-9]+)?"
+EPOCH_MIN = 100_000_000
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+            "FLOAT", "DOUBLE")
+
+
+def _is_numeric(src_type: str) -> bool:
+    t = src_type.upper()
+    return t in _NUMERIC or t.startswith("DECIMAL")
+
+
 def _timestamp(src: str, src_type: str) -> str:
     t = src_type.upper()
     if "TIME ZONE" in t or t == "TIMESTAMPTZ":
         return src
     if t.startswith("TIMESTAMP") or t == "DATE":
         return f"CAST({src} AS TIMESTAMPTZ)"
-    if t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-             "UBIGINT", "FLOAT", "DOUBLE") or t.startswith("DECIMAL"):
-        return f"try(to_timestamp(CAST({src} AS DOUBLE)))"
+    if _is_numeric(t):
+        return f"CASE WHEN abs(CAST({src} AS DOUBLE)) >= {EPOCH_MIN} THEN try(to_timestamp(CAST({src} AS DOUBLE))) END"
     text = _text(src)
     return (
-        f"CASE WHEN regexp_full_match({text}, '-?[0-9]+(\\.[0-9]+)?') "
-        f"THEN try(to_timestamp(CAST({text} AS DOUBLE))) ELSE try_cast({text} AS TIMESTAMPTZ) END"
+        f"CASE WHEN regexp_full_match({text}, '{EPOCH_TEXT}') "
+        f"THEN try(to_timestamp(CAST({text} AS DOUBLE))) "
+        f"WHEN regexp_full_match({text}, '{ISO_TIMESTAMP}') AND NOT ({_bad_offset(text)}) "
+        f"THEN try_cast(replace({text}, ',', '.') AS TIMESTAMPTZ) END"
+    )
+
+
+def _bad_offset(text: str) -> str:
+    """True when the zone offset of ``text`` is impossible (beyond ±14:00, or minutes of 60 or more)."""
+    hours = f"TRY_CAST(NULLIF(regexp_extract({text}, '{_OFFSET}', 2), '') AS INTEGER)"
+    minutes = f"COALESCE(TRY_CAST(NULLIF(regexp_extract({text}, '{_OFFSET}', 3), '') AS INTEGER), 0)"
+    return f"COALESCE({hours} * 60 + {minutes} > 14 * 60 OR {minutes} >= 60, false)"
+
+
+def _timestamp_problem(src: str, src_type: str, name: str, value: str, col: schema.Column) -> str:
+    """The quarantine reason of a timestamp value, most specific first (see ISO_TIMESTAMP)."""
+    text = _text(src)
+    shown = _shown(text)
+    range_check = (
+        f"WHEN ({value}) < TIMESTAMPTZ '{MIN_YEAR}-01-01' OR ({value}) >= TIMESTAMPTZ '{MAX_YEAR}-01-01' "
+        f"THEN '{name} lies outside {MIN_YEAR}-{MAX_YEAR} (epoch milliseconds instead of seconds?): ' || {shown} "
+    )
+    if _is_numeric(src_type):
+        return (
+            f"CASE WHEN {src} IS NULL THEN {_missing(col)} "
+            f"WHEN abs(CAST({src} AS DOUBLE)) < {EPOCH_MIN} THEN '{name} is ambiguous (a number too small for "
+            f"epoch seconds; a compact date?): ' || {shown} "
+            f"WHEN ({value}) IS NULL THEN '{name} is not a timestamp: ' || {shown} {range_check}END"
+        )
+    if src_type.upper().startswith("TIMESTAMP") or src_type.upper() == "DATE":
+        return f"CASE WHEN {src} IS NULL THEN {_missing(col)} {range_check}END"
+    return (
+        f"CASE WHEN {src} IS NULL OR {text} IS NULL THEN {_missing(col)} "
+        f"WHEN regexp_full_match({text}, '-?[0-9]+([.][0-9]+)?') AND NOT regexp_full_match({text}, '{EPOCH_TEXT}') "
+        f"THEN '{name} is ambiguous (a bare number of fewer than 9 digits is no epoch seconds after 1973: a "
+        f"compact date such as 20240501?): ' || {shown} "
+        f"WHEN regexp_full_match({text}, '{ISO_TIMESTAMP}') AND ({_bad_offset(text)}) "
+        f"THEN '{name} has an impossible UTC offset (beyond ±14:00): ' || {shown} "
+        f"WHEN ({value}) IS NULL THEN '{name} is not a timestamp (ISO 8601 date or time, or epoch seconds; "
+        f"docs/ingest.md): ' || {shown} {range_check}END"
     )
 
 
@@ -61,15 +118,7 @@ def column_expr(col: schema.Column, src: str | None, src_type: str, fill_unspeci
         return Expr(f"CAST({default} AS {_sql_type(col.type)})", missing if col.required else "NULL")
     if col.type == schema.TIMESTAMP:
         value = _timestamp(src, src_type)
-        text = _text(src)
-        problem = (
-            f"CASE WHEN {src} IS NULL OR {text} IS NULL THEN {_missing(col)} "
-            f"WHEN ({value}) IS NULL THEN '{name} is not a timestamp (ISO 8601 or epoch seconds): ' || {_shown(text)} "
-            f"WHEN ({value}) < TIMESTAMPTZ '{MIN_YEAR}-01-01' OR ({value}) >= TIMESTAMPTZ '{MAX_YEAR}-01-01' "
-            f"THEN '{name} lies outside {MIN_YEAR}-{MAX_YEAR} (epoch milliseconds instead of seconds?): ' "
-            f"|| {_shown(text)} END"
-        )
-        return Expr(value, problem)
+        return Expr(value, _timestamp_problem(src, src_type, name, value, col))
     if col.type == pa.float64():
         value = f"try_cast({_text(src)} AS DOUBLE)" if "CHAR" in src_type.upper() or src_type == "" \
             else f"try_cast({src} AS DOUBLE)"

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from evalaudit.errors import UnusableInput
+from evalaudit.errors import UnusableInput, first_line, input_error
 from evalaudit.ingest.label_studio import read_label_studio
 
 FORMATS = ("auto", "parquet", "csv", "jsonl", "label-studio")
@@ -63,7 +63,7 @@ def detect_format(path: Path) -> str:
     if text.startswith(b"["):
         return "label-studio"
     if text.startswith(b"{"):
-        return "jsonl"
+        return _object_format(path)
     if suffix == ".json":
         return "label-studio"
     raise UnusableInput(
@@ -71,17 +71,57 @@ def detect_format(path: Path) -> str:
     )
 
 
+def _object_format(path: Path) -> str:
+    """A file that starts with ``{``: JSON Lines when its first line is a whole JSON object (unless that object is
+    a Label Studio task), else one JSON document spread over lines — a Label Studio export of a single task."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 20)
+    try:
+        obj = json.loads(first.decode("utf-8-sig", errors="replace"))
+    except (ValueError, RecursionError):
+        return "label-studio"
+    return "label-studio" if isinstance(obj, dict) and "annotations" in obj else "jsonl"
+
+
+#: column names an input may not use: the reader's row counter and the provenance evalaudit records itself
+RESERVED = (ROW, "source_file", "source_sha256", "source_row", "ingested_at")
+
+
+def check_columns(path: Path, columns: list[str]) -> None:
+    """Refuse a source whose columns repeat a name or use a reserved one: the stored value would silently be one
+    of two columns, or evalaudit's own provenance would be overwritten by the user's."""
+    names = [c if c.strip() else "(blank)" for c in columns]
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise UnusableInput(f"{path}: names column(s) {', '.join(repr(d) if d != '(blank)' else d for d in dupes)} "
+                            "more than once; give each column its own name (input)")
+    reserved = [c for c in columns if c in RESERVED]
+    if reserved:
+        raise UnusableInput(f"{path}: has column(s) {', '.join(reserved)}, which evalaudit reserves for the "
+                            "provenance it records itself; rename or drop them (input)")
+
+
 def read(path: Path, fmt: str = "auto") -> Source:
-    if not path.exists():
-        raise UnusableInput(f"{path}: no such file")
-    if not path.is_file():
-        raise UnusableInput(f"{path}: is not a regular file")
-    fmt = detect_format(path) if fmt == "auto" else fmt
-    reader = {"parquet": _read_parquet, "csv": _read_csv, "jsonl": _read_jsonl,
-              "label-studio": _read_label_studio}.get(fmt)
-    if reader is None:
-        raise UnusableInput(f"{path}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return reader(path)
+    """Read ``path`` (a regular file: evalaudit.paths.check_input) in format ``fmt``; every way it can fail is
+    one UnusableInput naming the file."""
+    from evalaudit.paths import check_input
+
+    check_input(path)
+    if path.is_dir():
+        raise UnusableInput(f"{path}: is a directory, not a file (input)")
+    try:
+        fmt = detect_format(path) if fmt == "auto" else fmt
+        reader = {"parquet": _read_parquet, "csv": _read_csv, "jsonl": _read_jsonl,
+                  "label-studio": _read_label_studio}.get(fmt)
+        if reader is None:
+            raise UnusableInput(f"{path}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        src = reader(path)
+    except OSError as e:
+        raise input_error(path, e) from None
+    except RecursionError:
+        raise UnusableInput(f"{path}: nested too deeply to be read (input)") from None
+    check_columns(path, src.columns)
+    return src
 
 
 # -- Parquet ---------------------------------------------------------------------------------------------------
@@ -92,7 +132,7 @@ def _read_parquet(path: Path) -> Source:
         if pf.metadata.num_rows:
             pf.read_row_group(pf.metadata.num_row_groups - 1, columns=names[:1])  # touch the data pages too
     except Exception as e:  # pyarrow raises several types for damaged files
-        raise UnusableInput(f"{path}: not a readable Parquet file ({_first_line(e)})") from None
+        raise UnusableInput(f"{path}: not a readable Parquet file ({first_line(e)})") from None
     return Source(path, "parquet", list(names), parquet=path)
 
 
@@ -132,9 +172,7 @@ def _read_csv(path: Path) -> Source:
     if not header or not any(h.strip() for h in header):
         raise UnusableInput(f"{path}: empty CSV file (no header row)")
     header = [h.strip() for h in header]
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise UnusableInput(f"{path}: the CSV header names column(s) {', '.join(dupes)} more than once")
+    check_columns(path, header)
     invalid: list[Any] = []
     try:
         table = pacsv.read_csv(
@@ -158,35 +196,59 @@ def _read_csv(path: Path) -> Source:
 
 
 def _read_csv_exact(path: Path, header: list[str], delimiter: str) -> Source:
-    """Row-by-row reader for CSV files with malformed rows: exact row numbers, bad rows quarantined.
+    """Record-by-record reader for CSV files with malformed records: exact record numbers, each bad record
+    quarantined alone with its raw text, and parsing resumed on the next line.
 
     pyarrow's fast reader reports physical line numbers, which differ from record numbers once a quoted value
-    spans lines, so files with bad rows are re-read with the csv module to keep `source_row` exact."""
+    spans lines. A record is the lines up to where its quotes balance; when they never balance (a quote opened and
+    not closed), or a record spanning lines has the wrong number of fields, only its first line is quarantined —
+    so one stray quote cannot swallow the rest of the file — and reading resumes on the next line."""
     rows: dict[str, list[Any]] = {c: [] for c in header}
     numbers: list[int] = []
     bad: list[BadRow] = []
     with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter, strict=True)
-        with contextlib.suppress(csv.Error):
+        lines = f.readlines()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        with contextlib.suppress(csv.Error, StopIteration):
             next(reader)  # the header, already read
-        i = 0
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:
-                bad.append(BadRow(i, f"malformed CSV record ({e})", ""))
-                i += 1
-                continue
-            if len(record) != len(header):
-                bad.append(BadRow(i, f"has {len(record)} fields where the header has {len(header)}",
-                                  json.dumps(record, ensure_ascii=False)))
-            else:
-                for c, v in zip(header, record, strict=True):
-                    rows[c].append(v)
-                numbers.append(i)
+        start = reader.line_num
+    record = 0
+    i = start
+    while i < len(lines):
+        if not lines[i].strip("\r\n"):
             i += 1
+            continue
+        j, quotes = i, lines[i].count('"')
+        while quotes % 2 and j + 1 < len(lines):
+            j += 1
+            quotes += lines[j].count('"')
+        text = "".join(lines[i:j + 1])
+        if quotes % 2:
+            bad.append(BadRow(record, "malformed CSV record (a quote opened on this line is never closed)",
+                              lines[i].rstrip("\r\n")[:2000]))
+            i, record = i + 1, record + 1
+            continue
+        try:
+            fields = next(csv.reader([text], delimiter=delimiter, strict=True))
+        except (csv.Error, StopIteration) as e:
+            bad.append(BadRow(record, f"malformed CSV record ({e})", text.rstrip("\r\n")[:2000]))
+            i, record = j + 1, record + 1
+            continue
+        if len(fields) != len(header):
+            if j > i:  # the quotes that joined these lines were probably stray: keep only the first line out
+                bad.append(BadRow(record, f"malformed CSV record (a quote here joins {j - i + 1} lines into "
+                                  f"{len(fields)} fields where the header has {len(header)})",
+                                  lines[i].rstrip("\r\n")[:2000]))
+                i, record = i + 1, record + 1
+                continue
+            bad.append(BadRow(record, f"has {len(fields)} fields where the header has {len(header)}",
+                              json.dumps(fields, ensure_ascii=False)))
+        else:
+            for c, v in zip(header, fields, strict=True):
+                rows[c].append(v)
+            numbers.append(record)
+        i, record = j + 1, record + 1
     return Source(path, "csv", header, table=_strings_table(header, rows, numbers), bad_rows=bad)
 
 
@@ -216,6 +278,9 @@ def _read_jsonl(path: Path) -> Source:
             except json.JSONDecodeError as e:
                 bad.append(BadRow(i, f"not valid JSON ({e.msg} at column {e.colno})", line.rstrip("\r\n")[:2000]))
                 continue
+            except RecursionError:
+                bad.append(BadRow(i, "JSON nested too deeply to be read", line.rstrip("\r\n")[:2000]))
+                continue
             if not isinstance(obj, dict):
                 bad.append(BadRow(i, "is not a JSON object", line.rstrip("\r\n")[:2000]))
                 continue
@@ -240,12 +305,9 @@ def _read_label_studio(path: Path) -> Source:
             doc = json.load(f)
     except json.JSONDecodeError as e:
         raise UnusableInput(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except RecursionError:
+        raise UnusableInput(f"{path}: JSON nested too deeply to be read (input)") from None
     columns, rows, numbers, bad = read_label_studio(doc, path)
     return Source(path, "label-studio", columns, table=_strings_table(columns, rows, numbers),
                   bad_rows=[BadRow(**b) for b in bad])
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 

@@ -9,7 +9,8 @@ agree. Cohen's and Conger's kappa run the named queries on a per-thread DuckDB e
 Missing judgments are simply absent rows (a null label counts as absent). Labels are compared as text at the
 nominal level; when every label is a number they count as numbers for the ordinal, interval and ratio levels and
 for weights (``-0``, ``0`` and ``00`` are then one value). There is no limit on the number of distinct labels.
-Each judgment row counts once: a labeler who judged an item twice contributes two values to the item.
+Each judgment row counts once: a labeler who judged an item twice contributes two values to the item (the audit
+stage, unlike these functions, reads one judgment per labeler and item: ``evalaudit.pipeline.define_judgments``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def _releasing(fn: F) -> F:
             engine = getattr(_LOCAL, "engine", None)
             if engine is not None:
                 engine.register("labels", _EMPTY)
+                engine.register("judgments", _EMPTY)
 
     return wrapper  # type: ignore[return-value]
 
@@ -110,6 +112,7 @@ class _Prepared:
         if self._engine is None:
             self._engine = _engine()
             self._engine.register("labels", self.table)
+            self._engine.register("judgments", self.table)  # the API counts every row it is given
         return self._engine
 
     def weights(self) -> np.ndarray:

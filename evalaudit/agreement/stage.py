@@ -8,7 +8,12 @@ there is agreement among those judgments (an item half-labeled in b7 and half in
 to b7 only). The window slice holds the judgments made in that window; when every item has one failure mode,
 the window scope's patterns are summed from the failure mode × window cells instead of queried again.
 Judgments without a batch_id or vendor are left out of the batch or vendor scope (they still count in every
-other scope); failure_mode is never null in the store ('unspecified').
+other scope); failure_mode is never null in the store ('unspecified'). Judgments without labeled_at are left out of
+the window scope and the failure mode × window table, and ``summary.skipped`` says how many.
+
+Repeated judgments (one labeler, one item, twice): every query reads the view ``judgments`` (registered once per
+run, :func:`evalaudit.pipeline.define_judgments`), where each labeler's latest judgment of an item counts - the same
+policy as every other stage.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from evalaudit.engine import engine_for_tables
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
 from evalaudit.frames import require_columns, to_arrow
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 from evalaudit.schema import UNSPECIFIED
 
 #: Gwet's weights used for AC2 at each non-nominal level (named in the `level` column as "gwet_<name>").
@@ -272,6 +277,7 @@ def _categories(ctx: Context) -> Categories:
 def stage(ctx: Context) -> StageResult:
     """Agreement per slice (tables ``agreement`` and ``agreement_pairs``) and ``low_agreement`` findings."""
     cfg = ctx.cfg
+    judged = define_judgments(ctx)
     if not sum(ctx.labels.counts):
         empty = {"agreement": SCHEMA.empty_table(), "agreement_pairs": PAIRS_SCHEMA.empty_table(),
                  FAILURE_MODE_WINDOW_TABLE: FAILURE_MODE_WINDOW_SCHEMA.empty_table()}
@@ -317,8 +323,16 @@ def stage(ctx: Context) -> StageResult:
     ctx.progress("agreement", steps, steps)
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
     findings = low_agreement_findings(rows, cfg, level)
+    skipped = []
+    if judged["n_untimed"]:
+        whole = judged["n_untimed"] == judged["n_rows"]
+        skipped.append(skip("agreement per time window", (
+            "no judgment has labeled_at: there is no window scope and no failure mode x window table" if whole
+            else f"{judged['n_untimed']} of {judged['n_rows']} label rows have no labeled_at and are left out of "
+                 "the window scope and the failure mode x window table")))
     return StageResult(tables={"agreement": table, "agreement_pairs": pairs, FAILURE_MODE_WINDOW_TABLE: by_cell},
-                       findings=findings, summary={"agreement": _summary(rows, pairs, findings, cfg)})
+                       findings=findings, summary={"agreement": _summary(rows, pairs, findings, cfg)},
+                       skipped=skipped)
 
 
 def _summary(rows: list[dict[str, Any]], pairs: pa.Table, findings: list[Finding],
@@ -372,6 +386,10 @@ def agreement_table(data: Any, cfg: Config | None = None, seed: int | None = Non
         cols[name] = col
     cols["labeled_at"] = (table.column("labeled_at") if "labeled_at" in table.column_names
                           else pa.nulls(n, pa.timestamp("us", tz="UTC")))
+    # provenance for the repeated-judgments policy: the table's row order is the order "stored"
+    cols["ingested_at"] = pa.nulls(n, pa.timestamp("us", tz="UTC"))
+    cols["source_file"] = pa.nulls(n, pa.string())
+    cols["source_row"] = pa.array(np.arange(n, dtype=np.int64))
     engine = engine_for_tables({"labels": pa.table(cols)})
     try:
         return stage(Context(engine=engine, cfg=cfg))

@@ -9,7 +9,7 @@ SELECT
     COUNT(*) AS n
 FROM (
     SELECT {slice_exprs}, l.item_id, l.label
-    FROM labels AS l
+    FROM judgments AS l
     WHERE {slice_filter}
 ) AS sliced
 JOIN agreement_label_codes AS c ON sliced.label = c.label

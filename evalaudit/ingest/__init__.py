@@ -7,9 +7,11 @@ with the reason; the counts of added, duplicate and quarantined rows are returne
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,7 +182,33 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
         if not f.exists():
             raise UnusableInput(f"{f}: no such file")
     ingested_at = (now or datetime.now(UTC)).astimezone(UTC)
-    store = Store.open(store_dir, create=True)
+    with _no_trace_on_failure(Path(store_dir)) as committed:
+        return _ingest(Store.open(store_dir, create=True), files, tbl, table, fmt, mapping, ingested_at, committed)
+
+
+@contextlib.contextmanager
+def _no_trace_on_failure(root: Path) -> Iterator[list[int]]:
+    """A failed ingest leaves no trace (SPEC §4): when it fails before committing any file, whatever it created
+    under ``root`` (the store skeleton, or the whole directory when it did not exist) is removed again. The caller
+    appends to the yielded list once per committed file."""
+    existed = root.exists()
+    before = {p.name for p in root.iterdir()} if existed and root.is_dir() else set()
+    committed: list[int] = []
+    try:
+        yield committed
+    except BaseException:
+        if not committed:
+            if not existed:
+                shutil.rmtree(root, ignore_errors=True)
+            elif root.is_dir():
+                for entry in root.iterdir():
+                    if entry.name not in before:
+                        shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        raise
+
+
+def _ingest(store: Store, files: list[Path], tbl: schema.Table, table: str, fmt: str,
+            mapping: Mapping[str, str] | None, ingested_at: datetime, committed: list[int]) -> list[FileResult]:
     results: list[tuple[int, FileResult]] = []
     with store.lock(), store.staging() as staging:
         con = duckdb.connect()
@@ -208,6 +236,7 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
                 format=result.format, rows_added=result.rows_added, rows_quarantined=result.rows_quarantined,
                 ingested_at=ingested_at.isoformat(), evalaudit_version=__version__,
             ))
+            committed.append(i)
             if quarantine is not None:
                 result.quarantine_file = store.quarantine_path(table, result.sha256)
             results.append((i, result))

@@ -60,3 +60,33 @@ def test_untimed_judgments_leave_the_window_scope_and_say_so() -> None:
     assert not [r for r in none.tables["agreement"].to_pylist() if r["scope"] == "window"]
     assert "no judgment has labeled_at" in none.skipped[0]["reason"]
     assert none.tables["agreement_failure_mode_window"].num_rows == 0
+
+
+@pytest.mark.slow
+def test_a_run_states_how_many_repeated_judgments_were_set_aside(cli, tmp_path) -> None:
+    """Through the real CLI: a second export re-grades 12 judgments later; the run counts one judgment per labeler
+    and item in agreement, says how many rows it set aside in summary.judgments and summary.skipped."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    base = _history()
+    first = base.assign(labeled_at=base["labeled_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    again = base[base["labeler_id"] == "b"].head(12)
+    again = again.assign(label=again["label"].map({"pass": "fail", "fail": "pass"}),
+                         labeled_at=(again["labeled_at"] + pd.Timedelta(days=60)).dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    first.to_csv(tmp_path / "first.csv", index=False)
+    again.to_csv(tmp_path / "again.csv", index=False)
+    store, out = tmp_path / "store", tmp_path / "out"
+    assert cli("ingest", tmp_path / "first.csv", tmp_path / "again.csv", "--store", store)[0] == 0
+    code, _, err = cli("run", "--store", store, "--out", out, "--fail-on", "never")
+    assert code == 0, err
+    summary = json.loads((out / "findings.json").read_text())["summary"]
+    assert summary["judgments"]["n_rows"] == len(base) + 12
+    assert summary["judgments"]["n_repeated_set_aside"] == 12
+    assert [s for s in summary["skipped"] if s["analysis"] == "repeated judgments"]
+    overall = next(r for r in pq.read_table(out / "agreement.parquet").to_pylist()
+               if r["scope"] == "overall" and r["metric"] == "krippendorff_alpha")
+    latest = pd.concat([base[~base.index.isin(again.index)], again.assign(labeled_at=pd.NaT)])
+    assert overall["n_labels"] == len(base)
+    assert overall["value"] == pytest.approx(agreement.krippendorff_alpha(latest), abs=1e-12)

@@ -41,6 +41,9 @@ class Engine(Protocol):
     def drop(self, name: str) -> None:
         """Forget a view offered with ``register`` (its table's memory is freed once nothing else holds it)."""
 
+    def define_view(self, name: str, query: str) -> None:
+        """Define view ``name`` as the named query ``query`` over the other views (evaluated when read)."""
+
 
 def _threads() -> int:
     """EVALAUDIT_THREADS (0 or unset = one per core), checked like a config value (evalaudit.config)."""
@@ -97,6 +100,10 @@ class DuckDBEngine:
         self.con.execute(
             f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {quote_ident('__arrow_' + name)}"
         )
+        self._nonempty.pop(name, None)
+
+    def define_view(self, name: str, query: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {named_sql.load(query)}")
         self._nonempty.pop(name, None)
 
     def drop(self, name: str) -> None:

@@ -219,6 +219,11 @@ class SparkEngine:
         df.createOrReplaceTempView(name)
         self._remember(name)
 
+    def define_view(self, name: str, query: str) -> None:
+        """Define temp view ``name`` as the named query ``query`` (parameterless) over the other views."""
+        self.spark.sql(to_spark_markers(named_sql.load(query))[0]).createOrReplaceTempView(name)
+        self._remember(name)
+
     def drop(self, name: str) -> None:
         """Forget a view offered with ``register``."""
         if name in self._views:

@@ -58,6 +58,7 @@ class Context:
     #: what was skipped so far (``StageResult.skipped`` of every stage, in order)
     skipped: list[dict[str, str]] = field(default_factory=list)
     _labels: LabelSpace | None = None
+    _judgments: dict[str, int] | None = None
 
     @property
     def labels(self) -> LabelSpace:
@@ -69,6 +70,49 @@ class Context:
 
 Stage = Callable[[Context], StageResult]
 
+#: the view of the judgments that count (one per labeler and item); ``labels`` keeps the raw rows
+JUDGMENTS_VIEW = "judgments"
+#: the columns that say which of two untimed judgments was stored last
+PROVENANCE = ("ingested_at", "source_file", "source_row")
+
+
+def define_judgments(ctx: Context) -> dict[str, int]:
+    """Register the view ``judgments`` on ``ctx.engine`` once per run: the one policy for repeated judgments that
+    every stage reads (SQL ``judgments``: a labeler's latest judgment of an item wins; without labeled_at, the last
+    stored). When no labeler judged an item twice the view is plain ``labels`` (no window function to pay for).
+    Returns (and keeps in ``ctx``) ``n_rows``, ``n_judgments`` and ``n_untimed`` (label rows without labeled_at)."""
+    if ctx._judgments is None:
+        row = ctx.engine.query("judgments_repeats").to_pylist()[0]
+        counts = {k: int(row[k] or 0) for k in ("n_rows", "n_judgments", "n_untimed")}
+        query = "judgments_all"
+        if counts["n_rows"] > counts["n_judgments"]:
+            columns = getattr(ctx.engine, "columns", lambda name: PROVENANCE)("labels")
+            # tables built in memory without provenance (tests, the API) order by time alone
+            query = "judgments" if set(PROVENANCE) <= set(columns) else "judgments_by_time"
+        ctx.engine.define_view(JUDGMENTS_VIEW, query)
+        ctx._judgments = counts
+    return ctx._judgments
+
+
+def judgments_summary(ctx: Context) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """``summary.judgments`` (rows, judgments counted, repeats set aside, rows without labeled_at) and the
+    ``summary.skipped`` entries that say what the policy and missing timestamps left out."""
+    counts = define_judgments(ctx)
+    repeats = counts["n_rows"] - counts["n_judgments"]
+    summary = {**counts, "n_repeated_set_aside": repeats,
+               "repeated_policy": "latest labeled_at per labeler and item; without labeled_at, the last stored"}
+    skipped = []
+    if repeats:
+        skipped.append(skip("repeated judgments", (
+            f"{repeats} of {counts['n_rows']} label rows are earlier judgments of an item by the same labeler and "
+            "were set aside by every analysis: each labeler's latest judgment of an item counts (without "
+            "labeled_at, the last stored)")))
+    if counts["n_untimed"]:
+        skipped.append(skip("analyses over time", (
+            f"{counts['n_untimed']} of {counts['n_rows']} label rows have no labeled_at: agreement per time window "
+            "(and per failure mode x window), drift, activity and recency leave them out")))
+    return summary, skipped
+
 #: Tables the audit writes into --out (SPEC §5), as <name>.parquet.
 OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
 #: Further tables `evalaudit run` writes beside them, for other programs (small at any scale: per labeler pair,
@@ -79,10 +123,13 @@ EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_sta
 
 
 def store_summary(ctx: Context) -> StageResult:
-    """How much the store holds: judgments, items, labelers, failure modes, time span."""
+    """How much the store holds: judgments, items, labelers, failure modes, time span; how many repeated
+    judgments the one policy set aside and how many rows lack a time (``summary.judgments``)."""
     row = ctx.engine.query("store_summary").to_pylist()[0]
     summary = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
-    return StageResult(summary={"store": summary, "labels": ctx.labels.summary()})
+    judgments, skipped = judgments_summary(ctx)
+    return StageResult(summary={"store": summary, "labels": ctx.labels.summary(), "judgments": judgments},
+                       skipped=skipped)
 
 
 def stages() -> list[tuple[str, Stage]]:

@@ -71,7 +71,7 @@ LABELS = Table(
         Column("labeler_id", pa.string(), True, "who graded it (an email, a vendor id, a pseudonym)"),
         Column("label", pa.string(), True, "the judgment, e.g. pass/fail or an ordinal value as text"),
         Column("failure_mode", pa.string(), False, "the failure mode / slice the item tests; missing -> unspecified"),
-        Column("labeled_at", TIMESTAMP, True, "when the judgment was made (UTC)"),
+        Column("labeled_at", TIMESTAMP, False, "when the judgment was made (UTC); null when the source has none"),
         Column("batch_id", pa.string(), False, "the labeling batch / delivery it came in"),
         Column("vendor", pa.string(), False, "vendor, contract or team"),
         Column("guideline_version", pa.string(), False, "the rubric / guideline version in force"),

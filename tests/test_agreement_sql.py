@@ -15,7 +15,8 @@ from evalaudit.agreement import patterns as pat
 from evalaudit.sql.lint import lint_text
 
 NAMES = [n for n in sql.names() if n.startswith("agreement_")]
-TEMPLATES = {"agreement_patterns": pat.packing_for(2), "agreement_patterns_wide": pat.packing_for(40, 3)}
+TEMPLATES = {"agreement_patterns": pat.packing_for(2), "agreement_patterns_wide": pat.packing_for(40, 3),
+             "agreement_item_counts": pat.unpacked(40)}
 SLICINGS = {**pat.SCOPES, "failure_mode_window": pat.FAILURE_MODE_WINDOW}
 FORBIDDEN = [r"::", r"\bQUALIFY\b", r"//", r"%", r"\bepoch", r"\bstrftime\b", r"\bdate_diff\b", r"\blist\(",
              r"\bstring_agg\b", r"\bEXCLUDE\b", r"\bCOLUMNS\(", r"read_parquet", r"\barg_(max|min)\b",

@@ -227,6 +227,7 @@ def test_sql_and_arrow_routes_give_the_same_patterns(q: int, max_labels: int) ->
     table = pa.table({"item_id": items, "label": labels})
     categories = build(sorted(set(labels)))
     engine = engine_for_tables({"labels": table})
+    engine.define_view("judgments", "judgments_all")
     via_sql = pat.load(engine, "overall", pat.prepare(engine, categories))["all"]
     via_arrow = pat.from_arrow(table, categories)
     assert via_arrow is not None
@@ -337,6 +338,7 @@ def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(h
 
     data = history() if how == "one" else _mixed(history(), how)
     engine = engine_for_tables({"labels": data})
+    engine.define_view("judgments", "judgments_all")
     packing = pat.prepare(engine, build(["fail", "pass"]))
     derivable = pat.one_failure_mode_per_item(pat.load(engine, "overall", packing),
                                               pat.load(engine, "failure_mode", packing))

@@ -128,7 +128,7 @@ def test_clean_batch_passes_every_expectation(world: dict[str, Path]) -> None:
     assert result.status == "passed" and result.n_rows == 144
     names = by_name(result)
     # every expectation of the contract ran (the config enables them all) and none was skipped
-    for expected in ("records_readable", "column_present:item_id", "not_null:labeled_at", "labeled_at_parseable",
+    for expected in ("records_readable", "column_present:item_id", "not_null:label", "labeled_at_parseable",
                      "label_in_allowed_values", "unique_in_batch", "not_already_in_store",
                      "labeled_at_not_in_future", "labeled_at_in_window", "labeler_known", "labeler_active_from",
                      "labeler_active_to", "guideline_version_given", "guideline_current", "overlap_share",

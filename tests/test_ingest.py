@@ -88,16 +88,16 @@ def test_jsonl_round_trip_and_bad_lines(tmp_path, store):
     ]
     src.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n\n")
     (result,) = ingest_files(store, [src])
-    assert (result.rows_added, result.rows_quarantined) == (2, 3)
+    assert (result.rows_added, result.rows_quarantined) == (3, 2)
     rows = stored(store)
-    assert [(r["item_id"], r["label"], r["source_row"]) for r in rows] == [("j1", "pass", 0), ("7", "4", 3)]
+    assert [(r["item_id"], r["label"], r["source_row"]) for r in rows] == [("j1", "pass", 0), ("7", "4", 3),
+                                                                           ("j3", "fail", 4)]
     assert rows[0]["labeled_at"] == ts("2024-04-30T22:00:00+00:00")
+    assert rows[2]["labeled_at"] is None  # labeled_at is optional (SPEC §1): stored null, not quarantined
     q = quarantined(store)
-    assert [(r["source_row"], r["column"]) for r in q] == [(1, None), (2, None), (4, "labeled_at")]
+    assert [(r["source_row"], r["column"]) for r in q] == [(1, None), (2, None)]
     assert q[0]["reason"].startswith("not valid JSON")
     assert q[1]["reason"] == "is not a JSON object"
-    assert q[2]["reason"] == "missing labeled_at"
-    assert json.loads(q[2]["raw"])["item_id"] == "j3"
 
 
 def test_parquet_with_native_types(tmp_path, store):
@@ -219,11 +219,19 @@ def test_same_file_twice_in_one_call(tmp_path, store):
 NOT_A_TIMESTAMP = "labeled_at is not a timestamp (ISO 8601 date or time, or epoch seconds; docs/ingest.md)"
 
 
+def test_an_empty_labeled_at_is_stored_null(tmp_path, store):
+    """labeled_at is optional (SPEC §1): an empty value is stored as null, the row is not quarantined."""
+    src = tmp_path / "a.csv"
+    src.write_text(f"{CSV.splitlines()[0]}\ni1,a,pass,m,,,,,,\ni2,a,fail,m,2024-01-01,,,,,\n")
+    (result,) = ingest_files(store, [src])
+    assert (result.rows_added, result.rows_quarantined) == (2, 0)
+    assert [r["labeled_at"] is None for r in stored(store)] == [True, False]
+
+
 @pytest.mark.parametrize("line, column, reason", [
     ("i1,,pass,m,2024-01-01,,,,,", "labeler_id", "missing labeler_id"),
     (" ,a,pass,m,2024-01-01,,,,,", "item_id", "missing item_id"),
     ("i1,a,,m,2024-01-01,,,,,", "label", "missing label"),
-    ("i1,a,pass,m,,,,,,", "labeled_at", "missing labeled_at"),
     ("i1,a,pass,m,yesterday,,,,,", "labeled_at", f"{NOT_A_TIMESTAMP}: yesterday"),
     ("i1,a,pass,m,2024-02-30,,,,,", "labeled_at", f"{NOT_A_TIMESTAMP}: 2024-02-30"),
     ("i1,a,pass,m,1704200000000,,,,,", "labeled_at",
@@ -276,7 +284,7 @@ def _file(name: str, data: bytes | str):
     (_file("latin1.csv", b"item_id,labeler_id,label,labeled_at\nx,Ren\xe9,pass,2024-01-01\n"),
      r"not UTF-8 text \(first invalid byte on line 2\)"),
     (_file("ls.json", '[{"id": 1, "annotations": ['), "not valid JSON"),
-    (_file("cols.csv", "item,who,label\n1,2,3\n"), r"missing required column\(s\) item_id, labeler_id, labeled_at"),
+    (_file("cols.csv", "item,who,label\n1,2,3\n"), r"missing required column\(s\) item_id, labeler_id for"),
     (_file("empty.csv", ""), "empty CSV file"),
     (_file("notjsonl.jsonl", "nope\nstill nope\n"), "not JSON Lines"),
     (lambda p: p / "absent.csv", "no such file"),

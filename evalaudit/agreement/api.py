@@ -6,9 +6,11 @@
 equal), and the coefficients come from the same functions the audit uses, so the API and ``evalaudit run``
 agree. Cohen's and Conger's kappa run the named queries on a per-thread DuckDB engine.
 
-Missing judgments are simply absent rows (a null label counts as absent). Labels are compared as text; when
-every label is a number they also count as numbers for the ordinal, interval and ratio levels and for weights.
-Each judgment row counts once: a labeler who judged an item twice contributes two values to the item.
+Missing judgments are simply absent rows (a null label counts as absent). Labels are compared as text at the
+nominal level; when every label is a number they count as numbers for the ordinal, interval and ratio levels and
+for weights (``-0``, ``0`` and ``00`` are then one value). There is no limit on the number of distinct labels.
+Each judgment row counts once: a labeler who judged an item twice contributes two values to the item (the audit
+stage, unlike these functions, reads one judgment per labeler and item: ``evalaudit.pipeline.define_judgments``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import pyarrow.compute as pc
 
 from evalaudit.agreement import coefficients as coef
 from evalaudit.agreement import patterns as pat
-from evalaudit.agreement.categories import Categories, build, gwet_weights, krippendorff_metric
+from evalaudit.agreement.categories import Categories, build, gwet_kernel, krippendorff_kernel
+from evalaudit.agreement.kernels import Kernel
 from evalaudit.engine import DuckDBEngine, engine_for_tables
 from evalaudit.frames import require_columns, to_arrow
 
@@ -80,6 +83,7 @@ def _releasing(fn: F) -> F:
             engine = getattr(_LOCAL, "engine", None)
             if engine is not None:
                 engine.register("labels", _EMPTY)
+                engine.register("judgments", _EMPTY)
 
     return wrapper  # type: ignore[return-value]
 
@@ -88,12 +92,12 @@ class _Prepared:
     """The judgments on a DuckDB engine, their category set, and the overall label-count patterns."""
 
     def __init__(self, data: Any, declared: Sequence[str] | None = None, order: Sequence[str] | None = None,
-                 need_labeler: bool = False) -> None:
+                 need_labeler: bool = False, numeric: bool = True) -> None:
         self.table = _table(data, need_labeler)
         observed = [x for x in pc.unique(self.table.column("label")).to_pylist() if x is not None]
         if not observed:
             raise ValueError("the data holds no labels")
-        self.categories: Categories = build(observed, [str(x) for x in declared or ()], order)
+        self.categories: Categories = build(observed, [str(x) for x in declared or ()], order, numeric=numeric)
         self._engine: DuckDBEngine | None = None
         patterns = pat.from_arrow(self.table, self.categories)
         if patterns is None:  # too many items × labels for an in-memory count matrix: let DuckDB group them
@@ -108,6 +112,7 @@ class _Prepared:
         if self._engine is None:
             self._engine = _engine()
             self._engine.register("labels", self.table)
+            self._engine.register("judgments", self.table)  # the API counts every row it is given
         return self._engine
 
     def weights(self) -> np.ndarray:
@@ -133,9 +138,9 @@ def krippendorff_alpha(data: Any, level: str = "nominal", order: Sequence[str] |
     when no item has two labels."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
-    p = _Prepared(data, order=order)
+    p = _Prepared(data, order=order, numeric=level != "nominal")
     p.require_pairable("Krippendorff's alpha")
-    delta2 = krippendorff_metric(level, p.categories)
+    delta2 = krippendorff_kernel(level, p.categories)
     return _one(coef.alpha(p.patterns.counts, p.weights(), delta2))
 
 
@@ -146,7 +151,8 @@ def weighted_alpha(data: Any, weights: str = "quadratic", categories: Sequence[s
     from Krippendorff's ordinal metric (use ``krippendorff_alpha(level="ordinal")`` for that)."""
     p = _Prepared(data, declared=categories, order=categories)
     p.require_pairable("Krippendorff's alpha")
-    delta2 = 1.0 - gwet_weights(weights, p.categories)
+    w = gwet_kernel(weights, p.categories)
+    delta2 = Kernel(w.q, lambda i, j: 1.0 - w.pair(i, j))
     return _one(coef.alpha(p.patterns.counts, p.weights(), delta2))
 
 
@@ -160,7 +166,7 @@ def fleiss_kappa(data: Any, *, allow_varying: bool = False, weights: str = "iden
     irrCAC
     ``fleiss.kappa.raw``), which equals Fleiss' kappa on complete data. ``weights`` names one of Gwet's weight
     matrices (weighted Fleiss, as irrCAC)."""
-    p = _Prepared(data, declared=categories, order=categories)
+    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
     m = p.patterns.m
     sizes = sorted(set(m.tolist()))
     if not allow_varying and len(sizes) > 1:
@@ -173,7 +179,7 @@ def fleiss_kappa(data: Any, *, allow_varying: bool = False, weights: str = "iden
             "or fleiss_kappa(..., allow_varying=True) for Gwet's generalisation"
         )
     p.require_pairable("Fleiss' kappa")
-    agree = gwet_weights(weights, p.categories)
+    agree = gwet_kernel(weights, p.categories)
     return _one(coef.fleiss_kappa(p.patterns.counts, p.weights(), agree))
 
 
@@ -188,18 +194,18 @@ def gwet_ac2(data: Any, weights: str = "quadratic", categories: Sequence[str] | 
     """Gwet's AC2: AC1 with one of Gwet's agreement weights (identity, linear, quadratic, ordinal, radical,
     ratio, circular, bipolar; Gwet 2014, ch. 3). ``categories`` (in order) fixes the label set and its order;
     without it numeric labels are ordered by value."""
-    p = _Prepared(data, declared=categories, order=categories)
+    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
     p.require_pairable("Gwet's AC")
-    agree = gwet_weights(weights, p.categories)
+    agree = gwet_kernel(weights, p.categories)
     return _one(coef.gwet_ac(p.patterns.counts, p.weights(), agree, p.categories.q))
 
 
 @_releasing
 def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
     """Brennan & Prediger's (1981) coefficient, chance agreement 1/q (weighted: T_w/q²; Gwet 2014, ch. 3)."""
-    p = _Prepared(data, declared=categories, order=categories)
+    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
     p.require_pairable("Brennan-Prediger's coefficient")
-    agree = gwet_weights(weights, p.categories)
+    agree = gwet_kernel(weights, p.categories)
     return _one(coef.brennan_prediger(p.patterns.counts, p.weights(), agree, p.categories.q))
 
 
@@ -207,9 +213,9 @@ def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[
 def percent_agreement(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
     """The share of agreeing label pairs within items, averaged over items with at least two labels (Gwet
     2014, ch. 2; weighted with Gwet's weights when ``weights`` is not identity)."""
-    p = _Prepared(data, declared=categories, order=categories)
+    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
     p.require_pairable("Percent agreement")
-    agree = gwet_weights(weights, p.categories)
+    agree = gwet_kernel(weights, p.categories)
     return _one(coef.observed_agreement(p.patterns.counts, p.weights(), agree))
 
 
@@ -218,9 +224,9 @@ def conger_kappa(data: Any, weights: str = "identity", categories: Sequence[str]
     """Conger's (1980) kappa: Fleiss' observed agreement with chance agreement from each labeler's own label
     distribution (the mean of the pairwise Cohen-type chance agreements), generalised to missing judgments as
     in Gwet (2014, ch. 2) / irrCAC ``conger.kappa.raw``."""
-    p = _Prepared(data, declared=categories, order=categories, need_labeler=True)
+    p = _Prepared(data, declared=categories, order=categories, need_labeler=True, numeric=weights != "identity")
     p.require_pairable("Conger's kappa")
-    agree = gwet_weights(weights, p.categories)
+    agree = gwet_kernel(weights, p.categories)
     pa = _one(coef.observed_agreement(p.patterns.counts, p.weights(), agree))
     rows = p.engine.query("agreement_labeler_counts")
     labelers = sorted(set(rows.column("labeler_id").to_pylist()))
@@ -235,23 +241,30 @@ def conger_kappa(data: Any, weights: str = "identity", categories: Sequence[str]
         classif[li[lab], ci[label]] += n
     pgk = classif / classif.sum(axis=1, keepdims=True)
     pk = pgk.mean(axis=0)
-    s2 = (pgk.T @ pgk - r * np.outer(pk, pk)) / (r - 1)
-    pe = float(np.sum(agree * (np.outer(pk, pk) - s2 / r)))
+    # Σ_kl w_kl (p_k p_l - s²_kl / r) with s² = (Σ_g p_g p_g^T - r p p^T) / (r - 1), as quadratic forms of w
+    own = float(agree.marginal_forms(pgk).sum())
+    mean = float(agree.marginal_forms(pk[None, :])[0])
+    pe = mean - (own - r * mean) / (r * (r - 1))
     return _one(coef._chance_corrected(np.array([pa]), np.array([pe])))
 
 
 # -- Cohen's kappa
 # ---------------------------------------------------------------------------------------------
-def cohen_weights(weights: str | None, q: int) -> np.ndarray:
+def cohen_kernel(weights: str | None, q: int) -> Kernel:
     """Cohen's (1968) agreement weights on category positions: identity, ``1 - |i-j|/(q-1)`` or
     ``1 - (i-j)²/(q-1)²`` (the same kappa as statsmodels' and scikit-learn's disagreement weights)."""
     if weights not in COHEN_WEIGHTS:
         raise ValueError(f"weights must be None, 'linear' or 'quadratic', not {weights!r}")
     if weights is None or q < 2:
-        return np.eye(q)
-    k = np.arange(q)
-    d = np.abs(k[:, None] - k[None, :]) / (q - 1.0)
-    return 1.0 - (d if weights == "linear" else d**2)
+        return Kernel.from_affine(q, 0.0, 0.0, 1.0)
+    if weights == "quadratic":
+        return Kernel.from_affine(q, 1.0, -1.0, 0.0, np.arange(q) / (q - 1.0))
+    return Kernel(q, lambda i, j: 1.0 - np.abs(i - j) / (q - 1.0))
+
+
+def cohen_weights(weights: str | None, q: int) -> np.ndarray:
+    """Cohen's agreement weights as a dense q×q matrix (:func:`cohen_kernel`)."""
+    return cohen_kernel(weights, q).matrix()
 
 
 def kappa_from_tables(tables: np.ndarray, agree: np.ndarray) -> np.ndarray:
@@ -265,6 +278,34 @@ def kappa_from_tables(tables: np.ndarray, agree: np.ndarray) -> np.ndarray:
     po = np.einsum("tij,ij->t", p, agree)
     pe = np.einsum("ti,ij,tj->t", p.sum(axis=2), agree, p.sum(axis=1))
     return np.where(n > 0, coef._chance_corrected(po, pe), np.nan)
+
+
+#: cells of the (pairs, q) margin arrays built at once by kappa_from_cells
+MARGIN_CELLS = 5_000_000
+
+
+def kappa_from_cells(pair: np.ndarray, code_a: np.ndarray, code_b: np.ndarray, n: np.ndarray, n_pairs: int,
+                     kernel: Kernel) -> tuple[np.ndarray, np.ndarray]:
+    """Cohen's kappa and the share of exact agreements of each labeler pair, from the nonzero cells of their
+    contingency tables (cell: pair index, category codes, count) - :func:`kappa_from_tables` without the
+    (pairs, q, q) array, so any number of categories works."""
+    n = np.asarray(n, dtype=float)
+    total = np.bincount(pair, weights=n, minlength=n_pairs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        po = np.bincount(pair, weights=n * kernel.pair(code_a, code_b), minlength=n_pairs) / total
+        agree = np.bincount(pair, weights=n * (code_a == code_b), minlength=n_pairs) / total
+    pe = np.zeros(n_pairs)
+    step = max(1, MARGIN_CELLS // max(1, kernel.q))
+    for start in range(0, n_pairs, step):
+        stop = min(n_pairs, start + step)
+        sel = (pair >= start) & (pair < stop)
+        rows, left, right = pair[sel] - start, np.zeros((stop - start, kernel.q)), np.zeros((stop - start, kernel.q))
+        np.add.at(left, (rows, code_a[sel]), n[sel])
+        np.add.at(right, (rows, code_b[sel]), n[sel])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pe[start:stop] = kernel.bilinear(left, right) / total[start:stop] ** 2
+    kappa = np.where(total > 0, coef._chance_corrected(po, pe), np.nan)
+    return kappa, agree
 
 
 @_releasing
@@ -287,12 +328,12 @@ def cohen_kappa(data: Any, a: str, b: str, weights: str | None = None,
     if rows.num_rows == 0:
         raise ValueError(f"labelers {a!r} and {b!r} share no item")
     ci = p.categories.index()
-    q = p.categories.q
-    table = np.zeros((1, q, q))
-    for la, lb, n in zip(rows.column("label_a").to_pylist(), rows.column("label_b").to_pylist(),
-                         rows.column("n").to_pylist(), strict=True):
-        table[0, ci[la], ci[lb]] += n
-    return float(kappa_from_tables(table, cohen_weights(weights, q))[0])
+    code_a = np.array([ci[x] for x in rows.column("label_a").to_pylist()], dtype=np.int64)
+    code_b = np.array([ci[x] for x in rows.column("label_b").to_pylist()], dtype=np.int64)
+    n = rows.column("n").to_numpy(zero_copy_only=False).astype(float)
+    kappa, _ = kappa_from_cells(np.zeros(len(n), dtype=np.int64), code_a, code_b, n, 1,
+                                cohen_kernel(weights, p.categories.q))
+    return float(kappa[0])
 
 
 @_releasing
@@ -322,16 +363,14 @@ def pairs_table(engine: Any, categories: Categories, min_items: int, weights: st
     n_pairs = int(pair_idx[-1]) + 1
     ia = rows.column("code_a").to_numpy(zero_copy_only=False).astype(np.int64)
     ib = rows.column("code_b").to_numpy(zero_copy_only=False).astype(np.int64)
-    tables = np.zeros((n_pairs, categories.q, categories.q))
-    np.add.at(tables, (pair_idx, ia, ib), rows.column("n").to_numpy(zero_copy_only=False).astype(float))
-    kappa = kappa_from_tables(tables, cohen_weights(weights, categories.q))
-    agree = np.einsum("tii->t", tables) / tables.sum(axis=(1, 2))
+    n = rows.column("n").to_numpy(zero_copy_only=False).astype(float)
+    kappa, agree = kappa_from_cells(pair_idx, ia, ib, n, n_pairs, cohen_kernel(weights, categories.q))
     first = np.flatnonzero(new)
     return pa.table(
         {
             "labeler_a": pa.array(la[first].tolist(), type=pa.string()),
             "labeler_b": pa.array(lb[first].tolist(), type=pa.string()),
-            "n_items": pa.array(tables.sum(axis=(1, 2)).astype(np.int64)),
+            "n_items": pa.array(np.bincount(pair_idx, weights=n, minlength=n_pairs).astype(np.int64)),
             "kappa": pa.array(kappa),
             "percent_agreement": pa.array(agree),
             "weights": pa.array([weights or "none"] * n_pairs, type=pa.string()),

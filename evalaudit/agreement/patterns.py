@@ -12,8 +12,12 @@ Packing: each label gets a weight ``2^(b·j)`` (``b`` bits per label, ``j`` its 
 sum of weights over its judgments encodes its whole count vector exactly as long as no count overflows its
 slot. One key (INTEGER weights below 2^31, a BIGINT sum) is the fast path: any two labels (b = 30), or q
 labels when ``b·(q-1) <= 30`` with ``b`` sized from the largest per-(item, label) count in the data. Wider
-label sets use four BIGINT keys (agreement_patterns_wide), q up to 4·floor(62/b); beyond that the data is
-refused with a message.
+label sets use four BIGINT keys (agreement_patterns_wide), q up to 4·floor(62/b).
+
+Many labels: beyond MANY_LABELS categories, or when the keys cannot hold the counts, the counts come unpacked
+(agreement_item_counts: one row per slice × item × label) and a slice's patterns are a sparse CSR matrix of count
+vectors, compressed to distinct rows the same way (:func:`compress`). The coefficients take both forms
+(:mod:`evalaudit.agreement.kernels`), so there is no limit on the number of distinct labels.
 
 Scopes: one pattern query per scope, the template agreement_patterns.sql (or its wide twin) filled with the
 scope's :class:`Slicing` - SQL expressions that are constants of this module (column names quoted by
@@ -22,12 +26,14 @@ scope's :class:`Slicing` - SQL expressions that are constants of this module (co
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import sparse
 
 from evalaudit import sql as named_sql
 from evalaudit.agreement.categories import Categories
@@ -36,6 +42,8 @@ from evalaudit.sql import quote_ident
 
 ONE_KEY_BITS = 30  # slot offsets of INTEGER weights: 2^30 at most
 WIDE_KEYS, WIDE_BITS = 4, 62
+#: above this many categories patterns are sparse count vectors from unpacked counts (see the module docstring)
+MANY_LABELS = 32
 CODES_VIEW = "agreement_label_codes"
 
 
@@ -73,7 +81,7 @@ FAILURE_MODE_WINDOW = Slicing((("slice", _column("failure_mode")), ("window_star
 @dataclass(frozen=True)
 class Packing:
     bits: int
-    #: 1 (fast path, one INTEGER-weighted key) or 4 (wide label sets, BIGINT weights)
+    #: 1 (fast path, one INTEGER-weighted key), 4 (wide label sets, BIGINT weights) or 0 (unpacked counts)
     keys: int
     #: (key index, slot) of each category code
     slots: tuple[tuple[int, int], ...]
@@ -81,17 +89,18 @@ class Packing:
     @property
     def query(self) -> str:
         """The pattern query template of this packing."""
-        return "agreement_patterns" if self.keys == 1 else "agreement_patterns_wide"
+        return {0: "agreement_item_counts", 1: "agreement_patterns"}.get(self.keys, "agreement_patterns_wide")
 
     def codes_table(self, categories: Categories) -> pa.Table:
         """The view that maps each label to its category code and its packing weights (w1, or w1..w4)."""
+        labels, codes = categories.codes()
         w = np.zeros((categories.q, self.keys), dtype=np.int64)
-        for code, (key, slot) in enumerate(self.slots):
+        for code, (key, slot) in enumerate(self.slots if self.keys else ()):
             w[code, key] = 1 << (self.bits * slot)
-        cols: dict[str, pa.Array] = {"label": pa.array(list(categories.labels), type=pa.string()),
-                                     "code": pa.array(np.arange(categories.q, dtype=np.int32))}
+        cols: dict[str, pa.Array] = {"label": pa.array(labels, type=pa.string()),
+                                     "code": pa.array(np.asarray(codes, dtype=np.int32))}
         for k in range(self.keys):
-            cols[f"w{k + 1}"] = pa.array(w[:, k], type=pa.int32() if self.keys == 1 else pa.int64())
+            cols[f"w{k + 1}"] = pa.array(w[codes, k], type=pa.int32() if self.keys == 1 else pa.int64())
         return pa.table(cols)
 
     def decode(self, keys: np.ndarray) -> np.ndarray:
@@ -104,6 +113,11 @@ class Packing:
             shifted = keys[:, key] >> np.int64(self.bits * slot)
             out[:, code] = shifted if (self.keys == 1 and code == last) else shifted & mask
         return out
+
+
+def unpacked(q: int) -> Packing:
+    """The packing of unpacked counts (no keys) for q categories."""
+    return Packing(0, 0, tuple((0, code) for code in range(q)))
 
 
 def packing_for(q: int, max_count: int | None = None) -> Packing:
@@ -129,12 +143,19 @@ def packing_for(q: int, max_count: int | None = None) -> Packing:
 class Patterns:
     """The distinct per-item count vectors of one slice and their multiplicities."""
 
-    counts: np.ndarray  # (P, q) int64: label counts of the pattern
+    counts: np.ndarray | sparse.csr_matrix  # (P, q) int64: label counts of the pattern (CSR: many labels)
     items: np.ndarray  # (P,) int64: how many items show the pattern
 
     @property
     def m(self) -> np.ndarray:
-        return self.counts.sum(axis=1)
+        return np.asarray(self.counts.sum(axis=1), dtype=np.int64).ravel()
+
+    def used(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The category codes that occur in the given patterns (a boolean mask; all patterns by default)."""
+        counts = self.counts if rows is None else self.counts[rows]
+        if sparse.issparse(counts):
+            return np.unique(counts.indices[counts.data > 0])
+        return np.flatnonzero((np.asarray(counts) > 0).any(axis=0))
 
     @property
     def n_items(self) -> int:
@@ -173,13 +194,17 @@ def from_arrow(labels: pa.Table, categories: Categories) -> Patterns | None:
     q = categories.q
     items = pc.dictionary_encode(labels.column("item_id")).combine_chunks()
     n_items = len(items.dictionary)
-    if n_items * q > ARROW_MAX_CELLS:
-        return None
     encoded = pc.dictionary_encode(label).combine_chunks()
     lookup = categories.index()
     to_code = np.array([lookup[v] for v in encoded.dictionary.to_pylist()], dtype=np.int64)
     item_codes = items.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     label_codes = to_code[encoded.indices.to_numpy(zero_copy_only=False)]
+    if q > MANY_LABELS:
+        ones = np.ones(len(item_codes), dtype=np.int64)
+        matrix = sparse.csr_matrix((ones, (item_codes, label_codes)), shape=(n_items, q))
+        return compress(matrix, np.ones(n_items, dtype=np.int64))
+    if n_items * q > ARROW_MAX_CELLS:
+        return None
     counts = np.bincount(item_codes * q + label_codes, minlength=n_items * q).reshape(n_items, q)
     if n_items == 0:
         return Patterns(np.zeros((0, q), dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -197,12 +222,47 @@ def from_arrow(labels: pa.Table, categories: Categories) -> Patterns | None:
     return Patterns(uniq[order], mult[order].astype(np.int64))
 
 
+def compress(counts: sparse.csr_matrix, items: np.ndarray) -> Patterns:
+    """Sparse count vectors (one per row, ``items`` items each) compressed to distinct vectors, in the order of
+    the dense route (lexicographic in the count vector)."""
+    counts = sparse.csr_matrix(counts, dtype=np.int64)
+    counts.sum_duplicates()
+    counts.eliminate_zeros()
+    counts.sort_indices()
+    keep = np.diff(counts.indptr) > 0
+    counts, items = counts[keep], np.asarray(items, dtype=np.int64)[keep]
+    ptr, idx, val = counts.indptr, counts.indices, counts.data
+    seen: dict[bytes, int] = {}
+    first: list[int] = []
+    mult: list[int] = []
+    for row in range(counts.shape[0]):
+        a, b = ptr[row], ptr[row + 1]
+        key = idx[a:b].tobytes() + b"|" + val[a:b].tobytes()
+        at = seen.get(key)
+        if at is None:
+            seen[key] = len(first)
+            first.append(row)
+            mult.append(int(items[row]))
+        else:
+            mult[at] += int(items[row])
+    # the dense route's order (lexicographic in the count vector, code 0 first), so that both routes draw the same
+    # bootstrap resamples: a row's cells as (-code, count) pairs sort exactly that way
+    order = sorted(range(len(first)), key=lambda k: tuple(zip(
+        (-idx[ptr[first[k]]:ptr[first[k] + 1]]).tolist(), val[ptr[first[k]]:ptr[first[k] + 1]].tolist(),
+        strict=True)))
+    rows = np.asarray(first, dtype=np.int64)[order]
+    return Patterns(counts[rows], np.asarray(mult, dtype=np.int64)[order])
+
+
 def prepare(engine: Engine, categories: Categories) -> Packing:
     """Choose the packing for ``categories`` and register the codes view on ``engine``."""
     max_count = None
-    if categories.q > 2:
-        max_count = engine.query("agreement_max_count").column("max_count")[0].as_py() or 1
-    packing = packing_for(categories.q, max_count)
+    packing = unpacked(categories.q)
+    if categories.q <= MANY_LABELS:
+        if categories.q > 2:
+            max_count = engine.query("agreement_max_count").column("max_count")[0].as_py() or 1
+        with contextlib.suppress(ValueError):
+            packing = packing_for(categories.q, max_count)
     engine.register(CODES_VIEW, packing.codes_table(categories))
     return packing
 
@@ -233,6 +293,8 @@ def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
     table = engine.sql(pattern_sql(slicing, packing), window=window)
     if table.num_rows == 0:
         return {}
+    if packing.keys == 0:
+        return _unpacked(table, slicing, len(packing.slots))
     keys = np.column_stack([table.column(f"k{k + 1}").to_numpy(zero_copy_only=False).astype(np.int64)
                             for k in range(packing.keys)])
     counts = packing.decode(keys)
@@ -259,6 +321,33 @@ def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
     return out
 
 
+def _unpacked(table: pa.Table, slicing: Slicing, q: int) -> dict[tuple[str, ...], Patterns]:
+    """Patterns per slice from unpacked rows (slice parts, item_id, code, n): one sparse count vector per item,
+    compressed per slice."""
+    parts = [np.array([_slice_name(v) for v in table.column(name).to_pylist()], dtype=object)
+             for name, _ in slicing.keys]
+    keys = np.array(["\x1f".join(t) for t in zip(*parts, strict=True)], dtype=object)
+    items = np.asarray(table.column("item_id").to_pylist(), dtype=object)
+    codes = table.column("code").to_numpy(zero_copy_only=False).astype(np.int64)
+    n = table.column("n").to_numpy(zero_copy_only=False).astype(np.int64)
+    key_rank = np.unique(keys, return_inverse=True)[1].reshape(-1)
+    item_rank = np.unique(items.astype(str), return_inverse=True)[1].reshape(-1)
+    order = np.lexsort([codes, item_rank, key_rank])
+    key_rank, item_rank, codes, n = key_rank[order], item_rank[order], codes[order], n[order]
+    new_row = np.r_[True, (key_rank[1:] != key_rank[:-1]) | (item_rank[1:] != item_rank[:-1])]
+    row = np.cumsum(new_row) - 1
+    n_rows = int(row[-1]) + 1
+    matrix = sparse.csr_matrix((n, (row, codes)), shape=(n_rows, q))
+    row_key = key_rank[new_row]
+    out: dict[tuple[str, ...], Patterns] = {}
+    first_of_key = {int(k): i for i, k in reversed(list(enumerate(key_rank)))}
+    for k in np.unique(row_key):
+        rows = np.flatnonzero(row_key == k)
+        at = order[first_of_key[int(k)]]
+        out[tuple(str(part[at]) for part in parts)] = compress(matrix[rows], np.ones(len(rows), dtype=np.int64))
+    return out
+
+
 def one_failure_mode_per_item(overall: dict[str, Patterns], by_failure_mode: dict[str, Patterns]) -> bool:
     """True when every judgment has a failure mode and every item exactly one, read off the overall and
     failure_mode scopes' patterns: the failure-mode slices then hold every judgment (their n_labels add up to
@@ -281,6 +370,10 @@ def windows_from_cells(cells: dict[tuple[str, ...], Patterns]) -> dict[str, Patt
     out: dict[str, Patterns] = {}
     for start in sorted(by_window):
         parts = by_window[start]
+        if sparse.issparse(parts[0].counts):
+            out[start] = compress(sparse.vstack([p.counts for p in parts]).tocsr(),
+                                  np.concatenate([p.items for p in parts]))
+            continue
         counts = np.vstack([p.counts for p in parts])
         uniq, inverse = np.unique(counts, axis=0, return_inverse=True)
         items = np.zeros(len(uniq), dtype=np.int64)

@@ -8,7 +8,12 @@ there is agreement among those judgments (an item half-labeled in b7 and half in
 to b7 only). The window slice holds the judgments made in that window; when every item has one failure mode,
 the window scope's patterns are summed from the failure mode × window cells instead of queried again.
 Judgments without a batch_id or vendor are left out of the batch or vendor scope (they still count in every
-other scope); failure_mode is never null in the store ('unspecified').
+other scope); failure_mode is never null in the store ('unspecified'). Judgments without labeled_at are left out of
+the window scope and the failure mode × window table, and ``summary.skipped`` says how many.
+
+Repeated judgments (one labeler, one item, twice): every query reads the view ``judgments`` (registered once per
+run, :func:`evalaudit.pipeline.define_judgments`), where each labeler's latest judgment of an item counts - the same
+policy as every other stage.
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ from evalaudit.agreement import api
 from evalaudit.agreement import bootstrap as boot
 from evalaudit.agreement import coefficients as coef
 from evalaudit.agreement import patterns as pat
-from evalaudit.agreement.categories import Categories, build, gwet_weights, krippendorff_metric
+from evalaudit.agreement.categories import Categories, build, gwet_kernel, krippendorff_kernel
+from evalaudit.agreement.kernels import Kernel
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
 from evalaudit.frames import require_columns, to_arrow
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 from evalaudit.schema import UNSPECIFIED
 
 #: Gwet's weights used for AC2 at each non-nominal level (named in the `level` column as "gwet_<name>").
@@ -73,24 +79,24 @@ class Metric:
     name: str
     level: str
     kind: str  # alpha | ac | fleiss | pa
-    delta2: np.ndarray | None = None
-    agree: np.ndarray | None = None
+    delta2: Kernel | None = None
+    agree: Kernel | None = None
 
 
 def metrics_for(level: str, categories: Categories) -> list[Metric]:
     """The coefficients reported per slice at the configured measurement level."""
-    ident = np.eye(categories.q)
-    out = [Metric("krippendorff_alpha", level, "alpha", delta2=krippendorff_metric(level, categories))]
+    ident = gwet_kernel("identity", categories)
+    out = [Metric("krippendorff_alpha", level, "alpha", delta2=krippendorff_kernel(level, categories))]
     out.append(Metric("gwet_ac1", "nominal", "ac", agree=ident))
     if level != "nominal":
         w = AC2_WEIGHTS[level]
-        out.append(Metric("gwet_ac2", f"gwet_{w}", "ac", agree=gwet_weights(w, categories)))
+        out.append(Metric("gwet_ac2", f"gwet_{w}", "ac", agree=gwet_kernel(w, categories)))
     out.append(Metric("fleiss_kappa", "nominal", "fleiss", agree=ident))
     out.append(Metric("percent_agreement", "nominal", "pa", agree=ident))
     return out
 
 
-def _evaluate(metric: Metric, counts: np.ndarray, weights: np.ndarray, q: int) -> np.ndarray:
+def _evaluate(metric: Metric, counts: Any, weights: np.ndarray, q: int) -> np.ndarray:
     if metric.kind == "alpha":
         return coef.alpha(counts, weights, metric.delta2)
     assert metric.agree is not None
@@ -105,8 +111,14 @@ def _evaluate(metric: Metric, counts: np.ndarray, weights: np.ndarray, q: int) -
 CHUNK_CELLS = 5_000_000
 
 
-def _evaluate_chunked(metric: Metric, counts: np.ndarray, weights: np.ndarray, q: int) -> np.ndarray:
-    per_row = counts.shape[0] * (q * q if metric.kind == "alpha" and metric.delta2 is None else 1)
+def _per_row(metric: Metric, counts: Any, q: int) -> int:
+    """Cells of the largest intermediate arrays per weighting row: the (R, q) margins and the (patterns, R)
+    per-pattern sums (ordinal alpha's mid-ranks)."""
+    return 2 * max(counts.shape[0], q)
+
+
+def _evaluate_chunked(metric: Metric, counts: Any, weights: np.ndarray, q: int) -> np.ndarray:
+    per_row = _per_row(metric, counts, q)
     step = max(1, CHUNK_CELLS // max(1, per_row))
     return np.concatenate([_evaluate(metric, counts, weights[i:i + step], q)
                            for i in range(0, len(weights), step)])
@@ -155,8 +167,7 @@ def _too_few(patterns: pat.Patterns, min_items: int) -> str:
 
 
 def _no_variation(patterns: pat.Patterns) -> bool:
-    used = (patterns.counts[patterns.m >= 2] > 0).any(axis=0)
-    return int(used.sum()) <= 1
+    return patterns.used(patterns.m >= 2).size <= 1
 
 
 def _finite(x: float) -> float | None:
@@ -167,7 +178,7 @@ def _jackknife_values(metric: Metric, patterns: pat.Patterns, q: int) -> np.ndar
     """The metric with one item of each pattern left out (one value per pattern), in row blocks of about
     CHUNK_CELLS cells."""
     n = len(patterns.items)
-    per_row = n * (q * q if metric.kind == "alpha" and metric.delta2 is None else 1)
+    per_row = _per_row(metric, patterns.counts, q)
     step = max(1, CHUNK_CELLS // max(1, per_row))
     return np.concatenate([_evaluate(metric, patterns.counts, boot.jackknife_weights(patterns.items, a, a + step)
                                      .astype(float), q) for a in range(0, n, step)])
@@ -250,11 +261,13 @@ def low_agreement_findings(rows: list[dict[str, Any]], cfg: Config, level: str) 
     return out
 
 
-def _categories(ctx: Context, observed: list[str]) -> Categories:
+def _categories(ctx: Context) -> Categories:
+    """The categories of the run's label space (``ctx.labels``: observed and declared labels, one definition),
+    read as numbers at the ordinal, interval and ratio levels (``-0``, ``0`` and ``00`` are then one value)."""
     labels = ctx.cfg.labels
     try:
-        categories = build(observed, labels.values, labels.order or None)
-        krippendorff_metric(labels.level, categories)  # fail early when the level does not fit the labels
+        categories = build(ctx.labels.labels, (), labels.order or None, numeric=labels.level != "nominal")
+        krippendorff_kernel(labels.level, categories)  # fail early when the level does not fit the labels
     except ValueError as e:
         where = ctx.cfg.source or "the configuration"
         raise UnusableInput(f"{where}: [labels] level = {labels.level!r}: {e}") from None
@@ -264,12 +277,12 @@ def _categories(ctx: Context, observed: list[str]) -> Categories:
 def stage(ctx: Context) -> StageResult:
     """Agreement per slice (tables ``agreement`` and ``agreement_pairs``) and ``low_agreement`` findings."""
     cfg = ctx.cfg
-    observed = ctx.engine.query("agreement_label_values").column("label").to_pylist()
-    if not observed:
+    judged = define_judgments(ctx)
+    if not sum(ctx.labels.counts):
         empty = {"agreement": SCHEMA.empty_table(), "agreement_pairs": PAIRS_SCHEMA.empty_table(),
                  FAILURE_MODE_WINDOW_TABLE: FAILURE_MODE_WINDOW_SCHEMA.empty_table()}
         return StageResult(tables=empty, summary={"agreement": {"n_items": 0}})
-    categories = _categories(ctx, observed)
+    categories = _categories(ctx)
     level = cfg.labels.level
     metrics = metrics_for(level, categories)
     packing = pat.prepare(ctx.engine, categories)
@@ -310,8 +323,16 @@ def stage(ctx: Context) -> StageResult:
     ctx.progress("agreement", steps, steps)
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
     findings = low_agreement_findings(rows, cfg, level)
+    skipped = []
+    if judged["n_untimed"]:
+        whole = judged["n_untimed"] == judged["n_rows"]
+        skipped.append(skip("agreement per time window", (
+            "no judgment has labeled_at: there is no window scope and no failure mode x window table" if whole
+            else f"{judged['n_untimed']} of {judged['n_rows']} label rows have no labeled_at and are left out of "
+                 "the window scope and the failure mode x window table")))
     return StageResult(tables={"agreement": table, "agreement_pairs": pairs, FAILURE_MODE_WINDOW_TABLE: by_cell},
-                       findings=findings, summary={"agreement": _summary(rows, pairs, findings, cfg)})
+                       findings=findings, summary={"agreement": _summary(rows, pairs, findings, cfg)},
+                       skipped=skipped)
 
 
 def _summary(rows: list[dict[str, Any]], pairs: pa.Table, findings: list[Finding],
@@ -365,6 +386,10 @@ def agreement_table(data: Any, cfg: Config | None = None, seed: int | None = Non
         cols[name] = col
     cols["labeled_at"] = (table.column("labeled_at") if "labeled_at" in table.column_names
                           else pa.nulls(n, pa.timestamp("us", tz="UTC")))
+    # provenance for the repeated-judgments policy: the table's row order is the order "stored"
+    cols["ingested_at"] = pa.nulls(n, pa.timestamp("us", tz="UTC"))
+    cols["source_file"] = pa.nulls(n, pa.string())
+    cols["source_row"] = pa.array(np.arange(n, dtype=np.int64))
     engine = engine_for_tables({"labels": pa.table(cols)})
     try:
         return stage(Context(engine=engine, cfg=cfg))

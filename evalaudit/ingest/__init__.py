@@ -11,11 +11,13 @@ counted, so a cumulative export can be ingested every night.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import shutil
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,7 +262,33 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
     for f in files:
         check_input(f)
     ingested_at = (now or datetime.now(UTC)).astimezone(UTC)
-    store = Store.open(store_dir, create=True)
+    with _no_trace_on_failure(Path(store_dir)) as committed:
+        return _ingest(Store.open(store_dir, create=True), files, tbl, table, fmt, mapping, ingested_at, committed)
+
+
+@contextlib.contextmanager
+def _no_trace_on_failure(root: Path) -> Iterator[list[int]]:
+    """A failed ingest leaves no trace (SPEC §4): when it fails before committing any file, whatever it created
+    under ``root`` (the store skeleton, or the whole directory when it did not exist) is removed again. The caller
+    appends to the yielded list once per committed file."""
+    existed = root.exists()
+    before = {p.name for p in root.iterdir()} if existed and root.is_dir() else set()
+    committed: list[int] = []
+    try:
+        yield committed
+    except BaseException:
+        if not committed:
+            if not existed:
+                shutil.rmtree(root, ignore_errors=True)
+            elif root.is_dir():
+                for entry in root.iterdir():
+                    if entry.name not in before:
+                        shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        raise
+
+
+def _ingest(store: Store, files: list[Path], tbl: schema.Table, table: str, fmt: str,
+            mapping: Mapping[str, str] | None, ingested_at: datetime, committed: list[int]) -> list[FileResult]:
     results: list[tuple[int, FileResult]] = []
     with store.lock(), store.staging() as staging:
         con = duckdb.connect()
@@ -307,6 +335,7 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
                 ))
                 if quarantine is not None:
                     result.quarantine_file = store.quarantine_path(table, result.sha256)
+                committed.append(i)
                 results.append((i, result))
         except OSError as e:
             raise store_error(store.root, e) from None

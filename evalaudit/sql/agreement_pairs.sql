@@ -5,11 +5,11 @@
 WITH labeler_codes AS (
     -- labelers numbered in their sort order, so that code_x < code_y exactly when labeler_x < labeler_y
     SELECT labeler_id, ROW_NUMBER() OVER (ORDER BY labeler_id) AS labeler_code
-    FROM (SELECT DISTINCT labeler_id FROM labels WHERE labeler_id IS NOT NULL) AS v
+    FROM (SELECT DISTINCT labeler_id FROM judgments WHERE labeler_id IS NOT NULL) AS v
 ),
 coded AS (
     SELECT l.item_id, lc.labeler_code, c.code
-    FROM labels AS l
+    FROM judgments AS l
     JOIN agreement_label_codes AS c ON l.label = c.label
     JOIN labeler_codes AS lc ON l.labeler_id = lc.labeler_id
 ),

@@ -13,7 +13,7 @@ WITH per_item AS (
         CAST(SUM(c.w4) AS BIGINT) AS k4
     FROM (
         SELECT {slice_exprs}, l.item_id, l.label
-        FROM labels AS l
+        FROM judgments AS l
         WHERE {slice_filter}
     ) AS sliced
     JOIN agreement_label_codes AS c ON sliced.label = c.label

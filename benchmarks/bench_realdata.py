@@ -5,9 +5,10 @@
 For each dataset: ingest through the real CLI into a temporary store, `evalaudit run` with the dataset's config,
 and score the run's gold labels and findings against the truth (tests/realdata.py). Prints one Markdown table:
 dataset, items, workers, judgments, distinct labels, space; the gold score (accuracy, or Pearson r for numeric
-labels) next to crowd-kit's Dawid–Skene and MajorityVote on the same data (reference.json); spam flags (and how
-many of them hit workers with kappa >= 0.6 against the truth); medium/high leniency/severity flags (and how many
-point against the worker's true bias); run time. This is the table of docs/realdata.md.
+labels) and how many items got no gold, next to crowd-kit's Dawid–Skene and MajorityVote on the same data
+(reference.json); spam flags (and how many of them hit workers with kappa >= 0.6 against the truth); medium/high
+leniency/severity flags (and how many point against the worker's true bias); run time. This is the table of
+docs/realdata.md.
 
 `--fixed-timestamp` ingests a copy of each fixture with one fixed `labeled_at` added, for code whose ingest still
 refuses labels without timestamps; the table then says so.
@@ -50,17 +51,20 @@ def row(name: str, fixed_timestamp: bool) -> str:
         if not a.ok:
             failed = a.ingest if a.ingest.returncode != 0 else a.run
             step = "ingest" if a.ingest.returncode != 0 else "run"
-            msg = (failed.stderr.strip().splitlines() or ["(no message)"])[-1][:90].replace("|", "/")
-            return f"{head} {step} exit {failed.returncode}: {msg} | {refs} | — | — | {seconds:.1f} |"
+            line = (failed.stderr.strip().splitlines() or ["(no message)"])[-1]
+            # the sentence without the "evalaudit: <file>: " prefix, short enough for a table cell
+            msg = line.split(".csv: ", 1)[-1].split(".toml: ", 1)[-1][:80].replace("|", "/")
+            return f"{head} {step} exit {failed.returncode}: {msg} | — | {refs} | — | — | {seconds:.1f} |"
         score = realdata.gold_score(a)
         gold = f"r {_r(score)}" if space.numeric else _pct(score)
+        no_gold = int(a.gold().reindex(a.truth.index).isna().sum())
         findings = a.findings()
         spam = sorted({f["labeler_id"] for f in findings if f["kind"] == "labeler_spam"})
         bad_spam = realdata.good_workers_flagged_spam(a)
         checks = realdata.leniency_checks(a)
         wrong = sum(not c["agrees"] for c in checks)
-        return (f"{head} {gold} | {refs} | {len(spam)} ({len(bad_spam)} good) | {len(checks)} ({wrong} wrong way) "
-                f"| {seconds:.1f} |")
+        return (f"{head} {gold} | {no_gold} | {refs} | {len(spam)} ({len(bad_spam)} good) "
+                f"| {len(checks)} ({wrong} wrong way) | {seconds:.1f} |")
 
 
 def main() -> None:
@@ -72,9 +76,9 @@ def main() -> None:
     print(machine.facts(), "\n")
     if args.fixed_timestamp:
         print(f"(labels ingested with one fixed labeled_at = {realdata.FIXED_TIMESTAMP} added)\n")
-    print("| dataset | items | workers | judgments | labels | space | gold (evalaudit) "
+    print("| dataset | items | workers | judgments | labels | space | gold (evalaudit) | items without gold "
           "| crowd-kit DS / MV | spam flags | leniency flags (m/h) | seconds |")
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for name in args.names:
         print(row(name, args.fixed_timestamp), flush=True)
     print("\ngold: accuracy % against the truth (an item without gold counts as wrong); numeric: Pearson r of the "

@@ -14,6 +14,9 @@ leave-one-out spam peers or timestamp-less ingest (docs/realdata.md has the tabl
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
 import pytest
 
 from tests import realdata
@@ -80,3 +83,47 @@ def test_leniency_findings_point_the_way_of_true_bias(audits, name):
     a = _audited(audits, name)
     wrong = [c for c in realdata.leniency_checks(a) if not c["agrees"]]
     assert wrong == [], f"{name}: medium/high leniency/severity findings against the true bias: {wrong}"
+
+
+# ---------------------------------------------------------------- the scoring itself, on constructed cases
+
+
+def _audit_of(rows: list[tuple[str, str, str]], truth: dict[str, str], space: realdata.Space) -> realdata.Audit:
+    labels = pd.DataFrame(rows, columns=["item_id", "labeler_id", "label"])
+    return realdata.Audit("constructed", None, None, None, None, labels, pd.Series(truth), space)  # type: ignore[arg-type]
+
+
+def test_gold_accuracy_counts_missing_gold_as_wrong():
+    truth = pd.Series({"a": "1", "b": "0", "c": "1", "d": "0"})
+    gold = pd.Series({"a": "1", "b": "1", "c": None})  # d absent, c null
+    assert realdata.gold_accuracy(gold, truth) == 0.25
+    assert math.isnan(realdata.gold_correlation(gold, truth))
+
+
+def test_kappa_against_truth_nominal_and_quadratic():
+    x = pd.Series(["a", "b", "a", "b", "c", "c"])
+    assert realdata._kappa(x, x, numeric=False) == pytest.approx(1.0)
+    # two raters, 2x2 table [[20, 5], [10, 15]]: po = 0.7, pe = 0.5 * 0.6 + 0.5 * 0.4 = 0.5, kappa = 0.4 (Cohen 1960)
+    a = pd.Series(["y"] * 25 + ["n"] * 25)
+    b = pd.Series(["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15)
+    assert realdata._kappa(a, b, numeric=False) == pytest.approx(0.4)
+    v = pd.Series(["-100", "-50", "0", "50", "100"])
+    assert realdata._kappa(v, v, numeric=True) == pytest.approx(1.0)
+    assert realdata._kappa(v, v.iloc[::-1].reset_index(drop=True), numeric=True) < 0
+
+
+def test_true_bias_signs():
+    truth = {"i1": "1", "i2": "0", "i3": "0", "i4": "1"}
+    rows = [("i1", "w", "1"), ("i2", "w", "1"), ("i3", "w", "0"), ("i4", "w", "1")]
+    binary = _audit_of(rows, truth, realdata.Space("nominal", "1", [], 2))
+    assert realdata.true_bias(binary, "w", None) == pytest.approx(0.25)  # says "1" on 3 of 4, truth on 2 of 4
+    nominal = _audit_of(rows, truth, realdata.Space("nominal", None, [], 3))
+    assert realdata.true_bias(nominal, "w", "0") == pytest.approx(-0.25)
+    scores = [("i1", "w", "10"), ("i2", "w", "-20")]
+    numeric = _audit_of(scores, {"i1": "0", "i2": "0"}, realdata.Space("interval", "high", [], 2))
+    assert realdata.true_bias(numeric, "w", None) == pytest.approx(-5.0)
+    low = _audit_of(scores, {"i1": "0", "i2": "0"}, realdata.Space("interval", "low", [], 2))
+    assert realdata.true_bias(low, "w", None) == pytest.approx(5.0)
+    ordinal = _audit_of([("i1", "w", "2"), ("i2", "w", "1")], {"i1": "0", "i2": "1"},
+                        realdata.Space("ordinal", "high", ["0", "1", "2"], 3))
+    assert realdata.true_bias(ordinal, "w", None) == pytest.approx(1.0)

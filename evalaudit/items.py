@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
 from evalaudit.labelers.judgments import codes
-from evalaudit.pipeline import Context, StageResult, skip
+from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 
 FLAGS = ("flagged_labeler_only", "flagged_deciding_vote", "gold_disagrees_with_consensus", "single_label",
          "superseded_guideline", "too_old", "labelers_inactive", "no_judgments")
@@ -244,6 +244,7 @@ def stage(ctx: Context) -> StageResult:
     Everything per item comes from one query (``items_facts``, which also marks the judgments the flagged
     labelers' are set aside from); the rest is vectorised over its columns."""
     cfg = ctx.cfg
+    define_judgments(ctx)  # the one repeated-judgment policy: the view `judgments` every stage reads
     moment = as_of(ctx)
     guideline = current_guideline(ctx)
     flagged = _register_inputs(ctx)
@@ -348,6 +349,7 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
     audited gold, the flags ``flagged_labeler_only``, ``flagged_deciding_vote`` and
     ``gold_disagrees_with_consensus``, the findings — from one query over the items a flagged labeler judged.
     Gold, poison scores and the re-labeling order do not depend on them and are kept."""
+    define_judgments(ctx)
     flagged = _register_inputs(ctx)
     ctx.engine.register("items_rows", pa.table({"item_id": items_table.column("item_id"),
                                                 "item_row": pa.array(np.arange(items_table.num_rows))}))

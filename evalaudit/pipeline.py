@@ -76,21 +76,26 @@ JUDGMENTS_VIEW = "judgments"
 PROVENANCE = ("ingested_at", "source_file", "source_row")
 
 
+def judgments_view(engine: Engine) -> dict[str, int]:
+    """Define the view ``judgments`` on ``engine``: the one policy for repeated judgments that every stage reads
+    (SQL ``judgments``: a labeler's latest judgment of an item wins; without labeled_at, the last stored). When no
+    labeler judged an item twice the view is plain ``labels`` (no window function to pay for). Returns
+    ``n_rows``, ``n_judgments`` and ``n_untimed`` (label rows without labeled_at)."""
+    row = engine.query("judgments_repeats").to_pylist()[0]
+    counts = {k: int(row[k] or 0) for k in ("n_rows", "n_judgments", "n_untimed")}
+    query = "judgments_all"
+    if counts["n_rows"] > counts["n_judgments"]:
+        columns = getattr(engine, "columns", lambda name: PROVENANCE)("labels")
+        # tables built in memory without provenance (tests, the API) order by time alone
+        query = "judgments" if set(PROVENANCE) <= set(columns) else "judgments_by_time"
+    engine.define_view(JUDGMENTS_VIEW, query)
+    return counts
+
+
 def define_judgments(ctx: Context) -> dict[str, int]:
-    """Register the view ``judgments`` on ``ctx.engine`` once per run: the one policy for repeated judgments that
-    every stage reads (SQL ``judgments``: a labeler's latest judgment of an item wins; without labeled_at, the last
-    stored). When no labeler judged an item twice the view is plain ``labels`` (no window function to pay for).
-    Returns (and keeps in ``ctx``) ``n_rows``, ``n_judgments`` and ``n_untimed`` (label rows without labeled_at)."""
+    """:func:`judgments_view` once per run (the counts are kept in ``ctx``)."""
     if ctx._judgments is None:
-        row = ctx.engine.query("judgments_repeats").to_pylist()[0]
-        counts = {k: int(row[k] or 0) for k in ("n_rows", "n_judgments", "n_untimed")}
-        query = "judgments_all"
-        if counts["n_rows"] > counts["n_judgments"]:
-            columns = getattr(ctx.engine, "columns", lambda name: PROVENANCE)("labels")
-            # tables built in memory without provenance (tests, the API) order by time alone
-            query = "judgments" if set(PROVENANCE) <= set(columns) else "judgments_by_time"
-        ctx.engine.define_view(JUDGMENTS_VIEW, query)
-        ctx._judgments = counts
+        ctx._judgments = judgments_view(ctx.engine)
     return ctx._judgments
 
 

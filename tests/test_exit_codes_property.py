@@ -96,9 +96,6 @@ def test_random_timed_histories_never_exit_3(tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the labelers stage (evalaudit/labelers/spam.py switches) fails on judgments "
-                   "without labeled_at: ValueError cannot convert float NaN to integer, exit 3 - owned by the "
-                   "labelers work of issue 13")
 @settings(max_examples=3, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(histories(timed=False))

@@ -256,20 +256,19 @@ def test_a_labeler_flagged_in_the_first_pass_serves_as_nobodys_peer():
 # -- no timestamps ---------------------------------------------------------------------------------------------------
 
 def test_a_store_without_timestamps_runs_end_to_end(tmp_path):
+    from evalaudit.ingest import ingest_files
     from evalaudit.run import audit
-    from evalaudit.store import Store
 
     raw, _ = _nominal(800, 8, 4, ["fail", "pass"], seed=7, acc=0.85, overuse={"L02": ("pass", 0.4)})
-    store = Store.open(tmp_path / "store", create=True)
-    labels_dir = store.root / "labels"
-    labels_dir.mkdir(parents=True, exist_ok=True)
-    t = table("labels", _rows(raw, timed=False))
-    i = t.schema.get_field_index("labeled_at")
-    t = t.cast(t.schema.set(i, t.schema.field(i).with_nullable(True)))  # labels without a time (SPEC §1)
-    pq.write_table(t, labels_dir / "part-0.parquet")
+    # no time at all (SPEC §1), and no provenance columns: ingest records those itself
+    t = table("labels", _rows(raw, timed=False)).drop_columns(
+        ["labeled_at", "source_file", "source_sha256", "source_row", "ingested_at"])
+    pq.write_table(t, tmp_path / "untimed.parquet")
+    ingest_files(tmp_path / "store", [tmp_path / "untimed.parquet"], table="labels")
+    store = tmp_path / "store"
     cfg = Config()
     cfg.gold.max_age_days = 30
-    audit(store.root, tmp_path / "out", cfg, fail_on="never")
+    audit(store, tmp_path / "out", cfg, fail_on="never")
     import json
 
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())

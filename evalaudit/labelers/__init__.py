@@ -42,7 +42,7 @@ from evalaudit.labelers import (
     spam,
 )
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
-from evalaudit.pipeline import Context, StageResult, skip
+from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 
 DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
              "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "
@@ -87,9 +87,10 @@ def stage(ctx: Context) -> StageResult:
     if not ctx.engine.has_table("labels"):
         return _empty_result()
     cfg, eng = ctx.cfg, ctx.engine
+    define_judgments(ctx)  # the one repeated-judgment policy: labelers_judgments reads the view `judgments`
     lc = cfg.leniency
     space = ctx.labels
-    J = judgments.load(eng, space)
+    J = judgments.load(eng, space, defined=True)
     if len(J.y) == 0:
         return _empty_result()
     ctx.progress("labelers", 1, 6)
@@ -381,7 +382,8 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             "labelers": len(lab_names),
             "labeler_failure_modes": int(J.n_workers),
             "judgments": len(J.y),
-            "repeated_judgments_dropped": J.n_raw - len(J.y),
+            # set aside by the run's one policy (summary.judgments), before the judgments reach this stage
+            "repeated_judgments_dropped": define_judgments(ctx)["n_rows"] - define_judgments(ctx)["n_judgments"],
             "leniency_mode": mode,
             "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")))),
             "flagged": len(flagged),

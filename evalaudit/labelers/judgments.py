@@ -151,10 +151,16 @@ def _label_codes(column: pa.ChunkedArray | pa.Array, labels: tuple[str, ...]) ->
     return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
-def load(engine: Engine, space) -> Judgments:
-    """Fetch the latest judgment per labeler × item × failure mode, register the views this stage's queries read
+def load(engine: Engine, space, defined: bool = False) -> Judgments:
+    """Fetch the judgments that count (the view ``judgments``: one per labeler and item, by the run's one
+    repeated-judgment policy; defined here unless ``defined``), register the views this stage's queries read
     (``labelers_judgments``, ``labelers_items``) and encode the judgments for numpy. ``space`` is the run's
     :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored)."""
+    n_rows = None
+    if not defined:
+        from evalaudit.pipeline import judgments_view
+
+        n_rows = judgments_view(engine)["n_rows"]
     if isinstance(space, str):
         space = _nominal_space(engine, space)
     labels = tuple(space.labels)
@@ -167,7 +173,7 @@ def load(engine: Engine, space) -> Judgments:
     ts_col = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     timed = pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool)
     ts = pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    n_raw = len(ts)
+    n_raw = len(ts) if n_rows is None else n_rows
     # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
     # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
     # order a repeated judgment (same labeler, item, failure mode) sits next to its repeats

@@ -55,15 +55,15 @@ labeler_codes AS (
     FROM (SELECT DISTINCT labeler_id FROM labels) AS v
 ),
 coded_labelers AS (
-    -- the one aggregation over every judgment: per item and labeler, the latest judgment's label and failure mode
-    -- (a judgment without a time counts as older than any with one)
+    -- the one aggregation over every judgment: per item and labeler, its judgment's label and failure mode (the view
+    -- `judgments` holds one per labeler and item already; max_by keeps a view of raw labels correct too)
     SELECT
         l.item_id,
         lb.code AS labeler_code,
         max_by(lc.code, COALESCE(l.labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS label_code,
         max_by(fc.code, COALESCE(l.labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS fm_code,
         MAX(l.labeled_at) AS last_labeled_at
-    FROM labels AS l
+    FROM judgments AS l
     LEFT JOIN label_codes AS lc ON l.label = lc.label
     LEFT JOIN fm_codes AS fc ON l.failure_mode = fc.failure_mode
     LEFT JOIN labeler_codes AS lb ON l.labeler_id = lb.labeler_id

@@ -9,7 +9,7 @@
 WITH touched AS (
     -- items with any matching judgment: a superset of those whose *latest* judgment by the labeler matches
     SELECT DISTINCT l.item_id
-    FROM labels l
+    FROM judgments l
     JOIN flagged_labelers f
         ON l.labeler_id = f.labeler_id
         AND (f.failure_mode IS NULL OR f.failure_mode = l.failure_mode)
@@ -22,7 +22,7 @@ latest AS (
         max_by(label, COALESCE(labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS label,
         max_by(failure_mode, COALESCE(labeled_at, CAST('1900-01-01' AS TIMESTAMP))) AS failure_mode,
         MAX(labeled_at) AS labeled_at
-    FROM labels
+    FROM judgments
     WHERE item_id IN (SELECT item_id FROM touched)
     GROUP BY item_id, labeler_id
 ),

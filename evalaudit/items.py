@@ -128,7 +128,7 @@ def flagged_from_findings(ctx: Context) -> pa.Table:
     return flagged_table([(lab, fm, None if (lab, fm) in whole else since.get((lab, fm))) for lab, fm in pairs])
 
 
-_GOLD_SOURCES = ("items.gold_label", "honeypot", "dawid_skene", "majority", "median")
+_GOLD_SOURCES = ("items.gold_label", "honeypot", "dawid_skene", "majority", "mean")
 AUDITED_STATUSES = ("unchanged", "rederived", "excluded_no_judgment", "excluded_tie", "no_gold")
 _CONSENSUS_SCHEMA = pa.schema([("item_id", pa.string()), ("failure_mode", pa.string()),
                                ("posterior_positive", pa.float64()), ("consensus_label", pa.string()),
@@ -276,7 +276,7 @@ def stage(ctx: Context) -> StageResult:
     has_consensus = _mask(pc.is_valid(consensus_label))
     method = facts.column("derived_method")
     by_method = np.select([_mask(pc.equal(method, "dawid_skene")), _mask(pc.equal(method, "majority")),
-                           _mask(pc.equal(method, "median"))], [2, 3, 4], -1)
+                           _mask(pc.equal(method, "mean"))], [2, 3, 4], -1)
     consensus_source = np.where(has_derived & (by_method >= 0), by_method, np.where(has_post, 2, 3))
     source = np.select([has_given, has_honeypot, has_consensus], [0, 1, consensus_source], -1)
 
@@ -404,7 +404,7 @@ def many_values(ctx: Context) -> bool:
     """Whether the labels are numeric scores with too many values for a vote (the consensus is the median)."""
     from evalaudit.labelers.gold import method_for
 
-    return method_for(ctx.labels) == "median"
+    return method_for(ctx.labels) == "mean"
 
 
 MANY_VALUES_REASON = ("numeric scores with many distinct values: the majority of the judgments left once flagged "

@@ -194,7 +194,7 @@ def test_numeric_scores_with_over_a_thousand_distinct_values():
     assert ctx.summary["impact"]["computed"] is False
     t = ctx.tables["items"]
     assert t["gold_label"].null_count == 0
-    assert set(t["gold_source"].to_pylist()) == {"median"}
+    assert set(t["gold_source"].to_pylist()) == {"mean"}
     cons = ctx.tables["consensus"]
     assert np.all(np.isfinite(np.asarray(cons["consensus_se"].to_pylist(), dtype=float)))
     assert [(f.kind, f.labeler_id) for f in _serious(ctx)] == [("labeler_leniency", "L03")]

@@ -11,7 +11,7 @@ labeler × failure mode (severity rules in :mod:`evalaudit.labelers.severity`).
 Every label space (``ctx.labels``): with a known acceptable label, leniency is the rate of that label; without one
 on unordered labels, each label's over/under-use (rows per label, ``leniency.label``); on ordered scales, the shift
 toward the better end (:mod:`evalaudit.labelers.shift`). The consensus is binary or multi-class Dawid–Skene, or the
-median for numeric scores with many values (:mod:`evalaudit.labelers.gold`). Judgments without a time are left out
+mean for numeric scores with many values (:mod:`evalaudit.labelers.gold`). Judgments without a time are left out
 of the time-based methods, and the stage says so in ``StageResult.skipped``.
 
 Tables returned: ``leniency``, ``consensus`` (per item × failure mode consensus label and posterior — gold
@@ -392,7 +392,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             "dawid_skene": ({"iterations": fit.n_iter, "converged": fit.converged,
                              "model": "binary" if fit is ds else f"multi-class ({J.n_labels} labels)",
                              "failure_modes": int(ds_fm.sum()), "majority_failure_modes": int((~ds_fm).sum())}
-                            if fit is not None else {"model": "none: median consensus", "failure_modes": 0}),
+                            if fit is not None else {"model": "none: mean consensus", "failure_modes": 0}),
             "gold_consensus": {"method": gold.method_for(space), "ties_resolved_by_posterior": tie_resolved},
             "concentration": concentration.hhi(stats_t),
         }

@@ -9,9 +9,9 @@ derives gold from.
   (:func:`evalaudit.labelers.dawid_skene.fit_multiclass`); the consensus is the label of highest posterior (the
   mode of the posterior over ordered categories, like crowd-kit's DawidSkene). On a failure mode with too few
   informative items the majority label, ties resolved by the Dawid–Skene posterior.
-- Numeric labels with more distinct values: the item's median judgment (:func:`evalaudit.labelers.reference.
-  median_consensus`) with its standard error (``consensus_se``) — a confusion matrix per labeler over hundreds of
-  values has too little data per cell to estimate.
+- Numeric labels with more distinct values: the item's mean judgment, as the nearest label on the scale
+  (:func:`evalaudit.labelers.reference.mean_consensus`), with its standard error (``consensus_se``) — a confusion
+  matrix per labeler over hundreds of values has too little data per cell to estimate.
 
 Every item with judgments thus gets a consensus label; ``tie_resolved`` marks the items whose most frequent labels
 tied and which the posterior decided (the summary counts them). ``posterior_consensus`` is the posterior of the
@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from evalaudit.labelers import dawid_skene, reference
 
-#: ordered spaces with more labels than this get the median instead of a K×K Dawid–Skene model
+#: ordered spaces with more labels than this get the mean instead of a K×K Dawid–Skene model
 MAX_DS_LABELS = 20
 
 CONSENSUS_SCHEMA = pa.schema([
@@ -37,10 +37,10 @@ CONSENSUS_SCHEMA = pa.schema([
 
 
 def method_for(space) -> str:
-    """Which consensus a label space gets: "binary" (exactly two unordered labels), "median" (ordered with more
+    """Which consensus a label space gets: "binary" (exactly two unordered labels), "mean" (ordered with more
     than :data:`MAX_DS_LABELS` labels) or "multiclass"."""
     if space.ordered:
-        return "median" if space.n_values > MAX_DS_LABELS else "multiclass"
+        return "mean" if space.n_values > MAX_DS_LABELS else "multiclass"
     return "binary" if space.n_values == 2 else "multiclass"
 
 
@@ -59,10 +59,10 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
           ) -> pa.Table:
     """The consensus table (:data:`CONSENSUS_SCHEMA`), one row per item code. ``ds``: the binary Dawid–Skene
     result (its posterior is of the reference label ``J.reference``), ``multi``: the multi-class one; neither: the
-    median. ``use_ds_item``: per item, its failure mode has enough informative items for Dawid–Skene."""
+    mean. ``use_ds_item``: per item, its failure mode has enough informative items for Dawid–Skene."""
     K = len(labels)
     n_item = np.bincount(J.item, minlength=J.n_items)
-    if ds is not None or multi is not None:  # (the median needs no item × label counts: K may be thousands)
+    if ds is not None or multi is not None:  # (the mean needs no item × label counts: K may be thousands)
         counts = np.bincount(J.item.astype(np.int64) * K + J.code, minlength=J.n_items * K).reshape(J.n_items, K)
         top = counts.max(axis=1) if K else np.zeros(J.n_items)
         tied = (counts == top[:, None]).sum(axis=1) > 1
@@ -96,10 +96,10 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         if J.scale is not None:
             value = J.scale[cons]
     else:
-        cons, value, se = reference.median_consensus(J)
+        cons, value, se = reference.mean_consensus(J)
         p_cons = np.full(J.n_items, np.nan)
         p_listed = np.full(J.n_items, np.nan)
-        method = np.full(J.n_items, "median", dtype=object)
+        method = np.full(J.n_items, "mean", dtype=object)
         tie_resolved = np.zeros(J.n_items, dtype=bool)
     names = pa.array(labels, pa.string())
     cons = np.asarray(cons, dtype=np.int64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -150,3 +151,14 @@ def open_page(path: Path, expressions: dict[str, str] | None = None, screenshot:
               settle_s: float = 0.5, clip_y: int | None = None) -> PageResult:
     """Load ``path`` in headless Chromium; return its errors, failed requests and evaluated ``expressions``."""
     return open_url(Path(path).resolve().as_uri(), expressions, screenshot, settle_s, clip_y)
+
+
+def require_chromium() -> None:
+    """Skip the calling test module when Chromium is absent; in CI (CI=true) its absence is a failure instead."""
+    import pytest
+
+    if chromium_path() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI (install it with `.ci/run`)", pytrace=False)
+        pytest.skip("chromium not installed (apt-get install chromium); the browser tests need it",
+                    allow_module_level=True)

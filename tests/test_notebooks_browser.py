@@ -5,7 +5,6 @@ bands; alpha over time with its band), and log no error."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -20,11 +19,7 @@ from tests.conftest import ROOT, run_evalaudit
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 pytestmark = pytest.mark.browser
 
-if browser.chromium_path() is None:
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is required in CI (install it with `.ci/run`)", pytrace=False)
-    pytest.skip("chromium not installed (apt-get install chromium); the browser tests need it",
-                allow_module_level=True)
+browser.require_chromium()
 
 #: waits (up to 150 s) until the page shows ``n`` vega charts with drawn marks inside marimo's shadow roots
 CHARTS = """new Promise(resolve => {

@@ -6,7 +6,6 @@ tests/_artifacts/. Without chromium these tests fail under CI=true and skip loca
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
 pytestmark = pytest.mark.browser
 
-if browser.chromium_path() is None:
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is required in CI (install it with `.ci/run`)", pytrace=False)
-    pytest.skip("chromium not installed (apt-get install chromium); the browser tests need it",
-                allow_module_level=True)
+browser.require_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,15 @@ class AgreementConfig:
 
 
 @dataclass
+class LabelersConfig:
+    """[labelers]: labelers to set aside whatever the findings say."""
+
+    #: labeler ids whose judgments the audited gold always sets aside, on every failure mode, as if flagged (a
+    #: labeler rotated off for cause, a vendor whose work is under review); their judgments stay in the store
+    exclude: list[str] = field(default_factory=list)
+
+
+@dataclass
 class LeniencyConfig:
     """[leniency]: labeler leniency / severity tests and their severity rules (docs/labelers.md)."""
 
@@ -262,6 +271,7 @@ class ImpactConfig:
 @dataclass
 class Config:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
+    labelers: LabelersConfig = field(default_factory=LabelersConfig)
     gold: GoldConfig = field(default_factory=GoldConfig)
     agreement: AgreementConfig = field(default_factory=AgreementConfig)
     run: RunConfig = field(default_factory=RunConfig)

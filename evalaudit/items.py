@@ -109,10 +109,12 @@ def flagged_table(pairs: list[tuple[str, str | None]] | list[tuple[str, str | No
 
 
 def flagged_from_findings(ctx: Context) -> pa.Table:
-    """Flagged (labeler, failure mode, since) from the labelers stage's findings (medium or high severity)."""
+    """Flagged (labeler, failure mode, since) from the labelers stage's findings (medium or high severity), plus the
+    labelers `[labelers] exclude` sets aside on every failure mode."""
     from evalaudit.labelers import flagged_labelers
 
-    pairs = flagged_labelers(ctx.findings)
+    excluded = [(str(lab), None) for lab in ctx.cfg.labelers.exclude]
+    pairs = sorted(set(flagged_labelers(ctx.findings)) | set(excluded), key=lambda k: (k[0], k[1] or ""))
     since: dict[tuple[str, str | None], datetime] = {}
     for f in ctx.findings:
         if f.kind == "labeler_drift" and f.labeler_id and f.details.get("since"):
@@ -124,7 +126,7 @@ def flagged_from_findings(ctx: Context) -> pa.Table:
     # a drift finding limits the judgments set aside to those after the change, unless the same pair is also
     # flagged for leniency/severity over its whole history
     whole = {(f.labeler_id, f.failure_mode) for f in ctx.findings
-             if f.kind in ("labeler_leniency", "labeler_severity", "labeler_spam")}
+             if f.kind in ("labeler_leniency", "labeler_severity", "labeler_spam")} | set(excluded)
     return flagged_table([(lab, fm, None if (lab, fm) in whole else since.get((lab, fm))) for lab, fm in pairs])
 
 

@@ -19,6 +19,7 @@ The rules, in order of what a reader must know:
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ def build(doc: dict, tables: dict[str, pa.Table]) -> Verdict:
     impact = summary.get("impact") if isinstance(summary.get("impact"), dict) else {}
     scored = bool(impact.get("computed")) or "impact" in tables
 
-    sentences: list[str] = []
+    sentences: list[str] = _change_sentences(summary.get("changes"))
     named: set[str] = set()
     for f in by_mode[:3]:
         sentences.append(_score_sentence(f))
@@ -86,6 +87,19 @@ def build(doc: dict, tables: dict[str, pa.Table]) -> Verdict:
 
 
 # -- sentences -----------------------------------------------------------------------------------------------
+
+
+def _change_sentences(changes: object) -> list[str]:
+    """What changed since the previous run of this report (``summary.changes``, evalaudit.changes): the verdict
+    opens with it, so a scheduled job's reader sees first whether anything is new."""
+    if not isinstance(changes, dict) or not changes.get("previous_run") or not changes.get("comparable"):
+        return []
+    when = str((changes.get("previous_run") or {}).get("run_at", ""))[:10]
+    new = [f for f in changes.get("new") or [] if isinstance(f, dict)]
+    text = (f"Since the run of {when}: {changes.get('n_new', 0)} new finding(s), {changes.get('n_resolved', 0)} "
+            f"resolved, {changes.get('n_persisting', 0)} persisting")
+    serious = [f for f in new if f.get("severity") == "high"]
+    return [text + (f"; new and high: {serious[0].get('message')}" if serious else "") + "."]
 
 
 def _num(v: Any) -> float | None:
@@ -259,8 +273,9 @@ def _actions(by_mode: list[dict], people: list[dict], findings: list[dict], stor
         elif lab not in handled:
             out.append(Action(
                 f"Set aside {lab}'s judgments{' on ' + fm if fm else ''} ({_KIND_WORDS.get(p['kind'], p['kind'])}): "
-                "the audited scores already leave them out; the items notebook shows the scores with other choices, "
-                "and the re-labeling line selects the items they judged.",
+                "the audited scores already leave them out; to set them aside whatever later findings say, add "
+                f"`[labelers] exclude = [{json.dumps(lab)}]` to evalaudit.toml; the re-labeling line selects the "
+                "items they judged.",
                 relabel_command(store, f"relabel-{_slug(lab)}.csv", [fm] if fm else [], [lab])))
         handled.add(lab)
     for f in findings:

@@ -211,3 +211,22 @@ def test_rederive_agrees_with_the_stage_on_ties():
     assert _by_item(again.tables["items"]) == _by_item(fresh.tables["items"])
     statuses = {r["item_id"]: r["audited_status"] for r in fresh.tables["items"].to_pylist()}
     assert statuses == {"k": "excluded_tie", "w": "excluded_tie", "z": "rederived"}
+
+
+def test_excluded_labelers_are_set_aside_on_every_failure_mode():
+    """`[labelers] exclude` sets a labeler aside in the audited gold with no finding against them, on every failure
+    mode and over their whole history; without it the same store leaves their judgments in."""
+    labels = [j("a", "d", "pass"), j("a", "e", "fail"), j("a", "f", "fail"),
+              j("b", "d", "pass", fm="y"), j("b", "e", "pass", fm="y"), j("b", "f", "fail", fm="y"),
+              j("c", "e", "pass")]
+    plain = {r["item_id"]: r for r in items.stage(context(Config(), labels=labels)).tables["items"].to_pylist()}
+    assert all(r["audited_status"] == "unchanged" for r in plain.values())
+    cfg = Config()
+    cfg.labelers.exclude = ["d"]
+    ctx = context(cfg, labels=labels)
+    assert items.flagged_from_findings(ctx).to_pylist() == [{"labeler_id": "d", "failure_mode": None, "since": None}]
+    rows = {r["item_id"]: r for r in items.stage(ctx).tables["items"].to_pylist()}
+    # on failure mode x: re-derived from e and f, the same label; on y: d's vote decided it, and without it e and f tie
+    assert rows["a"]["audited_status"] == "rederived" and rows["a"]["audited_label"] == "fail"
+    assert rows["b"]["audited_status"] == "excluded_tie" and rows["b"]["flags"] == ["flagged_deciding_vote"]
+    assert rows["c"]["audited_status"] == "unchanged"

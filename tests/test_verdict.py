@@ -236,3 +236,20 @@ def test_any_document_gives_a_verdict_with_runnable_commands(findings, skipped, 
     assert v.headline.startswith("Not on") == bool(inflated)
     if skipped:
         assert any(s.startswith("Not checked: ") for s in v.sentences)
+
+
+def test_the_verdict_opens_with_what_changed_since_the_last_run():
+    from evalaudit import verdict
+
+    new = {"key": "k1", "kind": "labeler_spam", "severity": "high", "message": "crowdly-900 answers at random."}
+    changes = {"previous_run": {"run_id": "r1", "run_at": "2026-11-29T03:00:00+00:00"}, "comparable": True,
+               "new": [new], "resolved": [], "n_new": 1, "n_resolved": 2, "n_persisting": 5, "moved": [],
+               "moved_method": ""}
+    doc = {"summary": {"changes": changes, "skipped": []}, "findings": []}
+    first = verdict.build(doc, {}).sentences[0]
+    assert first.startswith("Since the run of 2026-11-29: 1 new finding(s), 2 resolved, 5 persisting")
+    assert "crowdly-900 answers at random." in first
+    # a first run (no previous run) or a history without keys says nothing about changes
+    for prev, comparable in ((None, False), ({"run_id": "r0", "run_at": "2026-11-28"}, False)):
+        doc["summary"]["changes"] = {**changes, "previous_run": prev, "comparable": comparable}
+        assert not any(s.startswith("Since the run") for s in verdict.build(doc, {}).sentences)

@@ -19,7 +19,6 @@ The rules, in order of what a reader must know:
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -274,8 +273,8 @@ def _actions(by_mode: list[dict], people: list[dict], findings: list[dict], stor
             out.append(Action(
                 f"Set aside {lab}'s judgments{' on ' + fm if fm else ''} ({_KIND_WORDS.get(p['kind'], p['kind'])}): "
                 "the audited scores already leave them out; to set them aside whatever later findings say, add "
-                f"`[labelers] exclude = [{json.dumps(lab)}]` to evalaudit.toml; the re-labeling line selects the "
-                "items they judged.",
+                "their id to `[labelers] exclude` in evalaudit.toml; the re-labeling line selects the items they "
+                "judged.",
                 relabel_command(store, f"relabel-{_slug(lab)}.csv", [fm] if fm else [], [lab])))
         handled.add(lab)
     for f in findings:

@@ -11,7 +11,7 @@ WITH per_pair AS (
     GROUP BY item_id, labeler_id
 )
 SELECT
-    SUM(n) AS n_rows,
+    CAST(SUM(n) AS BIGINT) AS n_rows,
     COUNT(*) AS n_judgments,
-    SUM(n_untimed) AS n_untimed
+    CAST(SUM(n_untimed) AS BIGINT) AS n_untimed
 FROM per_pair

@@ -253,3 +253,12 @@ def test_the_verdict_opens_with_what_changed_since_the_last_run():
     for prev, comparable in ((None, False), ({"run_id": "r0", "run_at": "2026-11-28"}, False)):
         doc["summary"]["changes"] = {**changes, "previous_run": prev, "comparable": comparable}
         assert not any(s.startswith("Since the run") for s in verdict.build(doc, {}).sentences)
+
+
+def test_seed_wilson_is_scipys_wilson_interval():
+    from scipy import stats
+
+    for score, n in ((0.876, 500), (0.0, 40), (1.0, 7), (0.5, 1)):
+        ci = stats.binomtest(round(score * n), n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert seed.wilson(score, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    assert seed.wilson(None, 10) == (None, None) and seed.wilson(0.5, 0) == (None, None)

@@ -16,23 +16,15 @@ Two families of distance are kept apart on purpose, because the anchors mix them
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from evalaudit.agreement.kernels import BLOCK, Kernel, Pair
+from evalaudit.labelspace import as_number
 
 GWET_WEIGHTS = ("identity", "linear", "quadratic", "ordinal", "radical", "ratio", "circular", "bipolar")
-
-
-def _as_number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -105,12 +97,12 @@ def build(observed: Sequence[str], declared: Sequence[str] | None = None,
             raise ValueError(f"label(s) {', '.join(map(repr, missing[:5]))} are not in the given order "
                              f"({', '.join(order[:20])}{', ...' if len(order) > 20 else ''})")
         ordered_labels = tuple(order)
-        numbers = [_as_number(x) for x in ordered_labels]
+        numbers = [as_number(x) for x in ordered_labels]
         values = tuple(float(v) for v in numbers) if all(v is not None for v in numbers) else None
         if values is not None and len(set(values)) != len(values):
             values = None  # an explicit order of labels that repeat a number: ranks, not numbers
         return Categories(ordered_labels, values, True)
-    numbers = {x: _as_number(x) for x in labels}
+    numbers = {x: as_number(x) for x in labels}
     if labels and all(v is not None for v in numbers.values()):
         ordered_labels = sorted(labels, key=lambda x: (numbers[x], x))
         distinct: list[str] = []
@@ -241,4 +233,4 @@ def krippendorff_metric(level: str, categories: Categories) -> np.ndarray | None
 
 
 def _not_numbers(labels: Sequence[str]) -> list[str]:
-    return [x for x in labels if _as_number(x) is None] or list(labels)
+    return [x for x in labels if as_number(x) is None] or list(labels)

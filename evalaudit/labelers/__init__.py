@@ -376,6 +376,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     labeler_stats = _with_honeypot_rates(labeler_stats, hp_counts)
     flagged = flagged_labelers(findings)
     fit = ds if gold.method_for(space) == "binary" else multi
+    counted = define_judgments(ctx)  # cached per run
     tie_resolved = int(np.sum(consensus["tie_resolved"].to_numpy(zero_copy_only=False)))
     summary = {
         "labelers": {
@@ -383,7 +384,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             "labeler_failure_modes": int(J.n_workers),
             "judgments": len(J.y),
             # set aside by the run's one policy (summary.judgments), before the judgments reach this stage
-            "repeated_judgments_dropped": define_judgments(ctx)["n_rows"] - define_judgments(ctx)["n_judgments"],
+            "repeated_judgments_dropped": counted["n_rows"] - counted["n_judgments"],
             "leniency_mode": mode,
             "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")))),
             "flagged": len(flagged),

@@ -18,8 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
-from scipy import stats
 
+from evalaudit.contracts import compare
 from evalaudit.report import svg
 
 CURRENT, AUDITED = "today's gold", "audited gold"
@@ -27,11 +27,12 @@ METHOD = "Wilson 95% interval per score"
 
 
 def wilson(score: float | None, n: int | None, confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a share ``score`` of ``n`` items (None when undefined)."""
+    """Wilson score interval of a share ``score`` of ``n`` items (None when undefined); the one Wilson interval of
+    the package, :func:`evalaudit.contracts.compare.wilson`."""
     if score is None or n is None or n <= 0 or not math.isfinite(score):
         return None, None
-    ci = stats.binomtest(round(score * n), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    lo, hi = compare.wilson(round(score * n), int(n), confidence)
+    return float(lo), float(hi)
 
 
 def release_scores(impact: pa.Table, failure_mode: str) -> list[dict[str, Any]]:

@@ -160,14 +160,23 @@ def test_hostile_rows_never_crash_or_corrupt(tmp_path_factory, rows, as_jsonl):
     except UnusableInput:
         assert count_rows(store) == 0  # refused whole: nothing written
         return
-    # every input row is accounted for: stored or quarantined, never both, never lost
-    assert result.rows_added + result.rows_quarantined == len(rows)
+    # every input row is accounted for: stored, quarantined, or set aside as an exact copy of a stored
+    # judgment (SPEC §2), never two of these, never lost
+    assert result.rows_added + result.rows_quarantined + result.rows_duplicate_in_file == len(rows)
     assert count_rows(store) == result.rows_added
     s = Store.open(store)
     eng = s.engine()
     got = eng.sql("SELECT source_row FROM labels UNION ALL SELECT source_row FROM quarantine").column(0)
-    assert sorted(got.to_pylist()) == list(range(len(rows)))
+    accounted = got.to_pylist()
+    assert len(accounted) == len(set(accounted))
+    set_aside = set(range(len(rows))) - set(accounted)
+    assert len(set_aside) == result.rows_duplicate_in_file and set(accounted) <= set(range(len(rows)))
     stored = eng.sql("SELECT item_id, labeler_id, label, labeled_at FROM labels").to_pylist()
+    stored_keys = {(r["item_id"], r["labeler_id"], r["label"]) for r in stored}
+    for i in set_aside:  # a row set aside repeats a stored judgment (text trimmed as ingest trims it)
+        key = tuple(eng.con.execute("SELECT NULLIF(TRIM(?), '')", [rows[i][c]]).fetchone()[0]
+                    for c in ("item_id", "labeler_id", "label"))
+        assert key in stored_keys
     assert all(r["item_id"] and r["labeler_id"] and r["label"] for r in stored)  # labeled_at may be null (SPEC §1)
     # the store still reads with a bare glob, and re-ingest adds nothing
     (again,) = ingest_files(store, [src])

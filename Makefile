@@ -36,8 +36,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix evalaudit tests benchmarks
 
+# one worker per core; a test file stays on one worker, so its module-scoped fixtures are built once
 test: lint
-	$(BIN)/python -m pytest -q -m "not races"
+	$(BIN)/python -m pytest -q -m "not races" -n auto --dist loadfile
 
 # issue 14's slow hostile cases: kills, interrupts, full disks, permissions and races, in real subprocesses
 test-races: $(STAMP)

@@ -15,9 +15,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evalaudit.errors import UnusableInput
 from evalaudit.ingest import ReadOptions, detect_format, ingest_files
+from evalaudit.ingest.argilla import read_argilla
+from evalaudit.ingest.hf import melt as hf_melt
 from tests.conftest import FIXTURES
 
 EXPORTS = FIXTURES / "exports"
@@ -67,6 +71,16 @@ def _quarantine(store: Path) -> list[str]:
 def _check(store: Path, expected: Path) -> None:
     cols, want = _expected(expected)
     assert _stored(store, cols) == want
+
+
+# -- Label Studio --------------------------------------------------------------------------------------------------
+def test_label_studio_sdk_export(store: Path, cli) -> None:
+    src = EXPORTS / "label-studio" / "export.json"
+    assert detect_format(src) == "label-studio"
+    code, _, err = cli("ingest", src, "--store", store)
+    assert code == 0, err
+    _check(store, EXPORTS / "label-studio" / "expected.csv")
+    assert _quarantine(store) == ["annotation was cancelled (skipped) in Label Studio"]
 
 
 # -- Argilla -------------------------------------------------------------------------------------------------------
@@ -262,7 +276,7 @@ def test_question_not_in_export_lists_the_questions(store: Path) -> None:
 
 def test_fixtures_are_regenerable_scripts() -> None:
     """Each tool directory carries the script that wrote it (run with the tool's own library)."""
-    for tool in ("argilla", "prodigy", "langfuse", "sagemaker-gt", "huggingface"):
+    for tool in ("label-studio", "argilla", "prodigy", "langfuse", "sagemaker-gt", "huggingface"):
         assert (EXPORTS / tool / "make_fixture.py").is_file()
 
 
@@ -272,3 +286,67 @@ def test_label_studio_still_detected(tmp_path: Path) -> None:
     assert detect_format(src) == "label-studio"
     shutil.copy(EXPORTS / "prodigy" / "choice.jsonl", tmp_path / "p.json")
     assert detect_format(tmp_path / "p.json") == "prodigy"
+
+
+def test_labelers_kind_is_human_or_model(tmp_path: Path, store: Path) -> None:
+    src = tmp_path / "labelers.csv"
+    src.write_text("labeler_id,kind\nana,human\njudge@3,Model\nben,\nbot,robot\n", encoding="utf-8")
+    (r,) = ingest_files(store, [src], table="labelers")
+    assert r.rows_added == 3 and r.rows_quarantined == 1
+    rows = duckdb.sql(f"SELECT labeler_id, kind FROM read_parquet('{store}/labelers/**/*.parquet') ORDER BY 1")
+    assert rows.fetchall() == [("ana", "human"), ("ben", None), ("judge@3", "model")]
+    reasons = pq.read_table(next((store / "quarantine" / "labelers").glob("*.parquet")))["reason"].to_pylist()
+    assert reasons == ["kind must be human or model (or empty for human): robot"]
+
+
+# -- properties ----------------------------------------------------------------------------------------------------
+_VALUES = st.one_of(st.none(), st.sampled_from(["pass", "fail", "", " ", " pass "]),
+                    st.lists(st.sampled_from(["a", "b"]), max_size=2), st.integers(-3, 3))
+_RESPONSE = st.tuples(_VALUES, st.sampled_from(["u1", "u2", "u3"]),
+                      st.sampled_from(["submitted", "discarded", "draft", None]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_RESPONSE, max_size=4), min_size=1, max_size=5))
+def test_argilla_every_response_is_a_judgment_or_quarantined(records: list[list[tuple]]) -> None:
+    """Each response of the question is exactly one of: a stored judgment (submitted — or no status at all — with
+    one non-blank scalar value), or a quarantined row; nothing is flattened, and source rows are unique."""
+    docs = []
+    for i, responses in enumerate(records):
+        doc = {"id": f"item-{i}", "verdict.responses": [r[0] for r in responses],
+               "verdict.responses.users": [r[1] for r in responses]}
+        if all(r[2] is not None for r in responses):
+            doc["verdict.responses.status"] = [r[2] for r in responses]
+        docs.append(doc)
+    if not any(records):
+        return
+    rows = read_argilla(Path("x.json"), docs, ReadOptions())
+    total = sum(len(r) for r in records)
+    assert len(rows.numbers) + len(rows.bad) == total
+    assert sorted(rows.numbers + [b["row"] for b in rows.bad]) == list(range(total))
+    want = []
+    for i, responses in enumerate(records):
+        has_status = all(r[2] is not None for r in responses)
+        for value, user, status in responses:
+            ok = (status == "submitted" or not has_status) and not isinstance(value, list) \
+                and value is not None and str(value).strip() != ""
+            if ok:
+                want.append((f"item-{i}", user, str(value)))
+    got = list(zip(rows.values["item_id"], rows.values["labeler_id"], rows.values["label"], strict=True))
+    assert got == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["pass", "fail", "", "  ", "0"])), min_size=3,
+                         max_size=3), min_size=1, max_size=6))
+def test_melt_one_judgment_per_judged_cell(cells: list[list[str | None]]) -> None:
+    """--melt keeps exactly the non-blank cells, each once, labeler = its column, with unique source rows."""
+    table = pa.table({"item_id": [f"i{r}" for r in range(len(cells))],
+                      **{f"r{c}": [row[c] for row in cells] for c in range(3)}})
+    out = hf_melt(Path("x.csv"), table, "r*")
+    want = sorted((f"i{r}", f"r{c}", v.strip()) for r, row in enumerate(cells) for c, v in enumerate(row)
+                  if v is not None and v.strip())
+    got = sorted(zip(out["item_id"].to_pylist(), out["labeler_id"].to_pylist(), out["label"].to_pylist(),
+                     strict=True))
+    assert got == want
+    assert len(set(out["__row"].to_pylist())) == out.num_rows

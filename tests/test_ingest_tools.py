@@ -157,7 +157,8 @@ def test_prodigy_binary_reject_is_a_no(store: Path, cli) -> None:
     (r,) = ingest_files(store, [src], options=ReadOptions(question="TOXIC"))
     _check(store, EXPORTS / "prodigy" / "expected_binary_TOXIC.csv")
     assert _quarantine(store) == ["answer was ignore (skipped) in Prodigy"]
-    assert not r.notes
+    assert r.notes == ["1 answer(s) to other Prodigy labels ('REFUSAL') were not read: this ingest is of Prodigy "
+                       "label 'TOXIC' (--question)"]
 
 
 # -- Langfuse ------------------------------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ def test_langfuse_annotation_scores_are_people(store: Path, cli) -> None:
     assert detect_format(src) == "langfuse"
     code, _, err = cli("ingest", src, "--store", store)
     assert code == 2 and "'accuracy'" in err and "'helpfulness'" in err
-    code, _, err = cli("ingest", src, "--store", store, "--question", "helpfulness")
+    code, out, err = cli("ingest", src, "--store", store, "--question", "helpfulness")
     assert code == 0, err
     _check(store, EXPORTS / "langfuse" / "expected_helpfulness.csv")
     assert _quarantine(store) == [
@@ -174,6 +175,7 @@ def test_langfuse_annotation_scores_are_people(store: Path, cli) -> None:
         "EVAL score (an LLM judge) is not ingested without --include-judges",
         "EVAL score (an LLM judge) is not ingested without --include-judges"]
     assert not list(store.glob("labelers/**/*.parquet"))
+    assert "note: 1 answer(s) to other score names ('accuracy') were not read" in out
 
 
 @pytest.mark.parametrize("name", ["scores_v2.json", "scores_v3.json"])

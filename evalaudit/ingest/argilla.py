@@ -34,6 +34,7 @@ from evalaudit.ingest.tool_rows import (
     Rows,
     json_text,
     one_label,
+    other_questions_note,
     pick_question,
 )
 
@@ -160,6 +161,9 @@ def read_argilla(path: Path, records: list[Any], options: ReadOptions) -> Rows:
             if base is None:
                 base = _record_values(record, all_questions)
             rows.add(row, {**base, "labeler_id": json_text(user), "label": label})
+    others = [q for _, responses in parsed for q, answers in responses.items() for _ in answers]
+    if note := other_questions_note(question, others):
+        rows.notes.append(note)
     if no_status:
         rows.notes.append(f"this Argilla export has no response status (a non-flattened export): {assumed} "
                           "response(s) were taken as submitted, so discarded or draft ones may be among them; export "

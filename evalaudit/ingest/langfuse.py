@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from evalaudit.errors import UnusableInput
-from evalaudit.ingest.tool_rows import ReadOptions, Rows, meta_columns, one_label, pick_question
+from evalaudit.ingest.tool_rows import (
+    ReadOptions,
+    Rows,
+    meta_columns,
+    one_label,
+    other_questions_note,
+    pick_question,
+)
 
 JUDGE_NAME_KEYS = ("evaluator", "evaluator_name", "judge", "model")
 JUDGE_VERSION_KEYS = ("evaluator_version", "judge_version", "version", "model_version")
@@ -135,6 +142,8 @@ def read_langfuse(path: Path, scores: list[tuple[int, Any]], options: ReadOption
         }
         values.update({k: v for k, v in meta_columns(score.get("metadata")).items() if k not in values})
         rows.add(i, values)
+    if note := other_questions_note(question, names, "score name"):
+        rows.notes.append(note)
     if unversioned:
         rows.notes.append(f"{unversioned} EVAL score(s) carry no judge version in their metadata; their labeler is "
                           "the judge's name alone, so versions of that judge are not told apart")

@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from evalaudit.errors import UnusableInput
-from evalaudit.ingest.tool_rows import ReadOptions, Rows, json_text, meta_columns, one_label, pick_question
+from evalaudit.ingest.tool_rows import (
+    ReadOptions,
+    Rows,
+    json_text,
+    meta_columns,
+    one_label,
+    other_questions_note,
+    pick_question,
+)
 
 ANSWERS = ("accept", "reject", "ignore")
 
@@ -109,6 +117,8 @@ def read_prodigy(path: Path, options: ReadOptions) -> Rows:
                 values[key] = task[key]
         values.update({k: v for k, v in meta.items() if k not in values or values[k] is None})
         rows.add(i, values)
+    if note := other_questions_note(question, binary_labels, "Prodigy label"):
+        rows.notes.append(note)
     if rejected_choices:
         rows.notes.append(f"{rejected_choices} Prodigy choice answer(s) 'reject' were taken as rejecting the task "
                           "itself (Prodigy's meaning on choice tasks), not as a label, and quarantined")

@@ -113,6 +113,16 @@ def pick_question(path: Path, available: list[str], question: str | None, what: 
     return names[0]
 
 
+def other_questions_note(question: str | None, names: list[str], what: str = "question") -> str | None:
+    """The summary sentence for answers left unread because they answer another question than ``question``."""
+    others = [n for n in names if n != question]
+    if question is None or not others:
+        return None
+    listed = ", ".join(f"{n!r}" for n in sorted(set(others)))
+    return (f"{len(others)} answer(s) to other {what}s ({listed}) were not read: this ingest is of {what} "
+            f"{question!r} (--question)")
+
+
 def meta_columns(meta: Any, prefix: str = "meta.") -> dict[str, Any]:
     """A tool's free-form metadata: keys named like canonical columns as they are, others as ``meta.<key>`` (kept
     for --map, not stored unless mapped)."""

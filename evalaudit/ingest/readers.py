@@ -43,7 +43,8 @@ class Source:
     columns: list[str]
     #: a Parquet file scanned by DuckDB (columns typed as stored) ...
     parquet: Path | None = None
-    #: ... or the rows as an Arrow table of strings with a ROW column
+    #: ... or the rows as an Arrow table with a ROW column: text for the text formats, native types for the
+    #: Hugging Face shapes and --melt (evalaudit.ingest.hf)
     table: pa.Table | None = None
     bad_rows: list[BadRow] = field(default_factory=list)
     #: what a tool reader assumed where its export cannot tell (printed in the ingest summary)
@@ -73,7 +74,7 @@ def detect_format(path: Path) -> str:
     if suffix == ".json":
         return tools.sniff(path, "label-studio")
     raise UnusableInput(
-        f"{path}: cannot tell its format from the name or contents; pass --format parquet|csv|jsonl|label-studio"
+        f"{path}: cannot tell its format from the name or contents; pass --format {'|'.join(FORMATS[1:])}"
     )
 
 
@@ -113,9 +114,9 @@ def check_columns(path: Path, columns: list[str]) -> None:
 def read(path: Path, fmt: str = "auto", options: ReadOptions | None = None) -> Source:
     """Read ``path`` (a regular file: evalaudit.paths.check_input) in format ``fmt``; every way it can fail is
     one UnusableInput naming the file. ``options`` carry --question, --melt and --include-judges."""
-    options = options or ReadOptions()
     from evalaudit.paths import check_input
 
+    options = options or ReadOptions()
     check_input(path)
     if path.is_dir():
         raise UnusableInput(f"{path}: is a directory, not a file (input)")

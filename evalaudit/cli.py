@@ -149,21 +149,32 @@ CONFIG = click.option("--config", type=_Path(dir_okay=False, path_type=Path), de
               type=click.Choice(["labels", "items", "labelers", "predictions", "production"]),
               help="The canonical table the files hold.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "parquet", "csv", "jsonl", "label-studio"]),
-              help="Input format; auto decides from the file name and first bytes.")
+              type=click.Choice(["auto", "parquet", "csv", "jsonl", "label-studio", "argilla", "prodigy", "langfuse",
+                                 "sagemaker-gt"]),
+              help="Input format; auto decides from the file name and contents (tool exports by their keys).")
+@click.option("--question", default=None, metavar="NAME",
+              help="The labeling question / score name to ingest when a tool export has several.")
+@click.option("--melt", default=None, metavar="GLOB",
+              help="A wide table: columns matching GLOB become judgments (labeler_id = column name, label = value; "
+                   "null = not judged).")
+@click.option("--include-judges", is_flag=True,
+              help="Also ingest LLM-judge scores (Langfuse EVAL) as judgments of labelers of kind model, named "
+                   "<judge>@<version>, and add them to the labelers table.")
 @click.option("--map", "mappings", multiple=True, metavar="SRC=DST",
               help="Read source column SRC as canonical column DST (repeatable).")
 @_errors
-def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, mappings: tuple[str, ...]) -> None:
+def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, question: str | None, melt: str | None,
+           include_judges: bool, mappings: tuple[str, ...]) -> None:
     """Validate files and append them to the store, with provenance.
 
     Rows that cannot be stored (a missing required value, an unparseable timestamp, ...) go to
     STORE/quarantine/ with the reason; a file already ingested (same sha256) adds nothing. A file that cannot
     be read at all stops the command with exit code 2 before anything is written.
     """
-    from evalaudit.ingest import ingest_files, parse_map
+    from evalaudit.ingest import ReadOptions, ingest_files, parse_map
 
-    results = ingest_files(store, paths, table=table, fmt=fmt, mapping=parse_map(mappings))
+    results = ingest_files(store, paths, table=table, fmt=fmt, mapping=parse_map(mappings),
+                           options=ReadOptions(question=question, include_judges=include_judges, melt=melt))
     totals = {"added": 0, "quarantined": 0, "duplicate": 0, "in_file": 0, "stored": 0}
     for r in results:
         if r.status == "duplicate":
@@ -184,6 +195,10 @@ def ingest(paths: tuple[Path, ...], store: Path, table: str, fmt: str, mappings:
             click.echo(f"  {r.rows_duplicate_in_file:,} × set aside: repeats an earlier row of the file")
         for reason, n in r.reasons[:5]:
             click.echo(f"  {n:,} × {reason}")
+        for note in r.notes:
+            click.echo(f"  note: {note}")
+        if r.labelers_added:
+            click.echo(f"  labelers of kind model added: {', '.join(r.labelers_added)}")
         if r.ignored_columns:
             click.echo(f"  columns not stored (not part of {r.table}): {', '.join(r.ignored_columns)}")
     click.echo(

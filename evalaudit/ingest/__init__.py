@@ -30,11 +30,12 @@ from evalaudit import __version__, schema
 from evalaudit.errors import UnusableInput, input_error, store_error
 from evalaudit.ingest import normalize
 from evalaudit.ingest.readers import FORMATS, ROW, Source, detect_format, read
+from evalaudit.ingest.tool_rows import ReadOptions
 from evalaudit.paths import check_input
 from evalaudit.sql import quote_ident, quote_literal
 from evalaudit.store import SourceRecord, Store
 
-__all__ = ["FORMATS", "FileResult", "detect_format", "ingest_files", "parse_map", "sha256_of"]
+__all__ = ["FORMATS", "FileResult", "ReadOptions", "detect_format", "ingest_files", "parse_map", "sha256_of"]
 
 #: DuckDB's working-memory cap during ingest (hash tables of the judgment de-duplication spill beyond it)
 INGEST_MEMORY_LIMIT = "1500MB"
@@ -58,6 +59,10 @@ class FileResult:
     #: rows set aside because the same judgment came earlier in the file, or is already in the store (SPEC §2)
     rows_duplicate_in_file: int = 0
     rows_duplicate_stored: int = 0
+    #: what a tool reader assumed where its export cannot tell (docs/ingest.md, "Tool exports")
+    notes: list[str] = field(default_factory=list)
+    #: labelers of kind model (LLM judges) this file added to the labelers table
+    labelers_added: list[str] = field(default_factory=list)
 
 
 def sha256_of(path: Path) -> str:
@@ -159,7 +164,8 @@ def _stage(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, nam
     else:
         con.register("__arrow_src", src.table)
         base, row_expr = "__arrow_src", ROW
-        types = dict.fromkeys(src.columns, "VARCHAR")
+        # text for the text formats; the Hugging Face shapes and --melt keep their native types
+        types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM __arrow_src").fetchall()}
     # every source column goes into `src` (quarantined rows keep all of them); only `keep` is stored
     projection = ", ".join(f"{quote_ident(old)} AS {quote_ident(new)}" for old, new in names.items())
     cte = f"WITH src AS (SELECT {projection}{', ' if projection else ''}{row_expr} AS {ROW} FROM {base})\n"
@@ -195,7 +201,7 @@ def _stage(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, nam
             "ORDER BY n DESC, r", {"q": str(quarantine)}
         ).fetchall()]
     result = FileResult(src.path, table.name, sha, "added", src.format, int(added), int(n_bad), ignored,
-                        reasons=reasons)
+                        reasons=reasons, notes=list(src.notes))
     if table.name == "labels":
         result.rows_duplicate_in_file, result.rows_duplicate_stored = _dedupe(con, data, stored, staging)
         result.rows_added -= result.rows_duplicate_in_file + result.rows_duplicate_stored
@@ -251,8 +257,10 @@ def _dedupe(con: duckdb.DuckDBPyConnection, data: Path, stored: list[Path], stag
 
 
 def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str = "labels", fmt: str = "auto",
-                 mapping: Mapping[str, str] | None = None, now: datetime | None = None) -> list[FileResult]:
-    """Validate and append each file to ``table`` of the store; all or nothing per file, files read first."""
+                 mapping: Mapping[str, str] | None = None, now: datetime | None = None,
+                 options: ReadOptions | None = None) -> list[FileResult]:
+    """Validate and append each file to ``table`` of the store; all or nothing per file, files read first.
+    ``options`` are the tool-export choices (--question, --melt, --include-judges)."""
     tbl = schema.get(table)
     if fmt not in FORMATS:
         raise UnusableInput(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -263,7 +271,8 @@ def ingest_files(store_dir: str | Path, paths: Iterable[str | Path], table: str 
         check_input(f)
     ingested_at = (now or datetime.now(UTC)).astimezone(UTC)
     with _no_trace_on_failure(Path(store_dir)) as committed:
-        return _ingest(Store.open(store_dir, create=True), files, tbl, table, fmt, mapping, ingested_at, committed)
+        return _ingest(Store.open(store_dir, create=True), files, tbl, table, fmt, mapping, ingested_at, committed,
+                       options or ReadOptions())
 
 
 @contextlib.contextmanager
@@ -288,7 +297,8 @@ def _no_trace_on_failure(root: Path) -> Iterator[list[int]]:
 
 
 def _ingest(store: Store, files: list[Path], tbl: schema.Table, table: str, fmt: str,
-            mapping: Mapping[str, str] | None, ingested_at: datetime, committed: list[int]) -> list[FileResult]:
+            mapping: Mapping[str, str] | None, ingested_at: datetime, committed: list[int],
+            options: ReadOptions) -> list[FileResult]:
     results: list[tuple[int, FileResult]] = []
     with store.lock(), store.staging() as staging:
         con = duckdb.connect()
@@ -310,7 +320,9 @@ def _ingest(store: Store, files: list[Path], tbl: schema.Table, table: str, fmt:
                 results.append((i, FileResult(path, table, sha, "duplicate")))
                 continue
             seen.add(sha)
-            src = read(path, fmt)
+            src = read(path, fmt, options)
+            if src.kinds and table != "labels":
+                raise UnusableInput(f"{path}: LLM-judge scores are judgments; ingest them into --table labels")
             names = _apply_map(src, tbl, mapping or {})
             sub = staging / str(i)
             try:
@@ -323,6 +335,8 @@ def _ingest(store: Store, files: list[Path], tbl: schema.Table, table: str, fmt:
             except OSError as e:
                 raise store_error(store.root, e) from None
             stored = [*stored, staged[-1][1]]
+            if src.kinds:
+                staged[-1][3].labelers_added = _stage_model_labelers(con, store, src, sha, ingested_at, sub)
         con.close()
         try:
             for i, data, quarantine, result in staged:
@@ -335,11 +349,45 @@ def _ingest(store: Store, files: list[Path], tbl: schema.Table, table: str, fmt:
                 ))
                 if quarantine is not None:
                     result.quarantine_file = store.quarantine_path(table, result.sha256)
+                if result.labelers_added:
+                    _commit_model_labelers(store, result, ingested_at, staging / str(i))
                 committed.append(i)
                 results.append((i, result))
         except OSError as e:
             raise store_error(store.root, e) from None
     return [r for _, r in sorted(results, key=lambda pair: pair[0])]
+
+
+def _stage_model_labelers(con: duckdb.DuckDBPyConnection, store: Store, src: Source, sha: str,
+                          ingested_at: datetime, staging: Path) -> list[str]:
+    """Stage a labelers row of kind ``model`` for each LLM judge of ``src`` that the labelers table does not hold
+    yet (SPEC §1: labelers.kind), so the audit tells judges from people. Returns the judges staged."""
+    stored = store.files("labelers")
+    known: set[str] = set()
+    if stored:
+        known = {r[0] for r in con.execute("SELECT DISTINCT labeler_id FROM read_parquet($f, union_by_name = true)",
+                                           {"f": [str(p) for p in stored]}).fetchall()}
+    new = sorted(k for k in src.kinds if k not in known)
+    if not new:
+        return []
+    n = len(new)
+    columns = {c.name: pa.nulls(n, c.type) for c in schema.LABELERS.columns}
+    columns["labeler_id"] = pa.array(new, pa.string())
+    columns["kind"] = pa.array([src.kinds[k] for k in new], pa.string())
+    columns.update({"source_file": pa.array([str(src.path.resolve())] * n, pa.string()),
+                    "source_sha256": pa.array([sha] * n, pa.string()),
+                    "source_row": pa.array(range(n), pa.int64()),
+                    "ingested_at": pa.array([ingested_at] * n, schema.TIMESTAMP)})
+    pq.write_table(pa.Table.from_pydict(columns, schema=schema.LABELERS.arrow_schema), staging / "labelers.parquet",
+                   compression="zstd")
+    return new
+
+
+def _commit_model_labelers(store: Store, result: FileResult, ingested_at: datetime, staging: Path) -> None:
+    store.commit("labelers", result.sha256, staging / "labelers.parquet", None, SourceRecord(
+        table="labelers", source_file=str(result.path.resolve()), source_sha256=result.sha256, format=result.format,
+        rows_added=len(result.labelers_added), rows_quarantined=0, ingested_at=ingested_at.isoformat(),
+        evalaudit_version=__version__))
 
 
 #: words in a DuckDB error that mean the disk refused a write (not that the input is unreadable)

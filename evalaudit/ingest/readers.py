@@ -20,9 +20,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from evalaudit.errors import UnusableInput, first_line, input_error
+from evalaudit.ingest import hf, tools
 from evalaudit.ingest.label_studio import read_label_studio
+from evalaudit.ingest.tool_rows import ReadOptions
 
-FORMATS = ("auto", "parquet", "csv", "jsonl", "label-studio")
+FORMATS = ("auto", "parquet", "csv", "jsonl", "label-studio", *tools.TOOL_FORMATS)
 ROW = "__row"  # the column carrying the 0-based source row through normalisation
 
 
@@ -41,46 +43,54 @@ class Source:
     columns: list[str]
     #: a Parquet file scanned by DuckDB (columns typed as stored) ...
     parquet: Path | None = None
-    #: ... or the rows as an Arrow table of strings with a ROW column
+    #: ... or the rows as an Arrow table with a ROW column: text for the text formats, native types for the
+    #: Hugging Face shapes and --melt (evalaudit.ingest.hf)
     table: pa.Table | None = None
     bad_rows: list[BadRow] = field(default_factory=list)
+    #: what a tool reader assumed where its export cannot tell (printed in the ingest summary)
+    notes: list[str] = field(default_factory=list)
+    #: labelers the export says are models (LLM judges): labeler_id -> kind, for the labelers table
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 def detect_format(path: Path) -> str:
     """The format of ``path`` from its name, falling back to its first bytes."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return "parquet"
+        return tools.parquet_format(path)
     if suffix in (".csv", ".tsv"):
         return "csv"
     if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
+        return _object_format(path, lines=True)
     with open(path, "rb") as f:
         head = f.read(4096)
     if head.startswith(b"PAR1"):
-        return "parquet"
+        return tools.parquet_format(path)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"["):
-        return "label-studio"
+        return tools.sniff(path, "label-studio")
     if text.startswith(b"{"):
         return _object_format(path)
     if suffix == ".json":
-        return "label-studio"
+        return tools.sniff(path, "label-studio")
     raise UnusableInput(
-        f"{path}: cannot tell its format from the name or contents; pass --format parquet|csv|jsonl|label-studio"
+        f"{path}: cannot tell its format from the name or contents; pass --format {'|'.join(FORMATS[1:])}"
     )
 
 
-def _object_format(path: Path) -> str:
+def _object_format(path: Path, lines: bool = False) -> str:
     """A file that starts with ``{``: JSON Lines when its first line is a whole JSON object (unless that object is
-    a Label Studio task), else one JSON document spread over lines — a Label Studio export of a single task."""
+    a Label Studio task, or a record of another tool: evalaudit.ingest.tools.object_format), else one JSON document
+    spread over lines — a Label Studio export of a single task or another tool's document, told by its keys."""
     with open(path, "rb") as f:
         first = f.readline(1 << 20)
     try:
         obj = json.loads(first.decode("utf-8-sig", errors="replace"))
     except (ValueError, RecursionError):
+        return "jsonl" if lines else tools.sniff(path, "label-studio")
+    if isinstance(obj, dict) and "annotations" in obj:
         return "label-studio"
-    return "label-studio" if isinstance(obj, dict) and "annotations" in obj else "jsonl"
+    return tools.object_format(obj) or "jsonl"
 
 
 #: column names an input may not use: the reader's row counter and the provenance evalaudit records itself
@@ -101,11 +111,12 @@ def check_columns(path: Path, columns: list[str]) -> None:
                             "provenance it records itself; rename or drop them (input)")
 
 
-def read(path: Path, fmt: str = "auto") -> Source:
+def read(path: Path, fmt: str = "auto", options: ReadOptions | None = None) -> Source:
     """Read ``path`` (a regular file: evalaudit.paths.check_input) in format ``fmt``; every way it can fail is
-    one UnusableInput naming the file."""
+    one UnusableInput naming the file. ``options`` carry --question, --melt and --include-judges."""
     from evalaudit.paths import check_input
 
+    options = options or ReadOptions()
     check_input(path)
     if path.is_dir():
         raise UnusableInput(f"{path}: is a directory, not a file (input)")
@@ -113,15 +124,53 @@ def read(path: Path, fmt: str = "auto") -> Source:
         fmt = detect_format(path) if fmt == "auto" else fmt
         reader = {"parquet": _read_parquet, "csv": _read_csv, "jsonl": _read_jsonl,
                   "label-studio": _read_label_studio}.get(fmt)
-        if reader is None:
+        if fmt in tools.TOOL_FORMATS:
+            if not tools.is_parquet(path):
+                check_utf8(path)
+            src = _from_rows(path, fmt, tools.read_tool(path, fmt, options))
+        elif reader is None:
             raise UnusableInput(f"{path}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-        src = reader(path)
+        else:
+            src = _reshape(reader(path), options)
     except OSError as e:
         raise input_error(path, e) from None
     except RecursionError:
         raise UnusableInput(f"{path}: nested too deeply to be read (input)") from None
     check_columns(path, src.columns)
     return src
+
+
+def _from_rows(path: Path, fmt: str, rows: tools.Rows) -> Source:
+    return Source(path, fmt, rows.columns, table=_strings_table(rows.columns, rows.values, rows.numbers),
+                  bad_rows=[BadRow(**b) for b in rows.bad], notes=rows.notes, kinds=rows.kinds)
+
+
+def _reshape(src: Source, options: ReadOptions) -> Source:
+    """Hugging Face shapes and --melt (evalaudit.ingest.hf): decode ClassLabel integers, explode parallel lists,
+    melt a wide table. A plain Parquet file that needs none of this keeps DuckDB's streamed path."""
+    table = src.table
+    bad = list(src.bad_rows)
+    if src.parquet is not None:
+        pf = pq.ParquetFile(src.parquet)
+        metadata = pf.schema_arrow.metadata
+        lists = hf.list_columns(pf.schema_arrow)
+        if not (hf.class_labels(metadata) or len(lists) >= 2 or options.melt):
+            return src
+        table = hf.decode_class_labels(pf.read(), metadata)
+        if len(lists) >= 2:
+            table, exploded_bad = hf.explode(table, lists)
+            bad.extend(BadRow(r, reason, raw) for r, reason, raw in exploded_bad)
+        else:
+            table = table.append_column(ROW, pa.array(range(table.num_rows), pa.int64()))
+    elif not options.melt:
+        return src
+    if options.melt:
+        if bad:
+            raise UnusableInput(f"{src.path}: --melt needs a whole table, and {len(bad)} record(s) of the file "
+                                f"cannot be read (first: record {bad[0].row}: {bad[0].reason}) (input)")
+        table = hf.melt(src.path, table, options.melt)
+    columns = [c for c in table.column_names if c != ROW]
+    return Source(src.path, src.format, columns, table=table, bad_rows=bad, notes=src.notes, kinds=src.kinds)
 
 
 # -- Parquet ---------------------------------------------------------------------------------------------------

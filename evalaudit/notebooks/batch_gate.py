@@ -67,7 +67,9 @@ def labeler_shift(result: Any) -> pa.Table:
 def beside_history(result: Any) -> pa.Table:
     """Every relative verdict of a check with the batch's value beside the history's, each with its interval and
     sample size (:mod:`evalaudit.contracts.batch_expectations`): agreement, honeypot accuracy per labeler and
-    reference. Values are rounded text so the table reads at a glance."""
+    reference, and each labeler × failure mode's label rate (or mean label) against their own or their peers'
+    history, with the interval of the shift. Values are rounded text so the table reads at a glance; the status is
+    the check's verdict on the whole expectation (the one `evalaudit check` prints)."""
     def num(v: Any) -> str | None:
         return None if v is None else f"{v:.3f}"
 
@@ -93,6 +95,21 @@ def beside_history(result: Any) -> pa.Table:
                              "n_batch": d["n_batch"], "history": num(d["accuracy_reference"]),
                              "history_interval": interval(d["reference_ci_low"], d["reference_ci_high"]),
                              "n_history": d["n_reference"], "test": f"q = {d['q_value']:.3g}"})
+        elif r.expectation in SHIFT_EXPECTATIONS:
+            mean = r.expectation == "mean_label_shift"
+            value, what = ("mean", "mean label") if mean else ("rate", "positive rate"
+                                                               if r.expectation == "positive_rate_shift" else None)
+            for d in r.details:
+                rows.append({"check": r.expectation, "status": r.status,
+                             "measure": what or f"rate of {d.get('label')!r}",
+                             "who": f"{d['labeler_id']} · {d['failure_mode']} vs {d['reference']}",
+                             "batch": num(d[f"{value}_batch"]),
+                             "batch_interval": interval(d[f"batch_{value}_ci_low"], d[f"batch_{value}_ci_high"]),
+                             "n_batch": d["n_batch"], "history": num(d[f"{value}_reference"]),
+                             "history_interval": interval(d[f"reference_{value}_ci_low"],
+                                                          d[f"reference_{value}_ci_high"]),
+                             "n_history": d["n_reference"],
+                             "test": f"shift {interval(d['ci_low'], d['ci_high'])}"})
     schema = pa.schema([("check", pa.string()), ("status", pa.string()), ("measure", pa.string()),
                         ("who", pa.string()), ("batch", pa.string()), ("batch_interval", pa.string()),
                         ("n_batch", pa.int64()), ("history", pa.string()), ("history_interval", pa.string()),

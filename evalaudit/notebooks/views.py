@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.findings import Finding, sort_key
+from evalaudit.gold import in_gold_set
 from evalaudit.notebooks.session import Audit, chosen
 from evalaudit.report import svg
 
@@ -112,8 +113,7 @@ def relabel_queue(items_table: pa.Table, top: int | None = None) -> pa.Table:
     ``relabel_priority`` (see :mod:`evalaudit.relabel`)."""
     from evalaudit.relabel import COLUMNS
 
-    t = items_table.filter(pc.and_(pc.invert(pc.fill_null(items_table["is_honeypot"], False)),
-                                   pc.is_valid(items_table["gold_label"])))
+    t = items_table.filter(pa.array(in_gold_set(items_table)))  # the gold set (evalaudit.gold)
     t = t.sort_by("relabel_priority").select(list(COLUMNS))
     return t.slice(0, top) if top is not None else t
 

@@ -50,7 +50,6 @@ from evalaudit.gold import (
     GOLD_SOURCES,
     STALE_FLAGS,
     audited_gold,
-    flagged_table,  # noqa: F401  (re-exported: tests and notebooks build flagged tables through the items module)
     in_gold_set,
 )
 from evalaudit.labelers.judgments import codes
@@ -68,22 +67,6 @@ ITEMS_SCHEMA = pa.schema([
     ("n_judgments", pa.int64()), ("last_labeled_at", pa.timestamp("us", tz="UTC")),
     ("expected_score_change", pa.float64()), ("is_honeypot", pa.bool_()),
 ])
-
-
-def as_of(ctx: Context) -> datetime:
-    """The moment ages and labeler activity are judged at (:func:`evalaudit.gold.as_of`)."""
-    return gold_owner.as_of(ctx.cfg)
-
-
-def current_guideline(ctx: Context) -> str | None:
-    """The current guideline (:func:`evalaudit.gold.current_guideline`)."""
-    return gold_owner.current_guideline(ctx.cfg, ctx.engine)
-
-
-def flagged_from_findings(ctx: Context) -> pa.Table:
-    """The run's flagged labelers (:func:`evalaudit.gold.flagged` over the labelers stage's findings and
-    ``[labelers] exclude``)."""
-    return gold_owner.flagged(ctx.findings, ctx.cfg.labelers.exclude)
 
 
 _CONSENSUS_SCHEMA = pa.schema([("item_id", pa.string()), ("failure_mode", pa.string()),
@@ -153,8 +136,8 @@ def stage(ctx: Context) -> StageResult:
     labelers' are set aside from); the rest is vectorised over its columns."""
     cfg = ctx.cfg
     define_judgments(ctx)  # the one repeated-judgment policy: the view `judgments` every stage reads
-    moment = as_of(ctx)
-    guideline = current_guideline(ctx)
+    moment = gold_owner.as_of(ctx.cfg)
+    guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
     flagged = _register_inputs(ctx)
     facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment)
     n = facts.num_rows
@@ -248,8 +231,9 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
     ctx.engine.drop("items_rows")
     matrix = _flag_matrix(items_table.column("flags"))
     fm = _failure_mode_codes(items_table.column("failure_mode"))
-    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, fm, flagged, current_guideline(ctx),
-                                              as_of(ctx))
+    guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
+    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, fm, flagged, guideline,
+                                              gold_owner.as_of(ctx.cfg))
     source = table.column("gold_source")
     summary["items"]["gold_source"] = {s: int(pc.sum(pc.equal(source, s)).as_py() or 0) for s in GOLD_SOURCES}
     return _result(table, flagged, findings, summary)

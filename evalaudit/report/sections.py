@@ -312,9 +312,12 @@ def leniency_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Sectio
     if t.num_rows == 0:
         sec.missing = "not computed: no labeler had enough comparable items to test"
         return sec
-    flagged = flagged_labelers(doc["findings"])
+    # the pairs flagged on their failure mode (evalaudit.gold's rule); a labeler flagged on every failure mode for
+    # spam is not drawn here, where their dozens of leniency rows would crowd out the flagged pairs
+    flagged = {pair for pair in flagged_labelers(doc["findings"]) if pair[1] is not None}
     if flagged and {"labeler_id", "failure_mode", "effect"} <= set(t.column_names):
-        mask = is_flagged(flagged, t["labeler_id"].to_pylist(), t["failure_mode"].to_pylist())
+        mask = [(lab, fm) in flagged for lab, fm in zip(t["labeler_id"].to_pylist(), t["failure_mode"].to_pylist(),
+                                                          strict=True)]
         sub = _sorted(t.filter(pa.array(mask)), [("labeler_id", "ascending"), ("failure_mode", "ascending")])
         items = [svg.Interval(f"{r['labeler_id']} · {r['failure_mode']} · {r.get('evidence', '')}",
                               float(r["effect"]), _f(r.get("ci_low")), _f(r.get("ci_high")), marked=True,

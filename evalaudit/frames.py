@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from evalaudit.errors import UnusableInput
 
@@ -35,3 +37,13 @@ def require_columns(table: pa.Table, columns: list[str], what: str = "the data")
         raise UnusableInput(
             f"{what} lacks required column(s) {', '.join(missing)} (it has: {', '.join(table.column_names)})"
         )
+
+
+def numbers(column: pa.ChunkedArray | pa.Array, dtype: Any = np.int64, fill: Any = 0) -> np.ndarray:
+    """A numeric Arrow column as a NumPy array, nulls as ``fill`` (vectorised stages work on NumPy arrays)."""
+    return np.asarray(pc.fill_null(column, fill).to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def mask(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean Arrow column as a NumPy bool array, nulls as False."""
+    return numbers(column, dtype=bool, fill=False)

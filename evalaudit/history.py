@@ -54,7 +54,10 @@ SCHEMA = pa.schema([
     ("message", pa.string()),
 ])
 
-LABELER_KINDS = ("labeler_leniency", "labeler_severity")
+#: the findings whose effect is a labeler's difference against peers, recorded per run as ``labeler_effect`` (at any
+#: severity: a labeler flagged later has their earlier runs on the chart). Which of them are flagged is not decided
+#: here: the report's trends draw the pairs :func:`evalaudit.gold.flagged_labelers` names.
+EFFECT_KINDS = ("labeler_leniency", "labeler_severity")
 
 
 def path_for(out: Path) -> Path:
@@ -100,7 +103,7 @@ def rows_for_run(report: str, run_id: str, run_at: datetime, doc: dict[str, Any]
                 evidence=f"krippendorff_alpha ({r.get('level') or 'nominal'}); {r.get('ci_method') or 'bootstrap'}",
                 ci_low=_num(r.get("ci_low")), ci_high=_num(r.get("ci_high")), n=r.get("n_items"))
     for f in doc.get("findings", []):
-        if f["kind"] in LABELER_KINDS and f.get("effect") is not None:
+        if f["kind"] in EFFECT_KINDS and f.get("effect") is not None:
             add("labeler_effect", f["effect"], labeler_id=f["labeler_id"], failure_mode=f["failure_mode"] or "all",
                 evidence=f["evidence"], ci_low=f.get("ci_low"), ci_high=f.get("ci_high"), n=f.get("n"))
     keyed = [f for f in doc.get("findings", []) if f.get("key")]

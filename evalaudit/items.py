@@ -1,10 +1,8 @@
-"""Gold items: today's gold, why an item's gold is suspect (poisoned, stale), and the re-labeling queue.
+"""The items stage: today's gold per item, why an item's gold is suspect (poisoned, stale), the re-labeling queue.
 
-Gold of an item (column ``gold_source`` says which applied):
-  1. ``items.gold_label`` where the items table gives one — the label the eval uses today;
-  2. else the honeypot answer for control items;
-  3. else the consensus of its judgments: the Dawid–Skene posterior from the labelers stage (positive when
-     P(positive) >= 0.5; Dawid & Skene 1979), or the majority label when that stage gave no posterior.
+What gold is — today's gold and its source, the gold set, the flagged labelers, the audited gold, stale — is
+decided by :mod:`evalaudit.gold`; this stage applies those rules to every item in one query and turns the result
+into the items table and the findings ``poisoned_items`` and ``stale_items``.
 
 Flags (SPEC §5 reason codes):
   - ``flagged_labeler_only``: every judgment of the item is by a flagged labeler (on the failure mode and since the
@@ -37,25 +35,29 @@ stage already produced (the items notebook, when a labeler is set aside or kept)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from evalaudit.errors import UnusableInput
+from evalaudit import gold as gold_owner
 from evalaudit.findings import Finding
+from evalaudit.frames import mask as _mask
+from evalaudit.frames import numbers as _np
+from evalaudit.gold import (
+    AUDITED_STATUSES,
+    GOLD_SOURCES,
+    STALE_FLAGS,
+    audited_gold,
+    in_gold_set,
+)
 from evalaudit.labelers.judgments import codes
 from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 
 FLAGS = ("flagged_labeler_only", "flagged_deciding_vote", "gold_disagrees_with_consensus", "single_label",
          "superseded_guideline", "too_old", "labelers_inactive", "no_judgments")
 POISON_FLAGS = frozenset({"flagged_labeler_only", "flagged_deciding_vote", "gold_disagrees_with_consensus"})
-STALE_FLAGS = ("superseded_guideline", "too_old", "labelers_inactive")
-
-FLAGGED_SCHEMA = pa.schema([("labeler_id", pa.string()), ("failure_mode", pa.string()),
-                            ("since", pa.timestamp("us", tz="UTC"))])
 
 ITEMS_SCHEMA = pa.schema([
     ("item_id", pa.string()), ("failure_mode", pa.string()), ("gold_label", pa.string()),
@@ -67,85 +69,10 @@ ITEMS_SCHEMA = pa.schema([
 ])
 
 
-def as_of(ctx: Context) -> datetime:
-    """The moment ages and labeler activity are judged at: `[gold] as_of`, else now."""
-    text = ctx.cfg.gold.as_of
-    if not text:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UnusableInput(f"[gold] as_of {text!r} is not an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def current_guideline(ctx: Context) -> str | None:
-    """`[gold] current_guideline`, else the guideline version of the most recent judgment naming one."""
-    if ctx.cfg.gold.current_guideline:
-        return ctx.cfg.gold.current_guideline
-    rows = ctx.engine.query("items_current_guideline").column(0).to_pylist()
-    return rows[0] if rows else None
-
-
-def flagged_table(pairs: list[tuple[str, str | None]] | list[tuple[str, str | None, datetime | None]]) -> pa.Table:
-    """The `flagged_labelers` view: one row per flagged (labeler, failure mode | NULL = all, since | NULL).
-
-    A labeler flagged on all failure modes makes their per-failure-mode rows redundant; they are dropped so that
-    a judgment matches at most one row (the SQL relies on it)."""
-    rows = [(p[0], p[1], p[2] if len(p) > 2 else None) for p in pairs]
-    everything = {lab for lab, fm, _ in rows if fm is None}
-    kept: dict[tuple[str, str | None], datetime | None] = {}
-    for lab, fm, since in rows:
-        if fm is not None and lab in everything:
-            continue
-        key = (lab, fm)
-        # the same pair flagged twice (e.g. drift and leniency): the earlier `since` (None = all) wins
-        if key in kept:
-            prev = kept[key]
-            since = None if prev is None or since is None else min(prev, since)
-        kept[key] = since
-    return pa.table({"labeler_id": [k[0] for k in kept], "failure_mode": [k[1] for k in kept],
-                     "since": list(kept.values())}, schema=FLAGGED_SCHEMA)
-
-
-def flagged_from_findings(ctx: Context) -> pa.Table:
-    """Flagged (labeler, failure mode, since) from the labelers stage's findings (medium or high severity), plus the
-    labelers `[labelers] exclude` sets aside on every failure mode."""
-    from evalaudit.labelers import flagged_labelers
-
-    excluded = [(str(lab), None) for lab in ctx.cfg.labelers.exclude]
-    pairs = sorted(set(flagged_labelers(ctx.findings)) | set(excluded), key=lambda k: (k[0], k[1] or ""))
-    since: dict[tuple[str, str | None], datetime] = {}
-    for f in ctx.findings:
-        if f.kind == "labeler_drift" and f.labeler_id and f.details.get("since"):
-            try:
-                moment = datetime.fromisoformat(str(f.details["since"]))
-            except ValueError:
-                continue
-            since[(f.labeler_id, f.failure_mode)] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    # a drift finding limits the judgments set aside to those after the change, unless the same pair is also
-    # flagged for leniency/severity over its whole history
-    whole = {(f.labeler_id, f.failure_mode) for f in ctx.findings
-             if f.kind in ("labeler_leniency", "labeler_severity", "labeler_spam")} | set(excluded)
-    return flagged_table([(lab, fm, None if (lab, fm) in whole else since.get((lab, fm))) for lab, fm in pairs])
-
-
-_GOLD_SOURCES = ("items.gold_label", "honeypot", "dawid_skene", "majority", "mean")
-AUDITED_STATUSES = ("unchanged", "rederived", "excluded_no_judgment", "excluded_tie", "no_gold")
 _CONSENSUS_SCHEMA = pa.schema([("item_id", pa.string()), ("failure_mode", pa.string()),
                                ("posterior_positive", pa.float64()), ("consensus_label", pa.string()),
                                ("posterior_consensus", pa.float64()), ("posterior_listed", pa.float64()),
                                ("method", pa.string())])
-
-
-def _np(column: pa.ChunkedArray | pa.Array, dtype=np.int64, fill=0) -> np.ndarray:
-    """A numeric Arrow column as a NumPy array, nulls as ``fill``."""
-    return np.asarray(pc.fill_null(column, fill).to_numpy(zero_copy_only=False), dtype=dtype)
-
-
-def _mask(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """A boolean Arrow column as a NumPy bool array, nulls as False."""
-    return _np(column, dtype=bool, fill=False)
 
 
 def _strings(values: np.ndarray, names: tuple[str, ...]) -> pa.Array:
@@ -173,42 +100,6 @@ def _flag_matrix(flags: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return matrix
 
 
-def _differs(a: pa.Array, b: pa.Array) -> np.ndarray:
-    """a != b per row, where null equals null and differs from any value."""
-    return _mask(pc.fill_null(pc.not_equal(a, b), pc.xor(pc.is_null(a), pc.is_null(b))))
-
-
-@dataclass
-class AuditedGold:
-    """The gold re-derived without the flagged labelers' judgments (see :func:`audited_gold`)."""
-
-    label: pa.Array  # audited gold label per item (null: excluded or no gold)
-    status: np.ndarray  # code into AUDITED_STATUSES
-    flagged_only: np.ndarray  # every judgment of the item was set aside
-    deciding_vote: np.ndarray  # without the set-aside judgments the majority differs from the gold (or ties)
-
-
-def audited_gold(gold: pa.Array, n_all: np.ndarray, n_kept: np.ndarray, kept_label: pa.Array,
-                 kept_tied: np.ndarray) -> AuditedGold:
-    """Re-derive each item's gold from the judgments that remain once flagged labelers' are set aside.
-
-    Per item: its gold, how many labelers' latest judgments it has (``n_all``) and keeps (``n_kept``), the most
-    frequent kept label and whether two or more kept labels share that count. An item with nothing set aside keeps
-    its gold; a touched one takes the majority of what remains — or none, counted as excluded, when nothing remains
-    or the remaining labels tie (never guessed)."""
-    touched = n_kept < n_all
-    kept_label = pc.if_else(pa.array(kept_tied), pa.scalar(None, pa.string()), kept_label)
-    no_gold = ~_mask(pc.is_valid(gold))
-    label = pc.if_else(pa.array(no_gold), pa.scalar(None, pa.string()), pc.if_else(pa.array(touched), kept_label, gold))
-    status = np.where(touched, 1, 0)
-    no_judgment = touched & (n_kept == 0)
-    status[no_judgment] = 2
-    status[touched & (n_kept > 0) & kept_tied] = 3
-    status[no_gold] = 4
-    deciding = touched & (n_kept > 0) & _differs(kept_label, gold)
-    return AuditedGold(label=label, status=status, flagged_only=no_judgment, deciding_vote=deciding)
-
-
 def _aligned_kept(n_labelers: np.ndarray, kept: pa.Table) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """The result of the named query ``items_kept_counts`` (items with something set aside, each with its row in
     the items table) laid out per item: n_kept, kept_label, kept_tied — untouched items keep all their judgments."""
@@ -224,9 +115,7 @@ def _aligned_kept(n_labelers: np.ndarray, kept: pa.Table) -> tuple[np.ndarray, p
 
 def _register_inputs(ctx: Context) -> pa.Table:
     """Offer the flagged labelers and the Dawid–Skene consensus to the items queries; returns the flagged table."""
-    flagged = ctx.tables.get("flagged_labelers")
-    if flagged is None:
-        flagged = flagged_from_findings(ctx)
+    flagged = gold_owner.flagged_for_run(ctx)
     ctx.engine.register("flagged_labelers", flagged)
     consensus = ctx.tables.get("consensus")
     if consensus is None or "posterior_positive" not in consensus.column_names:
@@ -247,8 +136,8 @@ def stage(ctx: Context) -> StageResult:
     labelers' are set aside from); the rest is vectorised over its columns."""
     cfg = ctx.cfg
     define_judgments(ctx)  # the one repeated-judgment policy: the view `judgments` every stage reads
-    moment = as_of(ctx)
-    guideline = current_guideline(ctx)
+    moment = gold_owner.as_of(ctx.cfg)
+    guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
     flagged = _register_inputs(ctx)
     facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment)
     n = facts.num_rows
@@ -263,24 +152,11 @@ def stage(ctx: Context) -> StageResult:
     given, honeypot = facts.column("gold_label"), facts.column("honeypot_label")
     n_labelers = _np(facts.column("n_labelers"))
     posterior = _np(facts.column("posterior_positive"), dtype=float, fill=np.nan)
-    has_post = np.isfinite(posterior) & binary & (negative is not None)
-    majority = facts.column("majority_label")  # null when tied
-    from_posterior = (pc.if_else(pa.array(posterior >= 0.5), positive, negative or positive) if positive is not None
-                      else pa.nulls(n, pa.string()))
-    # the labelers stage's consensus (any label space; ties resolved by the posterior), else a binary posterior
-    # handed in without it, else the majority
-    derived = facts.column("derived_label")
-    has_derived = _mask(pc.is_valid(derived))
-    consensus_label = pc.if_else(pa.array(has_derived), derived, pc.if_else(pa.array(has_post), from_posterior,
-                                                                           majority))
-    gold = pc.coalesce(given, honeypot, consensus_label).combine_chunks()
+    today = gold_owner.today_gold(given, honeypot, facts.column("derived_label"), facts.column("derived_method"),
+                                  posterior, facts.column("majority_label"), positive, negative, binary)
+    gold, source, consensus_label, has_post = today.label, today.source, today.consensus, today.binary_posterior
     has_given, has_honeypot = _mask(pc.is_valid(given)), _mask(pc.is_valid(honeypot))
-    has_consensus = _mask(pc.is_valid(consensus_label))
-    method = facts.column("derived_method")
-    by_method = np.select([_mask(pc.equal(method, "dawid_skene")), _mask(pc.equal(method, "majority")),
-                           _mask(pc.equal(method, "mean"))], [2, 3, 4], -1)
-    consensus_source = np.where(has_derived & (by_method >= 0), by_method, np.where(has_post, 2, 3))
-    source = np.select([has_given, has_honeypot, has_consensus], [0, 1, consensus_source], -1)
+    has_derived = _mask(pc.is_valid(facts.column("derived_label")))
 
     # -- posterior of the gold label, poison score -------------------------------------------------------------
     is_positive = _mask(pc.equal(gold, positive)) if positive is not None else np.zeros(n, dtype=bool)
@@ -296,21 +172,17 @@ def stage(ctx: Context) -> StageResult:
 
     # -- flags that do not depend on who is flagged ---------------------------------------------------------------
     matrix = np.zeros((n, len(FLAGS)), dtype=bool)
-    n_left = _np(facts.column("n_labelers_left"))
     last = facts.column("last_labeled_at")
     matrix[:, FLAGS.index("single_label")] = n_labelers == 1
-    if guideline is not None:
-        matrix[:, FLAGS.index("superseded_guideline")] = ((_np(facts.column("n_with_guideline")) > 0)
-                                                          & (_np(facts.column("n_current_guideline")) == 0))
-    if cfg.gold.max_age_days > 0:
-        cutoff = pa.scalar(moment - timedelta(days=cfg.gold.max_age_days), type=pa.timestamp("us", tz="UTC"))
-        matrix[:, FLAGS.index("too_old")] = _mask(pc.less(last, cutoff))
-    matrix[:, FLAGS.index("labelers_inactive")] = (n_labelers > 0) & (n_left == n_labelers)
+    stale = gold_owner.stale_flags(cfg, moment, guideline, n_labelers, _np(facts.column("n_labelers_left")), last,
+                                   _np(facts.column("n_with_guideline")), _np(facts.column("n_current_guideline")))
+    for name, flag in stale.items():
+        matrix[:, FLAGS.index(name)] = flag
     matrix[:, FLAGS.index("no_judgments")] = n_labelers == 0
 
     # -- re-labeling priority: items come in item_id order, which breaks ties ----------------------------------
     is_honeypot = has_honeypot
-    gold_mask = has_gold & ~is_honeypot
+    gold_mask = has_gold & ~is_honeypot  # the gold set (evalaudit.gold.in_gold_set of the table below)
     fm_index, fm_names = fm = _failure_mode_codes(facts.column("failure_mode"))
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
     expected = np.where(gold_mask, np.nan_to_num(poison) / np.maximum(fm_gold[fm_index], 1), 0.0)
@@ -322,7 +194,7 @@ def stage(ctx: Context) -> StageResult:
         "item_id": item_ids, "failure_mode": facts.column("failure_mode"), "gold_label": gold,
         "poison_score": pa.array(poison, pa.float64(), mask=~np.isfinite(poison)),
         "flags": pa.nulls(n, pa.list_(pa.string())),
-        "relabel_priority": pa.array(priority), "gold_source": _strings(source, _GOLD_SOURCES),
+        "relabel_priority": pa.array(priority), "gold_source": _strings(source, GOLD_SOURCES),
         "audited_label": pa.nulls(n, pa.string()), "audited_status": pa.nulls(n, pa.string()),
         "consensus_label": consensus_label,
         "posterior_gold": pa.array(post_gold, pa.float64(), mask=~np.isfinite(post_gold)),
@@ -334,7 +206,7 @@ def stage(ctx: Context) -> StageResult:
             _np(facts.column("kept_tied")) > 0)
     del facts
     table, matrix, findings, summary = _audit(ctx, table, matrix, kept, fm, flagged, guideline, moment)
-    summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(_GOLD_SOURCES)}
+    summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(GOLD_SOURCES)}
     skipped = [skip("items: flagged_deciding_vote", MANY_VALUES_REASON)] if many_values(ctx) else []
     untimed = int(((n_labelers > 0) & ~_mask(pc.is_valid(last))).sum())
     if untimed and cfg.gold.max_age_days > 0:
@@ -359,10 +231,11 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
     ctx.engine.drop("items_rows")
     matrix = _flag_matrix(items_table.column("flags"))
     fm = _failure_mode_codes(items_table.column("failure_mode"))
-    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, fm, flagged, current_guideline(ctx),
-                                              as_of(ctx))
+    guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
+    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, fm, flagged, guideline,
+                                              gold_owner.as_of(ctx.cfg))
     source = table.column("gold_source")
-    summary["items"]["gold_source"] = {s: int(pc.sum(pc.equal(source, s)).as_py() or 0) for s in _GOLD_SOURCES}
+    summary["items"]["gold_source"] = {s: int(pc.sum(pc.equal(source, s)).as_py() or 0) for s in GOLD_SOURCES}
     return _result(table, flagged, findings, summary)
 
 
@@ -385,7 +258,7 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
                          ("audited_status", _strings(audited.status, AUDITED_STATUSES))):
         table = table.set_column(table.schema.get_field_index(name), name, column)
 
-    gold_mask = _mask(pc.is_valid(gold)) & ~_mask(table.column("is_honeypot"))
+    gold_mask = in_gold_set(table)
     fm_index, fm_names = fm
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
     poison = _np(table.column("poison_score"), dtype=float, fill=np.nan)
@@ -415,9 +288,9 @@ MANY_VALUES_REASON = ("numeric scores with many distinct values: the majority of
 
 
 def _result(table: pa.Table, flagged: pa.Table, findings: list[Finding], summary: dict) -> StageResult:
-    gold = pc.and_(pc.invert(table.column("is_honeypot")), pc.is_valid(table.column("gold_label")))
     gold_items = table.select(["item_id", "failure_mode", "gold_label", "audited_label", "audited_status"])
-    return StageResult(tables={"items": table, "flagged_labelers": flagged, "gold_items": gold_items.filter(gold)},
+    return StageResult(tables={"items": table, "flagged_labelers": flagged,
+                               "gold_items": gold_items.filter(pa.array(in_gold_set(table)))},
                        findings=findings, summary=summary)
 
 

@@ -24,6 +24,7 @@ from evalaudit import items, labelers, pipeline
 from evalaudit.config import Config
 from evalaudit.engine import Engine
 from evalaudit.errors import UnusableInput, output_error
+from evalaudit.gold import in_gold_set
 from evalaudit.paths import check_output_file
 from evalaudit.store import Store
 
@@ -45,7 +46,7 @@ def queue(store_dir: str | Path, cfg: Config, top: int | None = None, failure_mo
     ctx = pipeline.Context(engine=store.engine(), cfg=cfg)
     pipeline.run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage)])
     table = ctx.tables["items"]
-    table = table.filter(pc.and_(pc.invert(table.column("is_honeypot")), pc.is_valid(table.column("gold_label"))))
+    table = table.filter(pa.array(in_gold_set(table)))  # the gold set (evalaudit.gold)
     table = select(ctx.engine, table, failure_modes, labeler_ids, flags)
     table = table.sort_by("relabel_priority")
     return table.slice(0, top) if top is not None else table

@@ -87,10 +87,11 @@ def history(check_result):
     history_table = nb.beside_history(check_result) if check_result is not None else None
     labeler_shift = nb.labeler_shift(check_result) if check_result is not None else None
     mo.vstack([
-        mo.md("## The batch beside the store's history\nThe contract is relative: agreement and each labeler's "
-              "honeypot accuracy in the batch against the store's own history (value, 95% interval and sample size "
-              "on both sides, and the one-sided test that decided). Without history the absolute floors run "
-              "instead, and the list above says so."),
+        mo.md("## The batch beside the store's history\nThe contract is relative: agreement, each labeler's "
+              "honeypot accuracy and each labeler's label rate (or mean label) in the batch against the store's own "
+              "history (value, 95% interval and sample size on both sides, the test that decided, and the check's "
+              "verdict, the same as `evalaudit check`). Without history the absolute floors run instead, and the "
+              "list above says so."),
         mo.ui.table(history_table, selection=None) if history_table is not None and history_table.num_rows
         else mo.md("_Nothing to compare with: the store has no history on this batch's failure modes._"),
         mo.md("### Each labeler against their own history\nLabel rate (or mean label, for ordered labels) in the "

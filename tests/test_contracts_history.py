@@ -115,6 +115,30 @@ def test_honest_batch_passes_and_shows_batch_beside_history(world: dict[str, Any
     assert got["agreement_alpha"].status == "skipped" and "absolute_floors" in got["agreement_alpha"].note
 
 
+def test_batch_gate_shows_every_relative_check_beside_the_history(world: dict[str, Any]) -> None:
+    """The batch-gate notebook's table (nb.beside_history) has a row per relative comparison of the check — the
+    agreement, each honeypot comparison, each labeler's shift — with the check's own verdict, and both sides'
+    value, interval and n."""
+    from evalaudit.notebooks import beside_history
+
+    result = check(world, "lenient_gate", answer=lambda r, lab, truth, q: (q - 1 if lab == "l1" and r.random() < 0.6
+                                                                         else _answer(r, truth, q)))
+    got = names(result)
+    table = beside_history(result).to_pylist()
+    per_check = {c: [row for row in table if row["check"] == c]
+                 for c in ("agreement_vs_history", "honeypot_vs_history", world["shift"])}
+    assert len(per_check["agreement_vs_history"]) == 1
+    assert len(per_check["honeypot_vs_history"]) == len(got["honeypot_vs_history"].details) > 0
+    assert len(per_check[world["shift"]]) == len(got[world["shift"]].details) > 0
+    for name, rows in per_check.items():
+        assert {row["status"] for row in rows} == {got[name].status}  # the verdict `evalaudit check` prints
+        for row in rows:
+            assert row["batch"] is not None and row["history"] is not None
+            assert row["batch_interval"].startswith("[") and row["history_interval"].startswith("[")
+            assert row["n_batch"] > 0 and row["n_history"] > 0
+    assert any(row["who"].startswith("l1 · ") and row["status"] == "failed" for row in per_check[world["shift"]])
+
+
 def test_labelers_answering_at_random_fail(world: dict[str, Any]) -> None:
     result = check(world, "random", answer=lambda r, lab, truth, q: int(r.integers(q)))
     got = names(result)

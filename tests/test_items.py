@@ -7,7 +7,7 @@ from datetime import timedelta
 import pyarrow as pa
 import pytest
 
-from evalaudit import items
+from evalaudit import gold, items
 from evalaudit.config import Config
 from tests.helpers import T0, context
 
@@ -42,7 +42,7 @@ def result():
     cfg = Config()
     cfg.gold.as_of = "2026-06-01"
     ctx = context(cfg, labels=LABELS, items=ITEMS, labelers=LABELERS)
-    ctx.tables["flagged_labelers"] = items.flagged_table([("lenient", "x")])
+    ctx.tables["flagged_labelers"] = gold.flagged_table([("lenient", "x")])
     out = items.stage(ctx)
     return {r["item_id"]: r for r in out.tables["items"].to_pylist()}, out
 
@@ -88,7 +88,7 @@ def test_poison_score_without_posterior_is_smoothed_disagreement(result):
 def test_poison_score_uses_the_dawid_skene_posterior(result):
     cfg = Config()
     ctx = context(cfg, labels=LABELS, items=ITEMS)
-    ctx.tables["flagged_labelers"] = items.flagged_table([])
+    ctx.tables["flagged_labelers"] = gold.flagged_table([])
     ctx.tables["consensus"] = pa.table({"item_id": ["i2", "i3"], "posterior_positive": [0.02, 0.97]})
     rows = {r["item_id"]: r for r in items.stage(ctx).tables["items"].to_pylist()}
     assert rows["i2"]["poison_score"] == pytest.approx(0.98)  # gold pass, P(pass) = 0.02
@@ -117,7 +117,7 @@ def test_too_old_and_as_of():
 
 
 def test_flagged_table_dedupes_so_each_judgment_matches_once():
-    t = items.flagged_table([("a", "x"), ("a", None), ("b", "x", T0), ("b", "x")])
+    t = gold.flagged_table([("a", "x"), ("a", None), ("b", "x", T0), ("b", "x")])
     rows = sorted(t.to_pylist(), key=lambda r: r["labeler_id"])
     assert rows == [{"labeler_id": "a", "failure_mode": None, "since": None},
                     {"labeler_id": "b", "failure_mode": "x", "since": None}]
@@ -127,7 +127,7 @@ def test_drift_since_limits_what_is_set_aside():
     labels = [j("early", "d", "pass", days=1), j("early", "e", "pass", days=1),
               j("late", "d", "pass", days=50), j("late", "e", "fail", days=50), j("late", "f", "fail", days=50)]
     ctx = context(Config(), labels=labels)
-    ctx.tables["flagged_labelers"] = items.flagged_table([("d", "x", T0 + timedelta(days=30))])
+    ctx.tables["flagged_labelers"] = gold.flagged_table([("d", "x", T0 + timedelta(days=30))])
     rows = {r["item_id"]: r for r in items.stage(ctx).tables["items"].to_pylist()}
     assert rows["early"]["audited_status"] == "unchanged"
     assert rows["late"]["audited_status"] == "rederived" and rows["late"]["audited_label"] == "fail"
@@ -154,9 +154,9 @@ def test_rederive_equals_a_fresh_stage(first, then):
     cfg = Config()
     cfg.gold.as_of = "2026-06-01"
     ctx = context(cfg, labels=LABELS, items=ITEMS, labelers=LABELERS)
-    ctx.tables["flagged_labelers"] = items.flagged_table(first)
+    ctx.tables["flagged_labelers"] = gold.flagged_table(first)
     run = items.stage(ctx)
-    ctx.tables["flagged_labelers"] = items.flagged_table(then)
+    ctx.tables["flagged_labelers"] = gold.flagged_table(then)
     again = items.rederive(ctx, run.tables["items"])
     fresh = items.stage(ctx)
     assert _by_item(again.tables["items"]) == _by_item(fresh.tables["items"])
@@ -169,7 +169,7 @@ def test_rederive_equals_a_fresh_stage(first, then):
 def test_rederive_moves_the_posterior_threshold():
     cfg = Config()
     ctx = context(cfg, labels=LABELS, items=ITEMS)
-    ctx.tables["flagged_labelers"] = items.flagged_table([])
+    ctx.tables["flagged_labelers"] = gold.flagged_table([])
     ctx.tables["consensus"] = pa.table({"item_id": ["i2", "i3"], "posterior_positive": [0.2, 0.97]})
     run = items.stage(ctx)
     assert "gold_disagrees_with_consensus" not in {r["item_id"]: r for r in run.tables["items"].to_pylist()}[
@@ -188,7 +188,7 @@ def test_ties_among_many_labels_are_not_guessed():
               j("w", "a", "amber"), j("w", "b", "amber"), j("w", "lenient", "blue"), j("w", "c", "blue"),
               j("w", "d", "blue")]                                                       # kept: amber 2 : blue 2
     ctx = context(Config(), labels=labels, items=[{"item_id": "w", "gold_label": "blue"}])
-    ctx.tables["flagged_labelers"] = items.flagged_table([("lenient", None)])
+    ctx.tables["flagged_labelers"] = gold.flagged_table([("lenient", None)])
     rows = {r["item_id"]: r for r in items.stage(ctx).tables["items"].to_pylist()}
     assert rows["t3"]["gold_label"] is None and rows["t3"]["audited_status"] == "no_gold"
     assert (rows["m"]["gold_label"], rows["m"]["gold_source"]) == ("red", "majority")
@@ -204,9 +204,9 @@ def test_rederive_agrees_with_the_stage_on_ties():
               j("w", "a", "amber"), j("w", "b", "amber"), j("w", "lenient", "blue"), j("w", "c", "blue"),
               j("w", "d", "blue"), j("z", "a", "red"), j("z", "lenient", "red", days=2), j("z", "lenient", "blue")]
     ctx = context(Config(), labels=labels, items=[{"item_id": "w", "gold_label": "blue"}])
-    ctx.tables["flagged_labelers"] = items.flagged_table([])
+    ctx.tables["flagged_labelers"] = gold.flagged_table([])
     run = items.stage(ctx)
-    ctx.tables["flagged_labelers"] = items.flagged_table([("lenient", None)])
+    ctx.tables["flagged_labelers"] = gold.flagged_table([("lenient", None)])
     again, fresh = items.rederive(ctx, run.tables["items"]), items.stage(ctx)
     assert _by_item(again.tables["items"]) == _by_item(fresh.tables["items"])
     statuses = {r["item_id"]: r["audited_status"] for r in fresh.tables["items"].to_pylist()}
@@ -224,7 +224,7 @@ def test_excluded_labelers_are_set_aside_on_every_failure_mode():
     cfg = Config()
     cfg.labelers.exclude = ["d"]
     ctx = context(cfg, labels=labels)
-    assert items.flagged_from_findings(ctx).to_pylist() == [{"labeler_id": "d", "failure_mode": None, "since": None}]
+    assert gold.flagged_for_run(ctx).to_pylist() == [{"labeler_id": "d", "failure_mode": None, "since": None}]
     rows = {r["item_id"]: r for r in items.stage(ctx).tables["items"].to_pylist()}
     # on failure mode x: re-derived from e and f, the same label; on y: d's vote decided it, and without it e and f tie
     assert rows["a"]["audited_status"] == "rederived" and rows["a"]["audited_label"] == "fail"

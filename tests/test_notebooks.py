@@ -24,10 +24,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evalaudit import gold
 from evalaudit import notebooks as nb
 from evalaudit.demo_store import write_demo
 from evalaudit.notebook_files import NOTEBOOKS as NAMES
 from evalaudit.notebook_files import marimo_argv
+from evalaudit.relabel import has_flag
 from evalaudit.store import Store
 from tests.conftest import ROOT
 
@@ -190,7 +192,7 @@ def test_items_default_is_the_runs_gold_and_impact(audit: nb.Audit) -> None:
     out = run("items", audit)
     assert out["gold_form"].value is None  # not submitted: the run's own gold, not recomputed
     assert out["gold"] is audit.ctx
-    assert out["excluded"] == nb._triples(audit.tables["flagged_labelers"])
+    assert out["excluded"] == gold.triples(audit.tables["flagged_labelers"])
     assert run("items", audit, gold_form=gold_form(audit))["gold"] is audit.ctx  # submitted unchanged: same
     q = out["relabel"]
     assert q.num_rows == 100
@@ -345,4 +347,4 @@ def test_best_leniency_keeps_one_row_per_pair_with_the_smallest_q(rows) -> None:
                 max_size=20), st.sampled_from(["single_label", "too_old"]))
 def test_has_flag_matches_membership(flags, flag) -> None:
     t = pa.table({"flags": pa.array(flags, pa.list_(pa.string()))})
-    assert nb._has_flag(t, flag).to_pylist() == [bool(f) and flag in f for f in flags]
+    assert has_flag(t, flag).to_pylist() == [bool(f) and flag in f for f in flags]

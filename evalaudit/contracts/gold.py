@@ -3,8 +3,9 @@
 The stage recomputes nothing: it reads what the stages that own the ideas already derived —
 
 - the items stage's table (``ctx.tables["items"]``: gold label, flags, labelers per item, all judged at
-  ``[gold] as_of``) for the share of gold items that are stale (any of the items stage's stale flags:
-  ``superseded_guideline``, ``too_old``, ``labelers_inactive``) and the share judged by a single labeler;
+  ``[gold] as_of``) for the share of the gold set that is stale and the share judged by a single labeler — the gold
+  set and stale as :mod:`evalaudit.gold` defines them (:func:`~evalaudit.gold.in_gold_set`,
+  :func:`~evalaudit.gold.stale_mask`: ``superseded_guideline``, ``too_old``, ``labelers_inactive``);
 - the labelers stage's ``labeler_stats`` (``gold_weight_share``: each gold item's weight split equally among its
   labelers) for the share of a failure mode's gold resting on one labeler —
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,13 +31,11 @@ from evalaudit.config import Config
 from evalaudit.contracts.check import validate_config
 from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResult
 from evalaudit.findings import Finding
+from evalaudit.gold import in_gold_set, stale_mask
 
 if TYPE_CHECKING:  # the pipeline imports the stages; importing it here at run time would be circular
     from evalaudit.pipeline import Context, StageResult
 
-#: the items stage's flags that make a gold item stale (evalaudit.items.STALE_FLAGS, read here without importing
-#: the items stage)
-STALE_FLAGS = ("superseded_guideline", "too_old", "labelers_inactive")
 ANALYSIS = "gold-set expectations"
 
 
@@ -58,15 +56,11 @@ def gold_expectations(items: pa.Table, labeler_stats: pa.Table | None, cfg: Conf
     """The three gold expectations over the items stage's table and the labelers stage's ``labeler_stats``."""
     validate_config(cfg)
     c, g = cfg.contracts, cfg.gold
-    # masks over the items table's columns only: copying a table of millions of items would cost seconds
-    gold = (~pc.fill_null(items.column("is_honeypot"), False).to_numpy(zero_copy_only=False)
-            & pc.is_valid(items.column("gold_label")).to_numpy(zero_copy_only=False))
+    # masks over the items table's columns only (the gold set and stale as evalaudit.gold defines them): copying a
+    # table of millions of items would cost seconds
+    gold = in_gold_set(items)
     n = int(gold.sum())
-    flags = items.column("flags")
-    stale = np.zeros(items.num_rows, dtype=bool)
-    stale[pc.list_parent_indices(flags).to_numpy(zero_copy_only=False)[
-        pc.is_in(pc.list_flatten(flags), pa.array(STALE_FLAGS)).to_numpy(zero_copy_only=False)]] = True
-    n_stale = int((stale & gold).sum())
+    n_stale = int((stale_mask(items.column("flags")) & gold).sum())
     n_single = int(((pc.fill_null(items.column("n_labelers"), 0).to_numpy(zero_copy_only=False) == 1) & gold).sum())
     rules = [f"no judgment under the current guideline ({g.current_guideline or 'the latest guideline judged'})",
              "judged only by labelers who have left"]

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.findings import Finding, severity_rank
+from evalaudit.gold import flagged_labelers, is_flagged  # flagged_labelers re-exported: the one rule lives there
 from evalaudit.labelers import (
     assignment,
     concentration,
@@ -47,21 +48,7 @@ from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
              "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "
              "(normal interval)")
-FLAG_KINDS = frozenset({"labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam"})
-
 __all__ = ["flagged_labelers", "stage"]
-
-
-def flagged_labelers(result: StageResult | list[Finding], min_severity: str = "medium"
-                     ) -> list[tuple[str, str | None]]:
-    """The (labeler_id, failure_mode) whose judgments an audited gold should drop: leniency, severity and drift
-    findings name a failure mode; spam names None (all of the labeler's judgments). Collusion is not included:
-    the data cannot say which of the pair copies. Sorted, without duplicates."""
-    findings = result.findings if isinstance(result, StageResult) else result
-    floor = severity_rank(min_severity)
-    out = {(f.labeler_id, f.failure_mode) for f in findings
-           if f.kind in FLAG_KINDS and f.labeler_id is not None and severity_rank(f.severity) >= floor}
-    return sorted(out, key=lambda k: (k[0], k[1] or ""))
 
 
 CONSENSUS_SCHEMA = gold.CONSENSUS_SCHEMA
@@ -541,13 +528,14 @@ def _labeler_stats(stats_t: pa.Table, ds_workers: pa.Table, spam_facts: dict, fi
     labs = out["labeler_id"].to_pylist()
     fms = out["failure_mode"].to_pylist()
     sev = [worst.get((lab, fm)) for lab, fm in zip(labs, fms, strict=True)]
+    flagged = flagged_labelers(findings)  # the one rule (evalaudit.gold): which pairs the audited gold sets aside
     signals = [(", ".join(spam_facts.get(lab, {}).get("signals", [])) or None) if fm == "all" else None
                for lab, fm in zip(labs, fms, strict=True)]
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = num(out, "n_positive") / num(out, "n_judgments")
     for name, arr, typ in (("spam_score", 1 - np.abs(sens + spec - 1), pa.float64()),
                            ("spam_signals", signals, pa.string()), ("max_severity", sev, pa.string()),
-                           ("flagged", [v is not None and severity_rank(v) >= 1 for v in sev], pa.bool_()),
+                           ("flagged", is_flagged(flagged, labs, fms), pa.bool_()),
                            ("positive_rate", rate, pa.float64())):
         out = out.append_column(name, pa.array(arr, typ))
     return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])

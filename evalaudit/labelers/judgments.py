@@ -22,11 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.engine import Engine
+from evalaudit.gold import gold_set_codes
 
 JUDGMENTS_VIEW = "labelers_judgments"
 ITEMS_VIEW = "labelers_items"
 
-_ITEMS_EMPTY = pa.schema([("item_id", pa.string()), ("is_gold", pa.int32()), ("listed_label", pa.string()),
+_ITEMS_EMPTY = pa.schema([("item_id", pa.string()), ("listed_label", pa.string()),
                           ("honeypot_label", pa.string())])
 
 
@@ -215,7 +216,6 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     item_id = pc.take(item_dict, pa.array(item_raw[item_first]))
     truth_code = np.full(len(item_first), -1, dtype=np.int32)
     listed_code = np.full(len(item_first), -1, dtype=np.int32)
-    listed_gold = np.zeros(len(item_first), dtype=np.int8)
     if items.num_rows:
         pos = pc.fill_null(pc.index_in(item_id, value_set=items["item_id"]), -1).to_numpy()
         known = pos >= 0
@@ -224,15 +224,11 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
         truth_code = np.where(known, answers[idx], -1).astype(np.int32)
         listed = _label_codes(items["listed_label"], labels)
         listed_code = np.where(known, listed[idx], -1).astype(np.int32)
-        listed_gold = np.where(known, items["is_gold"].to_numpy(zero_copy_only=False)[idx], 0).astype(np.int8)
     if ref >= 0:
         truth = np.where(truth_code >= 0, (truth_code == ref).astype(np.int8), -1).astype(np.int8)
     else:
         truth = np.full(len(truth_code), -1, dtype=np.int8)
-    # gold: the items the eval uses. When the items table names gold labels, those items; otherwise gold is derived
-    # from the labels by consensus, so every labeled item is gold. Honeypots (control items) never are.
-    gold = listed_gold if listed_gold.any() else np.ones(len(item_first), dtype=np.int8)
-    gold = np.where(truth_code >= 0, 0, gold).astype(np.int8)
+    gold = gold_set_codes(truth_code)  # the gold set: the one rule of evalaudit.gold
     batch_col = table["batch_id"]
     if batch_col.null_count == len(batch_col):
         batch = np.full(len(y), -1, dtype=np.int32)

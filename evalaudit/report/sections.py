@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from evalaudit import impact as impact_mod
+from evalaudit.gold import flagged_labelers, is_flagged
 from evalaudit.report import seed, svg
 
 #: rows shown per table; the Parquet files hold the rest
@@ -118,7 +119,9 @@ def findings_section(doc: dict[str, Any]) -> Section:
 # -- history trends ------------------------------------------------------------------------------------------
 
 
-def trends_section(history: pa.Table | None, current_flagged: set[tuple[str, str]]) -> Section:
+def trends_section(history: pa.Table | None, current_flagged: list[tuple[str, str | None]]) -> Section:
+    """Headline metrics across the runs of the history; the labelers' effect lines are those of the labelers this
+    run flags (``current_flagged``: :func:`evalaudit.gold.flagged_labelers` of its findings)."""
     sec = Section("trends", "Trends across runs")
     if history is None or history.num_rows == 0 or len(set(history["run_id"].to_pylist())) < 2:
         sec.missing = "not computed: this is the first run recorded in the history (trends start at the second)"
@@ -143,9 +146,9 @@ def trends_section(history: pa.Table | None, current_flagged: set[tuple[str, str
         sec.charts.append(svg.lines({k: alpha[k] for k in keep if k in alpha},
                                     title="Krippendorff's alpha per run (overall and by failure mode)",
                                     x_label="run (UTC)", y_label="alpha"))
-    flagged = {f"{lab} · {fm}" for lab, fm in current_flagged}
-    eff = series("labeler_effect", lambda r: f"{r['labeler_id']} · {r['failure_mode']}")
-    eff = {k: v for k, v in eff.items() if k in flagged}
+    flagged = set(current_flagged)
+    eff = series("labeler_effect", lambda r: f"{r['labeler_id']} · {r['failure_mode']}" if is_flagged(
+        flagged, [r["labeler_id"]], [r["failure_mode"]])[0] else None)
     if eff:
         keep = sorted(eff)[:MAX_TREND_SERIES]
         sec.charts.append(svg.lines({k: eff[k] for k in keep}, title="Effect of each flagged labeler per run",
@@ -297,12 +300,6 @@ def failure_mode_window_heatmap(cells: pa.Table, alpha_min: float) -> tuple[Mark
 # -- labelers ------------------------------------------------------------------------------------------------
 
 
-def flagged_pairs(doc: dict[str, Any], kinds: tuple[str, ...] = ("labeler_leniency", "labeler_severity")
-                  ) -> set[tuple[str, str]]:
-    return {(f["labeler_id"], f["failure_mode"] or "all") for f in doc["findings"]
-            if f["kind"] in kinds and f.get("labeler_id")}
-
-
 def leniency_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Section:
     sec = Section("leniency", "Labeler leniency",
                   "Effect = difference in positive rate against peers on comparable items, per kind of evidence "
@@ -315,7 +312,9 @@ def leniency_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Sectio
     if t.num_rows == 0:
         sec.missing = "not computed: no labeler had enough comparable items to test"
         return sec
-    flagged = flagged_pairs(doc)
+    # the pairs flagged on their failure mode (evalaudit.gold's rule); a labeler flagged on every failure mode for
+    # spam is not drawn here, where their dozens of leniency rows would crowd out the flagged pairs
+    flagged = {pair for pair in flagged_labelers(doc["findings"]) if pair[1] is not None}
     if flagged and {"labeler_id", "failure_mode", "effect"} <= set(t.column_names):
         mask = [(lab, fm) in flagged for lab, fm in zip(t["labeler_id"].to_pylist(), t["failure_mode"].to_pylist(),
                                                           strict=True)]
@@ -328,7 +327,7 @@ def leniency_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Sectio
             sec.charts.append(svg.intervals(items, title="Flagged labelers: effect with its interval, per evidence",
                                             x_label="effect (difference in positive rate vs peers)"))
     else:
-        sec.notes.append("No labeler is flagged for leniency or severity.")
+        sec.notes.append("No labeler is flagged (lenient, severe, drifting or spamming at medium severity or above).")
     cols = ["labeler_id", "failure_mode", "evidence", "effect", "ci_low", "ci_high", "p_value", "q_value", "n",
             "method"]
     sec.tables.append(table_of(_sorted(t, [("q_value", "ascending")]), cols,
@@ -523,7 +522,7 @@ def build(doc: dict[str, Any], tables: dict[str, pa.Table], history: pa.Table | 
     """Every section of the report, in reading order."""
     return [
         findings_section(doc),
-        trends_section(history, flagged_pairs(doc)),
+        trends_section(history, flagged_labelers(doc["findings"])),
         agreement_section(tables, alpha_min),
         leniency_section(tables, doc),
         drift_section(tables),

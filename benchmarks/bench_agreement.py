@@ -81,7 +81,7 @@ def stage_10m() -> None:
     from evalaudit.agreement import stage
     from evalaudit.config import Config
     from evalaudit.engine import DuckDBEngine
-    from evalaudit.pipeline import Context
+    from evalaudit.stage import Context
 
     path = synth.cached_parquet("labels_10m", n_judgments=10_000_000, n_items=2_500_000, n_labelers=2_000,
                                 n_failure_modes=20, seed=0)

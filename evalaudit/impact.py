@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.findings import Finding
-from evalaudit.pipeline import Context, StageResult, skip
+from evalaudit.stage import Context, StageResult, skip
 
 IMPACT_SCHEMA = pa.schema([
     ("model_version", pa.string()), ("failure_mode", pa.string()), ("score_current", pa.float64()),

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
 from evalaudit.labelers.judgments import codes
-from evalaudit.pipeline import Context, StageResult, define_judgments, skip
+from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 FLAGS = ("flagged_labeler_only", "flagged_deciding_vote", "gold_disagrees_with_consensus", "single_label",
          "superseded_guideline", "too_old", "labelers_inactive", "no_judgments")

@@ -25,6 +25,7 @@ from evalaudit.config import Config
 from evalaudit.engine import Engine
 from evalaudit.errors import UnusableInput, output_error
 from evalaudit.paths import check_output_file
+from evalaudit.stage import Context
 from evalaudit.store import Store
 
 COLUMNS = ("relabel_priority", "item_id", "failure_mode", "gold_label", "poison_score", "expected_score_change",
@@ -42,7 +43,7 @@ def queue(store_dir: str | Path, cfg: Config, top: int | None = None, failure_mo
     store = Store.open(store_dir)
     if not store.files("labels"):
         raise UnusableInput(f"{store.root}: the store holds no labels yet (add some with `evalaudit ingest`)")
-    ctx = pipeline.Context(engine=store.engine(), cfg=cfg)
+    ctx = Context(engine=store.engine(), cfg=cfg)
     pipeline.run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage)])
     table = ctx.tables["items"]
     table = table.filter(pc.and_(pc.invert(table.column("is_honeypot")), pc.is_valid(table.column("gold_label"))))

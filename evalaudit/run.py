@@ -39,6 +39,7 @@ from evalaudit.errors import UnusableInput, output_error
 from evalaudit.findings import Finding
 from evalaudit.paths import check_output_dir
 from evalaudit.redact import Redactor, load_salt
+from evalaudit.stage import Context, Stage, StageResult
 from evalaudit.store import Store
 
 log = logging.getLogger("evalaudit")
@@ -64,11 +65,11 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def _with_progress(stages: list[tuple[str, pipeline.Stage]], progress: Progress) -> list[tuple[str, pipeline.Stage]]:
+def _with_progress(stages: list[tuple[str, Stage]], progress: Progress) -> list[tuple[str, Stage]]:
     """Each stage wrapped so ``progress`` also hears its start (0 of 1) and its end (1 of 1)."""
 
-    def wrap(name: str, stage: pipeline.Stage) -> pipeline.Stage:
-        def run(ctx: pipeline.Context) -> pipeline.StageResult:
+    def wrap(name: str, stage: Stage) -> Stage:
+        def run(ctx: Context) -> StageResult:
             progress(name, 0, 1)
             result = stage(ctx)
             progress(name, 1, 1)
@@ -87,7 +88,7 @@ def _out_lock(out: Path) -> Iterator[None]:
 
 def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str = "high",
           engine: str = "duckdb", progress: Progress | None = None, redact_labelers: bool = False,
-          stages: list[tuple[str, pipeline.Stage]] | None = None, keep_history: bool = True,
+          stages: list[tuple[str, Stage]] | None = None, keep_history: bool = True,
           spark_master: str | None = None, spark_conf: dict[str, str] | None = None,
           fail_on_new: str | None = None) -> RunResult:
     """Run the whole audit of the store at ``store_dir`` and write its outputs into ``out_dir``.
@@ -120,7 +121,7 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         eng = store_engine(store, master=spark_master, conf=spark_conf)
     else:
         eng = store.engine(memory_limit=os.environ.get("EVALAUDIT_MEMORY_LIMIT", cfg.run.memory_limit))
-    ctx = pipeline.Context(engine=eng, cfg=cfg)
+    ctx = Context(engine=eng, cfg=cfg)
     if progress is not None:
         ctx.progress = progress
     selected = stages if stages is not None else pipeline.stages()

@@ -18,7 +18,7 @@ from evalaudit.agreement.patterns import Patterns
 from evalaudit.config import Config
 from evalaudit.engine import DuckDBEngine
 from evalaudit.errors import UnusableInput
-from evalaudit.pipeline import Context
+from evalaudit.stage import Context
 
 SPEC_COLUMNS = ["scope", "slice", "metric", "level", "value", "ci_low", "ci_high", "n_items", "n_labels"]
 START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday

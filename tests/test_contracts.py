@@ -26,7 +26,7 @@ from evalaudit.contracts import check_batch, gold_expectations, gold_stage
 from evalaudit.contracts.page import render
 from evalaudit.engine import engine_for_tables
 from evalaudit.ingest import ingest_files
-from evalaudit.pipeline import Context
+from evalaudit.stage import Context
 from evalaudit.store import Store
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

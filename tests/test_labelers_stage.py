@@ -10,7 +10,7 @@ import pytest
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import flagged_labelers, simulate, stage
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.stage import Context, StageResult
 
 FAULTS = [
     simulate.Fault("labeler_leniency", 1, 0, 0.20),

@@ -10,7 +10,7 @@ Missing judgments are simply absent rows (a null label counts as absent). Labels
 nominal level; when every label is a number they count as numbers for the ordinal, interval and ratio levels and
 for weights (``-0``, ``0`` and ``00`` are then one value). There is no limit on the number of distinct labels.
 Each judgment row counts once: a labeler who judged an item twice contributes two values to the item (the audit
-stage, unlike these functions, reads one judgment per labeler and item: ``evalaudit.pipeline.define_judgments``).
+stage, unlike these functions, reads one judgment per labeler and item: ``evalaudit.stage.define_judgments``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ other scope); failure_mode is never null in the store ('unspecified'). Judgments
 the window scope and the failure mode × window table, and ``summary.skipped`` says how many.
 
 Repeated judgments (one labeler, one item, twice): every query reads the view ``judgments`` (registered once per
-run, :func:`evalaudit.pipeline.define_judgments`), where each labeler's latest judgment of an item counts - the same
+run, :func:`evalaudit.stage.define_judgments`), where each labeler's latest judgment of an item counts - the same
 policy as every other stage.
 """
 
@@ -37,8 +37,8 @@ from evalaudit.engine import engine_for_tables
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
 from evalaudit.frames import require_columns, to_arrow
-from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 from evalaudit.schema import UNSPECIFIED
+from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 #: Gwet's weights used for AC2 at each non-nominal level (named in the `level` column as "gwet_<name>").
 AC2_WEIGHTS = {"ordinal": "ordinal", "interval": "quadratic", "ratio": "ratio"}

@@ -32,7 +32,7 @@ from evalaudit.contracts.check import validate_config
 from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResult
 from evalaudit.findings import Finding
 
-if TYPE_CHECKING:  # the pipeline imports the stages; importing it here at run time would be circular
+if TYPE_CHECKING:  # the stage contract; only type hints need it
     from evalaudit.pipeline import Context, StageResult
 
 #: the items stage's flags that make a gold item stale (evalaudit.items.STALE_FLAGS, read here without importing
@@ -135,7 +135,7 @@ def _findings(results: list[ExpectationResult]) -> list[Finding]:
 def gold_stage(ctx: Context) -> StageResult:
     """Pipeline stage: the gold expectations over the items and labelers stages' tables; findings of kind
     ``gold_expectation``; nothing (and a ``summary.skipped`` entry) without an items table."""
-    from evalaudit.pipeline import StageResult, skip
+    from evalaudit.stage import StageResult, skip
 
     items = ctx.tables.get("items")
     if not ctx.engine.has_table("items") or items is None:

@@ -42,7 +42,7 @@ from evalaudit.labelers import (
     spam,
 )
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
-from evalaudit.pipeline import Context, StageResult, define_judgments, skip
+from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
              "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "

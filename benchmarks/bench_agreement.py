@@ -1,4 +1,4 @@
-"""Agreement benchmarks (issue 3). Run: `python -m benchmarks agreement`.
+"""Agreement benchmarks (targets: benchmarks/RESULTS.md). Run: `python -m benchmarks agreement`.
 
 1. Krippendorff's alpha from long-form rows vs the `krippendorff` package on its own dense labeler × item
    matrix: (a) 50 labelers × 20,000 items, 90% missing, 2 categories; (b) 5 labelers × 200,000 items, 60%

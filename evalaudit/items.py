@@ -6,7 +6,7 @@ Gold of an item (column ``gold_source`` says which applied):
   3. else the consensus of its judgments: the Dawid–Skene posterior from the labelers stage (positive when
      P(positive) >= 0.5; Dawid & Skene 1979), or the majority label when that stage gave no posterior.
 
-Flags (SPEC §5 reason codes):
+Flags (docs/outputs.md reason codes):
   - ``flagged_labeler_only``: every judgment of the item is by a flagged labeler (on the failure mode and since the
     date they were flagged for) — the gold rests on them alone;
   - ``flagged_deciding_vote``: without the flagged labelers' judgments the majority label differs from the gold (or

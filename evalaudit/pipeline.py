@@ -40,7 +40,7 @@ def judgments_summary(ctx: Context) -> tuple[dict[str, Any], list[dict[str, str]
             "(and per failure mode x window), drift, activity and recency leave them out")))
     return summary, skipped
 
-#: Tables the audit writes into --out (SPEC §5), as <name>.parquet.
+#: Tables the audit writes into --out (docs/outputs.md), as <name>.parquet.
 OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
 #: Further tables `evalaudit run` writes beside them, for other programs (small at any scale: per labeler pair,
 #: labeler × failure mode, failure mode × window, slice value). The stages also return ``drift_series`` and

@@ -1,4 +1,4 @@
-"""`evalaudit run`: open the store, run the pipeline's stages, write the files of SPEC §5 atomically.
+"""`evalaudit run`: open the store, run the pipeline's stages, write the files of docs/outputs.md atomically.
 
 Safe to schedule:
 - Runs only *read* the store (a snapshot of its files taken at start), so two runs, or a run and an ingest, can
@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -100,11 +99,13 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     (a severity) replaces the ``fail_on`` rule by "any finding new since the previous run at or above it".
     """
     if fail_on not in fnd.FAIL_ON:
-        raise UnusableInput(f"--fail-on must be one of {', '.join(fnd.FAIL_ON)}, not {fail_on!r}")
+        raise UnusableInput(f"the failing severity must be one of {', '.join(fnd.FAIL_ON)}, not {fail_on!r}",
+                            options=("fail_on",))
     if fail_on_new is not None and fail_on_new not in fnd.SEVERITIES:
-        raise UnusableInput(f"--fail-on-new must be one of high, medium, low, not {fail_on_new!r}")
+        raise UnusableInput("the failing severity of new findings must be one of high, medium, low, not "
+                            f"{fail_on_new!r}", options=("fail_on_new",))
     if engine not in ("duckdb", "spark"):
-        raise UnusableInput(f"engine {engine!r} is not available; use --engine duckdb or --engine spark")
+        raise UnusableInput(f"engine {engine!r} is not available; use duckdb or spark", options=("engine",))
     out = Path(out_dir)
     store = Store.open(store_dir)
     # before any work: an --out that would replace or sit inside a store, or someone else's files, is refused
@@ -216,35 +217,3 @@ def _swap_in(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-@contextmanager
-def progress_display(quiet: bool, on_terminal: bool) -> Iterator[Progress | None]:
-    """The progress callback for a run: a rich progress display on a terminal, plain log lines otherwise (cron,
-    CI), nothing with ``--quiet``."""
-    if quiet:
-        yield None
-        return
-    if not on_terminal:
-        last: dict[str, tuple[int, int]] = {}
-
-        def plain(stage: str, done: int, total: int) -> None:
-            if last.get(stage) != (done, total) and 0 < done < total:
-                log.info("stage %s: %d/%d", stage, done, total)
-            last[stage] = (done, total)
-
-        yield plain
-        return
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
-    bars = Progress(TextColumn("{task.description:<12}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                    transient=False)
-    tasks: dict[str, Any] = {}
-
-    def rich_progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=max(total, 1))
-        bars.update(tasks[stage], completed=done, total=max(total, 1))
-
-    with bars:
-        yield rich_progress

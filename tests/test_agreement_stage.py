@@ -268,7 +268,7 @@ def test_failure_mode_window_cells_equal_the_api_on_each_cell(result) -> None:
         assert r["value"] == pytest.approx(agreement.krippendorff_alpha(cell), abs=1e-12)
         assert r["ci_low"] < r["value"] < r["ci_high"] <= 1.0 and r["ci_method"] == "item-jackknife normal"
     assert computed == 6  # clear and murky in each of the three weeks; tiny never has 30 pairable items
-    # the cells are an extra table: agreement.parquet keeps exactly the scopes of SPEC §5
+    # the cells are an extra table: agreement.parquet keeps exactly the scopes of docs/outputs.md
     assert set(result.tables["agreement"]["scope"].to_pylist()) == {"overall", "failure_mode", "batch", "vendor",
                                                                     "window"}
 

@@ -1,5 +1,6 @@
 """The labelers stage end to end on simulated histories with planted faults (evalaudit.labelers.simulate): every
-planted fault is found, no honest labeler is flagged medium or high, and the tables keep the SPEC §5 contract."""
+planted fault is found, no honest labeler is flagged medium or high, and the tables keep the docs/outputs.md
+contract."""
 
 from __future__ import annotations
 

@@ -17,10 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from evalaudit import history, pipeline, report
+from evalaudit.cli import progress_display
 from evalaudit.config import Config
 from evalaudit.errors import UnusableInput
 from evalaudit.redact import SALT_ENV, Redactor, pseudonym
-from evalaudit.run import STALE_PARTIAL_S, audit, progress_display
+from evalaudit.run import STALE_PARTIAL_S, audit
 from evalaudit.stage import StageResult
 from tests.conftest import run_evalaudit
 

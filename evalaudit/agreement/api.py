@@ -1,4 +1,4 @@
-"""The Python API of SPEC §6: agreement coefficients of any long-form table of judgments.
+"""The Python API of docs/agreement.md: agreement coefficients of any long-form table of judgments.
 
 ``data`` is a pandas or polars DataFrame, a pyarrow Table or a DuckDB relation with columns ``item_id``,
 ``labeler_id`` and ``label`` (one row per judgment). Label-count patterns are built in memory

@@ -65,7 +65,7 @@ SCHEMA = pa.schema(
 )
 PAIRS_SCHEMA = api.PAIRS_SCHEMA
 #: the extra table of Krippendorff's alpha per failure mode × time window (not a scope of agreement.parquet:
-#: SPEC §5 lists those); intervals are item-jackknife normal intervals, cheap enough for ~1,000 cells
+#: docs/outputs.md lists those); intervals are item-jackknife normal intervals, cheap enough for ~1,000 cells
 FAILURE_MODE_WINDOW_TABLE = "agreement_failure_mode_window"
 FAILURE_MODE_WINDOW_SCHEMA = pa.schema(
     [("failure_mode", pa.string()), ("window_start", pa.date32()), ("window", pa.string())]

@@ -33,7 +33,7 @@ from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResul
 from evalaudit.findings import Finding
 
 if TYPE_CHECKING:  # the stage contract; only type hints need it
-    from evalaudit.pipeline import Context, StageResult
+    from evalaudit.stage import Context, StageResult
 
 #: the items stage's flags that make a gold item stale (evalaudit.items.STALE_FLAGS, read here without importing
 #: the items stage)

@@ -67,7 +67,8 @@ def detect_format(path: Path) -> str:
     if suffix == ".json":
         return "label-studio"
     raise UnusableInput(
-        f"{path}: cannot tell its format from the name or contents; pass --format parquet|csv|jsonl|label-studio"
+        f"{path}: cannot tell its format from the name or contents; name it: parquet|csv|jsonl|label-studio",
+        options=("fmt",),
     )
 
 

@@ -2,7 +2,7 @@
 (lenient) or less (severe) often than peers judging comparable items, how sure we are, since when, and how much of
 the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
 
-Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items, or vs the other
+Evidence kinds (one leniency row each, docs/outputs.md): ``overlap`` (paired, vs a peer on shared items, or vs the other
 labelers' leave-one-out mean on ordered scales),
 ``honeypot`` (known answers), ``assignment`` (CMH over strata on single-label items, weaker) and ``dawid_skene``
 (confusion matrix vs the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per

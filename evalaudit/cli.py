@@ -25,15 +25,18 @@ log = logging.getLogger("evalaudit")
 
 #: what each exit code of every command means (docs/cli.md is generated from this)
 EXIT_CODES = (
-    (0, "success: the batch passes (`check`); nothing at or above `--fail-on` (`run`; with `--fail-on-new`, nothing "
-        "new at or above it)"),
-    (1, "a data contract is violated (`check`), findings at or above `--fail-on` (`run`), or a notebook cell failed "
-        "(`notebook --export`)"),
-    (2, "unusable input: one sentence on stderr naming the file, row, column or flag at fault; a command that fails "
-        "leaves no trace in the store"),
-    (3, "a bug in evalaudit itself, never something a user's data or settings can cause: one line on stderr "
-        "(`EVALAUDIT_DEBUG=1` shows the traceback)"),
-    (130, "interrupted (Ctrl-C); nothing was written"),
+    (0, "done (ingest: also when rows were quarantined or set aside as duplicates; `check`: the batch passes; `run`: "
+        "nothing at or above `--fail-on`, with `--fail-on-new` nothing new at or above it)"),
+    (1, "`check`: the contract is violated; `run`: findings at or above `--fail-on`; `notebook --export`: a cell "
+        "failed"),
+    (2, "unusable input — one sentence on stderr naming the file, row, column, setting or flag, and the culprit: "
+        "`(input)`, `(store)` or `(output)`. Covers what a user or the disk causes: bad files, paths and configs "
+        "(every config problem listed at once), a FIFO or device as input, `--out` touching a store, a full or "
+        "read-only disk, a damaged store file or run history. Nothing is written; a failed command leaves no trace "
+        "in the store"),
+    (3, "a bug in evalaudit itself, never something a user's data or settings can cause (`EVALAUDIT_DEBUG=1` shows "
+        "the traceback); please report it"),
+    (130, "interrupted (Ctrl-C); the store and any earlier report are left as they were"),
 )
 
 

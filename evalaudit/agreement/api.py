@@ -264,11 +264,6 @@ def cohen_kernel(weights: str | None, q: int) -> Kernel:
     return Kernel(q, lambda i, j: 1.0 - np.abs(i - j) / (q - 1.0))
 
 
-def cohen_weights(weights: str | None, q: int) -> np.ndarray:
-    """Cohen's agreement weights as a dense q×q matrix (:func:`cohen_kernel`)."""
-    return cohen_kernel(weights, q).matrix()
-
-
 def kappa_from_tables(tables: np.ndarray, agree: np.ndarray) -> np.ndarray:
     """Cohen's kappa of each q×q contingency table in ``tables`` (T, q, q) (Cohen 1960; weighted:
     Cohen 1968): ``(p_o - p_e) / (1 - p_e)``, with 1.0 when p_e = 1 (both labelers used one and the same

@@ -1,4 +1,4 @@
-"""Agreement benchmarks (issue 3). Run: `python -m benchmarks agreement`.
+"""Agreement benchmarks (targets: benchmarks/RESULTS.md). Run: `python -m benchmarks agreement`.
 
 1. Krippendorff's alpha from long-form rows vs the `krippendorff` package on its own dense labeler × item
    matrix: (a) 50 labelers × 20,000 items, 90% missing, 2 categories; (b) 5 labelers × 200,000 items, 60%
@@ -81,7 +81,7 @@ def stage_10m() -> None:
     from evalaudit.agreement import stage
     from evalaudit.config import Config
     from evalaudit.engine import DuckDBEngine
-    from evalaudit.pipeline import Context
+    from evalaudit.stage import Context
 
     path = synth.cached_parquet("labels_10m", n_judgments=10_000_000, n_items=2_500_000, n_labelers=2_000,
                                 n_failure_modes=20, seed=0)

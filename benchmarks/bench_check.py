@@ -1,8 +1,8 @@
 """`evalaudit check`: a 400-row batch against a 200k-judgment store (the everyday delivery), and a 1M-row batch
 against a 2M-judgment store.
 
-Targets (issue 17): the small check costs at most 1 s beyond what importing Great Expectations alone costs on the
-same machine, so both are measured here, interleaved, in the same run (GX's import alone varies several-fold with
+Targets (benchmarks/RESULTS.md): the small check costs at most 1 s beyond what importing Great Expectations alone costs
+on the same machine, so both are measured here, interleaved, in the same run (GX's import alone varies several-fold with
 the machine's load); the large check <= 20 s. Run: `python -m benchmarks.bench_check [--small-only] [--promote]`.
 
 The stores hold synthetic histories (synth seed 0), an items table with honeypot answers and, for the large one, a

@@ -1,8 +1,8 @@
 """The demo generator (`evalaudit.demo.generate`) at the CLI's default size and at 1M judgments.
 
-Target (issue 2, item 6): 1M judgments in under 10 s. Run: `python -m benchmarks.bench_demo`. Each size is generated
-three times in this process (the best and the worst wall time are reported: other work may share the two cores);
-peak memory is this process's maximum resident set size after the largest run. The generator is pure, so a run
+Target (benchmarks/RESULTS.md): 1M judgments in under 10 s. Run: `python -m benchmarks.bench_demo`. Each size is
+generated three times in this process (the best and the worst wall time are reported: other work may share the two
+cores); peak memory is this process's maximum resident set size after the largest run. The generator is pure, so a run
 also checks that the tables of two runs with the same seed are identical.
 """
 

@@ -27,7 +27,7 @@ from benchmarks.machine import facts
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import simulate, stage
-from evalaudit.pipeline import Context
+from evalaudit.stage import Context
 
 EFFECTS = (0.05, 0.10, 0.20, 0.40)
 SHARES = (0.03, 0.15)

@@ -1,8 +1,8 @@
 """Ingest of a 10M-judgment Parquet export (2.5M items, 2,000 labelers) into an empty store, then the next day's
 cumulative export (every judgment to date, plus 1% new ones) into that store.
 
-Targets: issue 2, <= 30 s wall and <= 3 GiB peak memory for the fresh ingest on the 2-core machine; issue 14, the
-cumulative re-ingest (judgment-level de-duplication against the whole store, SPEC §2) within 2x of the fresh
+Targets (benchmarks/RESULTS.md): <= 30 s wall and <= 3 GiB peak memory for the fresh ingest on the 2-core machine; the
+cumulative re-ingest (judgment-level de-duplication against the whole store, docs/store.md) within 2x of the fresh
 ingest's time. Run: `python -m benchmarks.bench_ingest [N]` (N judgments, default 10M; the size divides the items
 and labelers alike). Each ingest runs as a real `evalaudit ingest` child process so its wall time and peak RSS are
 measured alone.

@@ -23,7 +23,7 @@ def run_child(path: str) -> None:
     from evalaudit.config import Config
     from evalaudit.engine import DuckDBEngine
     from evalaudit.labelers import stage
-    from evalaudit.pipeline import Context
+    from evalaudit.stage import Context
 
     eng = DuckDBEngine()
     eng.view_parquet("labels", [Path(path)], schema.LABELS.arrow_schema)

@@ -1,6 +1,7 @@
 """Responsiveness of `notebooks/audit.py` on a 10M-judgment store (2.5M items, 2,000 labelers, 20 failure modes).
 
-Target (issue 8): after the first load, no cell takes more than 5 s. Run: `python -m benchmarks.bench_notebooks`.
+Target (benchmarks/RESULTS.md): after the first load, no cell takes more than 5 s. Run: `python -m
+benchmarks.bench_notebooks`.
 
 The store is built once under benchmarks/_work/notebook_store: labels from synth.cached_parquet("labels_10m")
 through a real `evalaudit ingest`, plus bench_run's items (gold), predictions and production tables, so every

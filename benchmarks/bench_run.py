@@ -1,9 +1,9 @@
 """The whole `evalaudit run` on a 10M-judgment store (2.5M items, 2,000 labelers, 20 failure modes).
 
-Target (issue 6): <= 60 s wall and <= 3 GiB peak memory on the 2-core machine. Run: `python -m benchmarks.bench_run`.
-The store is built once under benchmarks/_work/run_store (labels from synth.cached_parquet("labels_10m"), plus an
-items table with gold labels, predictions of four model versions (10M rows) and a production sample, so every stage
-runs).
+Target (benchmarks/RESULTS.md): <= 60 s wall and <= 3 GiB peak memory on the 2-core machine. Run: `python -m
+benchmarks.bench_run`. The store is built once under benchmarks/_work/run_store (labels from
+synth.cached_parquet("labels_10m"), plus an items table with gold labels, predictions of four model versions (10M rows)
+and a production sample, so every stage runs).
 The audit runs as a real `evalaudit run` child process, not on a terminal, so its stage log lines give the stage
 breakdown; wall time and peak RSS are of that process alone.
 """
@@ -70,7 +70,7 @@ def _predictions(items: pa.Table, versions: tuple[tuple[str, float], ...], rng: 
 def _later_predictions(items: pa.Table) -> pa.Table:
     """Two later model versions' predictions (right 90% / 86% of the time), drawn from their own generator so the
     first two versions and the production sample stay as they were: with them the store holds the four model
-    versions issue 5's speed target names (10M predictions)."""
+    versions the items + coverage + impact target names (10M predictions)."""
     return _predictions(items, (("model-c", 0.90), ("model-d", 0.86)), np.random.default_rng(2))
 
 

@@ -1,11 +1,12 @@
-"""The same 10M-judgment audit on DuckDB and on Spark local mode (issue 9), with the stage breakdown.
+"""The same 10M-judgment audit on DuckDB and on Spark local mode (docs/spark.md), with the stage breakdown.
 
 Run: `python -m benchmarks.bench_spark` (needs the spark extra and Java 17). The store is bench_run's (10M
 judgments, 2.5M items, 2,000 labelers, 20 failure modes, 5M predictions, 200k production rows; built once
 under benchmarks/_work/run_store). Each audit runs as a real `evalaudit run` child process; wall time is that
 process's, memory the peak resident set of its whole process tree (the Spark JVM is a child of the Python
 process), sampled every 0.2 s. "to first stage" is launch to the first stage's log line (Spark: session start
-and view registration). Afterwards the four SPEC output tables of the two runs are compared (numbers to 1e-9).
+and view registration). Afterwards the four contract output tables (docs/outputs.md) of the two runs are compared
+(numbers to 1e-9).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def _strings(prefix: str, n: int, width: int) -> pa.Array:
 
 def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_labelers: int = 2_000,
                 n_failure_modes: int = 20, seed: int = 0, n_vendors: int = 5) -> pa.Table:
-    """A labels table (SPEC §1 columns, without provenance) of exactly ``n_judgments`` rows."""
+    """A labels table (docs/schema.md columns, without provenance) of exactly ``n_judgments`` rows."""
     if n_judgments < n_items:
         raise ValueError("n_judgments must be at least n_items (every item is labeled at least once)")
     rng = np.random.default_rng(seed)

@@ -1,4 +1,5 @@
-"""Generate docs/cli.md (from each command's --help) and docs/schema.md (from evalaudit/schema.py).
+"""Generate docs/cli.md (from each command's --help and the exit codes), docs/schema.md (from evalaudit/schema.py)
+and docs/config.md (from evalaudit/config.py).
 
 Run with `make docs`; tests/test_docs.py fails when the committed files differ from what this writes.
 """
@@ -11,13 +12,15 @@ from pathlib import Path
 import click
 
 from evalaudit import schema
-from evalaudit.cli import main
+from evalaudit.cli import EXIT_CODES, main
 
 DOCS = Path(__file__).resolve().parent
 
 
 def cli_markdown() -> str:
-    out = ["# Command reference", "", "Generated from `evalaudit --help` by `docs/generate.py`; do not edit.", ""]
+    out = ["# Command reference", "", "Generated from `evalaudit --help` by `docs/generate.py`; do not edit.", "",
+           "## Exit codes", "", "| code | meaning |", "|---|---|",
+           *[f"| {code} | {text} |" for code, text in EXIT_CODES], ""]
     # the group's own context settings (help option names ...), as when the command really runs: click caches a
     # command's help option on first use, so a bare Context would make the output depend on what ran before
     settings = {**main.context_settings, "max_content_width": 100, "terminal_width": 100}

@@ -1,4 +1,4 @@
-"""What changed since the previous run of the same report: new, persisting and resolved findings (SPEC §5).
+"""What changed since the previous run of the same report: new, persisting and resolved findings (docs/outputs.md).
 
 A scheduled audit's reader wants the difference ("two new problems since yesterday, one resolved"), and a
 scheduled job should fail only on what is new. The previous run is the latest run of the same ``--out`` name in
@@ -16,7 +16,7 @@ key was there, else ``new``; a key of the previous run that is gone is *resolved
                 "delta", "relative_change"}, ...],   # persisting findings whose effect moved most (top MAX_MOVED)
      "moved_method": str}
 
-``summary["resolved"]`` is the SPEC's list of the resolved keys and messages (the same entries).
+``summary["resolved"]`` is the documented list (docs/outputs.md) of the resolved keys and messages (the same entries).
 """
 
 from __future__ import annotations

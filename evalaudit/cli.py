@@ -1,8 +1,8 @@
 """The `evalaudit` command line: each command parses its options and calls one library function.
 
-Exit codes (SPEC §4): 0 ok; 1 a contract violated or findings at/above --fail-on (with --fail-on-new: findings new
-since the previous run at/above it); 2 unusable input, reported as one sentence on stderr. An unexpected error (a
-bug) is also one line, with EVALAUDIT_DEBUG=1 showing the traceback.
+Exit codes: :data:`EXIT_CODES` (rendered into docs/cli.md). Library errors arrive as
+:class:`evalaudit.errors.EvalauditError`, whose ``options`` name the library parameters at fault; this module alone
+knows the flag of each (:data:`FLAGS`) and the terminal display (:func:`progress_display`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,22 @@ from evalaudit import __version__
 from evalaudit.errors import EvalauditError, UnusableInput
 
 log = logging.getLogger("evalaudit")
+
+#: what each exit code of every command means (docs/cli.md is generated from this)
+EXIT_CODES = (
+    (0, "done (ingest: also when rows were quarantined or set aside as duplicates; `check`: the batch passes; `run`: "
+        "nothing at or above `--fail-on`, with `--fail-on-new` nothing new at or above it)"),
+    (1, "`check`: the contract is violated; `run`: findings at or above `--fail-on`; `notebook --export`: a cell "
+        "failed"),
+    (2, "unusable input — one sentence on stderr naming the file, row, column, setting or flag, and the culprit: "
+        "`(input)`, `(store)` or `(output)`. Covers what a user or the disk causes: bad files, paths and configs "
+        "(every config problem listed at once), a FIFO or device as input, `--out` touching a store, a full or "
+        "read-only disk, a damaged store file or run history. Nothing is written; a failed command leaves no trace "
+        "in the store"),
+    (3, "a bug in evalaudit itself, never something a user's data or settings can cause (`EVALAUDIT_DEBUG=1` shows "
+        "the traceback); please report it"),
+    (130, "interrupted (Ctrl-C); the store and any earlier report are left as they were"),
+)
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -41,6 +58,20 @@ def _setup_logging(quiet: bool) -> None:
     log.addHandler(handler)
 
 
+#: the flag of each library parameter an error can name (``EvalauditError.options``): the library speaks of its
+#: parameters, the command line of its flags
+FLAGS = {"store": "--store", "out": "--out", "fail_on": "--fail-on", "fail_on_new": "--fail-on-new",
+         "engine": "--engine", "spark_conf": "--spark-conf", "mapping": "--map", "fmt": "--format", "flags": "--flag",
+         "edit": "--edit", "export": "--export", "table": "--table", "question": "--question", "melt": "--melt",
+         "include_judges": "--include-judges"}
+
+
+def sentence(e: EvalauditError) -> str:
+    """A library error as the CLI prints it: its sentence, then the flags of the parameters at fault."""
+    flags = [FLAGS.get(o, f"--{o.replace('_', '-')}") for o in e.options]
+    return f"{e} (see {', '.join(flags)})" if flags else str(e)
+
+
 def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into one sentence on stderr and exit code 2."""
 
@@ -49,7 +80,7 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except EvalauditError as e:
-            click.echo(f"evalaudit: {e}", err=True)
+            click.echo(f"evalaudit: {sentence(e)}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("evalaudit: interrupted; nothing was written", err=True)
@@ -98,6 +129,39 @@ def _user_caused(e: Exception) -> str | None:
         where = f"{e.filename}: " if e.filename else ""
         return f"{where}{(e.strerror or str(e)).lower()} (the disk or file system refused an operation)"
     return None
+
+
+@contextmanager
+def progress_display(quiet: bool, on_terminal: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """The progress callback ``progress(stage, done, total)`` handed to :func:`evalaudit.run.audit`: a rich progress
+    display on a terminal, plain log lines otherwise (cron, CI), nothing with ``--quiet``. Display is the CLI's
+    concern; the library only calls the callback."""
+    if quiet:
+        yield None
+        return
+    if not on_terminal:
+        last: dict[str, tuple[int, int]] = {}
+
+        def plain(stage: str, done: int, total: int) -> None:
+            if last.get(stage) != (done, total) and 0 < done < total:
+                log.info("stage %s: %d/%d", stage, done, total)
+            last[stage] = (done, total)
+
+        yield plain
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    bars = Progress(TextColumn("{task.description:<12}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                    transient=False)
+    tasks: dict[str, Any] = {}
+
+    def rich_progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=max(total, 1))
+        bars.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with bars:
+        yield rich_progress
 
 
 class _Group(click.Group):
@@ -264,7 +328,7 @@ def run(store: Path, out: Path, config: Path | None, fail_on: str, fail_on_new: 
         spark_master: str | None, spark_conf: tuple[str, ...], quiet: bool, redact_labelers: bool) -> None:
     """Run the full audit of the store and write the report and machine-readable findings."""
     from evalaudit import config as config_mod
-    from evalaudit.run import audit, progress_display
+    from evalaudit.run import audit
 
     _setup_logging(quiet)
     cfg = config_mod.load(config)

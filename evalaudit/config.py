@@ -1,4 +1,4 @@
-"""`evalaudit.toml` -> validated settings with defaults (SPEC §3).
+"""`evalaudit.toml` -> validated settings with defaults (docs/config.md).
 
 Every setting has a default, so a store audits with no config at all. A key the config does not know is an error
 naming the key and the file (a typo must not silently fall back to a default). docs/config.md lists every key.

@@ -25,8 +25,8 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import binomtest, chi2_contingency, false_discovery_control
 
 from evalaudit.findings import Finding
-from evalaudit.pipeline import Context, StageResult
 from evalaudit.sql import quote_ident
+from evalaudit.stage import Context, StageResult
 
 COVERAGE_SCHEMA = pa.schema([
     ("slice_column", pa.string()), ("value", pa.string()), ("n_eval", pa.int64()), ("eval_share", pa.float64()),

@@ -1,7 +1,7 @@
-"""The synthetic demo history with planted faults (`evalaudit demo`, SPEC §4; docs/demo.md).
+"""The synthetic demo history with planted faults (`evalaudit demo`; docs/demo.md).
 
 ``generate(seed, n_judgments)`` returns the five canonical tables (user columns only) and ``truth``, the list
-of faults planted in them in the shape of SPEC §4's ``truth.json``. It is a pure function: no file is written
+of faults planted in them in the shape of ``truth.json`` (docs/demo.md). It is a pure function: no file is written
 and the wall clock is never read, so the same seed gives identical tables on every machine.
 
 Why a generative model and not a replayed real history: the demo is the test bed on which every detector must
@@ -165,7 +165,7 @@ class Plan:
 
 @dataclass
 class DemoData:
-    """The generated tables (canonical user columns and types) and the planted faults (SPEC §4 truth.json)."""
+    """The generated tables (canonical user columns and types) and the planted faults (truth.json, docs/demo.md)."""
 
     tables: dict[str, pa.Table]
     truth: dict[str, Any] = field(default_factory=dict)
@@ -509,7 +509,7 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
     number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
     be redrawn is dropped). Returns the tables ``labels``, ``items``, ``labelers``, ``predictions`` and
     ``production`` with exactly the canonical user columns and types, ``truth = {"planted": [...]}`` as
-    SPEC §4, and the items' latent true labels. ``plan`` overrides the generative model's knobs (tests use
+    docs/demo.md, and the items' latent true labels. ``plan`` overrides the generative model's knobs (tests use
     it; the CLI does not).
     """
     plan = plan or Plan()
@@ -638,7 +638,7 @@ def _truth(
     plan: Plan, roster: _Roster, items: _Items, j: _Judgments, first: np.ndarray, gold: np.ndarray,
     scores: dict[str, dict[str, float]],
 ) -> dict[str, Any]:  # fmt: skip
-    """The planted faults, SPEC §4. Sets of items are read back from the generated data, so they are exact."""
+    """The planted faults (docs/demo.md). Sets of items are read back from the generated data, so they are exact."""
     ids = roster.ids
     n = len(j.item)
     n_items = len(items.mode)

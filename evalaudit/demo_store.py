@@ -27,7 +27,7 @@ def _export_name(table: str, seed: int, n_judgments: int) -> str:
 
 
 def _refuse_foreign_data(store_dir: Path, seed: int, n_judgments: int) -> None:
-    """SPEC §2: `demo` refuses a store that already holds data — synthetic judgments mixed into real ones could
+    """docs/store.md: `demo` refuses a store that already holds data — synthetic judgments mixed into real ones could
     never be told apart again. Re-running the same demo (same seed and size) into its own store is allowed: it adds
     nothing, since its exports are byte-identical."""
     if not store_dir.exists():

@@ -366,7 +366,7 @@ def parse_conf(pairs: Iterable[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UnusableInput(f"--spark-conf takes KEY=VALUE, not {pair!r}")
+            raise UnusableInput(f"a Spark setting is written KEY=VALUE, not {pair!r}", options=("spark_conf",))
         out[key.strip()] = value
     return out
 

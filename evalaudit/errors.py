@@ -1,8 +1,22 @@
-"""Errors a user can act on. The CLI prints their message as one sentence and exits 2; nothing else is caught."""
+"""Errors a user can act on. The CLI prints their message as one sentence and exits 2; nothing else is caught.
+
+The library speaks of its own parameters, never of command-line flags: an error about an argument names it in
+``options`` (``"fail_on"``, ``"mapping"``, ...), and the CLI, which alone knows its flags, adds the flag's name
+(``--fail-on``, ``--map``) to the sentence it prints (``evalaudit.cli.FLAGS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class EvalauditError(Exception):
     """Base class: the message is a complete sentence naming the file, row or column at fault."""
+
+    def __init__(self, message: str, *, options: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        #: the library parameters (keyword names) whose value is at fault; empty when a file, row or column is
+        self.options = tuple(options)
 
 
 class UnusableInput(EvalauditError):
@@ -26,7 +40,8 @@ def _disk_error(role: str, where: object, e: OSError) -> UnusableInput:
 
 
 def output_error(out: object, e: OSError) -> UnusableInput:
-    """An OSError while writing an output (--out, --docs): a full disk, a read-only file system, a permission."""
+    """An OSError while writing an output (a report or check page): a full disk, a read-only file system, a
+    permission."""
     return _disk_error("output", out, e)
 
 

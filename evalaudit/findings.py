@@ -1,9 +1,9 @@
-"""The Finding record (SPEC §5), severity order, and findings.json.
+"""The Finding record (docs/outputs.md), severity order, and findings.json.
 
 A finding carries its evidence — method, effect, interval, q-value, n — so the report, the JSON and the notebooks
 present the same facts without recomputing them.
 
-Identity across runs (SPEC §5 ``key``/``change``): a finding's ``key`` is a hash of *what* the problem is — its
+Identity across runs (docs/outputs.md ``key``/``change``): a finding's ``key`` is a hash of *what* the problem is — its
 kind, labeler, failure mode and the slice or label it is about (:data:`KEY_DETAILS`) — never of its numbers, so a
 scheduled run can tell a new problem from one it already reported. Keys are computed on the finding as written
 (after ``--redact-labelers``), so redacted runs keep stable keys under the same redaction secret and never hash a
@@ -158,7 +158,7 @@ def summary(findings: list[Finding], extra: dict[str, Any] | None = None) -> dic
 
 def document(findings: list[Finding], extra_summary: dict[str, Any] | None = None,
              generated_at: datetime | None = None) -> dict[str, Any]:
-    """The findings.json document of SPEC §5."""
+    """The findings.json document of docs/outputs.md"""
     ordered = sorted(findings, key=sort_key)
     return {
         "evalaudit_version": __version__,

@@ -5,8 +5,8 @@ output directory's name, so several reports may share one history file. The repo
 trends: agreement (Krippendorff's alpha, overall and per failure mode), each flagged labeler's effect, and the eval
 score inflation per model version.
 
-Each run also records its findings' identities (SPEC §5 ``key``): one ``metric = "finding"`` row per finding with
-its key, kind, severity, message and effect, and a ``findings_keyed`` row counting them. The next run of the same
+Each run also records its findings' identities (docs/outputs.md ``key``): one ``metric = "finding"`` row per finding
+with its key, kind, severity, message and effect, and a ``findings_keyed`` row counting them. The next run of the same
 report compares its keys with these (:mod:`evalaudit.changes`): what is new, what persists, what was resolved. A
 run recorded before keys existed has no ``findings_keyed`` row, and the next run says it could not compare.
 
@@ -134,8 +134,8 @@ def check_readable(path: Path) -> None:
     except UnusableInput:
         raise
     except (OSError, pa.ArrowException) as e:
-        raise UnusableInput(f"{path}: the run history beside --out cannot be read ({str(e).splitlines()[0]}); "
-                            "move it aside to start a new history") from None
+        raise UnusableInput(f"{path}: the run history beside the report directory cannot be read "
+                            f"({str(e).splitlines()[0]}); move it aside to start a new history") from None
 
 
 def read(path: Path, report: str | None = None) -> pa.Table:

@@ -4,7 +4,7 @@ For every model version in `predictions`, overall (`failure_mode = 'all'`) and p
 ``score_current`` = share of gold items whose prediction equals today's gold; ``score_audited`` = the same against
 the audited gold, which re-derives the gold of every item touched by a flagged labeler from the other labelers'
 judgments (majority; see evalaudit.items) — items left with no judgment, or tied, are counted (`n_excluded`) and
-excluded, never guessed. ``delta`` = score_current - score_audited (SPEC §5, one sign everywhere: positive means
+excluded, never guessed. ``delta`` = score_current - score_audited (docs/outputs.md, one sign everywhere: positive means
 today's gold flatters the model — inflation; :data:`SIGN` states it once for the report, notebooks and docs).
 
 The interval on ``delta`` is a percentile bootstrap over items (paired: both scores from the same resample).
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.findings import Finding
-from evalaudit.pipeline import Context, StageResult, skip
+from evalaudit.stage import Context, StageResult, skip
 
 IMPACT_SCHEMA = pa.schema([
     ("model_version", pa.string()), ("failure_mode", pa.string()), ("score_current", pa.float64()),
@@ -28,7 +28,7 @@ IMPACT_SCHEMA = pa.schema([
     ("n_items", pa.int64()), ("n_audited", pa.int64()), ("n_excluded", pa.int64()), ("n_gold_changed", pa.int64()),
 ])
 ALL = "all"
-#: the one sign convention (SPEC §5), quoted by the report, the notebooks and the verdict
+#: the one sign convention (docs/outputs.md), quoted by the report, the notebooks and the verdict
 SIGN = "delta = score_current − score_audited (positive: today's gold flatters the model)"
 #: what "correct" means, said in the summary
 CORRECT = "the prediction is the gold label (exact match)"

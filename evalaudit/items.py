@@ -4,7 +4,7 @@ What gold is — today's gold and its source, the gold set, the flagged labelers
 decided by :mod:`evalaudit.gold`; this stage applies those rules to every item in one query and turns the result
 into the items table and the findings ``poisoned_items`` and ``stale_items``.
 
-Flags (SPEC §5 reason codes):
+Flags (docs/outputs.md reason codes):
   - ``flagged_labeler_only``: every judgment of the item is by a flagged labeler (on the failure mode and since the
     date they were flagged for) — the gold rests on them alone;
   - ``flagged_deciding_vote``: without the flagged labelers' judgments the majority label differs from the gold (or
@@ -53,7 +53,7 @@ from evalaudit.gold import (
     in_gold_set,
 )
 from evalaudit.labelers.judgments import codes
-from evalaudit.pipeline import Context, StageResult, define_judgments, skip
+from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 FLAGS = ("flagged_labeler_only", "flagged_deciding_vote", "gold_disagrees_with_consensus", "single_label",
          "superseded_guideline", "too_old", "labelers_inactive", "no_judgments")

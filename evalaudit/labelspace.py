@@ -70,7 +70,7 @@ class LabelSpace:
         return len(self.labels)
 
     def summary(self) -> dict[str, Any]:
-        """``summary.labels`` of findings.json (SPEC §5)."""
+        """``summary.labels`` of findings.json (docs/outputs.md)."""
         return {"space": self.space, "values": list(self.labels[:SUMMARY_VALUES]), "n_values": self.n_values,
                 "positive": self.positive, "positive_source": self.positive_source}
 

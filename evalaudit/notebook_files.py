@@ -52,7 +52,8 @@ def marimo_argv(name: str, store: str | Path, config: str | Path | None = None, 
     traceback in a browser instead of one sentence here."""
     path = path or notebook_path(name)
     if edit and export is not None:
-        raise UnusableInput("--edit and --export exclude each other: --export runs the notebook headless")
+        raise UnusableInput("editing a notebook and exporting it exclude each other: an export runs the notebook "
+                            "headless", options=("edit", "export"))
     if not Path(store).is_dir():
         raise UnusableInput(f"{store}: no such store directory (make one with `evalaudit demo --store {store}`)")
     if export is not None:

@@ -1,5 +1,5 @@
 """Which paths evalaudit may read and write: inputs must be regular files or directories, and no output may touch
-a store (SPEC §2: the store is never an output).
+a store (docs/store.md: the store is never an output).
 
 Why here and not in each command: `run --out`, `relabel --out`, `ingest`, `check` and `demo` all need the same
 answers, and each must get them *before* any work, so that a careless path fails in a second with one sentence
@@ -35,7 +35,7 @@ def store_path(value: str | os.PathLike[str]) -> Path:
     """The ``--store`` argument as a path; an empty one is an error (it would silently mean the current
     directory)."""
     if not str(value).strip():
-        raise UnusableInput("--store is empty; name the store directory, e.g. --store data/store")
+        raise UnusableInput("the store directory is empty; name one, e.g. data/store", options=("store",))
     return Path(value)
 
 
@@ -96,56 +96,58 @@ def _contains_store(root: Path) -> Path | None:
     return None
 
 
-def _refuse_store_overlap(out: Path, store: Path | None, flag: str) -> Path:
-    """Common checks of ``--out``: not under a file, not a store, not inside one, not one given as --store."""
+def _refuse_store_overlap(out: Path, store: Path | None) -> Path:
+    """Common checks of an output path: not under a file, not a store, not inside one, not the store given."""
     real = _resolved(out)
     first = _first_existing(real)
     if first != real and not first.is_dir():
-        raise UnusableInput(f"{flag} {out}: lies under {first}, which is a file, not a directory (output)")
+        raise UnusableInput(f"{out}: lies under {first}, which is a file, not a directory (output)", options=("out",))
     for anc in _ancestors(real):
         if is_store(anc):
             where = "is" if anc == real else "lies inside"
-            raise UnusableInput(f"{flag} {out}: {where} the store {anc}; the store is never an output, "
-                                "choose a directory outside it")
+            raise UnusableInput(f"{out}: {where} the store {anc}; the store is never an output, "
+                                "choose a directory outside it", options=("out",))
     if store is not None:
         sroot = _resolved(store)
         if sroot == real or real in sroot.parents:
             where = "is" if sroot == real else "contains"
-            raise UnusableInput(f"{flag} {out}: {where} the store {store}; the store is never an output, "
-                                "choose a directory outside it")
+            raise UnusableInput(f"{out}: {where} the store {store}; the store is never an output, "
+                                "choose a directory outside it", options=("out",))
         if sroot in real.parents:
-            raise UnusableInput(f"{flag} {out}: lies inside the store {store}; the store is never an output, "
-                                "choose a directory outside it")
+            raise UnusableInput(f"{out}: lies inside the store {store}; the store is never an output, "
+                                "choose a directory outside it", options=("out",))
     return real
 
 
-def check_output_dir(out: Path, store: Path | None, flag: str = "--out") -> None:
+def check_output_dir(out: Path, store: Path | None) -> None:
     """Refuse an output directory that would destroy data when `run` swaps its report in (it replaces ``out``
     whole): a store, a directory holding one, a directory inside one, a path under a file, an existing file, or
     an existing directory with other files in it that is not an earlier report."""
-    real = _refuse_store_overlap(out, store, flag)
+    real = _refuse_store_overlap(out, store)
     if not real.exists():
         return
     if not real.is_dir():
-        raise UnusableInput(f"{flag} {out}: exists and is a file, not a directory (output)")
+        raise UnusableInput(f"{out}: exists and is a file, not a directory (output)", options=("out",))
     inner = _contains_store(real)
     if inner is not None:
-        raise UnusableInput(f"{flag} {out}: contains the store {inner}; the store is never an output, "
-                            "choose a directory outside it")
+        raise UnusableInput(f"{out}: contains the store {inner}; the store is never an output, "
+                            "choose a directory outside it", options=("out",))
     try:
         entries = [e for e in os.listdir(real) if not e.startswith(".")]
     except OSError as e:
-        raise UnusableInput(f"{flag} {out}: cannot be listed ({(e.strerror or str(e)).lower()}) (output)") from None
+        raise UnusableInput(f"{out}: cannot be listed ({(e.strerror or str(e)).lower()}) (output)",
+                            options=("out",)) from None
     if entries and REPORT_MARKER not in entries:
         raise UnusableInput(
-            f"{flag} {out}: is a directory with other files in it ({', '.join(sorted(entries)[:3])}"
+            f"{out}: is a directory with other files in it ({', '.join(sorted(entries)[:3])}"
             f"{', ...' if len(entries) > 3 else ''}) and not an earlier evalaudit report; the report replaces "
-            "--out whole, so choose a new or empty directory"
+            "the directory whole, so choose a new or empty one",
+            options=("out",),
         )
 
 
-def check_output_file(out: Path, store: Path | None, flag: str = "--out") -> None:
+def check_output_file(out: Path, store: Path | None) -> None:
     """Refuse an output file that is a directory, lies under a file, or is, or lies inside, a store."""
-    real = _refuse_store_overlap(out, store, flag)
+    real = _refuse_store_overlap(out, store)
     if real.is_dir():
-        raise UnusableInput(f"{flag} {out}: is a directory; name a file to write (output)")
+        raise UnusableInput(f"{out}: is a directory; name a file to write (output)", options=("out",))

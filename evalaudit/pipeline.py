@@ -1,8 +1,9 @@
 """The ordered stages of `evalaudit run` and what each writes.
 
-A stage is a plain function ``stage(ctx) -> StageResult``: it reads the engine's views (and earlier stages'
-tables from ``ctx.tables``) and returns tables and findings. The pipeline only orders the stages, hands each the
-context, and collects what they return; writing files is `run.py`'s job. Adding a check is adding a stage.
+A stage is a plain function ``stage(ctx) -> StageResult`` (the contract is :mod:`evalaudit.stage`): it reads the
+engine's views (and earlier stages' tables from ``ctx.tables``) and returns tables and findings. The pipeline only
+orders the stages, hands each the context, and collects what they return; writing files is `run.py`'s job. Adding a
+check is adding a stage.
 """
 
 from __future__ import annotations
@@ -11,92 +12,13 @@ import contextlib
 import ctypes
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from evalaudit import labelspace
-from evalaudit.config import Config
-from evalaudit.engine import Engine
-from evalaudit.findings import Finding
-from evalaudit.labelspace import LabelSpace
+from evalaudit.stage import Context, Stage, StageResult, define_judgments, skip
 
 log = logging.getLogger("evalaudit")
-
-
-@dataclass
-class StageResult:
-    #: name -> table; names listed in OUTPUT_TABLES are written as ``<name>.parquet`` into --out
-    tables: dict[str, pa.Table] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    #: headline numbers for findings.json's summary and the run history (flat, JSON-serialisable)
-    summary: dict[str, Any] = field(default_factory=dict)
-    #: analyses this stage did not run, or ran on less than it should: ``{"analysis", "reason"}`` each; they
-    #: become ``summary.skipped`` and the report's "Not checked" panel (nothing is skipped silently)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-
-
-def skip(analysis: str, reason: str) -> dict[str, str]:
-    """One ``summary.skipped`` entry: what did not run (or ran on less data) and why, in words for a person."""
-    return {"analysis": analysis, "reason": reason}
-
-
-@dataclass
-class Context:
-    engine: Engine
-    cfg: Config
-    #: tables returned by earlier stages, by name
-    tables: dict[str, pa.Table] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
-    #: seconds per stage, for the report and the benchmark's stage breakdown
-    timings: dict[str, float] = field(default_factory=dict)
-    #: called as progress(stage_name, done, total) by long stages; a no-op by default
-    progress: Callable[[str, int, int], None] = lambda stage, done, total: None
-    #: what was skipped so far (``StageResult.skipped`` of every stage, in order)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    _labels: LabelSpace | None = None
-    _judgments: dict[str, int] | None = None
-
-    @property
-    def labels(self) -> LabelSpace:
-        """The store's label space (:mod:`evalaudit.labelspace`), resolved once per run."""
-        if self._labels is None:
-            self._labels = labelspace.resolve(self.engine, self.cfg)
-        return self._labels
-
-
-Stage = Callable[[Context], StageResult]
-
-#: the view of the judgments that count (one per labeler and item); ``labels`` keeps the raw rows
-JUDGMENTS_VIEW = "judgments"
-#: the columns that say which of two untimed judgments was stored last
-PROVENANCE = ("ingested_at", "source_file", "source_row")
-
-
-def judgments_view(engine: Engine) -> dict[str, int]:
-    """Define the view ``judgments`` on ``engine``: the one policy for repeated judgments that every stage reads
-    (SQL ``judgments``: a labeler's latest judgment of an item wins; without labeled_at, the last stored). When no
-    labeler judged an item twice the view is plain ``labels`` (no window function to pay for). Returns
-    ``n_rows``, ``n_judgments`` and ``n_untimed`` (label rows without labeled_at)."""
-    row = engine.query("judgments_repeats").to_pylist()[0]
-    counts = {k: int(row[k] or 0) for k in ("n_rows", "n_judgments", "n_untimed")}
-    query = "judgments_all"
-    if counts["n_rows"] > counts["n_judgments"]:
-        columns = getattr(engine, "columns", lambda name: PROVENANCE)("labels")
-        # tables built in memory without provenance (tests, the API) order by time alone
-        query = "judgments" if set(PROVENANCE) <= set(columns) else "judgments_by_time"
-    engine.define_view(JUDGMENTS_VIEW, query)
-    return counts
-
-
-def define_judgments(ctx: Context) -> dict[str, int]:
-    """:func:`judgments_view` once per run (the counts are kept in ``ctx``)."""
-    if ctx._judgments is None:
-        ctx._judgments = judgments_view(ctx.engine)
-    return ctx._judgments
 
 
 def judgments_summary(ctx: Context) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -118,7 +40,7 @@ def judgments_summary(ctx: Context) -> tuple[dict[str, Any], list[dict[str, str]
             "(and per failure mode x window), drift, activity and recency leave them out")))
     return summary, skipped
 
-#: Tables the audit writes into --out (SPEC §5), as <name>.parquet.
+#: Tables the audit writes into --out (docs/outputs.md), as <name>.parquet.
 OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
 #: Further tables `evalaudit run` writes beside them, for other programs (small at any scale: per labeler pair,
 #: labeler × failure mode, failure mode × window, slice value). The stages also return ``drift_series`` and

@@ -26,6 +26,7 @@ from evalaudit.engine import Engine
 from evalaudit.errors import UnusableInput, output_error
 from evalaudit.gold import in_gold_set
 from evalaudit.paths import check_output_file
+from evalaudit.stage import Context
 from evalaudit.store import Store
 
 COLUMNS = ("relabel_priority", "item_id", "failure_mode", "gold_label", "poison_score", "expected_score_change",
@@ -39,11 +40,12 @@ def queue(store_dir: str | Path, cfg: Config, top: int | None = None, failure_mo
     any of ``labeler_ids``, carrying every one of ``flags`` (empty = no filter)."""
     unknown = sorted(set(flags) - set(items.FLAGS))
     if unknown:
-        raise UnusableInput(f"--flag {unknown[0]!r} is not a flag; flags are: {', '.join(items.FLAGS)}")
+        raise UnusableInput(f"{unknown[0]!r} is not an item flag; flags are: {', '.join(items.FLAGS)}",
+                            options=("flags",))
     store = Store.open(store_dir)
     if not store.files("labels"):
         raise UnusableInput(f"{store.root}: the store holds no labels yet (add some with `evalaudit ingest`)")
-    ctx = pipeline.Context(engine=store.engine(), cfg=cfg)
+    ctx = Context(engine=store.engine(), cfg=cfg)
     pipeline.run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage)])
     table = ctx.tables["items"]
     table = table.filter(pa.array(in_gold_set(table)))  # the gold set (evalaudit.gold)
@@ -104,7 +106,7 @@ def _rows(table: pa.Table) -> list[dict]:
 def write(table: pa.Table, out: str | Path, fmt: str = "csv") -> int:
     """Write the queue to ``out`` (atomically) as CSV or a Label Studio import; returns the number of items."""
     if fmt not in FORMATS:
-        raise UnusableInput(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise UnusableInput(f"the queue format must be one of {', '.join(FORMATS)}, not {fmt!r}", options=("fmt",))
     check_out(out, None)
     rows = _rows(table)
     if fmt == "csv":

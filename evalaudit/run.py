@@ -1,4 +1,4 @@
-"""`evalaudit run`: open the store, run the pipeline's stages, write the files of SPEC §5 atomically.
+"""`evalaudit run`: open the store, run the pipeline's stages, write the files of docs/outputs.md atomically.
 
 Safe to schedule:
 - Runs only *read* the store (a snapshot of its files taken at start), so two runs, or a run and an ingest, can
@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,6 +38,7 @@ from evalaudit.errors import UnusableInput, output_error
 from evalaudit.findings import Finding
 from evalaudit.paths import check_output_dir
 from evalaudit.redact import Redactor, load_salt
+from evalaudit.stage import Context, Stage, StageResult
 from evalaudit.store import Store
 
 log = logging.getLogger("evalaudit")
@@ -64,11 +64,11 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def _with_progress(stages: list[tuple[str, pipeline.Stage]], progress: Progress) -> list[tuple[str, pipeline.Stage]]:
+def _with_progress(stages: list[tuple[str, Stage]], progress: Progress) -> list[tuple[str, Stage]]:
     """Each stage wrapped so ``progress`` also hears its start (0 of 1) and its end (1 of 1)."""
 
-    def wrap(name: str, stage: pipeline.Stage) -> pipeline.Stage:
-        def run(ctx: pipeline.Context) -> pipeline.StageResult:
+    def wrap(name: str, stage: Stage) -> Stage:
+        def run(ctx: Context) -> StageResult:
             progress(name, 0, 1)
             result = stage(ctx)
             progress(name, 1, 1)
@@ -87,7 +87,7 @@ def _out_lock(out: Path) -> Iterator[None]:
 
 def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str = "high",
           engine: str = "duckdb", progress: Progress | None = None, redact_labelers: bool = False,
-          stages: list[tuple[str, pipeline.Stage]] | None = None, keep_history: bool = True,
+          stages: list[tuple[str, Stage]] | None = None, keep_history: bool = True,
           spark_master: str | None = None, spark_conf: dict[str, str] | None = None,
           fail_on_new: str | None = None) -> RunResult:
     """Run the whole audit of the store at ``store_dir`` and write its outputs into ``out_dir``.
@@ -99,11 +99,13 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     (a severity) replaces the ``fail_on`` rule by "any finding new since the previous run at or above it".
     """
     if fail_on not in fnd.FAIL_ON:
-        raise UnusableInput(f"--fail-on must be one of {', '.join(fnd.FAIL_ON)}, not {fail_on!r}")
+        raise UnusableInput(f"the failing severity must be one of {', '.join(fnd.FAIL_ON)}, not {fail_on!r}",
+                            options=("fail_on",))
     if fail_on_new is not None and fail_on_new not in fnd.SEVERITIES:
-        raise UnusableInput(f"--fail-on-new must be one of high, medium, low, not {fail_on_new!r}")
+        raise UnusableInput("the failing severity of new findings must be one of high, medium, low, not "
+                            f"{fail_on_new!r}", options=("fail_on_new",))
     if engine not in ("duckdb", "spark"):
-        raise UnusableInput(f"engine {engine!r} is not available; use --engine duckdb or --engine spark")
+        raise UnusableInput(f"engine {engine!r} is not available; use duckdb or spark", options=("engine",))
     out = Path(out_dir)
     store = Store.open(store_dir)
     # before any work: an --out that would replace or sit inside a store, or someone else's files, is refused
@@ -120,7 +122,7 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         eng = store_engine(store, master=spark_master, conf=spark_conf)
     else:
         eng = store.engine(memory_limit=os.environ.get("EVALAUDIT_MEMORY_LIMIT", cfg.run.memory_limit))
-    ctx = pipeline.Context(engine=eng, cfg=cfg)
+    ctx = Context(engine=eng, cfg=cfg)
     if progress is not None:
         ctx.progress = progress
     selected = stages if stages is not None else pipeline.stages()
@@ -215,35 +217,3 @@ def _swap_in(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-@contextmanager
-def progress_display(quiet: bool, on_terminal: bool) -> Iterator[Progress | None]:
-    """The progress callback for a run: a rich progress display on a terminal, plain log lines otherwise (cron,
-    CI), nothing with ``--quiet``."""
-    if quiet:
-        yield None
-        return
-    if not on_terminal:
-        last: dict[str, tuple[int, int]] = {}
-
-        def plain(stage: str, done: int, total: int) -> None:
-            if last.get(stage) != (done, total) and 0 < done < total:
-                log.info("stage %s: %d/%d", stage, done, total)
-            last[stage] = (done, total)
-
-        yield plain
-        return
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
-    bars = Progress(TextColumn("{task.description:<12}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                    transient=False)
-    tasks: dict[str, Any] = {}
-
-    def rich_progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=max(total, 1))
-        bars.update(tasks[stage], completed=done, total=max(total, 1))
-
-    with bars:
-        yield rich_progress

@@ -1,4 +1,4 @@
-"""The canonical tables of SPEC §1 as pyarrow schemas — the one definition every reader and writer uses.
+"""The canonical tables of docs/schema.md as pyarrow schemas — the one definition every reader and writer uses.
 
 Each column carries a one-line meaning in its field metadata (``doc``), so the schema documents itself
 (``evalaudit.schema.describe()`` prints it, and the docs are generated from it).
@@ -12,7 +12,7 @@ import pyarrow as pa
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
-#: The failure mode given to judgments and items that name none (SPEC §1).
+#: The failure mode given to judgments and items that name none (docs/schema.md).
 UNSPECIFIED = "unspecified"
 
 
@@ -126,7 +126,7 @@ PRODUCTION = Table(
 TABLES: dict[str, Table] = {t.name: t for t in (LABELS, ITEMS, LABELERS, PREDICTIONS, PRODUCTION)}
 
 #: Tables whose extra (non-canonical) columns are kept as text: slice columns (locale, product, ...) that coverage
-#: compares between the eval set (items) and production (SPEC §1: "plus any other slice columns").
+#: compares between the eval set (items) and production (docs/schema.md: "plus any other slice columns").
 OPEN_TABLES = frozenset({"production", "items"})
 
 QUARANTINE = pa.schema(

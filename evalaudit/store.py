@@ -1,4 +1,4 @@
-"""The store: a directory of plain Parquet that only grows (SPEC §2).
+"""The store: a directory of plain Parquet that only grows (docs/store.md).
 
 Layout::
 
@@ -55,7 +55,7 @@ class SourceRecord:
     rows_quarantined: int
     ingested_at: str
     evalaudit_version: str
-    #: rows set aside as judgments already seen earlier in the file, or already stored (SPEC §2)
+    #: rows set aside as judgments already seen earlier in the file, or already stored (docs/store.md)
     rows_duplicate_in_file: int = 0
     rows_duplicate_stored: int = 0
 
@@ -88,7 +88,7 @@ class Store:
         damaged Parquet file among the tables) is one UnusableInput naming the store."""
         root = Path(root)
         if not str(root).strip():
-            raise UnusableInput("--store is empty; name the store directory, e.g. --store data/store")
+            raise UnusableInput("the store directory is empty; name one, e.g. data/store", options=("store",))
         try:
             if not root.exists():
                 if not create:

@@ -1,4 +1,4 @@
-"""``summary.md``: the verdict and what changed since the last run, short enough to post (SPEC §5).
+"""``summary.md``: the verdict and what changed since the last run, short enough to post (docs/outputs.md).
 
 Written into ``--out`` beside ``index.html`` so a scheduled job can post it as a chat message or a pull-request
 comment. It always stays under :data:`LIMIT` characters, whatever the store's size: lists are cut to the first

@@ -2,8 +2,8 @@
 of whom — and the three to five actions that matter most, each with the command or setting that does it.
 
 Built only from the findings document (``findings.json``) and the run's tables, so the report (``<section
-id="verdict">``), ``summary.md`` and anything else that shows the verdict say the same thing. Numbers follow SPEC §5:
-``delta = score_current − score_audited``, positive = today's gold flatters the model.
+id="verdict">``), ``summary.md`` and anything else that shows the verdict say the same thing. Numbers follow
+docs/outputs.md: ``delta = score_current − score_audited``, positive = today's gold flatters the model.
 
 The rules, in order of what a reader must know:
 - an ``eval_score_inflation`` finding (medium or high) on a failure mode means "not there": the sentence names the

@@ -9,7 +9,7 @@ import pyarrow as pa
 from evalaudit import schema
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
-from evalaudit.pipeline import Context
+from evalaudit.stage import Context
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The install path a user takes (issue 15): build the wheel, `pip install` it into a fresh venv in a directory
+# The install path a user takes (README.md, "Installing"): build the wheel, `pip install` it into a fresh venv in a directory
 # outside the checkout, and run every command and every notebook from there — so a packaging slip (a module
 # imported but not declared, a file the wheel does not carry) fails here instead of for the first user.
 #

@@ -1,6 +1,6 @@
 """Audit the real crowdsourcing datasets of tests/fixtures/realdata/ and score the audit against their ground truth.
 
-Shared by tests/test_realdata.py (which asserts the targets of issue 13) and benchmarks/bench_realdata.py (which
+Shared by tests/test_realdata.py (which asserts the targets of docs/realdata.md) and benchmarks/bench_realdata.py (which
 prints the table of docs/realdata.md), so that both measure the same thing the same way:
 
 - gold accuracy: share of truth items whose `gold_label` in `items.parquet` equals the truth; an item without a

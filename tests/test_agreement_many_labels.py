@@ -1,5 +1,5 @@
-"""Agreement on label spaces with many distinct values (issue 13.1): exact, no limit on the number of values, and the
-sparse route (unpacked counts, kernel forms, mid-ranks) equal to the packed dense one wherever both apply.
+"""Agreement on label spaces with many distinct values (docs/agreement.md): exact, no limit on the number of values, and
+the sparse route (unpacked counts, kernel forms, mid-ranks) equal to the packed dense one wherever both apply.
 
 References: the `krippendorff` package (Castro 2017) on its dense coder × unit matrix; statsmodels' Cohen kappa;
 the dense route of this package (itself pinned to irrCAC and published examples in the other agreement tests).

@@ -42,7 +42,7 @@ def test_fleiss_refuses_missing_ratings_naming_the_counts() -> None:
 
 
 def test_gwet_ordinal_weights_are_not_krippendorff_ordinal() -> None:
-    """The trap named in issue 3: irrCAC's 'ordinal' weighted alpha is not Krippendorff's ordinal alpha."""
+    """The trap docs/agreement.md warns of: irrCAC's 'ordinal' weighted alpha is not Krippendorff's ordinal alpha."""
     data = pd.read_csv(HERE / "krippendorff2011_12units.csv", dtype=str)
     kripp = agreement.krippendorff_alpha(data, level="ordinal")
     gwet = agreement.weighted_alpha(data, weights="ordinal")
@@ -54,7 +54,7 @@ def test_gwet_ordinal_weights_are_not_krippendorff_ordinal() -> None:
 
 
 def test_every_input_kind_gives_the_same_number() -> None:
-    """SPEC §6: pandas, polars, pyarrow and DuckDB relations are accepted; numeric labels count as numbers."""
+    """docs/agreement.md: pandas, polars, pyarrow and DuckDB relations are accepted; numeric labels count as numbers."""
     import duckdb
     import polars as pl
     import pyarrow as pa

@@ -28,7 +28,7 @@ def test_there_are_agreement_queries() -> None:
     assert {packing.query for packing in TEMPLATES.values()} == set(TEMPLATES)
     # one template per packing, not one file per scope
     assert not [n for n in NAMES if n.startswith("agreement_patterns_") and n != "agreement_patterns_wide"]
-    assert list(pat.SCOPES) == ["overall", "failure_mode", "batch", "vendor", "window"]  # SPEC §5
+    assert list(pat.SCOPES) == ["overall", "failure_mode", "batch", "vendor", "window"]  # docs/outputs.md
 
 
 def _check(text: str) -> None:

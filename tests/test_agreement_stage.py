@@ -18,7 +18,7 @@ from evalaudit.agreement.patterns import Patterns
 from evalaudit.config import Config
 from evalaudit.engine import DuckDBEngine
 from evalaudit.errors import UnusableInput
-from evalaudit.pipeline import Context
+from evalaudit.stage import Context
 
 SPEC_COLUMNS = ["scope", "slice", "metric", "level", "value", "ci_low", "ci_high", "n_items", "n_labels"]
 START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
@@ -268,7 +268,7 @@ def test_failure_mode_window_cells_equal_the_api_on_each_cell(result) -> None:
         assert r["value"] == pytest.approx(agreement.krippendorff_alpha(cell), abs=1e-12)
         assert r["ci_low"] < r["value"] < r["ci_high"] <= 1.0 and r["ci_method"] == "item-jackknife normal"
     assert computed == 6  # clear and murky in each of the three weeks; tiny never has 30 pairable items
-    # the cells are an extra table: agreement.parquet keeps exactly the scopes of SPEC §5
+    # the cells are an extra table: agreement.parquet keeps exactly the scopes of docs/outputs.md
     assert set(result.tables["agreement"]["scope"].to_pylist()) == {"overall", "failure_mode", "batch", "vendor",
                                                                     "window"}
 

@@ -1,5 +1,5 @@
-"""Scheduled audits say what changed since the last run (issue 20): the demo store, then the same store grown by a
-labeling delivery that fixes one planted fault (the eval set gains the multilingual items it lacked) and adds one
+"""Scheduled audits say what changed since the last run (docs/scheduling.md): the demo store, then the same store grown
+by a labeling delivery that fixes one planted fault (the eval set gains the multilingual items it lacked) and adds one
 (a new labeler who answers at random, in seconds). Real demo store, real ingest, real runs — the first through the
 CLI, the second through the cron recipe docs/recipes/evalaudit-nightly.sh, the third through the library."""
 

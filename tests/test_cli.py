@@ -1,4 +1,4 @@
-"""The command line: exit codes and one-sentence errors (SPEC §4), and the README's two commands for real."""
+"""The command line: exit codes and one-sentence errors (docs/cli.md), and the README's two commands for real."""
 
 from __future__ import annotations
 
@@ -46,6 +46,21 @@ def test_ingest_bad_map_exits_2(cli, tmp_path, store):
     src.write_text(CSV)
     code, _, err = cli("ingest", src, "--store", store, "--map", "nonsense")
     assert code == 2 and "SOURCE_COLUMN=CANONICAL_COLUMN" in one_sentence(err)
+    assert one_sentence(err).endswith("(see --map)")  # the library names its parameter, the CLI the flag
+
+
+def test_library_errors_name_parameters_and_the_cli_adds_its_flags(tmp_path):
+    """The same error from the Python API speaks of the parameter; through the CLI it names the flag."""
+    from evalaudit.cli import FLAGS, sentence
+    from evalaudit.errors import UnusableInput
+    from evalaudit.ingest import parse_map
+
+    with pytest.raises(UnusableInput) as caught:
+        parse_map(["nonsense"])
+    assert "--" not in str(caught.value) and caught.value.options == ("mapping",)
+    assert sentence(caught.value) == f"{caught.value} (see {FLAGS['mapping']})"
+    assert sentence(UnusableInput("a.csv: cannot be read (input)")) == "a.csv: cannot be read (input)"
+    assert sentence(UnusableInput("x", options=("edit", "export"))) == "x (see --edit, --export)"
 
 
 def test_run_on_missing_store_exits_2(cli, tmp_path):

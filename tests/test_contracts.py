@@ -1,5 +1,5 @@
-"""Data contracts (issue 7): `check_batch` on real batch files against a real store, each expectation made to pass
-and to fail, the quarantine and promotion paths, the offline page, and the gold expectations stage.
+"""Data contracts (docs/contracts.md): `check_batch` on real batch files against a real store, each expectation made to
+pass and to fail, the quarantine and promotion paths, the offline page, and the gold expectations stage.
 
 The store: labelers l1..l3 judged 200 history items each (each wrong on 10% of them, as often each way, so
 positive rate exactly 0.5 and alpha about 0.6; guideline v2, March 2024);
@@ -26,7 +26,7 @@ from evalaudit.contracts import check_batch, gold_expectations, gold_stage
 from evalaudit.contracts.page import render
 from evalaudit.engine import engine_for_tables
 from evalaudit.ingest import ingest_files
-from evalaudit.pipeline import Context
+from evalaudit.stage import Context
 from evalaudit.store import Store
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

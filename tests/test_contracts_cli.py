@@ -1,6 +1,6 @@
 """`evalaudit check` on the command line: exit codes 0/1/2, text and JSON output naming the offending rows,
-`--promote` and `--docs`; and the runtime rules of issue 7 §6 — importing the CLI does not import Great
-Expectations, a check touches no network, and GX prints no progress bars."""
+`--promote` and `--docs`; and the runtime rules of docs/contracts.md ("Great Expectations at run time") — importing the
+CLI does not import Great Expectations, a check touches no network, and GX prints no progress bars."""
 
 from __future__ import annotations
 

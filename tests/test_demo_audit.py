@@ -4,6 +4,7 @@ medium or high severity — the acceptance test of the whole pipeline on data wh
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from evalaudit import config
 from evalaudit.demo_store import write_demo
 from evalaudit.items import POISON_FLAGS
 from evalaudit.run import audit
+from tests.conftest import ROOT
 
 LABELER_KINDS = {"labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam", "labeler_concentration",
                  "labeler_collusion"}
@@ -109,3 +111,47 @@ def test_the_seed_story_eval_inflation_is_found(demo):
         # the trend the team believed rises; the audited trend falls
         assert versions[last]["current"] > versions[first]["current"]
         assert versions[last]["audited"] < versions[first]["audited"]
+
+
+def _sections(text: str) -> dict[str, str]:
+    """docs/outputs.md by heading (``## x`` and ``### x``), each section's text up to the next heading."""
+    parts = re.split(r"^#{2,3} (.+)$", text, flags=re.M)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def _named(text: str) -> set[str]:
+    return set(re.findall(r"`([a-z_][a-z0-9_.]*)`", text))
+
+
+def _contract_rows(section: str) -> set[str]:
+    """The names in the first cell of a section's table rows (``| `a`, `b` | meaning |``)."""
+    return {n for row in re.findall(r"^\| ([^|]+) \|", section, flags=re.M) for n in _named(row)}
+
+
+def test_every_output_file_key_and_column_is_documented(root):
+    """docs/outputs.md is the outputs contract: what the demo run writes is all named there, and every contract
+    column it lists is really written."""
+    from evalaudit import findings
+
+    out = root / "out"
+    text = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
+    sec = _sections(text)
+    files = _named(text.split("\n## ", 1)[0])  # the page's opening table of files
+    assert {p.name for p in out.iterdir()} <= files, {p.name for p in out.iterdir()} - files
+    doc = json.loads((out / "findings.json").read_text())
+    assert all(f'"{key}"' in sec["findings.json"] for key in doc), list(doc)
+    assert {k for f in doc["findings"] for k in f} <= _contract_rows(sec["A finding"])
+    assert set(findings.KINDS) <= _named(sec["A finding"])
+    summary = _contract_rows(sec["The summary"])
+    assert set(doc["summary"]) <= summary, set(doc["summary"]) - summary
+    further = {row.split("|")[1].strip(" `"): row for row in sec["Further tables"].splitlines() if row.startswith("|")}
+    for path in sorted(out.glob("*.parquet")):
+        columns = set(pq.read_schema(path).names)
+        if path.name in sec:  # a contract table: its own section, the contract columns first
+            contract = _contract_rows(sec[path.name])
+            assert contract <= columns, f"{path.name} lacks contract columns {contract - columns}"
+            assert columns <= _named(sec[path.name]), f"{path.name}: undocumented {columns - _named(sec[path.name])}"
+        else:
+            assert path.name in further, f"{path.name} is not in docs/outputs.md"
+            named = _named(further[path.name])
+            assert columns <= named, f"{path.name}: undocumented {columns - named}"

@@ -1,5 +1,5 @@
-"""Exit 3 only for evalaudit's own bugs (issue 13.8): random label spaces, sizes and missing optional columns
-through the real `evalaudit ingest` and `evalaudit run` (in process, click's runner) end in exit 0, 1 or 2, with
+"""Exit 3 only for evalaudit's own bugs (docs/cli.md: exit codes): random label spaces, sizes and missing optional
+columns through the real `evalaudit ingest` and `evalaudit run` (in process, click's runner) end in exit 0, 1 or 2, with
 one sentence on stderr when 2 - never exit 3, never a traceback."""
 
 from __future__ import annotations

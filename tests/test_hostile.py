@@ -1,4 +1,5 @@
-"""Hostile input (issue 14): what a careless user or a failing disk does must never lose data or end in exit 3.
+"""Hostile input (docs/store.md, "Guarantees"): what a careless user or a failing disk does must never lose data or end
+in exit 3.
 
 A generated corpus of bad files, paths, configs and environments, each run through the real CLI on a real store,
 asserting the exit code, the one sentence on stderr (naming the right culprit) and the store's row count and files
@@ -440,10 +441,10 @@ def test_a_store_on_a_file_system_that_refuses_writes(cli, tmp_path):
 
 
 _SLOW_INGEST = ("import sys, time, evalaudit.ingest as ing\n"
-                "orig = ing._stage\n"
+                "orig = ing.stage_file\n"
                 "def slow(*a, **k):\n"
                 "    print('staging', flush=True); time.sleep(30); return orig(*a, **k)\n"
-                "ing._stage = slow\n"
+                "ing.stage_file = slow\n"
                 "sys.argv = ['evalaudit', 'ingest', sys.argv[1], '--store', sys.argv[2]]\n"
                 "from evalaudit.cli import main; main()\n")
 

@@ -37,7 +37,7 @@ def test_scores_by_hand():
     r = rows[("m1", "all")]
     assert (r["score_current"], r["score_audited"], r["n_items"], r["n_audited"], r["n_excluded"]) == (
         pytest.approx(0.6), pytest.approx(0.5), 5, 4, 1)
-    assert r["delta"] == pytest.approx(0.1)  # SPEC §5: current − audited
+    assert r["delta"] == pytest.approx(0.1)  # docs/outputs.md: current − audited
     x = rows[("m1", "x")]
     assert (x["score_current"], x["score_audited"]) == (pytest.approx(2 / 3), pytest.approx(0.5))
     assert x["n_gold_changed"] == 2  # b changed, c excluded

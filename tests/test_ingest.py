@@ -93,7 +93,7 @@ def test_jsonl_round_trip_and_bad_lines(tmp_path, store):
     assert [(r["item_id"], r["label"], r["source_row"]) for r in rows] == [("j1", "pass", 0), ("7", "4", 3),
                                                                            ("j3", "fail", 4)]
     assert rows[0]["labeled_at"] == ts("2024-04-30T22:00:00+00:00")
-    assert rows[2]["labeled_at"] is None  # labeled_at is optional (SPEC §1): stored null, not quarantined
+    assert rows[2]["labeled_at"] is None  # labeled_at is optional (docs/schema.md): stored null, not quarantined
     q = quarantined(store)
     assert [(r["source_row"], r["column"]) for r in q] == [(1, None), (2, None)]
     assert q[0]["reason"].startswith("not valid JSON")
@@ -203,7 +203,7 @@ def test_reingest_adds_nothing_even_under_another_name(tmp_path, store):
     assert tree(store) == before
     src.write_text(CSV + "i9,dan,pass,math,2024-01-09,b3,acme,v2,1,\n")
     (changed,) = ingest_files(store, [src])
-    # a changed file is a new source, but only its new judgment is stored (SPEC §2: cumulative exports)
+    # a changed file is a new source, but only its new judgment is stored (docs/store.md: cumulative exports)
     assert (changed.rows_added, changed.rows_duplicate_stored, changed.rows_duplicate_in_file) == (1, 4, 0)
     assert len(stored(store)) == 5
 
@@ -220,7 +220,7 @@ NOT_A_TIMESTAMP = "labeled_at is not a timestamp (ISO 8601 date or time, or epoc
 
 
 def test_an_empty_labeled_at_is_stored_null(tmp_path, store):
-    """labeled_at is optional (SPEC §1): an empty value is stored as null, the row is not quarantined."""
+    """labeled_at is optional (docs/schema.md): an empty value is stored as null, the row is not quarantined."""
     src = tmp_path / "a.csv"
     src.write_text(f"{CSV.splitlines()[0]}\ni1,a,pass,m,,,,,,\ni2,a,fail,m,2024-01-01,,,,,\n")
     (result,) = ingest_files(store, [src])

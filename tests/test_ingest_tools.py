@@ -267,7 +267,7 @@ def test_melt_csv_blank_is_not_judged(tmp_path: Path, store: Path) -> None:
 def test_melt_refuses_a_table_that_has_a_label_column(tmp_path: Path, store: Path) -> None:
     src = tmp_path / "wide.csv"
     src.write_text("item_id,label,alice\ni1,x,pass\n", encoding="utf-8")
-    with pytest.raises(UnusableInput, match="--melt would write"):
+    with pytest.raises(UnusableInput, match="melting would write"):
         ingest_files(store, [src], options=ReadOptions(melt="alice"))
 
 

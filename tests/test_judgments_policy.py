@@ -1,5 +1,5 @@
-"""The one policy for repeated judgments (issue 13.6) and untimed judgments in the agreement stage (issue 13.5):
-real DuckDB, real named queries."""
+"""The one policy for repeated judgments and untimed judgments in the agreement stage (docs/agreement.md,
+"Conventions"): real DuckDB, real named queries."""
 
 from __future__ import annotations
 

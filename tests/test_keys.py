@@ -1,4 +1,4 @@
-"""Finding identity (SPEC §5 `key`/`change`), summary.md's size and escaping, and the history's finding rows —
+"""Finding identity (docs/outputs.md `key`/`change`), summary.md's size and escaping, and the history's finding rows —
 without running the stages (the end-to-end runs are in tests/test_changes.py)."""
 
 from __future__ import annotations

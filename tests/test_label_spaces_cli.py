@@ -1,5 +1,6 @@
-"""The label space through the real command line (issue 13.2): what `summary.labels` says for each kind of label
-space, a configured `positive` that is not among the labels, and `relabel` on the same label space as `run`."""
+"""The label space through the real command line (docs/labelers.md, "Label spaces"): what `summary.labels` says for each
+kind of label space, a configured `positive` that is not among the labels, and `relabel` on the same label space as
+`run`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The labelers stage end to end on simulated histories with planted faults (evalaudit.labelers.simulate): every
-planted fault is found, no honest labeler is flagged medium or high, and the tables keep the SPEC §5 contract."""
+planted fault is found, no honest labeler is flagged medium or high, and the tables keep the docs/outputs.md
+contract."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import flagged_labelers, simulate, stage
-from evalaudit.pipeline import Context, StageResult
+from evalaudit.stage import Context, StageResult
 
 FAULTS = [
     simulate.Fault("labeler_leniency", 1, 0, 0.20),

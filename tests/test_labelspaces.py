@@ -1,6 +1,7 @@
-"""The labelers and items stages on every label space (issue 13): multi-class Dawid–Skene against crowd-kit, gold for
-every judged item (ties resolved by the posterior), per-label leniency, the ordered-scale shift, spam judged against
-the leave-one-out consensus, flagged labelers never serving as peers, and stores without timestamps."""
+"""The labelers and items stages on every label space (docs/labelers.md, "Label spaces"): multi-class Dawid–Skene
+against crowd-kit, gold for every judged item (ties resolved by the posterior), per-label leniency, the ordered-scale
+shift, spam judged against the leave-one-out consensus, flagged labelers never serving as peers, and stores without
+timestamps."""
 
 from __future__ import annotations
 
@@ -260,7 +261,7 @@ def test_a_store_without_timestamps_runs_end_to_end(tmp_path):
     from evalaudit.run import audit
 
     raw, _ = _nominal(800, 8, 4, ["fail", "pass"], seed=7, acc=0.85, overuse={"L02": ("pass", 0.4)})
-    # no time at all (SPEC §1), and no provenance columns: ingest records those itself
+    # no time at all (docs/schema.md), and no provenance columns: ingest records those itself
     t = table("labels", _rows(raw, timed=False)).drop_columns(
         ["labeled_at", "source_file", "source_sha256", "source_row", "ingested_at"])
     pq.write_table(t, tmp_path / "untimed.parquet")

@@ -1,4 +1,4 @@
-"""The marimo notebooks (issue 8): each runs headless against a real demo store without a cell error (`marimo
+"""The marimo notebooks (docs/notebooks.md): each runs headless against a real demo store without a cell error (`marimo
 export html`, which exits 1 when a cell fails — checked on a broken store too, so the test can fail), runs as a
 script, and reacts to its controls: a UI element's value is set through marimo's `App.run(defs=...)` (the cell
 defining the element is replaced by one holding the chosen value) and the outputs downstream are checked against
@@ -317,7 +317,7 @@ def test_notebook_command(cli, demo: dict[str, Path], tmp_path: Path) -> None:
     code, _, err = cli("notebook", "audit", "--store", demo["store"], "--export", tmp_path / "no" / "x.html")
     assert code == 2 and "does not exist" in err
     code, _, err = cli("notebook", "audit", "--store", demo["store"], "--export", tmp_path / "x.html", "--edit")
-    assert code == 2 and "exclude each other" in err
+    assert code == 2 and "exclude each other" in err and "(see --edit, --export)" in err
 
 
 # -- selection helpers: invariants against a plain-Python reference ------------------------------------------------

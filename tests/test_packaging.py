@@ -1,5 +1,5 @@
-"""The package installs like a library (issue 15): its runtime dependencies are exactly what it imports, and the
-wheel carries everything `evalaudit` opens at run time (named SQL, report templates, the marimo notebooks).
+"""The package installs like a library (README.md, "Installing"): its runtime dependencies are exactly what it imports,
+and the wheel carries everything `evalaudit` opens at run time (named SQL, report templates, the marimo notebooks).
 
 The full install path — build the wheel, install it into a fresh venv outside the checkout, run every command and
 export every notebook — is tests/install_smoke.sh (`make install-smoke`, run by .ci/run); it needs the network for

@@ -1,4 +1,4 @@
-"""Issue 13 §7: the audit on real public crowdsourcing data with ground truth (tests/fixtures/realdata/README.md).
+"""docs/realdata.md: the audit on real public crowdsourcing data with ground truth (tests/fixtures/realdata/README.md).
 
 Each dataset is ingested through the real CLI into a temporary store, exactly as committed (no `labeled_at`: the
 sources have none), and audited with its own evalaudit.toml. Then, against the truth (scoring in tests/realdata.py):
@@ -83,7 +83,8 @@ def test_no_good_worker_flagged_spam(audits, name):
 #: lenient against a typical peer; zheng_face's crowd over-uses 'neutral' (42% of judgments, 25% true). Strict: the
 #: day either passes, the marker must go.
 CROWD_BIASED = {
-    "zheng_duck": "dawid_skene evidence is measured against a typical peer, not the estimated truth (issue 13, open)",
+    "zheng_duck": "dawid_skene evidence is measured against a typical peer, not the estimated truth (open: "
+                  "docs/realdata.md)",
     "zheng_face": "the crowd over-uses 'neutral'; no reference built from the labels alone recovers the truth",
 }
 

@@ -17,10 +17,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from evalaudit import history, pipeline, report
+from evalaudit.cli import progress_display
 from evalaudit.config import Config
 from evalaudit.errors import UnusableInput
 from evalaudit.redact import SALT_ENV, Redactor, pseudonym
-from evalaudit.run import STALE_PARTIAL_S, audit, progress_display
+from evalaudit.run import STALE_PARTIAL_S, audit
+from evalaudit.stage import StageResult
 from tests.conftest import run_evalaudit
 
 
@@ -238,7 +240,7 @@ def test_memory_limit_is_applied_and_a_bad_one_is_one_sentence(store, tmp_path):
 
     def limit(ctx):
         seen["limit"] = ctx.engine.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        return pipeline.StageResult()
+        return StageResult()
 
     audit(store, tmp_path / "out", cfg, fail_on="never", stages=[("limit", limit)])
     assert seen["limit"].replace(" ", "") in ("700.0MB", "667.5MiB", "700MB")

@@ -161,7 +161,7 @@ def test_hostile_rows_never_crash_or_corrupt(tmp_path_factory, rows, as_jsonl):
         assert count_rows(store) == 0  # refused whole: nothing written
         return
     # every input row is accounted for: stored, quarantined, or set aside as an exact copy of a stored
-    # judgment (SPEC §2), never two of these, never lost
+    # judgment (docs/store.md), never two of these, never lost
     assert result.rows_added + result.rows_quarantined + result.rows_duplicate_in_file == len(rows)
     assert count_rows(store) == result.rows_added
     s = Store.open(store)
@@ -177,7 +177,8 @@ def test_hostile_rows_never_crash_or_corrupt(tmp_path_factory, rows, as_jsonl):
         key = tuple(eng.con.execute("SELECT NULLIF(TRIM(?), '')", [rows[i][c]]).fetchone()[0]
                     for c in ("item_id", "labeler_id", "label"))
         assert key in stored_keys
-    assert all(r["item_id"] and r["labeler_id"] and r["label"] for r in stored)  # labeled_at may be null (SPEC §1)
+    # labeled_at may be null (docs/schema.md)
+    assert all(r["item_id"] and r["labeler_id"] and r["label"] for r in stored)
     # the store still reads with a bare glob, and re-ingest adds nothing
     (again,) = ingest_files(store, [src])
     assert again.status == "duplicate" and count_rows(store) == result.rows_added

@@ -1,5 +1,5 @@
 """The verdict (evalaudit.verdict) on the demo store, where truth.json names the answer, and on hand-made documents;
-and the one sign of SPEC §5 (delta = score_current − score_audited) tied together across impact.parquet, the
+and the one sign of docs/outputs.md (delta = score_current − score_audited) tied together across impact.parquet, the
 eval_score_inflation finding, the history, the report, the notebooks' charts and the docs."""
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def test_demo_relabel_command_of_the_verdict_selects_those_items(demo, tmp_path)
 
 
 def test_one_sign_everywhere(demo):
-    """SPEC §5: delta = score_current − score_audited in impact.parquet, the finding, the history, the report."""
+    """docs/outputs.md: delta = score_current − score_audited in impact.parquet, the finding, the history, the
+    report."""
     _, out = demo
     doc, tables = _doc_and_tables(out)
     t = tables["impact"].to_pylist()
@@ -201,7 +202,8 @@ def test_relabel_flag_and_failure_mode_filters(demo, tmp_path):
     assert run_evalaudit("relabel", "--store", store, "--out", everything, "--top", "100000").returncode == 0
     assert len(rows) < len(list(csv.DictReader(everything.open())))
     bad = run_evalaudit("relabel", "--store", store, "--out", tmp_path / "x.csv", "--flag", "nope")
-    assert bad.returncode == 2 and "--flag 'nope' is not a flag" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "'nope' is not an item flag" in bad.stderr and "(see --flag)" in bad.stderr
+    assert "Traceback" not in bad.stderr
     assert not (tmp_path / "x.csv").exists()
 
 

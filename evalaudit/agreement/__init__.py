@@ -2,7 +2,7 @@
 Gwet's AC1/AC2, Brennan-Prediger and percent agreement - from long-form judgments, per slice, with
 item-bootstrap intervals. See docs/agreement.md for formulas, sources and conventions.
 
-Public API (SPEC §6)::
+Public API (docs/agreement.md)::
 
     from evalaudit import agreement
     agreement.krippendorff_alpha(data, level="nominal", order=None)

@@ -1,4 +1,4 @@
-"""The Python API of SPEC §6: agreement coefficients of any long-form table of judgments.
+"""The Python API of docs/agreement.md: agreement coefficients of any long-form table of judgments.
 
 ``data`` is a pandas or polars DataFrame, a pyarrow Table or a DuckDB relation with columns ``item_id``,
 ``labeler_id`` and ``label`` (one row per judgment). Label-count patterns are built in memory
@@ -10,7 +10,7 @@ Missing judgments are simply absent rows (a null label counts as absent). Labels
 nominal level; when every label is a number they count as numbers for the ordinal, interval and ratio levels and
 for weights (``-0``, ``0`` and ``00`` are then one value). There is no limit on the number of distinct labels.
 Each judgment row counts once: a labeler who judged an item twice contributes two values to the item (the audit
-stage, unlike these functions, reads one judgment per labeler and item: ``evalaudit.pipeline.define_judgments``).
+stage, unlike these functions, reads one judgment per labeler and item: ``evalaudit.stage.define_judgments``).
 """
 
 from __future__ import annotations
@@ -156,6 +156,14 @@ def weighted_alpha(data: Any, weights: str = "quadratic", categories: Sequence[s
     return _one(coef.alpha(p.patterns.counts, p.weights(), delta2))
 
 
+def _weighted(data: Any, weights: str, categories: Sequence[str] | None, what: str) -> tuple[_Prepared, Any]:
+    """The judgments ready for a coefficient with Gwet's agreement weights: labels count as numbers unless the
+    weights are identity, data without an item of two labels is refused (naming ``what``), and the weights."""
+    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
+    p.require_pairable(what)
+    return p, gwet_kernel(weights, p.categories)
+
+
 @_releasing
 def fleiss_kappa(data: Any, *, allow_varying: bool = False, weights: str = "identity",
                  categories: Sequence[str] | None = None) -> float:
@@ -194,18 +202,14 @@ def gwet_ac2(data: Any, weights: str = "quadratic", categories: Sequence[str] | 
     """Gwet's AC2: AC1 with one of Gwet's agreement weights (identity, linear, quadratic, ordinal, radical,
     ratio, circular, bipolar; Gwet 2014, ch. 3). ``categories`` (in order) fixes the label set and its order;
     without it numeric labels are ordered by value."""
-    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
-    p.require_pairable("Gwet's AC")
-    agree = gwet_kernel(weights, p.categories)
+    p, agree = _weighted(data, weights, categories, "Gwet's AC")
     return _one(coef.gwet_ac(p.patterns.counts, p.weights(), agree, p.categories.q))
 
 
 @_releasing
 def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
     """Brennan & Prediger's (1981) coefficient, chance agreement 1/q (weighted: T_w/q²; Gwet 2014, ch. 3)."""
-    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
-    p.require_pairable("Brennan-Prediger's coefficient")
-    agree = gwet_kernel(weights, p.categories)
+    p, agree = _weighted(data, weights, categories, "Brennan-Prediger's coefficient")
     return _one(coef.brennan_prediger(p.patterns.counts, p.weights(), agree, p.categories.q))
 
 
@@ -213,9 +217,7 @@ def brennan_prediger(data: Any, weights: str = "identity", categories: Sequence[
 def percent_agreement(data: Any, weights: str = "identity", categories: Sequence[str] | None = None) -> float:
     """The share of agreeing label pairs within items, averaged over items with at least two labels (Gwet
     2014, ch. 2; weighted with Gwet's weights when ``weights`` is not identity)."""
-    p = _Prepared(data, declared=categories, order=categories, numeric=weights != "identity")
-    p.require_pairable("Percent agreement")
-    agree = gwet_kernel(weights, p.categories)
+    p, agree = _weighted(data, weights, categories, "Percent agreement")
     return _one(coef.observed_agreement(p.patterns.counts, p.weights(), agree))
 
 
@@ -260,11 +262,6 @@ def cohen_kernel(weights: str | None, q: int) -> Kernel:
     if weights == "quadratic":
         return Kernel.from_affine(q, 1.0, -1.0, 0.0, np.arange(q) / (q - 1.0))
     return Kernel(q, lambda i, j: 1.0 - np.abs(i - j) / (q - 1.0))
-
-
-def cohen_weights(weights: str | None, q: int) -> np.ndarray:
-    """Cohen's agreement weights as a dense q×q matrix (:func:`cohen_kernel`)."""
-    return cohen_kernel(weights, q).matrix()
 
 
 def kappa_from_tables(tables: np.ndarray, agree: np.ndarray) -> np.ndarray:

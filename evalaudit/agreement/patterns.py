@@ -64,7 +64,7 @@ def _column(name: str) -> str:
 
 #: the time window of a judgment: DATE_TRUNC of its UTC timestamp, the unit a bound parameter
 WINDOW_EXPR = f"DATE_TRUNC($window, {_column('labeled_at')})"
-#: agreement.parquet's scopes (SPEC §5, exactly these), in the order the stage computes them
+#: agreement.parquet's scopes (docs/outputs.md, exactly these), in the order the stage computes them
 SCOPES: dict[str, Slicing] = {
     "overall": Slicing((("slice", "'all'"),)),
     "failure_mode": Slicing((("slice", _column("failure_mode")),), ("failure_mode",)),

@@ -12,7 +12,7 @@ other scope); failure_mode is never null in the store ('unspecified'). Judgments
 the window scope and the failure mode × window table, and ``summary.skipped`` says how many.
 
 Repeated judgments (one labeler, one item, twice): every query reads the view ``judgments`` (registered once per
-run, :func:`evalaudit.pipeline.define_judgments`), where each labeler's latest judgment of an item counts - the same
+run, :func:`evalaudit.stage.define_judgments`), where each labeler's latest judgment of an item counts - the same
 policy as every other stage.
 """
 
@@ -37,8 +37,8 @@ from evalaudit.engine import engine_for_tables
 from evalaudit.errors import UnusableInput
 from evalaudit.findings import Finding
 from evalaudit.frames import require_columns, to_arrow
-from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 from evalaudit.schema import UNSPECIFIED
+from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 #: Gwet's weights used for AC2 at each non-nominal level (named in the `level` column as "gwet_<name>").
 AC2_WEIGHTS = {"ordinal": "ordinal", "interval": "quadratic", "ratio": "ratio"}
@@ -65,7 +65,7 @@ SCHEMA = pa.schema(
 )
 PAIRS_SCHEMA = api.PAIRS_SCHEMA
 #: the extra table of Krippendorff's alpha per failure mode × time window (not a scope of agreement.parquet:
-#: SPEC §5 lists those); intervals are item-jackknife normal intervals, cheap enough for ~1,000 cells
+#: docs/outputs.md lists those); intervals are item-jackknife normal intervals, cheap enough for ~1,000 cells
 FAILURE_MODE_WINDOW_TABLE = "agreement_failure_mode_window"
 FAILURE_MODE_WINDOW_SCHEMA = pa.schema(
     [("failure_mode", pa.string()), ("window_start", pa.date32()), ("window", pa.string())]

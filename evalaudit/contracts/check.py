@@ -1,4 +1,4 @@
-"""`evalaudit check`: the data contract of a new labeling batch, in one pass (issue 7).
+"""`evalaudit check`: the data contract of a new labeling batch, in one pass (docs/contracts.md).
 
 Order of work: hash the file (a batch already ingested is reported, not re-checked); read and normalise it as
 ingest would; join the store facts each row needs; compute the batch metrics in DuckDB; run every expectation with

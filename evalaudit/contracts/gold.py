@@ -33,8 +33,8 @@ from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResul
 from evalaudit.findings import Finding
 from evalaudit.gold import in_gold_set, stale_mask
 
-if TYPE_CHECKING:  # the pipeline imports the stages; importing it here at run time would be circular
-    from evalaudit.pipeline import Context, StageResult
+if TYPE_CHECKING:  # the stage contract; only type hints need it
+    from evalaudit.stage import Context, StageResult
 
 ANALYSIS = "gold-set expectations"
 
@@ -129,7 +129,7 @@ def _findings(results: list[ExpectationResult]) -> list[Finding]:
 def gold_stage(ctx: Context) -> StageResult:
     """Pipeline stage: the gold expectations over the items and labelers stages' tables; findings of kind
     ``gold_expectation``; nothing (and a ``summary.skipped`` entry) without an items table."""
-    from evalaudit.pipeline import StageResult, skip
+    from evalaudit.stage import StageResult, skip
 
     items = ctx.tables.get("items")
     if not ctx.engine.has_table("items") or items is None:

@@ -2,7 +2,8 @@
 
 Why GX at all: it is the maintained vocabulary of data expectations (in-set, not-null, between, compound
 uniqueness, column-pair order ...) with a result format that counts unexpected rows and returns example rows by
-index columns — exactly what a vendor needs to fix a batch. What GX 1.24 cannot do here (issue 7) shapes this module:
+index columns — exactly what a vendor needs to fix a batch. What GX 1.24 cannot do here (docs/contracts.md) shapes this
+module:
 
 - it validates pandas DataFrames only (no DuckDB source; polars is refused), so every frame is Arrow -> pandas;
 - batch-level metrics are computed in DuckDB and the resulting small frames are validated like any other;

@@ -1,8 +1,9 @@
 """The offline validation page: one self-contained HTML file rendered by evalaudit from a `CheckResult`.
 
 Why not GX's own Data Docs: they load Bootstrap, jQuery and Vega from public CDNs and a logo from GX's servers, so
-they neither open offline nor stay private (issue 7 §8). This page has inline CSS, no script, no external reference
-(its Content-Security-Policy forbids any), and every user-supplied string is escaped by Jinja2's autoescape.
+they neither open offline nor stay private (docs/contracts.md, "Output"). This page has inline CSS, no script, no
+external reference (its Content-Security-Policy forbids any), and every user-supplied string is escaped by Jinja2's
+autoescape.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Row-level expectations: what every judgment of a batch must satisfy (issue 7 §1), as Great Expectations specs.
+"""Row-level expectations: what every judgment of a batch must satisfy (docs/contracts.md, "Row expectations"), as Great
+Expectations specs.
 
 Each expectation is a stock GX 1.x expectation on the batch's rows; where a row needs the store to be judged (is
 this judgment already stored? was this labeler engaged on that day?) the store fact is joined onto the row in DuckDB

@@ -118,12 +118,12 @@ def melt(path: Path, table: pa.Table, glob: str) -> pa.Table:
     """The wide ``table`` as judgments: one row per non-empty cell of the columns matching ``glob``."""
     judged = [c for c in table.column_names if fnmatch.fnmatchcase(c, glob)]
     if not judged:
-        raise UnusableInput(f"{path}: --melt {glob!r} matches no column (columns: {', '.join(table.column_names)}) "
-                            "(input)")
+        raise UnusableInput(f"{path}: the melt pattern {glob!r} matches no column "
+                            f"(columns: {', '.join(table.column_names)}) (input)", options=("melt",))
     clash = [c for c in ("labeler_id", "label") if c in table.column_names and c not in judged]
     if clash:
-        raise UnusableInput(f"{path}: has column(s) {', '.join(clash)} already, which --melt would write; rename or "
-                            "drop them (input)")
+        raise UnusableInput(f"{path}: has column(s) {', '.join(clash)} already, which melting would write; "
+                            "rename or drop them (input)", options=("melt",))
     kept = [c for c in table.column_names if c not in judged and c != "__row"]
     width = len(judged)
     parts: list[pa.Table] = []

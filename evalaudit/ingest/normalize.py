@@ -107,7 +107,7 @@ def _timestamp_problem(src: str, src_type: str, name: str, value: str, col: sche
 def column_expr(col: schema.Column, src: str | None, src_type: str, fill_unspecified: bool = False) -> Expr:
     """The normalised value of canonical column ``col`` read from source expression ``src`` (None = absent).
 
-    ``fill_unspecified``: a missing failure mode becomes 'unspecified' (SPEC §1, for judgments)."""
+    ``fill_unspecified``: a missing failure mode becomes 'unspecified' (docs/schema.md, for judgments)."""
     fill = fill_unspecified and col.name == "failure_mode"
     name = col.name
     if src is None:

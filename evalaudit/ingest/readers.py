@@ -74,7 +74,8 @@ def detect_format(path: Path) -> str:
     if suffix == ".json":
         return tools.sniff(path, "label-studio")
     raise UnusableInput(
-        f"{path}: cannot tell its format from the name or contents; pass --format {'|'.join(FORMATS[1:])}"
+        f"{path}: cannot tell its format from the name or contents; name it: {'|'.join(FORMATS[1:])}",
+        options=("fmt",),
     )
 
 
@@ -166,8 +167,9 @@ def _reshape(src: Source, options: ReadOptions) -> Source:
         return src
     if options.melt:
         if bad:
-            raise UnusableInput(f"{src.path}: --melt needs a whole table, and {len(bad)} record(s) of the file "
-                                f"cannot be read (first: record {bad[0].row}: {bad[0].reason}) (input)")
+            raise UnusableInput(f"{src.path}: melting needs a whole table, and {len(bad)} record(s) of the file "
+                                f"cannot be read (first: record {bad[0].row}: {bad[0].reason}) (input)",
+                                options=("melt",))
         table = hf.melt(src.path, table, options.melt)
     columns = [c for c in table.column_names if c != ROW]
     return Source(src.path, src.format, columns, table=table, bad_rows=bad, notes=src.notes, kinds=src.kinds)

@@ -104,12 +104,14 @@ def pick_question(path: Path, available: list[str], question: str | None, what: 
     listed = ", ".join(repr(n) for n in names) or "none"
     if question is not None:
         if question not in names:
-            raise UnusableInput(f"{path}: has no {what} {question!r} (it has: {listed}) (input)")
+            raise UnusableInput(f"{path}: has no {what} {question!r} (it has: {listed}) (input)",
+                                options=("question",))
         return question
     if not names:
         raise UnusableInput(f"{path}: holds no answered {what} (input)")
     if len(names) > 1:
-        raise UnusableInput(f"{path}: holds {len(names)} {what}s ({listed}); pick one with --question NAME (input)")
+        raise UnusableInput(f"{path}: holds {len(names)} {what}s ({listed}); pick one (input)",
+                            options=("question",))
     return names[0]
 
 

@@ -2,7 +2,7 @@
 (lenient) or less (severe) often than peers judging comparable items, how sure we are, since when, and how much of
 the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
 
-Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items, or vs the other
+Evidence kinds (one leniency row each, docs/outputs.md): ``overlap`` (paired, vs a peer on shared items, or vs the other
 labelers' leave-one-out mean on ordered scales),
 ``honeypot`` (known answers), ``assignment`` (CMH over strata on single-label items, weaker) and ``dawid_skene``
 (confusion matrix vs the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per
@@ -43,7 +43,7 @@ from evalaudit.labelers import (
     spam,
 )
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
-from evalaudit.pipeline import Context, StageResult, define_judgments, skip
+from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
              "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "

@@ -1,4 +1,4 @@
-"""The shape every kind of leniency evidence takes (one row per labeler × failure mode × evidence, SPEC §5
+"""The shape every kind of leniency evidence takes (one row per labeler × failure mode × evidence, docs/outputs.md
 ``leniency.parquet``) and the paired exact test the overlap and honeypot evidence share."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-#: SPEC §5 columns first, then ours.
+#: docs/outputs.md columns first, then ours.
 LENIENCY_SCHEMA = pa.schema(
     [
         ("labeler_id", pa.string()),

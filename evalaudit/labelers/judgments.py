@@ -159,7 +159,7 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored)."""
     n_rows = None
     if not defined:
-        from evalaudit.pipeline import judgments_view
+        from evalaudit.stage import judgments_view
 
         n_rows = judgments_view(engine)["n_rows"]
     if isinstance(space, str):

@@ -1,6 +1,6 @@
 """The report's sections, built from the findings document and whatever stage tables the run produced.
 
-Each builder reads its tables defensively (columns beyond SPEC §5 may be absent) and returns a :class:`Section`;
+Each builder reads its tables defensively (columns beyond docs/outputs.md may be absent) and returns a :class:`Section`;
 a missing table gives a section that says "not computed" and why. Charts aggregate first — no per-item data goes
 into a chart — and tables are capped (the full data is in the Parquet files beside the report).
 """

@@ -6,7 +6,8 @@ rows built here, so they show the same numbers.
 Release order is the model versions' name order (the order impact.parquet and the findings use). Each score's
 interval is the Wilson score interval (scipy.stats.binomtest(...).proportion_ci(method="wilson")) of a share of
 ``n_items`` (today's gold) or ``n_audited`` (audited gold) items; the interval on their difference — the paired
-bootstrap of impact.parquet, ``delta = score_current − score_audited`` (SPEC §5) — is carried along for tooltips.
+bootstrap of impact.parquet, ``delta = score_current − score_audited`` (docs/outputs.md) — is carried along for
+tooltips.
 """
 
 from __future__ import annotations

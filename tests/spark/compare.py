@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: the tables the parity contract covers (issue 9)
+#: the tables the parity contract covers (docs/spark.md)
 PARITY_TABLES = ("agreement", "leniency", "items", "impact")
 
 

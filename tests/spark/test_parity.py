@@ -1,6 +1,6 @@
-"""The same audit on DuckDB and on Spark (issue 9): on the demo store, the four SPEC output tables are equal
-(same rows, numbers to 1e-9, strings exactly), findings agree, and every query the audit runs returns the same
-column types and row count on both engines."""
+"""The same audit on DuckDB and on Spark (docs/spark.md): on the demo store, the four contract output tables
+(docs/outputs.md) are equal (same rows, numbers to 1e-9, strings exactly), findings agree, and every query the audit
+runs returns the same column types and row count on both engines."""
 
 from __future__ import annotations
 

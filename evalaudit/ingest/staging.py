@@ -1,0 +1,127 @@
+"""Staging one file: its rows projected to the canonical table by DuckDB (:mod:`evalaudit.ingest.normalize`), the
+rows that cannot be stored into a quarantine file with their reason, and the judgments already held set aside
+(:mod:`evalaudit.ingest.dedupe`) - all under the store's staging directory, nothing committed yet."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from evalaudit import schema
+from evalaudit.errors import UnusableInput
+from evalaudit.ingest import normalize
+from evalaudit.ingest.dedupe import dedupe
+from evalaudit.ingest.readers import ROW, Source
+from evalaudit.sql import quote_ident, quote_literal
+from evalaudit.store import Store
+
+
+@dataclass
+class FileResult:
+    path: Path
+    table: str
+    sha256: str
+    status: str  # "added" | "duplicate"
+    format: str = ""
+    rows_added: int = 0
+    rows_quarantined: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    quarantine_file: Path | None = None
+    #: reasons of quarantined rows with their counts, most common first
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+    #: rows set aside because the same judgment came earlier in the file, or is already in the store (docs/store.md)
+    rows_duplicate_in_file: int = 0
+    rows_duplicate_stored: int = 0
+    #: what a tool reader assumed where its export cannot tell (docs/ingest.md, "Tool exports")
+    notes: list[str] = field(default_factory=list)
+    #: labelers of kind model (LLM judges) this file added to the labelers table
+    labelers_added: list[str] = field(default_factory=list)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]) -> duckdb.DuckDBPyConnection:
+    """Execute with only the parameters the statement names (DuckDB rejects unused ones)."""
+    return con.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, names: dict[str, str],
+           sha: str, ingested_at: datetime, staging: Path,
+           stored: list[Path]) -> tuple[Path, Path | None, FileResult]:
+    keep = {old: new for old, new in names.items()
+            if new in table.user_columns or (table.name in schema.OPEN_TABLES
+                                             and new not in {p.name for p in table.provenance})}
+    ignored = [old for old in src.columns if old not in keep]
+    if src.parquet is not None:
+        base = "read_parquet($source_path, file_row_number = true)"
+        row_expr = "file_row_number"
+        described = con.execute(f"DESCRIBE SELECT * FROM {base}", {"source_path": str(src.parquet)}).fetchall()
+        types = {r[0]: r[1] for r in described}
+    else:
+        con.register("__arrow_src", src.table)
+        base, row_expr = "__arrow_src", ROW
+        # text for the text formats; the Hugging Face shapes and --melt keep their native types
+        types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM __arrow_src").fetchall()}
+    # every source column goes into `src` (quarantined rows keep all of them); only `keep` is stored
+    projection = ", ".join(f"{quote_ident(old)} AS {quote_ident(new)}" for old, new in names.items())
+    cte = f"WITH src AS (SELECT {projection}{', ' if projection else ''}{row_expr} AS {ROW} FROM {base})\n"
+    good_sql, bad_sql = normalize.build(table, {new: types[old] for old, new in keep.items()}, ROW)
+    params = {"source_file": str(src.path.resolve()), "source_sha256": sha, "ingested_at": ingested_at,
+              "table_name": table.name}
+    if src.parquet is not None:
+        params["source_path"] = str(src.parquet)
+    data = staging / f"{table.name}.parquet"
+    added = _execute(con, f"COPY ({cte}{good_sql}) TO {quote_literal(str(data))} "
+                     "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)", params).fetchall()[0][0]
+    reader_bad = pa.table(
+        {
+            "table": pa.array([table.name] * len(src.bad_rows), pa.string()),
+            "source_file": pa.array([params["source_file"]] * len(src.bad_rows), pa.string()),
+            "source_sha256": pa.array([sha] * len(src.bad_rows), pa.string()),
+            "source_row": pa.array([b.row for b in src.bad_rows], pa.int64()),
+            "column": pa.array([b.column for b in src.bad_rows], pa.string()),
+            "reason": pa.array([b.reason for b in src.bad_rows], pa.string()),
+            "raw": pa.array([b.raw for b in src.bad_rows], pa.string()),
+            "quarantined_at": pa.array([ingested_at] * len(src.bad_rows), schema.TIMESTAMP),
+        }
+    )
+    con.register("__reader_bad", reader_bad)
+    quarantine = staging / "quarantine.parquet"
+    n_bad = _execute(con, f"COPY ({cte}SELECT * FROM ({bad_sql}) UNION ALL SELECT * FROM __reader_bad "
+                     f"ORDER BY source_row) TO {quote_literal(str(quarantine))} (FORMAT parquet, COMPRESSION zstd)",
+                     params).fetchall()[0][0]
+    reasons: list[tuple[str, int]] = []
+    if n_bad:
+        reasons = [(r, n) for r, n in con.execute(
+            "SELECT split_part(reason, ': ', 1) AS r, count(*) AS n FROM read_parquet($q) GROUP BY r "
+            "ORDER BY n DESC, r", {"q": str(quarantine)}
+        ).fetchall()]
+    result = FileResult(src.path, table.name, sha, "added", src.format, int(added), int(n_bad), ignored,
+                        reasons=reasons, notes=list(src.notes))
+    if table.name == "labels":
+        result.rows_duplicate_in_file, result.rows_duplicate_stored = dedupe(con, data, stored, staging)
+        result.rows_added -= result.rows_duplicate_in_file + result.rows_duplicate_stored
+    return data, (quarantine if n_bad else None), result
+
+
+#: words in a DuckDB error that mean the disk refused a write (not that the input is unreadable)
+_DISK_WORDS = ("no space left", "disk quota", "read-only file system", "permission denied", "could not write",
+               "failed to write", "cannot open file", "could not set lock")
+
+
+def staging_error(e: duckdb.Error, path: Path, store: Store) -> UnusableInput:
+    """Blame the right culprit for a DuckDB error while staging: the store's disk when a write into the store
+    failed, else the input file."""
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    detail = re.search(r'"exception_message":"(.*?)(?<!\\)"', text)  # DuckDB's JSON-shaped IO errors
+    if detail:
+        text = detail.group(1).replace('\\"', '"')
+    if str(store.root.resolve()) in str(e) or str(store.root) in str(e) or any(
+        w in text.lower() for w in _DISK_WORDS
+    ):
+        return UnusableInput(f"{store.root}: cannot write into the store ({text}) (store)")
+    return UnusableInput(f"{path}: cannot be read ({text}) (input)")

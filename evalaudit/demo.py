@@ -567,7 +567,7 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
             "vendor": vendor_names.take(pa.array(roster.vendor)),
             "active_from": _ts(roster.from_day),
             "active_to": _ts(roster.to_day),
-            "kind": pa.array(["human"] * len(lab_ids), pa.string()),  # SPEC §1 labelers.kind: all people here
+            "kind": pa.array(["human"] * len(lab_ids), pa.string()),  # labelers.kind (docs/schema.md): all people here
         },
         "predictions": {
             "model_version": pa.array(list(MODEL_VERSIONS)).take(

@@ -47,7 +47,7 @@ from evalaudit.frames import mask, numbers
 if TYPE_CHECKING:  # the pipeline imports the stages, which import this module
     from evalaudit.config import Config
     from evalaudit.engine import Engine
-    from evalaudit.pipeline import Context
+    from evalaudit.stage import Context
 
 #: where an item's gold came from, in the order :func:`today_gold` tries them
 GOLD_SOURCES = ("items.gold_label", "honeypot", "dawid_skene", "majority", "mean")
@@ -263,7 +263,7 @@ def rederive(ctx: Context, excluded: Sequence[tuple[str, str | None] | tuple[str
     stage's tables (consensus, Dawid–Skene) are reused, not recomputed; ``answers`` (returning the named query
     ``impact_answers``, called only when the gold is re-derived) spares the impact stage re-reading the
     predictions."""
-    from evalaudit import impact, items, pipeline
+    from evalaudit import impact, items, pipeline, stage
 
     same_cfg = cfg is None or cfg == ctx.cfg
     run_flagged = ctx.tables.get("flagged_labelers")
@@ -273,7 +273,7 @@ def rederive(ctx: Context, excluded: Sequence[tuple[str, str | None] | tuple[str
     keep = {k: v for k, v in ctx.tables.items() if k not in ("items", "gold_items", "impact", "flagged_labelers")}
     gold_kinds = {"poisoned_items", "stale_items", "eval_score_inflation"}
     new_cfg = cfg or ctx.cfg
-    new = pipeline.Context(engine=ctx.engine, cfg=new_cfg, tables=keep,
+    new = stage.Context(engine=ctx.engine, cfg=new_cfg, tables=keep,
                            findings=[f for f in ctx.findings if f.kind not in gold_kinds])
     if excluded is not None:
         new.tables["flagged_labelers"] = flagged_table(list(excluded))
@@ -285,7 +285,7 @@ def rederive(ctx: Context, excluded: Sequence[tuple[str, str | None] | tuple[str
     run_items = ctx.tables.get("items")
     if run_items is not None and new_cfg.gold == ctx.cfg.gold and new_cfg.labels == ctx.cfg.labels:
         # only who is flagged or an items/impact threshold moved: re-derive what depends on them (seconds at 10M)
-        def gold_stage(c: pipeline.Context) -> pipeline.StageResult:
+        def gold_stage(c: stage.Context) -> stage.StageResult:
             return items.rederive(c, run_items)
     else:
         gold_stage = items.stage

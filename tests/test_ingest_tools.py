@@ -1,4 +1,4 @@
-"""Tool exports (issue 19.1/19.2): each fixture in tests/fixtures/exports/<tool>/, written by the tool's own library
+"""Tool exports (docs/ingest.md): each fixture in tests/fixtures/exports/<tool>/, written by the tool's own library
 where it is on PyPI (make_fixture.py beside it), ingests with one command into exactly the judgments of its
 expected_*.csv (written by hand); skipped, discarded, draft, ignored and rejected answers go to quarantine with
 their reason; exports that cannot tell say what was assumed; LLM judges become labelers of kind model."""

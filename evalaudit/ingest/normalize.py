@@ -133,7 +133,7 @@ def column_expr(col: schema.Column, src: str | None, src_type: str, fill_unspeci
     if fill:
         value = f"COALESCE({value}, '{schema.UNSPECIFIED}')"
         return Expr(value, "NULL")
-    if name == "kind":  # labelers.kind (SPEC §1): a closed vocabulary, so the report can tell judges from people
+    if name == "kind":  # labelers.kind (docs/schema.md): a closed vocabulary, so the report can tell judges from people
         value = f"lower({value})"
         return Expr(value, f"CASE WHEN {value} NOT IN ('human', 'model') "
                            f"THEN 'kind must be human or model (or empty for human): ' || {_shown(_text(src))} END")

@@ -145,14 +145,15 @@ def _ours(r: dict, flags_as_text: bool = True) -> dict:
 
 
 def _content(r: dict) -> dict:
-    """The content columns of a queue row that hold a value."""
-    return {k: v for k, v in r.items() if k not in COLUMNS and v is not None}
+    """The content columns of a queue row that hold a value (not null, not blank)."""
+    return {k: v for k, v in r.items() if k not in COLUMNS and v is not None and str(v).strip()}
 
 
 def label_studio_task(r: dict) -> dict:
     """A Label Studio task: ``data`` is what the labeling interface shows (the content columns, referenced as
-    ``$prompt``, ``$response``, ... in its labeling config) beside evalaudit's columns; ``meta`` is kept unshown."""
-    return {"data": {**_ours(r), **{k: v for k, v in r.items() if k not in COLUMNS}},
+    ``$prompt``, ``$response``, ... in its labeling config; an item without a value shows an empty text, since Label
+    Studio rejects a task whose displayed variable is null) beside evalaudit's columns; ``meta`` is kept unshown."""
+    return {"data": {**_ours(r), **{k: "" if v is None else v for k, v in r.items() if k not in COLUMNS}},
             "meta": {"source": "evalaudit relabel", "relabel_priority": r["relabel_priority"]}}
 
 

@@ -1,7 +1,7 @@
 """Read `evalaudit relabel` exports back with the labeling tools' own libraries (run with a Python that has
 argilla 2.x and label-studio-sdk installed; they conflict with evalaudit's pins, so they live in their own venv).
 
-    python tests/tools/relabel_readback.py EXPORT_DIR      # EXPORT_DIR holds queue-argilla.json, queue-label-studio.json
+    python tests/tools/relabel_readback.py EXPORT_DIR   # holds queue-argilla.json, queue-label-studio.json
 
 - Argilla: ``Dataset.records.from_json`` (the SDK's own reader of ``records.to_json`` files) loads the records into a
   dataset whose fields are the content columns; no Argilla server runs here, so the client's HTTP transport is
@@ -54,7 +54,7 @@ def argilla_readback(path: Path) -> dict:
     error = None
     try:
         dataset.records.from_json(path)
-    except Exception as e:  # noqa: BLE001 - reported, and the caller's test fails on it
+    except Exception as e:  # reported: the calling test fails on it
         error = f"{type(e).__name__}: {e}"
     return {"argilla_version": rg.__version__, "records_in_file": len(records), "records_sent": len(sent),
             "error": error, "field_names": field_names,

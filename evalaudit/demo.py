@@ -425,10 +425,13 @@ class _Judgments:
 def _draw_items(rng: np.random.Generator, plan: Plan, n_judgments: int) -> _Items:
     """Items: failure mode from the eval mix, true label from the mode's pass rate, creation time uniform over
     the year (honeypots early enough to be graded several times). The item count is the judgment target over
-    the expected judgments per item."""
+    the expected judgments per item (the LLM judge's included)."""
     hp_lo, hp_hi = plan.honeypot_labels
     pre_v3 = (GUIDELINES[-1][1] - 3.0) / (HISTORY_DAYS - 7.0)
     per_regular = 1.0 + plan.overlap_one + 2 * plan.overlap_two + pre_v3 * (1.0 - plan.campaign_missed)
+    # the LLM judge's one judgment of each double-labeled item created once it is in use (_judge_llm)
+    judged = max(0.0, HISTORY_DAYS - 7.0 * plan.judge_first_week) / (HISTORY_DAYS - 7.0)
+    per_regular += (plan.overlap_one + plan.overlap_two) * judged
     per_item = (1 - plan.honeypot_share) * per_regular + plan.honeypot_share * (hp_lo + hp_hi) / 2
     n_items = round(n_judgments / per_item)
     eval_p = np.array([m.eval_share for m in FAILURE_MODES])

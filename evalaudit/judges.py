@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from evalaudit.agreement.bootstrap import percentile_interval, rng_for
 from evalaudit.contracts.compare import newcombe, wilson
@@ -184,6 +185,20 @@ def _previous_versions(order: list[str]) -> dict[str, str]:
         if version is not None:
             last[name] = judge
     return out
+
+
+#: the columns the notebooks show, in order
+SHOWN = ("judge_id", "failure_mode", "n_items", "kappa", "kappa_ci_low", "kappa_ci_high", "percent_agreement",
+         "agreement_ci_low", "agreement_ci_high", "previous_version", "kappa_change", "kappa_change_ci_low",
+         "kappa_change_ci_high")
+
+
+def shown(table: pa.Table | None, failure_mode: str | None = None) -> pa.Table:
+    """The judges table as the audit notebook shows it: the rows of ``failure_mode`` (every judge's ``all`` row
+    when None), judges in version order, the columns of ``SHOWN``."""
+    table = JUDGES_SCHEMA.empty_table() if table is None else table
+    keep = pc.equal(table["failure_mode"], failure_mode or ALL)
+    return table.filter(keep).select(list(SHOWN))
 
 
 def judge_ids(engine) -> list[str]:

@@ -141,3 +141,41 @@ def test_kappa_of_a_table_matches_the_package_cohen_kappa_and_is_symmetric(cells
                      "label": [f"c{r}" for r, _ in rows] + [f"c{c}" for _, c in rows]})
     reference = agreement.cohen_kappa(data, "a", "b")
     assert kappa == pytest.approx(reference, nan_ok=True, abs=1e-12)
+
+
+def test_the_report_section_shows_judges_escaped_and_says_when_there_are_none():
+    from datetime import UTC, datetime
+
+    from evalaudit import findings as fnd
+    from evalaudit import report
+
+    def says(version, t, i):
+        return "pass" if version == "<b>j</b>@v2" else t
+
+    labels, roster, _ = _world(says, versions=("<b>j</b>@v1", "<b>j</b>@v2"), n_items=120)
+    table = judges.stage(context(labels=labels, labelers=roster)).tables["judges"]
+    doc = fnd.document([], {"config": "defaults", "judges": {"judges": 2}},
+                       generated_at=datetime(2026, 1, 1, tzinfo=UTC))
+    html = report.render(doc, {"judges": table})
+    section = html[html.index('<section id="judges">'):]
+    section = section[: section.index("</section>")]
+    assert "<b>j</b>" not in html and "&lt;b&gt;j&lt;/b&gt;@v2" in section
+    assert "Cohen&#39;s kappa" in section and "Wilson" in section and "Newcombe" in section
+    assert "Change from the previous version" in section and "<svg" in section
+    empty = report.render(fnd.document([], {"config": "defaults"}, generated_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert "no model judge: no labeler is marked kind = model" in empty
+
+
+def test_ingest_stores_kind_lowercased_and_quarantines_anything_but_human_or_model(tmp_path):
+    from evalaudit.ingest import ingest_files
+    from evalaudit.store import Store
+
+    roster = tmp_path / "labelers.csv"
+    roster.write_text("labeler_id,kind\nann,Human\ngpt@1, MODEL \nbob,\ncy,robot\n", encoding="utf-8")
+    (result,) = ingest_files(tmp_path / "store", [roster], table="labelers")
+    assert (result.rows_added, result.rows_quarantined) == (3, 1)
+    assert result.reasons[0][0].startswith("kind must be human or model (empty = human)")
+    eng = Store.open(tmp_path / "store").engine()
+    kinds = {r["labeler_id"]: r["kind"] for r in eng.sql("SELECT labeler_id, kind FROM labelers").to_pylist()}
+    assert kinds == {"ann": "human", "gpt@1": "model", "bob": None}
+    assert judges.judge_ids(eng) == ["gpt@1"]

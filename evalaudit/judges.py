@@ -106,16 +106,12 @@ class Comparison:
         return int(np.trace(self.table))
 
 
-def compare(judge_labels: np.ndarray, human_labels: np.ndarray, categories: list[str], n_resamples: int,
+def compare(judge_codes: np.ndarray, human_codes: np.ndarray, k: int, n_resamples: int,
             rng: np.random.Generator) -> Comparison:
-    """The judge × people's-majority table of one slice (``human_labels`` None = the people tied) and ``n_resamples``
-    item-bootstrap kappas of it."""
-    index = {c: i for i, c in enumerate(categories)}
-    k = len(categories)
-    tied = np.array([h is None for h in human_labels], dtype=bool)
-    rows = np.array([index[x] for x in judge_labels[~tied]], dtype=np.int64)
-    cols = np.array([index[x] for x in human_labels[~tied]], dtype=np.int64)
-    table = np.bincount(rows * k + cols, minlength=k * k).reshape(k, k)
+    """The judge × people's-majority table of one slice (label codes 0..k-1; a human code of -1 = the people
+    tied) and ``n_resamples`` item-bootstrap kappas of it."""
+    tied = human_codes < 0
+    table = np.bincount(judge_codes[~tied] * k + human_codes[~tied], minlength=k * k).reshape(k, k)
     n = int(table.sum())
     if n == 0:
         boot = np.full(0, np.nan)
@@ -125,23 +121,29 @@ def compare(judge_labels: np.ndarray, human_labels: np.ndarray, categories: list
     return Comparison(table, int(tied.sum()), boot)
 
 
+def _codes(column: pa.ChunkedArray | pa.Array, categories: pa.Array) -> np.ndarray:
+    """Each value's index in ``categories`` (-1 for null), as int64."""
+    return pc.fill_null(pc.index_in(column, value_set=categories), -1).to_numpy().astype(np.int64)
+
+
 def judges_table(pairs: pa.Table, roster: pa.Table, confidence: float = 0.95, n_resamples: int = 1000,
                  seed: int = 0) -> pa.Table:
     """The judges table (``JUDGES_SCHEMA``) from the judge-beside-people pairs (SQL ``judges_pairs``) and the
     roster of judges (SQL ``judges_roster``): one row per judge × failure mode and per judge over ``all``."""
-    columns = pairs.to_pydict()
-    judge_ids = np.asarray(columns["judge_id"], dtype=object)
-    fms = np.asarray(columns["failure_mode"], dtype=object)
-    judge_labels = np.asarray(columns["judge_label"], dtype=object)
-    human_labels = np.asarray(columns["human_label"], dtype=object)
-    categories = sorted({*judge_labels.tolist(), *(h for h in human_labels.tolist() if h is not None)})
+    categories = pa.array(sorted({*pc.unique(pairs["judge_label"]).to_pylist(),
+                                  *pc.unique(pairs["human_label"]).drop_null().to_pylist()}), pa.string())
+    k = len(categories)
+    judge_codes, human_codes = _codes(pairs["judge_label"], categories), _codes(pairs["human_label"], categories)
     order = _version_order(roster)
+    judge_of = _codes(pairs["judge_id"], pa.array(order, pa.string()))
+    fm_names = pc.unique(pairs["failure_mode"]).to_pylist()
+    fm_of = _codes(pairs["failure_mode"], pa.array(fm_names, pa.string()))
     results: dict[tuple[str, str], Comparison] = {}
-    for judge in order:
-        mine = judge_ids == judge
-        for fm in [ALL, *sorted(set(fms[mine].tolist()))]:
-            sel = mine if fm == ALL else mine & (fms == fm)
-            results[judge, fm] = compare(judge_labels[sel], human_labels[sel], categories, n_resamples,
+    for j, judge in enumerate(order):
+        mine = judge_of == j
+        for fm in [ALL, *sorted(set(np.asarray(fm_names, dtype=object)[np.unique(fm_of[mine])].tolist()))]:
+            sel = mine if fm == ALL else mine & (fm_of == fm_names.index(fm))
+            results[judge, fm] = compare(judge_codes[sel], human_codes[sel], k, n_resamples,
                                          rng_for(seed, "judges", judge, fm))
     previous = _previous_versions(order)
     rows = []

@@ -79,9 +79,13 @@ def with_content(engine: Engine, queue_table: pa.Table) -> pa.Table:
     names = content_columns(engine)
     if not names:
         return queue_table
-    stored = engine.query("relabel_item_content")
-    wanted = pc.is_in(stored["item_id"], queue_table["item_id"])
-    rows = {r["item_id"]: r for r in stored.filter(wanted).select(["item_id", *names]).to_pylist()}
+    # only the queue's items are read: an eval set's content (prompts, responses) can be gigabytes
+    engine.register("relabel_queue", queue_table.select(["item_id"]))
+    try:
+        stored = engine.query("relabel_item_content")
+    finally:
+        engine.drop("relabel_queue")
+    rows = {r["item_id"]: r for r in stored.select(["item_id", *names]).to_pylist()}
     ids = queue_table["item_id"].to_pylist()
     for name in names:
         values = [None if rows.get(i, {}).get(name) is None else str(rows[i][name]) for i in ids]

@@ -425,13 +425,10 @@ class _Judgments:
 def _draw_items(rng: np.random.Generator, plan: Plan, n_judgments: int) -> _Items:
     """Items: failure mode from the eval mix, true label from the mode's pass rate, creation time uniform over
     the year (honeypots early enough to be graded several times). The item count is the judgment target over
-    the expected judgments per item (the LLM judge's included)."""
+    the expected judgments per item (people's: the LLM judge's come on top, see ``generate``)."""
     hp_lo, hp_hi = plan.honeypot_labels
     pre_v3 = (GUIDELINES[-1][1] - 3.0) / (HISTORY_DAYS - 7.0)
     per_regular = 1.0 + plan.overlap_one + 2 * plan.overlap_two + pre_v3 * (1.0 - plan.campaign_missed)
-    # the LLM judge's one judgment of each double-labeled item created once it is in use (_judge_llm)
-    judged = max(0.0, HISTORY_DAYS - 7.0 * plan.judge_first_week) / (HISTORY_DAYS - 7.0)
-    per_regular += (plan.overlap_one + plan.overlap_two) * judged
     per_item = (1 - plan.honeypot_share) * per_regular + plan.honeypot_share * (hp_lo + hp_hi) / 2
     n_items = round(n_judgments / per_item)
     eval_p = np.array([m.eval_share for m in FAILURE_MODES])
@@ -522,12 +519,13 @@ def _judge(
 def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None) -> DemoData:
     """A year of synthetic labeling history with planted faults, deterministic per ``seed``.
 
-    ``n_judgments`` is the target size of the labels table; the result lies within a few percent of it (the
-    number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
-    be redrawn is dropped). Returns the tables ``labels``, ``items``, ``labelers``, ``predictions`` and
-    ``production`` with exactly the canonical user columns and types, ``truth = {"planted": [...]}`` as
-    SPEC §4, and the items' latent true labels. ``plan`` overrides the generative model's knobs (tests use
-    it; the CLI does not).
+    ``n_judgments`` is the target number of the people's judgments; the result lies within a few percent of it
+    (the number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
+    be redrawn is dropped). The LLM judge's judgments (about 3.5% more) come on top, from a generator of their own,
+    so the people's history is the same as without the judge. Returns the tables ``labels``, ``items``,
+    ``labelers``, ``predictions`` and ``production`` with exactly the canonical user columns and types,
+    ``truth = {"planted": [...]}`` as SPEC §4, and the items' latent true labels. ``plan`` overrides the
+    generative model's knobs (tests use it; the CLI does not).
     """
     plan = plan or Plan()
     if not MIN_JUDGMENTS <= n_judgments <= MAX_JUDGMENTS:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,7 +75,10 @@ def test_tables_have_exactly_the_canonical_user_columns_and_types(data: demo.Dem
 
 
 def test_sizes_and_shares(data: demo.DemoData, eng) -> None:
-    assert abs(data.tables["labels"].num_rows - N) / N < 0.03
+    people = data.tables["labels"].filter(pc.invert(pc.starts_with(data.tables["labels"]["labeler_id"],
+                                                                     demo.Plan().judge_name + "@")))
+    assert abs(people.num_rows - N) / N < 0.03
+    assert 0.02 < (data.tables["labels"].num_rows - people.num_rows) / N < 0.05  # the LLM judge's share
     assert 40 <= data.tables["labelers"].num_rows <= 60
     assert 20_000 <= data.tables["production"].num_rows <= 50_000
     r = one(
@@ -467,7 +471,9 @@ def test_honest_labelers_stay_within_a_few_points_of_each_other(data, eng) -> No
 def test_invariants_hold_for_any_seed_and_size(seed: int, n: int) -> None:
     d = demo.generate(seed=seed, n_judgments=n)
     assert json.loads(json.dumps(d.truth)) == d.truth  # plain JSON types only: truth.json is written as is
-    assert abs(d.tables["labels"].num_rows - n) / n < 0.05
+    people = d.tables["labels"].filter(pc.invert(pc.starts_with(d.tables["labels"]["labeler_id"],
+                                                                  demo.Plan().judge_name + "@")))
+    assert abs(people.num_rows - n) / n < 0.05
     e = engine_for_tables(d.tables)
     try:
         r = one(

@@ -394,8 +394,8 @@ def judges_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Section:
                           _f(r["kappa_ci_high"]), marked=_f(r["kappa_change_ci_high"]) is not None
                           and r["kappa_change_ci_high"] < 0, note=f"n {r['n_items']}") for r in rows][:MAX_FOREST]
     if items:
-        sec.charts.append(svg.intervals(items, title="Cohen's kappa against the people's majority, per judge and "
-                                        "failure mode (red: lower than the judge's previous version)",
+        sec.charts.append(svg.intervals(items, title="Cohen's kappa vs the people's majority (red: below the "
+                                        "previous version)",
                                         x_label="Cohen's kappa vs the people's majority", ref=None))
     cols = ["judge_id", "failure_mode", "n_items", "n_tied", "kappa", "kappa_ci_low", "kappa_ci_high",
             "percent_agreement", "agreement_ci_low", "agreement_ci_high"]

@@ -189,8 +189,9 @@ def prodigy_task(r: dict) -> dict:
     else:
         text = r["item_id"]
     ours = _ours(r)
+    reserved = ("text", "meta", "item_id", "evalaudit")  # a content column of such a name is in `text` only
     return {"text": text, "meta": {k: ours[k] for k in PRODIGY_META}, "item_id": r["item_id"],
-            **{k: v for k, v in content.items() if k != "text"}, "evalaudit": ours}
+            **{k: v for k, v in content.items() if k not in reserved}, "evalaudit": ours}
 
 
 def write(table: pa.Table, out: str | Path, fmt: str = "csv") -> int:

@@ -115,6 +115,13 @@ def test_a_content_column_named_text_is_prodigys_text():
     assert task["text"] == "grade me" and task["prompt"] == "p"
 
 
+def test_a_content_column_named_like_a_prodigy_key_never_overrides_it():
+    row = {**{c: None for c in relabel.COLUMNS}, "item_id": "a", "flags": [], "meta": "m", "evalaudit": "e"}
+    task = relabel.prodigy_task(row)
+    assert task["meta"]["item_id"] == "a" and task["evalaudit"]["item_id"] == "a"
+    assert task["text"] == "meta:\nm\n\nevalaudit:\ne"
+
+
 def test_without_content_columns_the_item_id_stands_in():
     row = {**{c: None for c in relabel.COLUMNS}, "item_id": "a", "flags": ["x"]}
     assert relabel.prodigy_task(row)["text"] == "a"

@@ -363,8 +363,11 @@ def run(store: Path, out: Path, config: Path | None, fail_on: str, fail_on_new: 
               help="File to write (replaced atomically).")
 @click.option("--top", default=500, show_default=True, type=click.IntRange(1),
               help="How many items, highest priority first.")
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "label-studio"]),
-              help="CSV, or a Label Studio JSON import file (one task per item).")
+@click.option("--format", "fmt", default="csv", show_default=True,
+              type=click.Choice(["csv", "label-studio", "argilla", "prodigy"]),
+              help="CSV, a Label Studio JSON import (one task per item), Argilla 2.x records JSON "
+                   "(`dataset.records.from_json`) or a Prodigy JSONL input stream; each carries the items' content "
+                   "columns (prompt, response, ...).")
 @click.option("--failure-mode", "failure_modes", multiple=True, metavar="NAME",
               help="Only items of this failure mode (repeat for several).")
 @click.option("--labeler", "labeler_ids", multiple=True, metavar="ID",

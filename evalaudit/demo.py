@@ -142,6 +142,20 @@ class Plan:
     #: honest labelers who joined part-way through (week they started)
     late_joiner_weeks: tuple[int, ...] = (12, 24, 36)
 
+    # -- an LLM judge beside the people (labelers.kind = model) ------------------------------------------------
+    #: the judge's name; each version is a labeler ``name@version`` of vendor ``name``. The team runs the judge on
+    #: the items people double-label (its calibration set), from ``judge_first_week`` on: a later start than the
+    #: seed labeler's last week, so no item the seed-story labeler judged is ever judged by the judge
+    judge_name: str = "llm-judge"
+    #: (version, first week in use); a version is retired when the next one comes in
+    judge_versions: tuple[tuple[str, int], ...] = (("2026-05", 30), ("2026-08", 41))
+    judge_first_week: int = 30
+    #: the newer version passes true fails of this failure mode with this probability (the planted judge
+    #: leniency); otherwise, and always for the older version, the judge follows the honest two-coin model
+    judge_lenient_version: str = "2026-08"
+    judge_mode: str = "refusal"
+    judge_pass_given_fail: float = 0.4
+
     # -- production -----------------------------------------------------------------------------------------
     production_rows: int = 30_000
     production_days: float = 90.0
@@ -411,7 +425,7 @@ class _Judgments:
 def _draw_items(rng: np.random.Generator, plan: Plan, n_judgments: int) -> _Items:
     """Items: failure mode from the eval mix, true label from the mode's pass rate, creation time uniform over
     the year (honeypots early enough to be graded several times). The item count is the judgment target over
-    the expected judgments per item."""
+    the expected judgments per item (people's: the LLM judge's come on top, see ``generate``)."""
     hp_lo, hp_hi = plan.honeypot_labels
     pre_v3 = (GUIDELINES[-1][1] - 3.0) / (HISTORY_DAYS - 7.0)
     per_regular = 1.0 + plan.overlap_one + 2 * plan.overlap_two + pre_v3 * (1.0 - plan.campaign_missed)
@@ -505,12 +519,13 @@ def _judge(
 def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None) -> DemoData:
     """A year of synthetic labeling history with planted faults, deterministic per ``seed``.
 
-    ``n_judgments`` is the target size of the labels table; the result lies within a few percent of it (the
-    number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
-    be redrawn is dropped). Returns the tables ``labels``, ``items``, ``labelers``, ``predictions`` and
-    ``production`` with exactly the canonical user columns and types, ``truth = {"planted": [...]}`` as
-    docs/demo.md, and the items' latent true labels. ``plan`` overrides the generative model's knobs (tests use
-    it; the CLI does not).
+    ``n_judgments`` is the target number of the people's judgments; the result lies within a few percent of it
+    (the number of items is drawn from the expected judgments per item, and the rare repeat assignment that cannot
+    be redrawn is dropped). The LLM judge's judgments (about 3.5% more) come on top, from a generator of their own,
+    so the people's history is the same as without the judge. Returns the tables ``labels``, ``items``,
+    ``labelers``, ``predictions`` and ``production`` with exactly the canonical user columns and types,
+    ``truth = {"planted": [...]}`` as docs/demo.md, and the items' latent true labels. ``plan`` overrides the
+    generative model's knobs (tests use it; the CLI does not).
     """
     plan = plan or Plan()
     if not MIN_JUDGMENTS <= n_judgments <= MAX_JUDGMENTS:
@@ -532,6 +547,7 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
     prod_mode = rng.choice(len(FAILURE_MODES), size=plan.production_rows, p=prod_p / prod_p.sum())
     prod_t = np.sort(rng.uniform(HISTORY_DAYS - plan.production_days, HISTORY_DAYS, plan.production_rows))
 
+    judge = _judge_llm(plan, seed, items, j)
     item_ids = _item_ids(n_items)
     lab_ids = pa.array(roster.ids)
     vendor_names = pa.array([name for name, _ in VENDORS])
@@ -567,7 +583,7 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
             "vendor": vendor_names.take(pa.array(roster.vendor)),
             "active_from": _ts(roster.from_day),
             "active_to": _ts(roster.to_day),
-            "kind": pa.array(["human"] * len(lab_ids), pa.string()),  # labelers.kind (docs/schema.md): all people here
+            "kind": pa.array(["human"] * len(roster.ids)),
         },
         "predictions": {
             "model_version": pa.array(list(MODEL_VERSIONS)).take(
@@ -578,13 +594,119 @@ def generate(seed: int = 0, n_judgments: int = 200_000, plan: Plan | None = None
         },
         "production": {"failure_mode": modes.take(pa.array(prod_mode)), "observed_at": _ts(prod_t)},
     }
+    tables = {name: pa.table(cols, schema=user_schema(schema.get(name))) for name, cols in tables.items()}
+    tables["labels"], tables["labelers"] = _with_judge(plan, judge, items, item_ids, tables["labels"],
+                                                         tables["labelers"])
+    truth = _truth(plan, roster, items, j, first, gold, scores)
+    truth["planted"].append(_judge_truth(plan, judge, items))
     return DemoData(
-        tables={name: pa.table(cols, schema=user_schema(schema.get(name))) for name, cols in tables.items()},
-        truth=_truth(plan, roster, items, j, first, gold, scores),
+        tables=tables,
+        truth=truth,
         true_labels=pa.table(
             {"item_id": item_ids, "true_label": passfail.take(pa.array(items.truth.astype(np.int8)))}
         ),
     )
+
+
+@dataclass
+class _JudgeRun:
+    """The LLM judge's judgments (per judgment: item, time in days from START, version index, said pass) and the
+    honest false-pass rate of each version (1 - specificity)."""
+
+    item: np.ndarray
+    t: np.ndarray
+    version: np.ndarray
+    said_pass: np.ndarray
+    false_pass: np.ndarray
+
+    def ids(self, plan: Plan) -> list[str]:
+        return [f"{plan.judge_name}@{v}" for v, _ in plan.judge_versions]
+
+
+def _judge_llm(plan: Plan, seed: int, items: _Items, j: _Judgments) -> _JudgeRun:
+    """The judge grades every regular item people double-labeled whose first judgment is in or after
+    ``plan.judge_first_week``, a little after the item's last human judgment, with the version in use then.
+    Its own generator (seeded from ``seed``) keeps the people's history identical to a demo without it."""
+    rng = np.random.default_rng([seed, 19])
+    n_items = len(items.mode)
+    n_human = np.bincount(j.item, minlength=n_items)
+    first_t = np.full(n_items, np.inf)
+    np.minimum.at(first_t, j.item, j.t)
+    last_t = np.full(n_items, -np.inf)
+    np.maximum.at(last_t, j.item, j.t)
+    chosen = np.flatnonzero((n_human >= 2) & ~items.honeypot & (first_t >= 7.0 * plan.judge_first_week))
+    t = last_t[chosen] + rng.uniform(0.02, 1.0, len(chosen))
+    starts = np.array([7.0 * week for _, week in plan.judge_versions])
+    keep = (t < HISTORY_DAYS) & (t >= starts[0])
+    chosen, t = chosen[keep], t[keep]
+    version = np.searchsorted(starts, t, side="right") - 1
+    lo, hi = plan.honest_accuracy
+    sensitivity = rng.uniform(lo, hi, len(starts))
+    specificity = rng.uniform(lo, hi, len(starts))
+    truth = items.truth[chosen]
+    p_pass = np.where(truth, sensitivity[version], 1.0 - specificity[version])
+    lenient_v = [v for v, _ in plan.judge_versions].index(plan.judge_lenient_version)
+    lenient = (version == lenient_v) & (items.mode[chosen] == MODE_NAMES.index(plan.judge_mode)) & ~truth
+    p_pass[lenient] = plan.judge_pass_given_fail
+    said = rng.random(len(chosen)) < p_pass
+    return _JudgeRun(chosen, t, version, said, 1.0 - specificity)
+
+
+def _with_judge(plan: Plan, judge: _JudgeRun, items: _Items, item_ids: pa.Array, labels: pa.Table,
+                labelers: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The labels with the judge's judgments merged in by time (no duration: a model's latency is not labeling
+    effort; the guideline in force; a batch per day like the vendors'), and the labelers with one row per judge
+    version (``kind`` model, active from its first week until the next version's)."""
+    ids = judge.ids(plan)
+    day = np.minimum(judge.t.astype(np.int64), HISTORY_DAYS - 1)
+    batches = _batch_names()
+    guideline = np.searchsorted([g[1] for g in GUIDELINES], judge.t, side="right") - 1
+    modes = pa.array(list(MODE_NAMES))
+    judge_rows = pa.table({
+        "item_id": item_ids.take(pa.array(judge.item)),
+        "labeler_id": pa.array(ids).take(pa.array(judge.version)),
+        "label": pa.array([NEGATIVE, POSITIVE]).take(pa.array(judge.said_pass.astype(np.int8))),
+        "failure_mode": modes.take(pa.array(items.mode[judge.item])),
+        "labeled_at": _ts(judge.t),
+        "batch_id": pa.array([f"{batches[d]}-{plan.judge_name}" for d in day], pa.string()),
+        "vendor": pa.array([plan.judge_name] * len(day), pa.string()),
+        "guideline_version": pa.array([g[0] for g in GUIDELINES]).take(pa.array(guideline)),
+        "duration_s": pa.nulls(len(day), pa.float64()),
+    }, schema=labels.schema)
+    merged = pa.concat_tables([labels, judge_rows])
+    merged = merged.take(pa.array(np.argsort(merged["labeled_at"].to_numpy().astype("int64"), kind="stable")))
+    starts = [7.0 * week for _, week in plan.judge_versions]
+    ends = [*starts[1:], np.nan]
+    roster = pa.table({
+        "labeler_id": pa.array(ids),
+        "vendor": pa.array([plan.judge_name] * len(ids)),
+        "active_from": _ts(np.array(starts)),
+        "active_to": _ts(np.array(ends)),
+        "kind": pa.array(["model"] * len(ids)),
+    }, schema=labelers.schema)
+    return merged, pa.concat_tables([labelers, roster])
+
+
+def _judge_truth(plan: Plan, judge: _JudgeRun, items: _Items) -> dict[str, Any]:
+    """truth.json's entry for the lenient judge version."""
+    v = [name for name, _ in plan.judge_versions].index(plan.judge_lenient_version)
+    pass_rate = {m.name: m.pass_rate for m in FAILURE_MODES}[plan.judge_mode]
+    on = (judge.version == v) & (items.mode[judge.item] == MODE_NAMES.index(plan.judge_mode))
+    return {
+        "kind": "labeler_leniency",
+        "labeler_id": judge.ids(plan)[v],
+        "failure_mode": plan.judge_mode,
+        "item_ids": None,
+        "effect": round((1 - pass_rate) * (plan.judge_pass_given_fail - float(judge.false_pass[v])), 4),
+        "since": None,
+        "judge": True,
+        "note": (
+            f"An LLM judge (labelers.kind = model): version {plan.judge_lenient_version} passes true "
+            f"{plan.judge_mode} fails with probability {plan.judge_pass_given_fail} (its previous version, like the "
+            f"people, about {float(judge.false_pass[v - 1]) if v else float(judge.false_pass[v]):.2f}); it graded "
+            f"{int(on.sum())} {plan.judge_mode} items beside the people."
+        ),
+    }
 
 
 def _predictions(

@@ -43,10 +43,11 @@ def judgments_summary(ctx: Context) -> tuple[dict[str, Any], list[dict[str, str]
 #: Tables the audit writes into --out (docs/outputs.md), as <name>.parquet.
 OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
 #: Further tables `evalaudit run` writes beside them, for other programs (small at any scale: per labeler pair,
-#: labeler × failure mode, failure mode × window, slice value). The stages also return ``drift_series`` and
-#: ``consensus`` (one row per labeler × week and per item: millions at 10M judgments), which only the report and
-#: the notebooks read from memory.
-EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_stats", "drift", "coverage")
+#: labeler × failure mode, failure mode × window, slice value, model judge × failure mode). The stages also return
+#: ``drift_series`` and ``consensus`` (one row per labeler × week and per item: millions at 10M judgments), which
+#: only the report and the notebooks read from memory.
+EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_stats", "drift", "coverage",
+                "judges")
 
 
 def store_summary(ctx: Context) -> StageResult:
@@ -61,13 +62,14 @@ def store_summary(ctx: Context) -> StageResult:
 
 def stages() -> list[tuple[str, Stage]]:
     """The stages of a run, in order: each may use the tables and findings of those before it."""
-    from evalaudit import agreement, coverage, impact, items, labelers
+    from evalaudit import agreement, coverage, impact, items, judges, labelers
     from evalaudit.contracts import gold_stage
 
     return [
         ("store", store_summary),
         ("agreement", agreement.stage),
         ("labelers", labelers.stage),
+        ("judges", judges.stage),
         ("items", items.stage),
         ("coverage", coverage.stage),
         ("impact", impact.stage),

@@ -23,8 +23,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: Columns of stage tables that hold labeler ids.
-LABELER_COLUMNS = ("labeler_id", "labeler_a", "labeler_b")
+#: Columns of stage tables that hold labeler ids (``judge_id``: a model judge, judges.parquet).
+LABELER_COLUMNS = ("labeler_id", "labeler_a", "labeler_b", "judge_id")
 SALT_ENV = "EVALAUDIT_REDACT_SALT"
 SALT_FILE = ".evalaudit-redact-salt"
 

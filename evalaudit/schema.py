@@ -99,7 +99,8 @@ LABELERS = Table(
         Column("vendor", pa.string(), False, "vendor, contract or team"),
         Column("active_from", TIMESTAMP, False, "start of their engagement"),
         Column("active_to", TIMESTAMP, False, "end of their engagement; null = still active"),
-        Column("kind", pa.string(), False, "human or model (an LLM used as a judge); null = human"),
+        Column("kind", pa.string(), False, "human or model (an LLM used as a judge, named `name@version`); "
+               "null = human"),
     ),
     PROVENANCE,
 )

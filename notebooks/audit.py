@@ -94,6 +94,21 @@ def leniency_map(audit, failure_mode, labeler_id):
 
 
 @app.cell
+def judges_panel(audit, failure_mode):
+    # Model judges (labelers.kind = model) beside the people: evalaudit.judges, as in the report's section
+    import evalaudit.judges as _judges
+
+    judges_shown = _judges.shown(audit.tables.get("judges"), failure_mode)
+    mo.vstack([
+        mo.md(f"## LLM judges beside people — {failure_mode or 'all failure modes'}\n{_judges.KAPPA_METHOD}; "
+              f"{_judges.AGREEMENT_METHOD}. {_judges.CHANGE_METHOD}."),
+        mo.ui.table(judges_shown, selection=None, page_size=10, format_mapping=nb.formats(judges_shown))
+        if judges_shown.num_rows else mo.md("_No model judge (labelers.kind = model) judged beside people here._"),
+    ])
+    return (judges_shown,)
+
+
+@app.cell
 def findings(audit, failure_mode, labeler_id):
     findings_shown = nb.findings_table(audit.findings, failure_mode, labeler_id)
     mo.vstack([mo.md(f"## Findings ({findings_shown.num_rows})"),

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,7 +75,10 @@ def test_tables_have_exactly_the_canonical_user_columns_and_types(data: demo.Dem
 
 
 def test_sizes_and_shares(data: demo.DemoData, eng) -> None:
-    assert abs(data.tables["labels"].num_rows - N) / N < 0.03
+    people = data.tables["labels"].filter(pc.invert(pc.starts_with(data.tables["labels"]["labeler_id"],
+                                                                     demo.Plan().judge_name + "@")))
+    assert abs(people.num_rows - N) / N < 0.03
+    assert 0.02 < (data.tables["labels"].num_rows - people.num_rows) / N < 0.05  # the LLM judge's share
     assert 40 <= data.tables["labelers"].num_rows <= 60
     assert 20_000 <= data.tables["production"].num_rows <= 50_000
     r = one(
@@ -82,7 +86,7 @@ def test_sizes_and_shares(data: demo.DemoData, eng) -> None:
         """
         SELECT count(DISTINCT vendor) AS vendors, count(DISTINCT failure_mode) AS modes,
                count(DISTINCT guideline_version) AS guidelines, min(labeled_at) AS first, max(labeled_at) AS last
-        FROM labels
+        FROM labels WHERE labeler_id NOT IN (SELECT labeler_id FROM labelers WHERE kind = 'model')
         """,
     )
     assert 3 <= r["vendors"] <= 4 and r["modes"] == 12 and r["guidelines"] == 3
@@ -282,7 +286,43 @@ def test_spammer_answers_at_random_and_too_fast(data: demo.DemoData, eng) -> Non
         "SELECT labeler_id, median(duration_s) AS m FROM labels WHERE labeler_id <> $s GROUP BY labeler_id",
         s=spam,
     ).to_pylist()
-    assert min(r["m"] for r in per_labeler) >= 25.0
+    assert min(r["m"] for r in per_labeler if r["m"] is not None) >= 25.0  # the LLM judge has no duration
+
+
+def test_llm_judge_grades_double_labeled_items_and_its_newer_version_passes_refusal_fails(data, eng) -> None:
+    plan = demo.Plan()
+    p = next(p for p in planted(data, "labeler_leniency") if p.get("judge"))
+    judges = [r["labeler_id"] for r in eng.sql("SELECT labeler_id FROM labelers WHERE kind = 'model' "
+                                                 "ORDER BY active_from").to_pylist()]
+    assert judges == [f"{plan.judge_name}@{v}" for v, _ in plan.judge_versions] and p["labeler_id"] == judges[1]
+    assert eng.sql("SELECT count(*) AS n FROM labelers WHERE kind IS DISTINCT FROM 'human' AND kind <> 'model'"
+                   ).to_pylist()[0]["n"] == 0
+    r = one(
+        eng,
+        """
+        WITH j AS (SELECT * FROM labels WHERE labeler_id IN (SELECT labeler_id FROM labelers WHERE kind = 'model')),
+             people AS (SELECT item_id, count(*) AS n, min(labeled_at) AS first, max(labeled_at) AS last
+                        FROM labels WHERE labeler_id NOT IN (SELECT labeler_id FROM j) GROUP BY item_id)
+        SELECT count(*) AS n,
+               sum(CASE WHEN p.n >= 2 AND j.labeled_at > p.last THEN 1 ELSE 0 END) AS after_two_people,
+               sum(CASE WHEN i.honeypot_label IS NOT NULL THEN 1 ELSE 0 END) AS honeypots,
+               sum(CASE WHEN j.duration_s IS NULL THEN 1 ELSE 0 END) AS untimed_effort,
+               (SELECT count(*) FROM labels AS l JOIN j AS jj ON jj.item_id = l.item_id WHERE l.labeler_id = $seed)
+                 AS seed_items
+        FROM j JOIN people AS p ON p.item_id = j.item_id JOIN items AS i ON i.item_id = j.item_id
+        """,
+        seed=planted(data, "labeler_leniency")[0]["labeler_id"],
+    )
+    assert r["n"] == r["after_two_people"] == r["untimed_effort"] > 0.02 * N and r["honeypots"] == r["seed_items"] == 0
+    # against the latent truth: the newer version passes true refusal fails at the planted rate, the older honestly
+    rows = {x["labeler_id"]: x for x in eng.sql(
+        """
+        SELECT l.labeler_id, avg(CASE WHEN l.label = 'pass' THEN 1.0 ELSE 0.0 END) AS false_pass, count(*) AS n
+        FROM labels AS l JOIN truth_labels AS t ON t.item_id = l.item_id
+        WHERE t.true_label = 'fail' AND l.failure_mode = $m AND l.labeler_id IN ($a, $b) GROUP BY l.labeler_id
+        """, m=plan.judge_mode, a=judges[0], b=judges[1]).to_pylist()}
+    assert rows[judges[1]]["n"] >= 50 and abs(rows[judges[1]]["false_pass"] - plan.judge_pass_given_fail) < 0.15
+    assert rows[judges[0]]["false_pass"] < 0.12
 
 
 def test_superseded_guideline_items_are_exactly_those_labeled_only_under_old_versions(data, eng) -> None:
@@ -431,7 +471,9 @@ def test_honest_labelers_stay_within_a_few_points_of_each_other(data, eng) -> No
 def test_invariants_hold_for_any_seed_and_size(seed: int, n: int) -> None:
     d = demo.generate(seed=seed, n_judgments=n)
     assert json.loads(json.dumps(d.truth)) == d.truth  # plain JSON types only: truth.json is written as is
-    assert abs(d.tables["labels"].num_rows - n) / n < 0.05
+    people = d.tables["labels"].filter(pc.invert(pc.starts_with(d.tables["labels"]["labeler_id"],
+                                                                  demo.Plan().judge_name + "@")))
+    assert abs(people.num_rows - n) / n < 0.05
     e = engine_for_tables(d.tables)
     try:
         r = one(

@@ -155,6 +155,22 @@ def test_audit_choosing_a_labeler_narrows_map_and_findings(audit: nb.Audit) -> N
     assert int(out["weekly_judgments"]["judgments"].sum()) == n_lab
 
 
+def test_audit_judges_panel_shows_each_model_judge_against_the_people(audit: nb.Audit) -> None:
+    judges = audit.tables["judges"]
+    base = run("audit", audit)["judges_shown"]
+    assert set(base["judge_id"].to_pylist()) == set(judges["judge_id"].to_pylist()) == {"llm-judge@2026-05",
+                                                                                        "llm-judge@2026-08"}
+    assert set(base["failure_mode"].to_pylist()) == {"all"}
+    out = run("audit", audit, fm_choice=mo.ui.dropdown(["refusal"], value="refusal"),
+              labeler_choice=mo.ui.dropdown([nb.ALL], value=nb.ALL))["judges_shown"]
+    rows = {r["judge_id"]: r for r in out.to_pylist()}
+    assert set(out["failure_mode"].to_pylist()) == {"refusal"}
+    newer = rows["llm-judge@2026-08"]
+    assert newer["previous_version"] == "2026-05"
+    assert newer["kappa_change"] == pytest.approx(newer["kappa"] - rows["llm-judge@2026-05"]["kappa"])
+    assert newer["kappa_ci_low"] <= newer["kappa"] <= newer["kappa_ci_high"]
+
+
 # -- labeler.py ----------------------------------------------------------------------------------------------------
 def test_labeler_notebook_follows_the_chosen_labeler(audit: nb.Audit) -> None:
     a = run("labeler", audit, labeler_choice=mo.ui.dropdown(["acme-120"], value="acme-120"))

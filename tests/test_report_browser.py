@@ -45,8 +45,8 @@ def test_demo_report_loads_without_errors_or_requests(demo_report):
     assert page.failed_requests == [], page.failed_requests
     assert page.requests == [demo_report.resolve().as_uri()], "the report fetched something besides itself"
     assert page.values["ready"] == "1", "the sort/filter script did not run (CSP hash mismatch?)"
-    # verdict, not checked, then the nine sections (no "Since the last run" on a first run)
-    assert page.values["sections"] == 12 and page.values["svgs"] >= 7 and page.values["tables"] >= 6
+    # verdict, not checked, then the ten sections (no "Since the last run" on a first run)
+    assert page.values["sections"] == 13 and page.values["svgs"] >= 7 and page.values["tables"] >= 6
     assert page.values["findings"] > 0
     assert (ARTIFACTS / "report_demo.png").stat().st_size > 10_000
 

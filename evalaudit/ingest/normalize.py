@@ -130,6 +130,10 @@ def column_expr(col: schema.Column, src: str | None, src_type: str, fill_unspeci
         )
         return Expr(value, problem)
     value = _text(src)
+    if name == "kind":  # labelers.kind: human | model, any case; empty = human (docs/schema.md)
+        value = f"lower({value})"
+        return Expr(value, f"CASE WHEN {value} NOT IN ('human', 'model') THEN 'kind must be human or model (empty "
+                           f"= human): ' || {_shown(_text(src))} END")
     if fill:
         value = f"COALESCE({value}, '{schema.UNSPECIFIED}')"
         return Expr(value, "NULL")

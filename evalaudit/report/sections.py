@@ -371,6 +371,45 @@ def drift_section(tables: dict[str, pa.Table]) -> Section:
     return sec
 
 
+def judges_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Section:
+    """Model judges (labelers.kind = model) beside the people: agreement with the people's majority per failure
+    mode, and the change from each judge's previous version (evalaudit.judges)."""
+    from evalaudit import judges
+
+    sec = Section("judges", "LLM judges beside people",
+                  f"Each model judge against the people's majority label on the items both judged: "
+                  f"{judges.KAPPA_METHOD}; {judges.AGREEMENT_METHOD}. {judges.CHANGE_METHOD}. Judges are also "
+                  "labelers in every section above (leniency, drift, concentration).")
+    t = tables.get("judges")
+    if t is None or t.num_rows == 0:
+        n = (doc["summary"].get("judges") or {}).get("judges", 0) if isinstance(doc["summary"].get("judges"),
+                                                                                 dict) else 0
+        sec.missing = ("no model judge: no labeler is marked kind = model in the labelers table" if not n else
+                       "not computed: no model judge judged an item a person also judged (see Not checked)")
+        return sec
+    rows = [r for r in _sorted(t, [("judge_id", "ascending"), ("failure_mode", "ascending")]).to_pylist()
+            if r["failure_mode"] != judges.ALL and _f(r["kappa"]) is not None]
+    items = [svg.Interval(f"{r['judge_id']} · {r['failure_mode']}", float(r["kappa"]), _f(r["kappa_ci_low"]),
+                          _f(r["kappa_ci_high"]), marked=_f(r["kappa_change_ci_high"]) is not None
+                          and r["kappa_change_ci_high"] < 0, note=f"n {r['n_items']}") for r in rows][:MAX_FOREST]
+    if items:
+        sec.charts.append(svg.intervals(items, title="Cohen's kappa vs the people's majority (red: below the "
+                                        "previous version)",
+                                        x_label="Cohen's kappa vs the people's majority", ref=None))
+    cols = ["judge_id", "failure_mode", "n_items", "n_tied", "kappa", "kappa_ci_low", "kappa_ci_high",
+            "percent_agreement", "agreement_ci_low", "agreement_ci_high"]
+    sec.tables.append(table_of(_sorted(t, [("judge_id", "ascending"), ("failure_mode", "ascending")]), cols,
+                               "Agreement with the people, per judge and failure mode", "judges.parquet"))
+    changed = t.filter(pc.is_valid(t["previous_version"]))
+    if changed.num_rows:
+        sec.tables.append(table_of(_sorted(changed, [("kappa_change", "ascending")]),
+                                   ["judge_id", "previous_version", "failure_mode", "kappa_change",
+                                    "kappa_change_ci_low", "kappa_change_ci_high", "agreement_change",
+                                    "agreement_change_ci_low", "agreement_change_ci_high"],
+                                   "Change from the previous version, largest drop first", "judges.parquet"))
+    return sec
+
+
 def concentration_section(tables: dict[str, pa.Table], doc: dict[str, Any]) -> Section:
     sec = Section("concentration", "Concentration",
                   "How much of each failure mode's gold rests on few labelers (shares of judgments and gold items; "
@@ -526,6 +565,7 @@ def build(doc: dict[str, Any], tables: dict[str, pa.Table], history: pa.Table | 
         agreement_section(tables, alpha_min),
         leniency_section(tables, doc),
         drift_section(tables),
+        judges_section(tables, doc),
         concentration_section(tables, doc),
         items_section(tables),
         coverage_section(tables, store_tables),

@@ -375,10 +375,8 @@ def test_gold_expectations_stage_reads_the_items_stage(world: dict[str, Path]) -
                                    for r in history_rows()])
     ctx = Context(engine=engine_for_tables({"labels": labels}), cfg=cfg)
     ctx.tables["items"] = pa.table({"item_id": ["x"]})
-    start = time.perf_counter()
     res = gold_stage(ctx)
-    assert time.perf_counter() - start < 0.1
-    assert not res.findings and not res.summary
+    assert not res.findings and not res.summary and not res.tables  # nothing computed (speed: benchmarks/)
     assert [s["analysis"] for s in res.skipped] == ["gold-set expectations"]
     assert "no items table" in res.skipped[0]["reason"]
     assert gold_expectations  # the library function stays public

@@ -325,7 +325,6 @@ def _run_gold(store: Path, cfg: Any) -> Any:
 
 
 def test_gold_expectations_stage_reads_the_items_stage(world: dict[str, Path]) -> None:
-    import time
 
     cfg = config_mod.load(world["config"])
     ctx = _run_gold(world["store"], cfg)

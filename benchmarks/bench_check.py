@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import statistics
 import sys
@@ -71,21 +70,8 @@ def _setup() -> tuple:
     return store, csv_path, pq_path, relaxed
 
 
-def _cpu_children() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def _measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[machine.Measured, float]:
-    """The child's wall time, peak RSS and CPU seconds (user + system): on a shared machine the CPU time is the
-    steadier measure, wall time grows with other processes' load."""
-    before = _cpu_children()
-    m = machine.measure(argv, env)
-    return m, _cpu_children() - before
-
-
 def _run(label: str, argv: list[str]) -> float:
-    m, cpu = _measure([machine.evalaudit_exe(), "check", *argv, "--format", "json"])
+    m, cpu = machine.measure_cpu([machine.evalaudit_exe(), "check", *argv, "--format", "json"])
     if m.returncode not in (0, 1):
         sys.exit(f"check failed ({m.returncode}): {m.stderr}")
     doc = json.loads(m.stdout)
@@ -128,7 +114,7 @@ def small(reps: int = 5) -> None:
     print("\n| 400-row batch, 200k store | wall | CPU | peak RSS | result |\n|---|---|---|---|---|")
     gx_times, check_times = [], []
     for i in range(reps):
-        g, cpu = _measure(gx_only, env)
+        g, cpu = machine.measure_cpu(gx_only, env)
         gx_times.append(cpu)
         print(f"| import great_expectations alone (rep {i + 1}) | {g.seconds:.2f} s | {cpu:.2f} s | "
               f"{g.peak_rss_gib:.2f} GiB | |")

@@ -50,5 +50,19 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> Measured:
     return Measured(seconds, peak_kib / 2**20, proc.returncode, proc.stdout, proc.stderr)
 
 
+def cpu_children() -> float:
+    """CPU seconds (user + system) of every waited-for child so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measure_cpu(argv: list[str], env: dict[str, str] | None = None) -> tuple[Measured, float]:
+    """:func:`measure` plus the child's CPU seconds: on a shared machine the steadier measure, since other
+    processes' load stretches wall time far more than CPU time."""
+    before = cpu_children()
+    m = measure(argv, env)
+    return m, cpu_children() - before
+
+
 def evalaudit_exe() -> str:
     return os.path.join(os.path.dirname(sys.executable), "evalaudit")

@@ -119,6 +119,38 @@ def test_parquet_with_native_types(tmp_path, store):
     assert quarantined(store)[0]["source_row"] == 2
 
 
+def test_parquet_numeric_column_checks(tmp_path, store):
+    """A numeric source column is checked without formatting it as text: NULL is a missing optional
+    value, negative, NaN and infinite numbers are quarantined with the value, in source-row order."""
+    src = tmp_path / "export.parquet"
+    pq.write_table(pa.table({
+        "item_id": ["i0", "i1", "i2", "i3", "i4", "i5"],
+        "labeler_id": ["a"] * 6,
+        "label": ["pass"] * 6,
+        "labeled_at": pa.array([datetime(2024, 1, 1, tzinfo=UTC)] * 6, pa.timestamp("us", tz="UTC")),
+        "duration_s": pa.array([1.5, None, -2.0, float("nan"), float("inf"), 0.0], pa.float64()),
+        "vendor": ["  ", "v", None, "v", "v", ""],
+    }), src)
+    (result,) = ingest_files(store, [src])
+    assert (result.rows_added, result.rows_quarantined) == (3, 3)
+    rows = stored(store)
+    assert [(r["item_id"], r["duration_s"], r["vendor"]) for r in rows] == [("i0", 1.5, None), ("i1", None, "v"),
+                                                                              ("i5", 0.0, None)]
+    q = quarantined(store)
+    assert [(r["source_row"], r["column"]) for r in q] == [(2, "duration_s"), (3, "duration_s"), (4, "duration_s")]
+    assert all(r["reason"].startswith("duration_s must be a non-negative number: ") for r in q)
+
+
+def test_all_good_parquet_writes_no_quarantine(tmp_path, store):
+    """When every row is stored, ingest does not scan the file again for bad rows and writes no quarantine file."""
+    src = tmp_path / "export.parquet"
+    pq.write_table(pa.table({"item_id": ["x", "y"], "labeler_id": ["l", "l"], "label": ["pass", "fail"],
+                             "labeled_at": ["2024-01-01", "2024-01-02"]}), src)
+    (result,) = ingest_files(store, [src])
+    assert (result.rows_added, result.rows_quarantined, result.quarantine_file) == (2, 0, None)
+    assert not list(Path(store).rglob("quarantine*.parquet")) and not list((Path(store) / "quarantine").rglob("*"))
+
+
 def test_parquet_epoch_and_tz_aware_timestamps(tmp_path, store):
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
     pq.write_table(pa.table({"item_id": ["x"], "labeler_id": ["l"], "label": ["pass"],

@@ -298,7 +298,7 @@ def test_labelers_kind_is_human_or_model(tmp_path: Path, store: Path) -> None:
     rows = duckdb.sql(f"SELECT labeler_id, kind FROM read_parquet('{store}/labelers/**/*.parquet') ORDER BY 1")
     assert rows.fetchall() == [("ana", "human"), ("ben", None), ("judge@3", "model")]
     reasons = pq.read_table(next((store / "quarantine" / "labelers").glob("*.parquet")))["reason"].to_pylist()
-    assert reasons == ["kind must be human or model (or empty for human): robot"]
+    assert reasons == ["kind must be human or model (empty = human): robot"]
 
 
 # -- properties ----------------------------------------------------------------------------------------------------

@@ -14,8 +14,25 @@ statistics in `evalaudit.contracts.compare`). Great Expectations is imported onl
 stages' tables and do not need it.
 """
 
-from evalaudit.contracts.check import check_batch
-from evalaudit.contracts.gold import gold_expectations, gold_stage
-from evalaudit.contracts.result import CheckResult, ExpectationResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evalaudit.contracts.check import check_batch
+    from evalaudit.contracts.gold import gold_expectations, gold_stage
+    from evalaudit.contracts.result import CheckResult, ExpectationResult
 
 __all__ = ["CheckResult", "ExpectationResult", "check_batch", "gold_expectations", "gold_stage"]
+
+#: public name -> the submodule defining it, imported on first use: `evalaudit run` reaches this package for the
+#: gold stage and the report's Wilson interval, and must not pay for the batch check's pandas and scipy.stats
+_HOME = {"check_batch": "check", "gold_expectations": "gold", "gold_stage": "gold", "CheckResult": "result",
+         "ExpectationResult": "result"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

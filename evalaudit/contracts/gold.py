@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.config import Config
-from evalaudit.contracts.check import validate_config
 from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResult
+from evalaudit.contracts.settings import validate_config
 from evalaudit.findings import Finding
 from evalaudit.gold import in_gold_set, stale_mask
 

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 #: status of one expectation
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -165,6 +164,8 @@ def fmt_value(v: Any) -> str:
 def clean(value: Any) -> Any:
     """JSON-ready: numpy scalars to Python, NaN/inf to None, timestamps to ISO text, recursively."""
     if isinstance(value, np.datetime64):  # .item() of a nanosecond datetime64 is an int: convert explicitly
+        import pandas as pd  # here, not at the top: `evalaudit run` reads results without needing pandas
+
         return None if np.isnat(value) else pd.Timestamp(value).tz_localize("UTC").isoformat()
     if hasattr(value, "item") and not isinstance(value, (list, dict, str, bytes)):
         with contextlib.suppress(ValueError, AttributeError):

@@ -32,11 +32,16 @@ def dedupe(con: duckdb.DuckDBPyConnection, data: Path, stored: list[Path], stagi
     same = " AND ".join(f"s.{quote_ident(c)} IS NOT DISTINCT FROM u.{quote_ident(c)}" for c in JUDGMENT_KEY)
     params: dict[str, object] = {"data": str(data)}
     con.execute("CREATE OR REPLACE TEMP TABLE __drop (source_row BIGINT)")
-    # repeated within the file: keys whose hash occurs twice, then the exact partition on the values
-    con.execute(
-        f"INSERT INTO __drop SELECT source_row FROM (SELECT source_row, row_number() OVER (PARTITION BY {key} "
-        f"ORDER BY source_row) AS n FROM read_parquet($data) WHERE hash({key}) IN (SELECT hash({key}) "
-        f"FROM read_parquet($data) GROUP BY 1 HAVING count(*) > 1)) WHERE n > 1", params)
+    # repeated within the file: keys whose hash occurs twice, then the exact partition on the values; a fresh export
+    # usually has no such hash, and then the file is not scanned a second time
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __repeated AS SELECT hash({key}) AS h FROM read_parquet($data) "
+                "GROUP BY 1 HAVING count(*) > 1", params)
+    if con.execute("SELECT EXISTS (SELECT 1 FROM __repeated)").fetchall()[0][0]:
+        con.execute(
+            f"INSERT INTO __drop SELECT source_row FROM (SELECT source_row, row_number() OVER (PARTITION BY {key} "
+            f"ORDER BY source_row) AS n FROM read_parquet($data) WHERE hash({key}) IN (SELECT h FROM __repeated)) "
+            "WHERE n > 1", params)
+    con.execute("DROP TABLE __repeated")
     n_file = con.execute("SELECT count(*) FROM __drop").fetchall()[0][0]
     n_stored = 0
     if stored:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from evalaudit import schema
 from evalaudit.errors import UnusableInput
@@ -91,9 +92,15 @@ def stage_file(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table,
     )
     con.register("__reader_bad", reader_bad)
     quarantine = staging / "quarantine.parquet"
-    n_bad = _execute(con, f"COPY ({cte}SELECT * FROM ({bad_sql}) UNION ALL SELECT * FROM __reader_bad "
-                     f"ORDER BY source_row) TO {quote_literal(str(quarantine))} (FORMAT parquet, COMPRESSION zstd)",
-                     params).fetchall()[0][0]
+    # a row is stored exactly when its reason is NULL, so when every source row was stored the bad-rows query would
+    # scan the whole file again to find none: only the reader's own bad rows (if any) are quarantined then
+    every_row_stored = int(added) == _source_rows(src)
+    bad_part = "" if every_row_stored else f"SELECT * FROM ({bad_sql}) UNION ALL "
+    n_bad = 0
+    if bad_part or src.bad_rows:
+        n_bad = _execute(con, f"COPY ({cte}{bad_part}SELECT * FROM __reader_bad ORDER BY source_row) TO "
+                         f"{quote_literal(str(quarantine))} (FORMAT parquet, COMPRESSION zstd)",
+                         params).fetchall()[0][0]
     reasons: list[tuple[str, int]] = []
     if n_bad:
         reasons = [(r, n) for r, n in con.execute(
@@ -125,3 +132,10 @@ def staging_error(e: duckdb.Error, path: Path, store: Store) -> UnusableInput:
     ):
         return UnusableInput(f"{store.root}: cannot write into the store ({text}) (store)")
     return UnusableInput(f"{path}: cannot be read ({text}) (input)")
+
+
+def _source_rows(src: Source) -> int:
+    """How many rows the normalising query reads from ``src`` (Parquet metadata, or the Arrow table's length)."""
+    if src.parquet is not None:
+        return int(pq.ParquetFile(src.parquet).metadata.num_rows)
+    return src.table.num_rows if src.table is not None else 0

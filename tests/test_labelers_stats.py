@@ -208,9 +208,10 @@ def _hp_table(rows):
     return pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
 
 
-def test_honeypot_effect_is_threshold_shift_not_accuracy():
+def test_honeypot_effect_is_a_rate_difference_not_accuracy():
     """On 100 true-fail and 100 true-pass honeypots: peers err 10% both ways. A flawless labeler is not lenient
-    (effect 0); one passing half the fails and missing no pass is lenient by ((.5 - .1) - (0 - .1)) / 2 = 0.25."""
+    (effect .5 (0 - .1) - .5 (0 - .1) = 0, and neither direction significant); one passing half the fails and
+    missing no pass is lenient by .5 (.5 - .1) - .5 (0 - .1) = 0.25, found with the exact tests."""
     peers = [(f"P{i}", "fm", i, 200, 100, 10, 10, 100, 100) for i in range(5)]
     flawless = ("A", "fm", 5, 200, 100, 0, 0, 100, 100)
     lenient = ("B", "fm", 6, 200, 150, 50, 0, 100, 100)
@@ -218,9 +219,36 @@ def test_honeypot_effect_is_threshold_shift_not_accuracy():
                            exclude=np.array([False] * 6 + [True])).to_pylist()
     by = {r["labeler_id"]: r for r in ev}
     assert by["A"]["effect"] == pytest.approx(0.0, abs=1e-12)
+    assert by["A"]["p_value"] > 0.5
     assert by["B"]["effect"] == pytest.approx(0.25)
     assert by["B"]["ci_low"] > 0.15 and by["B"]["p_value"] < 1e-6
-    assert by["P0"]["effect"] == pytest.approx((0.1 - 0.1 - (0.1 - 0.1)) / 2, abs=1e-12)
+    assert by["P0"]["effect"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_honeypot_tests_are_scipy_fisher_and_clopper_pearson():
+    """The vectorised one-sided Fisher tail (and its mid-p) and the exact interval match scipy one test at a time."""
+    cases = [(3, 8, 20, 400), (0, 5, 50, 300), (7, 18, 65, 608), (8, 8, 10, 100)]
+    for k, n, kr, nr in cases:
+        table = [[k, n - k], [kr, nr - kr]]
+        want = stats.fisher_exact(table, alternative="greater").pvalue
+        assert float(honeypot.fisher_greater(k, n, kr, nr)[()]) == pytest.approx(want, rel=1e-9)
+        point = stats.hypergeom.pmf(k, n + nr, k + kr, n)
+        assert float(honeypot.fisher_greater(k, n, kr, nr, mid=True)[()]) == pytest.approx(want - point / 2)
+        ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+        lo, hi = honeypot.clopper_pearson(k, n, 0.95)
+        assert (float(lo), float(hi)) == pytest.approx((ci.low, ci.high), rel=1e-9, abs=1e-12)
+
+
+def test_a_labeler_with_eight_honeypots_counts():
+    """8 honeypots on a failure mode (4 true fails, 4 true passes), every true fail passed against peers' 10%
+    false passes: the exact lenient direction is significant; a labeler with a clean record on 8 is not."""
+    peers = [(f"P{i}", "fm", i, 100, 55, 5, 5, 50, 50) for i in range(8)]
+    lenient = ("B", "fm", 8, 8, 8, 4, 0, 4, 4)   # every true fail passed: 4/4 false passes vs 10%
+    clean = ("C", "fm", 9, 8, 4, 0, 0, 4, 4)
+    ev = {r["labeler_id"]: r for r in honeypot.evidence(_hp_table([*peers, lenient, clean]), 20, 0.95).to_pylist()}
+    assert ev["B"]["n"] == 8 and ev["B"]["effect"] > 0.3 and ev["B"]["p_value"] < 0.01
+    assert ev["B"]["ci_low"] <= ev["B"]["effect"] <= ev["B"]["ci_high"]
+    assert ev["C"]["p_value"] > 0.3
 
 
 def test_empirical_null_widens_only_when_the_bulk_is_wide():

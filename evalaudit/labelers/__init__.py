@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from evalaudit.findings import Finding, severity_rank
 from evalaudit.labelers import (
     assignment,
+    combine,
     concentration,
     dawid_skene,
     drift,
@@ -40,13 +41,11 @@ from evalaudit.labelers import (
     severity,
     shift,
     spam,
+    truth_bias,
 )
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
 from evalaudit.pipeline import Context, StageResult, define_judgments, skip
 
-DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
-             "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "
-             "(normal interval)")
 FLAG_KINDS = frozenset({"labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam"})
 
 __all__ = ["flagged_labelers", "stage"]
@@ -163,20 +162,91 @@ def _evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_na
     return parts
 
 
-def _leniency_table(parts: list[pa.Table]) -> pa.Table:
+def _leniency_table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, strata: str,
+                    conf: float) -> pa.Table:
     """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
-    kind (honest heterogeneity), then BH over all rows."""
+    kind (honest heterogeneity), BH over the kinds' rows; then one ``combined`` row per labeler × failure mode
+    (× label) from the kinds (:mod:`evalaudit.labelers.combine`; assignment rows only for workers in ``trusted``,
+    i.e. declared random and balanced), BH over the combined rows — the tests findings are graded on."""
     leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
     p_raw = num(leniency, "p_value")
     p_adj = p_raw.copy()
+    sigma0 = np.ones(len(p_raw))
     kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
+    p_mid = num(leniency, "p_value_mid")
     for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
         m = kinds == kind
         if m.any():
-            p_adj[m], _ = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
+            p_adj[m], sigma0[m] = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
+            p_mid[m], _ = severity.empirical_null(p_mid[m], num(leniency, "effect")[m])
     leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
-    leniency = leniency.append_column("p_value_theoretical", pa.array(p_raw))
-    return leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(severity.bh(p_adj)))
+    leniency = leniency.set_column(leniency.schema.get_field_index("p_value_mid"), "p_value_mid", pa.array(p_mid))
+    leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(severity.bh(p_adj)))
+    if leniency.num_rows:
+        workers = _worker_rows(leniency, J, lab_names, fm_names)
+        # Dawid–Skene and overlap read the same multi-label items: one of them, decided before looking at the
+        # p-values — Dawid–Skene (every other labeler of the item, not one peer) where it has a row
+        labels = leniency["label"].to_pylist()
+        with_ds = {(w, lb) for w, lb, k in zip(workers, labels, kinds, strict=True) if k == "dawid_skene"}
+        shadowed = np.array([k == "overlap" and (w, lb) in with_ds for w, lb, k in zip(workers, labels, kinds,
+                                                                                     strict=True)], dtype=bool)
+        include = ((kinds != "assignment") | trusted[workers]) & ~shadowed
+        combined = combine.combine(leniency, sigma0, workers, include, _shared(J, strata), conf)
+        combined = combined.set_column(combined.schema.get_field_index("q_value"), "q_value",
+                                       pa.array(severity.bh(num(combined, "p_value")), pa.float64()))
+        p_raw = np.concatenate([p_raw, num(combined, "p_value")])
+        leniency = pa.concat_tables([leniency, combined])
+    return leniency.append_column("p_value_theoretical", pa.array(p_raw))
+
+
+def _shared(J, strata: str) -> dict[tuple[str, str], np.ndarray]:
+    """Per pair of evidence kinds, each worker's judgments both kinds read (the correlation bound of the combined
+    test): overlap reads items with other labelers, honeypot items with a known answer, Dawid–Skene both,
+    assignment single-label items with a stratum."""
+    n_item = np.bincount(J.item, minlength=J.n_items)[J.item]
+    known = J.truth[J.item] >= 0
+    stratum = np.ones(len(J.y), dtype=bool) if J.timed is None else J.timed
+    if strata == "batch" and J.timed is not None:
+        stratum = stratum | (J.batch >= 0)
+    masks = {"overlap": n_item >= 2, "honeypot": known, "dawid_skene": (n_item >= 2) & ~known,
+             "assignment": (n_item == 1) & stratum}
+    return combine.shared_judgments(J.worker, masks, J.n_workers)
+
+
+def _assignment_trust(J, mode: str, space, declared: str, lab_names, fm_names
+                      ) -> tuple[np.ndarray, list[dict[str, str]], int]:
+    """Which workers' assignment evidence joins the combined test at full strength: none unless ``[labelers]
+    assignment = "random"``; then all but those the balance check finds handed different items (BH q < 0.05 over
+    the tested labeler × failure modes). Returns (per-worker bool, skipped entries, workers tested)."""
+    trusted = np.zeros(J.n_workers, dtype=bool)
+    if mode == "shift":
+        return trusted, [], 0
+    if declared != "random":
+        return trusted, [skip("leniency evidence 'assignment' at full strength",
+                              "[labelers] assignment is not declared \"random\": label rates on items nobody else "
+                              "judged can differ because a labeler was handed different items, which the data cannot "
+                              "rule out, so that evidence stays at low severity and out of the combined test; "
+                              "declare assignment = \"random\" if items reach labelers at random within a failure "
+                              "mode and week")], 0
+    views = [J] if mode == "positive" else [_per_label(J, k) for k in range(J.n_labels)]
+    ps, diffs = [], []
+    for V in views:
+        b = assignment.balance(V)
+        ps.append(b["p_value"])
+        diffs.append(b["diff"])
+    P = np.stack(ps)
+    q = severity.bh(P.ravel()).reshape(P.shape)
+    bad = np.nan_to_num(q, nan=1.0).min(axis=0) < 0.05
+    trusted = ~bad
+    out = []
+    if bad.any():
+        names = [f"{lab_names[J.worker_labeler[w]]} on {fm_names[J.worker_fm[w]]}" for w in np.nonzero(bad)[0]]
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        out.append(skip("leniency evidence 'assignment' at full strength",
+                        f"[labelers] assignment is declared \"random\" but the balance check finds {shown} handed "
+                        f"items unlike the rest of the failure mode's ({assignment.BALANCE_METHOD}, q < 0.05); "
+                        "their assignment evidence stays at low severity and out of the combined test"))
+    return trusted, out, int(np.sum(~np.isnan(P).all(axis=0)))
 
 
 def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray, ds_job, multi_job,
@@ -222,6 +292,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     direct = first if int(excluded.sum()) == n_excluded else _evidence(J, mode, space, lc, conf, excluded,
                                                                         lab_names, fm_names)
     parts = direct + _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names, direct=False)
+    trusted, trust_skips, n_balance = _assignment_trust(J, mode, space, cfg.labelers.assignment, lab_names,
+                                                        fm_names)
+    skipped += trust_skips
     ctx.progress("labelers", 2, 6)
 
     # -- Dawid–Skene ----------------------------------------------------------------------------------------
@@ -231,26 +304,29 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     ds_fm = fm_informative >= lc.ds_min_items
     use_ds_item = ds_fm[J.item_fm]
     informative_j = informative[J.item].astype(float)
+    # the Dawid–Skene evidence reads items another labeler judged and nobody knows the answer to: known answers
+    # are the honeypot evidence's (used once in the combined test), and single-label items only echo the prior
+    ds_items_j = ((n_item >= 2) & (J.truth_code < 0))[J.item].astype(float)
     n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
     d = None
     if ds is not None:
         loo = dawid_skene.leave_one_out(ds, J.item, J.truth)
-        # DS evidence: the labeler's confusion matrix re-estimated against the leave-this-labeler-out posterior on
+        # DS evidence: the labeler's bias against the leave-this-labeler-out posterior (the estimated truth, not a
+        # typical peer: a crowd that leans one way would make an accurate labeler look biased the other way), on
         # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
-        # class prior, and the labeler's own label would confirm itself. The effect is the difference in positive
-        # rate this matrix implies on a balanced item mix vs a typical peer's: ((s - s_peer) - (t - t_peer)) / 2.
+        # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`)
         d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
-        n_w = np.bincount(J.worker, weights=informative_j, minlength=J.n_workers)
-        ds_eff = dawid_skene.implied_effect(ds, J.y, J.worker, J.worker_fm, loo, informative_j)
+        n_w = np.bincount(J.worker, weights=ds_items_j, minlength=J.n_workers)
+        ds_eff = truth_bias.effect(J.y, J.worker, loo, ds_items_j, J.n_workers)
         mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
         lo, hi, p = z_interval(mean_d, se, conf)
         keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm] & ds_eff["ok"]
         labs, fms = lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep]
         if mode == "positive":
             parts.append(evidence_table(labs, fms, "dawid_skene", mean_d[keep], lo[keep], hi[keep], p[keep],
-                                        n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], DS_METHOD))
+                                        n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], truth_bias.METHOD))
         elif J.n_labels == 2:  # per label: the reference label's row and its mirror for the other label
             ref = J.reference
             for k, sign in ((ref, 1.0), (1 - ref, -1.0)):
@@ -258,7 +334,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
                 rate_k = rate_w if sign > 0 else 1 - rate_w
                 parts.append(evidence_table(labs, fms, "dawid_skene", sign * mean_d[keep], lo_k[keep], hi_k[keep],
                                             p[keep], n_w[keep], rate_k[keep], (rate_k - sign * mean_d)[keep],
-                                            DS_METHOD, label=space.labels[k]))
+                                            truth_bias.METHOD, label=space.labels[k]))
         ds_workers = pa.table({
             "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
             "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
@@ -272,7 +348,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
             "sensitivity": nan, "specificity": nan, "prior": nan, "n": n_all.astype(np.int64),
         })
-    leniency = _leniency_table(parts)
+    leniency = _leniency_table(parts, J, lab_names, fm_names, trusted, lc.strata, conf)
     # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
     # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
     # once more: no finding rests on a flagged peer
@@ -287,7 +363,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         excluded |= late
         n_direct = len(direct)
         direct = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
-        leniency = _leniency_table(direct + parts[n_direct:])
+        leniency = _leniency_table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf)
     ctx.progress("labelers", 3, 6)
 
     consensus = gold.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if gold.method_for(space) ==
@@ -387,6 +463,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             "repeated_judgments_dropped": counted["n_rows"] - counted["n_judgments"],
             "leniency_mode": mode,
             "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")))),
+            "combined_tests": int(np.sum(np.asarray(leniency["evidence"].to_pylist(), dtype=object) == "combined")),
+            "assignment": {"declared": cfg.labelers.assignment, "balance_tested": n_balance,
+                           "trusted": int(trusted.sum())},
             "flagged": len(flagged),
             "flagged_labelers": len({k[0] for k in flagged}),
             "findings_by_kind": _count_kinds(findings),

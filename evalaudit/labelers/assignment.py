@@ -123,3 +123,45 @@ def evidence(table: pa.Table, min_items: int, confidence: float, strata: str) ->
         peer = col["n_peer_pos"] / np.where(n_peer > 0, n_peer, np.nan)
     return evidence_table(table["labeler_id"], table["failure_mode"], "assignment", effect, lo, hi, p, n, own, peer,
                           METHOD.format(strata="ISO week" if strata == "week" else "batch"))
+
+
+BALANCE_METHOD = ("balance of assignment: mean difficulty proxy (known answer on honeypots, else the other labelers' "
+                  "positive rate on the item) of the labeler's items vs the rest of the failure mode's, Welch z-test, "
+                  "BH over labeler × failure modes")
+
+
+def balance(J, min_items: int = 10) -> dict[str, np.ndarray]:
+    """Per worker (labeler × failure mode): is the labeler handed items like everyone else's? Under random
+    assignment the items a labeler gets are a random draw of the failure mode's, so any property of the item
+    measured *without the labeler's own label* has the same mean on their items as on the others'. The proxy for
+    how positive an item is: its known answer on a honeypot, else the mean label of the item's other labelers
+    (items nobody else judged carry none). Effect: the labeler's items' mean proxy minus the rest of the failure
+    mode's (other workers' judgments), Welch's two-sample z-test (large-sample; at least ``min_items`` proxied
+    items). Returns arrays ``diff``, ``p_value`` (NaN where untested) and ``n``."""
+    n_item = np.bincount(J.item, minlength=J.n_items).astype(float)
+    y = J.y.astype(float)
+    s_item = np.bincount(J.item, weights=y, minlength=J.n_items)
+    k = n_item[J.item]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        proxy = np.where(k >= 2, (s_item[J.item] - y) / (k - 1), np.nan)
+    t = J.truth[J.item]
+    proxy = np.where(t >= 0, t.astype(float), proxy)
+    has = np.isfinite(proxy)
+    w, x = J.worker[has], proxy[has]
+    W = J.n_workers
+    n = np.bincount(w, minlength=W).astype(float)
+    s1 = np.bincount(w, weights=x, minlength=W)
+    s2 = np.bincount(w, weights=x * x, minlength=W)
+    g = J.worker_fm
+    G = int(g.max(initial=-1)) + 1
+    gn, gs1, gs2 = (np.bincount(g, weights=v, minlength=G)[g] for v in (n, s1, s2))
+    rn, rs1, rs2 = gn - n, gs1 - s1, gs2 - s2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m, rm = s1 / n, rs1 / rn
+        v = np.maximum(s2 / n - m * m, 0) * n / np.maximum(n - 1, 1)
+        rv = np.maximum(rs2 / rn - rm * rm, 0) * rn / np.maximum(rn - 1, 1)
+        diff = m - rm
+        se = np.sqrt(v / n + rv / rn)
+        z = np.where(se > 0, diff / se, 0.0)
+    p = np.where((n >= min_items) & (rn >= min_items), 2 * stats.norm.sf(np.abs(z)), np.nan)
+    return {"diff": diff, "p_value": p, "n": n}

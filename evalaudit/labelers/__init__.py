@@ -173,7 +173,7 @@ def _leniency_table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.n
     p_adj = p_raw.copy()
     sigma0 = np.ones(len(p_raw))
     kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
-    p_mid = num(leniency, "p_value_mid")
+    p_mid = num(leniency, "p_value_mid").copy()
     for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
         m = kinds == kind
         if m.any():

@@ -12,7 +12,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 from evalaudit.engine import engine_for_tables
-from evalaudit.labelers import assignment, dawid_skene, drift, honeypot, judgments, overlap, spam
+from evalaudit.labelers import assignment, dawid_skene, drift, honeypot, judgments, overlap, spam, truth_bias
 from evalaudit.labelers.evidence import paired_exact
 from evalaudit.labelers.severity import bh, empirical_null
 
@@ -137,9 +137,8 @@ def test_dawid_skene_recovers_truth_and_confusion():
     # the lenient labeler: P(fail | true fail) = 0.95 * 0.2 + 0.05 * 0.2 = 0.2 expected
     assert r.specificity[3] == pytest.approx(0.2, abs=0.07)
     assert r.sensitivity[3] > 0.9
-    eff = dawid_skene.implied_effect(r, y, worker, np.zeros(4, int), dawid_skene.leave_one_out(r, item),
-                                     np.ones(len(y)))
-    # implied extra positive rate: (1 - pi)(t_peer - t) = 0.5 * (0.95 - 0.2) = 0.375
+    eff = truth_bias.effect(y, worker, dawid_skene.leave_one_out(r, item), np.ones(len(y)), 4)
+    # bias against the leave-one-out truth on a balanced mix: (s - t) / 2 = (0.95 - 0.2) / 2 = 0.375
     assert eff["effect"][3] == pytest.approx(0.375, abs=0.06)
     assert np.all(np.abs(eff["effect"][:3]) < 0.05)
 

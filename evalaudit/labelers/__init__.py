@@ -3,10 +3,12 @@
 the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
 
 Evidence kinds (one leniency row each, SPEC §5): ``overlap`` (paired, vs a peer on shared items, or vs the other
-labelers' leave-one-out mean on ordered scales),
-``honeypot`` (known answers), ``assignment`` (CMH over strata on single-label items, weaker) and ``dawid_skene``
-(confusion matrix vs the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per
-labeler × failure mode (severity rules in :mod:`evalaudit.labelers.severity`).
+labelers' leave-one-out mean on ordered scales), ``honeypot`` (known answers, tested where the bias shows),
+``assignment`` (CMH over strata on single-label items; capped at low unless ``[labelers] assignment = "random"`` is
+declared and a balance check agrees) and ``dawid_skene`` (bias against the leave-this-labeler-out Dawid–Skene
+posterior, :mod:`evalaudit.labelers.truth_bias`). They are then combined into one ``combined`` row per labeler ×
+failure mode (× label) (:mod:`evalaudit.labelers.combine`); BH q-values over the combined rows, and findings graded
+on them (severity rules in :mod:`evalaudit.labelers.severity`).
 
 Every label space (``ctx.labels``): with a known acceptable label, leniency is the rate of that label; without one
 on unordered labels, each label's over/under-use (rows per label, ``leniency.label``); on ordered scales, the shift

@@ -456,6 +456,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     fit = ds if gold.method_for(space) == "binary" else multi
     counted = define_judgments(ctx)  # cached per run
     tie_resolved = int(np.sum(consensus["tie_resolved"].to_numpy(zero_copy_only=False)))
+    is_combined = np.asarray(leniency["evidence"].to_pylist(), dtype=object) == "combined"
     summary = {
         "labelers": {
             "labelers": len(lab_names),
@@ -464,8 +465,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             # set aside by the run's one policy (summary.judgments), before the judgments reach this stage
             "repeated_judgments_dropped": counted["n_rows"] - counted["n_judgments"],
             "leniency_mode": mode,
-            "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")))),
-            "combined_tests": int(np.sum(np.asarray(leniency["evidence"].to_pylist(), dtype=object) == "combined")),
+            # the kinds' rows, and the combined rows findings are graded on (BH runs over each set)
+            "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")) & ~is_combined)),
+            "combined_tests": int(np.sum(is_combined)),
             "assignment": {"declared": cfg.labelers.assignment, "balance_tested": n_balance,
                            "trusted": int(trusted.sum())},
             "flagged": len(flagged),

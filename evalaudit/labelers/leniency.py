@@ -134,9 +134,13 @@ def assignment_trust(J, mode: str, space, declared: str, lab_names, fm_names
         b = assignment.balance(V)
         ps.append(b["p_value"])
         diffs.append(b["diff"])
-    P = np.stack(ps)
+    P, D = np.stack(ps), np.stack(diffs)
     q = severity.bh(P.ravel()).reshape(P.shape)
     bad = np.nan_to_num(q, nan=1.0).min(axis=0) < 0.05
+    # a labeler handed easier items usually is so on every failure mode (one queue): their failure modes' z-scores
+    # pooled by Stouffer, BH over labelers, catch a consistent lean no single failure mode shows
+    lab_p = assignment.pooled_by_labeler(P, D, J.worker_labeler, len(lab_names))
+    bad |= (np.nan_to_num(severity.bh(lab_p), nan=1.0) < 0.05)[J.worker_labeler]
     trusted = ~bad
     out = []
     if bad.any():

@@ -63,7 +63,7 @@ def evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_nam
 
 
 def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, strata: str,
-                    conf: float) -> pa.Table:
+          conf: float) -> pa.Table:
     """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
     kind (honest heterogeneity), BH over the kinds' rows; then one ``combined`` row per labeler × failure mode
     (× label) from the kinds (:mod:`evalaudit.labelers.combine`; assignment rows only for workers in ``trusted``,
@@ -101,8 +101,8 @@ def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, st
 
 def shared(J, strata: str) -> dict[tuple[str, str], np.ndarray]:
     """Per pair of evidence kinds, each worker's judgments both kinds read (the correlation bound of the combined
-    test): overlap reads items with other labelers, honeypot items with a known answer, Dawid–Skene both,
-    assignment single-label items with a stratum."""
+    test): overlap reads items with other labelers, honeypot items with a known answer, Dawid–Skene items with
+    other labelers and no known answer, assignment single-label items with a stratum."""
     n_item = np.bincount(J.item, minlength=J.n_items)[J.item]
     known = J.truth[J.item] >= 0
     stratum = np.ones(len(J.y), dtype=bool) if J.timed is None else J.timed

@@ -275,3 +275,15 @@ def test_overlap_peer_choice_skips_excluded_and_is_within_item():
     assert picks[("i2", "A")] is None  # alone on its item
     assert picks[("i1", "A")] == "C" and picks[("i1", "C")] == "A"  # B is never a peer
     assert picks[("i1", "B")] in ("A", "C")  # but B is still compared
+
+
+def test_honeypot_rows_always_have_a_p_value():
+    """A side without honeypots is p = 1 on that side, never a NaN that would drop the row (or make two runs'
+    tables unequal): a labeler who saw only truly negative honeypots and passed 4 of 6 is tested, and lenient."""
+    peers = [(f"P{i}", "fm", i, 100, 55, 5, 5, 50, 50) for i in range(8)]
+    only_neg = ("B", "fm", 8, 6, 4, 4, 0, 6, 0)
+    clean = ("C", "fm", 9, 10, 5, 0, 0, 5, 5)
+    ev = {r["labeler_id"]: r for r in honeypot.evidence(_hp_table([*peers, only_neg, clean]), 20, 0.95).to_pylist()}
+    assert all(np.isfinite(r["p_value"]) and np.isfinite(r["p_value_mid"]) for r in ev.values())
+    assert ev["B"]["effect"] > 0 and ev["B"]["p_value"] < 0.01
+    assert ev["C"]["p_value"] == pytest.approx(1.0)

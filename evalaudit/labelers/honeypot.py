@@ -116,7 +116,8 @@ def directional_p(b, nn, c, npos, p_b, p_nn, p_c, p_np, mid: bool = False) -> tu
         ffr0 = np.clip((p_c + 0.5) / (p_np + 1), 1e-3, 1 - 1e-3)
         info_fp = np.sqrt(nn / (fpr0 * (1 - fpr0)))
         info_ff = np.sqrt(npos / (ffr0 * (1 - ffr0)))
-    z = {name: stats.norm.isf(np.clip(pv, 1e-300, 1.0)) for name, pv in (
+    # p = 1 (an empty side, or nothing to see) would be z = -inf, and 0 * -inf a NaN: clip to finite z
+    z = {name: stats.norm.isf(np.clip(pv, 1e-300, 1 - 1e-12)) for name, pv in (
         ("fp_up", fisher_greater(b, nn, p_b, p_nn, mid)),
         ("fp_down", fisher_greater(nn - b, nn, p_nn - p_b, p_nn, mid)),
         ("ff_up", fisher_greater(c, npos, p_c, p_np, mid)),

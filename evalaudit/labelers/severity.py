@@ -6,9 +6,10 @@ without a p-value (NaN) take no part and get a NaN q-value.
 
 Severity (thresholds in ``[leniency]``, docs/labelers.md):
 - high: q < q_high, |effect| >= effect_high, >= gold_items_high of the labeler's gold items on that failure mode,
-  and the evidence is direct (overlap, honeypot) or the Dawid–Skene model;
-- medium: q < q_medium and |effect| >= effect_medium, from overlap, honeypot or Dawid–Skene evidence;
-  assignment evidence alone stays low (it assumes random assignment, which the data cannot check);
+  and the row is a combined one (or direct: overlap, honeypot, or the Dawid–Skene model);
+- medium: q < q_medium and |effect| >= effect_medium, from such a row; an assignment row alone stays low (it
+  assumes random assignment, which only a declaration and the balance check vouch for — and then the assignment
+  evidence is inside the combined row);
 - low: any other test with q < q_low.
 Where the leniency table has ``combined`` rows (:mod:`evalaudit.labelers.combine`: one test per labeler × failure
 mode from the kinds, BH over those tests), a finding is graded on the combined row — it contains the assignment

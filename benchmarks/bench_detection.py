@@ -1,17 +1,22 @@
-"""Benchmark: detection power and false-positive rate of the labeler methods, measured on simulated histories
-(``evalaudit.labelers.simulate``) over seeds, leniency sizes, the lenient labeler's share of judgments and the
-share of items judged by several labelers (overlap).
+"""Benchmark: detection power of the labelers stage against the truth-knowing limit, measured on simulated
+histories (``evalaudit.labelers.simulate``) over seeds, leniency sizes, the lenient labeler's share of judgments
+and the share of items judged by several labelers (overlap).
 
-    .venv/bin/python -m benchmarks.bench_detection [--seeds 3] [--items 20000]
+    .venv/bin/python -m benchmarks.bench_detection [--seeds 25] [--items 60000] [--effects 0.05,0.10,0.20]
+        [--shares 0.03,0.15] [--overlaps 0,0.1,0.3]
 
-Per scenario one labeler (L000, holding ``share`` of all judgments) is lenient by ``effect`` points on fm0 and one
-(L005) turns lenient by ``effect`` on fm1 from week 13 of 26; everyone else is honest (sensitivity and specificity
-around 0.9). Reported per method:
-- detection: the planted labeler × failure mode is significant (BH q < 0.05, effect > 0) in that evidence kind;
-- finding: the stage raises a medium/high labeler_leniency (or labeler_drift) finding for it;
-- false positives: share of honest labeler × failure-mode tests with q < 0.05 (per method) and honest labelers
-  with a medium/high finding of any labeler kind (per run).
-Prints a markdown table for benchmarks/RESULTS.md.
+Per scenario one labeler (L000, holding ``share`` of all judgments) is lenient by ``effect`` points on fm0 (true
+negatives flipped to positive), 40 labelers, 3% honeypots; everyone else is honest (sensitivity and specificity
+around 0.9). Per run:
+- evalaudit: the stage raises a medium/high labeler_leniency finding for L000 on fm0, with ``[labelers]
+  assignment`` unknown (the default) and declared ``random`` (true in the simulator);
+- oracle: knows every item's true label — per labeler × failure mode, a one-sided Fisher exact test of their false
+  passes on truly negative items against everyone else's (scipy.stats.fisher_exact, alternative "greater"), BH
+  q < 0.05 over all labeler × failure modes; detected when L000 × fm0 is significant;
+- honeypot-only oracle: the same test on honeypot items only;
+- false positives: honest labeler × failure modes (all but L000's) flagged medium/high by evalaudit (any labeler
+  kind naming that failure mode, or spam), and significant in each oracle, over all such tests.
+Prints a markdown table for benchmarks/RESULTS.md and docs/labelers.md.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import itertools
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 
@@ -27,74 +33,109 @@ from benchmarks.machine import facts
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import simulate, stage
+from evalaudit.labelers.honeypot import fisher_greater
+from evalaudit.labelers.severity import bh
 from evalaudit.stage import Context
 
-EFFECTS = (0.05, 0.10, 0.20, 0.40)
-SHARES = (0.03, 0.15)
-OVERLAPS = (0.0, 0.1, 0.3)
-KINDS = ("overlap", "honeypot", "assignment", "dawid_skene")
+N_LABELERS = 40
+METHODS = ("unknown", "random", "oracle", "honeypot_oracle")
+
+
+def oracle(tables: dict, honeypots_only: bool) -> dict[tuple[str, str], bool]:
+    """Per labeler × failure mode: lenient at BH q < 0.05 by the one-sided Fisher test of false passes on truly
+    negative items (all items, or honeypots only) against everyone else's on the same failure mode."""
+    lab = tables["labels"]
+    truth = dict(zip(tables["truth"]["item_id"].to_pylist(), tables["truth"]["truth"].to_pylist(), strict=True))
+    hp = dict(zip(tables["items"]["item_id"].to_pylist(),
+                  (x is not None for x in tables["items"]["honeypot_label"].to_pylist()), strict=True))
+    items = lab["item_id"].to_pylist()
+    t = np.array([truth[i] for i in items])
+    use = (t == 0) & (np.array([hp[i] for i in items]) if honeypots_only else True)
+    said = np.asarray(lab["label"].to_pylist(), dtype=object) == "pass"
+    who = np.asarray(lab["labeler_id"].to_pylist(), dtype=object)[use]
+    fm = np.asarray(lab["failure_mode"].to_pylist(), dtype=object)[use]
+    said = said[use]
+    keys = sorted(set(zip(who, fm, strict=True)))
+    k_of = {k: i for i, k in enumerate(keys)}
+    code = np.array([k_of[k] for k in zip(who, fm, strict=True)], dtype=np.int64)
+    n = np.bincount(code, minlength=len(keys)).astype(float)
+    fp = np.bincount(code, weights=said, minlength=len(keys))
+    fms = np.array([k[1] for k in keys], dtype=object)
+    tot_n = {f: n[fms == f].sum() for f in set(fms)}
+    tot_fp = {f: fp[fms == f].sum() for f in set(fms)}
+    ref_n = np.array([tot_n[f] for f in fms]) - n
+    ref_fp = np.array([tot_fp[f] for f in fms]) - fp
+    q = bh(fisher_greater(fp, n, ref_fp, ref_n))
+    return {k: bool(q[i] < 0.05) for i, k in enumerate(keys)}
+
+
+def _evalaudit(tables: dict, assignment: str) -> set[tuple[str, str | None]]:
+    cfg = Config()
+    cfg.labelers = replace(cfg.labelers, assignment=assignment)
+    engine = engine_for_tables({k: v for k, v in tables.items() if k != "truth"})
+    r = stage(Context(engine=engine, cfg=cfg))
+    return {(f.labeler_id, f.failure_mode) for f in r.findings if f.severity in ("medium", "high")
+            and f.kind in ("labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam")
+            and (f.kind != "labeler_severity" or f.labeler_id != "L000")}
 
 
 def run_one(effect: float, share: float, overlap: float, seed: int, n_items: int) -> dict:
-    n_labelers = 40
-    heavy = (n_labelers - 1) * share / (1 - share)
-    sc = simulate.Scenario(n_items=n_items, n_labelers=n_labelers, overlap=overlap, honeypot_share=0.03, seed=seed,
-                           heavy_weight=heavy,
-                           faults=[simulate.Fault("labeler_leniency", 0, 0, effect),
-                                   simulate.Fault("labeler_drift", 5, 1, effect, 13)])
-    tables, _ = simulate.generate(sc)
-    r = stage(Context(engine=engine_for_tables(tables), cfg=Config()))
-    rows = r.tables["leniency"].to_pylist()
-    out: dict = {"detect": {}, "fp_tests": {}, "n_tests": {}}
-    for k in KINDS:
-        mine = [x for x in rows if x["evidence"] == k and x["labeler_id"] == "L000" and x["failure_mode"] == "fm0"]
-        out["detect"][k] = bool(mine and mine[0]["q_value"] < 0.05 and mine[0]["effect"] > 0)
-        honest = [x for x in rows if x["evidence"] == k and x["labeler_id"] not in ("L000", "L005")]
-        out["fp_tests"][k] = sum(1 for x in honest if x["q_value"] is not None and x["q_value"] < 0.05)
-        out["n_tests"][k] = len(honest)
-    serious = [f for f in r.findings if f.severity in ("medium", "high")]
-    out["finding"] = any(f.kind == "labeler_leniency" and f.labeler_id == "L000" and f.failure_mode == "fm0"
-                         for f in serious)
-    out["drift"] = any(f.kind == "labeler_drift" and f.labeler_id == "L005" and f.failure_mode == "fm1"
-                       for f in r.findings)
-    out["honest_flagged"] = len({f.labeler_id for f in serious
-                                 if f.labeler_id not in ("L000", "L005") and f.kind != "labeler_concentration"})
+    heavy = (N_LABELERS - 1) * share / (1 - share)
+    sc = simulate.Scenario(n_items=n_items, n_labelers=N_LABELERS, overlap=overlap, honeypot_share=0.03,
+                           seed=seed, heavy_weight=heavy,
+                           faults=[simulate.Fault("labeler_leniency", 0, 0, effect)])
+    tables, _ = simulate.generate(sc, with_truth=True)
+    honest = [(f"L{i:03d}", f"fm{m}") for i in range(N_LABELERS) for m in range(sc.n_failure_modes)
+              if (i, m) != (0, 0)]
+    target = ("L000", "fm0")
+    out: dict = {"detect": {}, "fp": {}, "n_honest": len(honest)}
+    for method in ("unknown", "random"):
+        found = _evalaudit(tables, method)
+        out["detect"][method] = target in found
+        out["fp"][method] = sum(1 for k in honest if k in found or (k[0], None) in found)
+    for method, hp_only in (("oracle", False), ("honeypot_oracle", True)):
+        sig = oracle(tables, hp_only)
+        out["detect"][method] = sig.get(target, False)
+        out["fp"][method] = sum(1 for k in honest if sig.get(k, False))
     return out
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(","))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--items", type=int, default=20_000)
+    ap.add_argument("--seeds", type=int, default=25)
+    ap.add_argument("--items", type=int, default=60_000)
+    ap.add_argument("--effects", type=_floats, default=(0.05, 0.10, 0.20))
+    ap.add_argument("--shares", type=_floats, default=(0.03, 0.15))
+    ap.add_argument("--overlaps", type=_floats, default=(0.0, 0.1, 0.3))
     args = ap.parse_args()
     print(facts())
     start = time.perf_counter()
     agg: dict = defaultdict(lambda: defaultdict(list))
-    fp_tests: dict = defaultdict(lambda: [0, 0])
-    honest_runs = []
-    for effect, share, overlap, seed in itertools.product(EFFECTS, SHARES, OVERLAPS, range(args.seeds)):
+    fp: dict = defaultdict(lambda: [0, 0])
+    for effect, share, overlap, seed in itertools.product(args.effects, args.shares, args.overlaps,
+                                                          range(args.seeds)):
         o = run_one(effect, share, overlap, seed, args.items)
-        key = (effect, share, overlap)
-        for k in KINDS:
-            agg[key][k].append(o["detect"][k])
-            fp_tests[k][0] += o["fp_tests"][k]
-            fp_tests[k][1] += o["n_tests"][k]
-        agg[key]["finding"].append(o["finding"])
-        agg[key]["drift"].append(o["drift"])
-        honest_runs.append(o["honest_flagged"])
-    n_runs = len(honest_runs)
-    print(f"{n_runs} runs of {args.items:,} items (40 labelers, 3% honeypots) in {time.perf_counter() - start:.0f} s")
+        for m in METHODS:
+            agg[(effect, share, overlap)][m].append(o["detect"][m])
+            fp[m][0] += o["fp"][m]
+            fp[m][1] += o["n_honest"]
+    n_runs = len(args.effects) * len(args.shares) * len(args.overlaps) * args.seeds
+    print(f"{n_runs} runs of {args.items:,} items ({N_LABELERS} labelers, 3% honeypots, seeds 0..{args.seeds - 1}) "
+          f"in {time.perf_counter() - start:.0f} s")
     print()
-    print("| leniency | lenient share | overlap | " + " | ".join(KINDS) + " | finding (med/high) | drift found |")
-    print("|---|---|---|" + "---|" * (len(KINDS) + 2))
+    print("| lenient by | share of judgments | overlap | evalaudit (assignment unknown) | evalaudit (assignment "
+          "random) | oracle | honeypot-only oracle |")
+    print("|---|---|---|---|---|---|---|")
     for key in sorted(agg):
-        cells = [f"{np.mean(agg[key][k]):.0%}" for k in (*KINDS, "finding", "drift")]
+        cells = [f"{np.mean(agg[key][m]):.0%}" for m in METHODS]
         print(f"| +{key[0]:.2f} | {key[1]:.0%} | {key[2]:.0%} | " + " | ".join(cells) + " |")
     print()
-    print("False positives on honest labelers: share of tests with q < 0.05 — "
-          + ", ".join(f"{k} {fp_tests[k][0]}/{fp_tests[k][1]} ({fp_tests[k][0] / max(fp_tests[k][1], 1):.2%})"
-                      for k in KINDS)
-          + f"; runs with an honest labeler flagged medium/high: {sum(1 for h in honest_runs if h)}/{n_runs}.")
+    print("Honest labeler × failure modes flagged (evalaudit: medium/high; oracles: q < 0.05): "
+          + ", ".join(f"{m} {fp[m][0]}/{fp[m][1]} ({fp[m][0] / max(fp[m][1], 1):.2%})" for m in METHODS) + ".")
 
 
 if __name__ == "__main__":

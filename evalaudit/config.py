@@ -69,6 +69,10 @@ class LabelersConfig:
     #: labeler ids whose judgments the audited gold always sets aside, on every failure mode, as if flagged (a
     #: labeler rotated off for cause, a vendor whose work is under review); their judgments stay in the store
     exclude: list[str] = field(default_factory=list)
+    #: how items reach labelers within a failure mode and week: "unknown" (label rates on items nobody else judged
+    #: stay weak, "assignment" evidence is capped at low) or "random" (declared random: that evidence joins the
+    #: combined test at full strength, after a balance check of each labeler's items; docs/labelers.md)
+    assignment: str = "unknown"
 
 
 @dataclass
@@ -302,6 +306,7 @@ class Config:
 #: enumerated settings: section.key -> allowed values
 CHOICES: dict[str, tuple[str, ...]] = {
     "labels.level": LEVELS, "agreement.window": ("day", "week", "month"), "leniency.strata": ("week", "batch"),
+    "labelers.assignment": ("unknown", "random"),
 }
 #: settings that are dates or times (ISO 8601 text, or a TOML date / date-time)
 DATES = ("gold.as_of", "contracts.window_start", "contracts.window_end")

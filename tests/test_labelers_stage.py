@@ -56,7 +56,7 @@ def test_leniency_table_contract(result):
     assert t.column_names[:10] == ["labeler_id", "failure_mode", "evidence", "label", "effect", "ci_low",
                                    "ci_high", "p_value", "q_value", "n"]
     assert t["label"].null_count == t.num_rows  # a known positive label: no per-label rows
-    assert set(t["evidence"].to_pylist()) == {"overlap", "honeypot", "assignment", "dawid_skene"}
+    assert set(t["evidence"].to_pylist()) == {"overlap", "honeypot", "assignment", "dawid_skene", "combined"}
     rows = [r for r in t.to_pylist() if r["p_value"] is not None and r["effect"] == r["effect"]]
     assert all(r["ci_low"] <= r["effect"] <= r["ci_high"] for r in rows)
     assert all(r["q_value"] >= r["p_value"] - 1e-12 for r in rows)

@@ -12,7 +12,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 from evalaudit.engine import engine_for_tables
-from evalaudit.labelers import assignment, dawid_skene, drift, honeypot, judgments, overlap, spam
+from evalaudit.labelers import assignment, dawid_skene, drift, honeypot, judgments, overlap, spam, truth_bias
 from evalaudit.labelers.evidence import paired_exact
 from evalaudit.labelers.severity import bh, empirical_null
 
@@ -137,9 +137,8 @@ def test_dawid_skene_recovers_truth_and_confusion():
     # the lenient labeler: P(fail | true fail) = 0.95 * 0.2 + 0.05 * 0.2 = 0.2 expected
     assert r.specificity[3] == pytest.approx(0.2, abs=0.07)
     assert r.sensitivity[3] > 0.9
-    eff = dawid_skene.implied_effect(r, y, worker, np.zeros(4, int), dawid_skene.leave_one_out(r, item),
-                                     np.ones(len(y)))
-    # implied extra positive rate: (1 - pi)(t_peer - t) = 0.5 * (0.95 - 0.2) = 0.375
+    eff = truth_bias.effect(y, worker, dawid_skene.leave_one_out(r, item), np.ones(len(y)), 4)
+    # bias against the leave-one-out truth on a balanced mix: (s - t) / 2 = (0.95 - 0.2) / 2 = 0.375
     assert eff["effect"][3] == pytest.approx(0.375, abs=0.06)
     assert np.all(np.abs(eff["effect"][:3]) < 0.05)
 
@@ -208,9 +207,10 @@ def _hp_table(rows):
     return pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
 
 
-def test_honeypot_effect_is_threshold_shift_not_accuracy():
+def test_honeypot_effect_is_a_rate_difference_not_accuracy():
     """On 100 true-fail and 100 true-pass honeypots: peers err 10% both ways. A flawless labeler is not lenient
-    (effect 0); one passing half the fails and missing no pass is lenient by ((.5 - .1) - (0 - .1)) / 2 = 0.25."""
+    (effect .5 (0 - .1) - .5 (0 - .1) = 0, and neither direction significant); one passing half the fails and
+    missing no pass is lenient by .5 (.5 - .1) - .5 (0 - .1) = 0.25, found with the exact tests."""
     peers = [(f"P{i}", "fm", i, 200, 100, 10, 10, 100, 100) for i in range(5)]
     flawless = ("A", "fm", 5, 200, 100, 0, 0, 100, 100)
     lenient = ("B", "fm", 6, 200, 150, 50, 0, 100, 100)
@@ -218,9 +218,36 @@ def test_honeypot_effect_is_threshold_shift_not_accuracy():
                            exclude=np.array([False] * 6 + [True])).to_pylist()
     by = {r["labeler_id"]: r for r in ev}
     assert by["A"]["effect"] == pytest.approx(0.0, abs=1e-12)
+    assert by["A"]["p_value"] > 0.5
     assert by["B"]["effect"] == pytest.approx(0.25)
     assert by["B"]["ci_low"] > 0.15 and by["B"]["p_value"] < 1e-6
-    assert by["P0"]["effect"] == pytest.approx((0.1 - 0.1 - (0.1 - 0.1)) / 2, abs=1e-12)
+    assert by["P0"]["effect"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_honeypot_tests_are_scipy_fisher_and_clopper_pearson():
+    """The vectorised one-sided Fisher tail (and its mid-p) and the exact interval match scipy one test at a time."""
+    cases = [(3, 8, 20, 400), (0, 5, 50, 300), (7, 18, 65, 608), (8, 8, 10, 100)]
+    for k, n, kr, nr in cases:
+        table = [[k, n - k], [kr, nr - kr]]
+        want = stats.fisher_exact(table, alternative="greater").pvalue
+        assert float(honeypot.fisher_greater(k, n, kr, nr)[()]) == pytest.approx(want, rel=1e-9)
+        point = stats.hypergeom.pmf(k, n + nr, k + kr, n)
+        assert float(honeypot.fisher_greater(k, n, kr, nr, mid=True)[()]) == pytest.approx(want - point / 2)
+        ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+        lo, hi = honeypot.clopper_pearson(k, n, 0.95)
+        assert (float(lo), float(hi)) == pytest.approx((ci.low, ci.high), rel=1e-9, abs=1e-12)
+
+
+def test_a_labeler_with_eight_honeypots_counts():
+    """8 honeypots on a failure mode (4 true fails, 4 true passes), every true fail passed against peers' 10%
+    false passes: the exact lenient direction is significant; a labeler with a clean record on 8 is not."""
+    peers = [(f"P{i}", "fm", i, 100, 55, 5, 5, 50, 50) for i in range(8)]
+    lenient = ("B", "fm", 8, 8, 8, 4, 0, 4, 4)   # every true fail passed: 4/4 false passes vs 10%
+    clean = ("C", "fm", 9, 8, 4, 0, 0, 4, 4)
+    ev = {r["labeler_id"]: r for r in honeypot.evidence(_hp_table([*peers, lenient, clean]), 20, 0.95).to_pylist()}
+    assert ev["B"]["n"] == 8 and ev["B"]["effect"] > 0.3 and ev["B"]["p_value"] < 0.01
+    assert ev["B"]["ci_low"] <= ev["B"]["effect"] <= ev["B"]["ci_high"]
+    assert ev["C"]["p_value"] > 0.3
 
 
 def test_empirical_null_widens_only_when_the_bulk_is_wide():
@@ -248,3 +275,15 @@ def test_overlap_peer_choice_skips_excluded_and_is_within_item():
     assert picks[("i2", "A")] is None  # alone on its item
     assert picks[("i1", "A")] == "C" and picks[("i1", "C")] == "A"  # B is never a peer
     assert picks[("i1", "B")] in ("A", "C")  # but B is still compared
+
+
+def test_honeypot_rows_always_have_a_p_value():
+    """A side without honeypots is p = 1 on that side, never a NaN that would drop the row (or make two runs'
+    tables unequal): a labeler who saw only truly negative honeypots and passed 4 of 6 is tested, and lenient."""
+    peers = [(f"P{i}", "fm", i, 100, 55, 5, 5, 50, 50) for i in range(8)]
+    only_neg = ("B", "fm", 8, 6, 4, 4, 0, 6, 0)
+    clean = ("C", "fm", 9, 10, 5, 0, 0, 5, 5)
+    ev = {r["labeler_id"]: r for r in honeypot.evidence(_hp_table([*peers, only_neg, clean]), 20, 0.95).to_pylist()}
+    assert all(np.isfinite(r["p_value"]) and np.isfinite(r["p_value_mid"]) for r in ev.values())
+    assert ev["B"]["effect"] > 0 and ev["B"]["p_value"] < 0.01
+    assert ev["C"]["p_value"] == pytest.approx(1.0)

@@ -78,13 +78,12 @@ def test_no_good_worker_flagged_spam(audits, name):
     assert flagged == [], f"{name}: workers with Cohen's kappa >= 0.6 against the truth flagged spam: {flagged}"
 
 
-#: the crowd itself is biased on these two, so a reference built from the labels points the wrong way (docs/realdata.md
-#: "Open"): zheng_duck's workers under-report ducks (median Dawid–Skene effect −0.14), so an accurate worker looks
-#: lenient against a typical peer; zheng_face's crowd over-uses 'neutral' (42% of judgments, 25% true). Strict: the
-#: day either passes, the marker must go.
+#: the crowd itself is biased here, so a reference built from the labels points the wrong way (docs/realdata.md
+#: "Open"): zheng_face's crowd over-uses 'neutral' (42% of judgments, 25% true) and the fixture has no honeypots, so
+#: every peer-based or model-based reference shares the lean. (zheng_duck, whose workers under-report ducks, passes
+#: since the Dawid–Skene evidence is measured against the leave-this-labeler-out truth, not a typical peer.)
+#: Strict: the day it passes, the marker must go.
 CROWD_BIASED = {
-    "zheng_duck": "dawid_skene evidence is measured against a typical peer, not the estimated truth (open: "
-                  "docs/realdata.md)",
     "zheng_face": "the crowd over-uses 'neutral'; no reference built from the labels alone recovers the truth",
 }
 

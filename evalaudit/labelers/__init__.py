@@ -3,10 +3,12 @@
 the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
 
 Evidence kinds (one leniency row each, docs/outputs.md): ``overlap`` (paired, vs a peer on shared items, or vs the other
-labelers' leave-one-out mean on ordered scales),
-``honeypot`` (known answers), ``assignment`` (CMH over strata on single-label items, weaker) and ``dawid_skene``
-(confusion matrix vs the leave-this-labeler-out Dawid–Skene posterior). BH q-values over all rows; one finding per
-labeler × failure mode (severity rules in :mod:`evalaudit.labelers.severity`).
+labelers' leave-one-out mean on ordered scales), ``honeypot`` (known answers, tested where the bias shows),
+``assignment`` (CMH over strata on single-label items; capped at low unless ``[labelers] assignment = "random"`` is
+declared and a balance check agrees) and ``dawid_skene`` (bias against the leave-this-labeler-out Dawid–Skene
+posterior, :mod:`evalaudit.labelers.truth_bias`). They are then combined into one ``combined`` row per labeler ×
+failure mode (× label) (:mod:`evalaudit.labelers.combine`); BH q-values over the combined rows, and findings graded
+on them (severity rules in :mod:`evalaudit.labelers.severity`).
 
 Every label space (``ctx.labels``): with a known acceptable label, leniency is the rate of that label; without one
 on unordered labels, each label's over/under-use (rows per label, ``leniency.label``); on ordered scales, the shift
@@ -29,25 +31,24 @@ import pyarrow.compute as pc
 from evalaudit.findings import Finding, severity_rank
 from evalaudit.gold import flagged_labelers, is_flagged  # flagged_labelers re-exported: the one rule lives there
 from evalaudit.labelers import (
-    assignment,
     concentration,
     dawid_skene,
     drift,
     gold,
     honeypot,
     judgments,
-    overlap,
     reference,
     severity,
     shift,
     spam,
+    truth_bias,
 )
+from evalaudit.labelers import leniency as lenient_rows
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
 from evalaudit.stage import Context, StageResult, define_judgments, skip
 
-DS_METHOD = ("dawid_skene: threshold shift of the labeler's confusion matrix (vs the leave-this-labeler-out "
-             "Dawid–Skene posterior) against a typical peer's, as a positive-rate difference on a balanced item mix "
-             "(normal interval)")
+FLAG_KINDS = frozenset({"labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam"})
+
 __all__ = ["flagged_labelers", "stage"]
 
 
@@ -102,70 +103,6 @@ def stage(ctx: Context) -> StageResult:
         return _stage(ctx, J, fm_names, lab_names, ds_job, multi_job, grid_job, pairs_job)
 
 
-def _first_pass_biased(ev: pa.Table, lc, scale: float = 1.0) -> np.ndarray:
-    """Rows of a first-pass evidence table that are biased at medium strength (BH over the empirical-null
-    p-values, |effect| / scale >= effect_medium)."""
-    if ev.num_rows == 0:
-        return np.zeros(0, dtype=bool)
-    p_first, _ = severity.empirical_null(num(ev, "p_value"), num(ev, "effect"))
-    return (severity.bh(p_first) < lc.q_medium) & (np.abs(num(ev, "effect")) / scale >= lc.effect_medium)
-
-
-def _worker_rows(ev: pa.Table, J, lab_names, fm_names) -> np.ndarray:
-    """The worker code (labeler × failure mode) of each evidence row."""
-    key = {(lab_names[J.worker_labeler[w]], fm_names[J.worker_fm[w]]): w for w in range(J.n_workers)}
-    return np.array([key[(a, b)] for a, b in zip(ev["labeler_id"].to_pylist(), ev["failure_mode"].to_pylist(),
-                                                  strict=True)], dtype=np.int64)
-
-
-def _per_label(J, k: int):
-    """The binary view "label k vs the rest" of the judgments (and of the honeypot answers)."""
-    from dataclasses import replace
-
-    truth = np.where(J.truth_code >= 0, (J.truth_code == k).astype(np.int8), -1).astype(np.int8)
-    return replace(J, y=(J.code == k).astype(np.int8), truth=truth)
-
-
-def _evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_names, fm_names,
-              direct: bool = True) -> list[pa.Table]:
-    """Leniency evidence rows with ``excluded`` workers serving as nobody's peer: the direct evidence (overlap,
-    honeypot; it also decides who serves as a peer) when ``direct``, else the assignment evidence."""
-    ex = excluded if excluded.any() else None
-    if mode == "shift":
-        return [shift.evidence(J, space.positive, lc.min_items, conf, lab_names, fm_names, ex)] if direct else []
-    views = [(None, J)] if mode == "positive" else [(space.labels[k], _per_label(J, k)) for k in range(J.n_labels)]
-    parts = []
-    for label, V in views:
-        if direct:
-            rows = [overlap.evidence(overlap.counts(V, ex), lc.min_items, conf)]
-            if (V.truth >= 0).any():
-                rows.append(honeypot.evidence(honeypot.counts(V), lc.min_items, conf, ex))
-        else:
-            rows = [assignment.evidence(assignment.sums(V, lc.strata), lc.min_items, conf, lc.strata)]
-        for t in rows:
-            if label is not None:
-                t = t.set_column(t.schema.get_field_index("label"), "label",
-                                 pa.array([label] * t.num_rows, pa.string()))
-            parts.append(t)
-    return parts
-
-
-def _leniency_table(parts: list[pa.Table]) -> pa.Table:
-    """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
-    kind (honest heterogeneity), then BH over all rows."""
-    leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
-    p_raw = num(leniency, "p_value")
-    p_adj = p_raw.copy()
-    kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
-    for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
-        m = kinds == kind
-        if m.any():
-            p_adj[m], _ = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
-    leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
-    leniency = leniency.append_column("p_value_theoretical", pa.array(p_raw))
-    return leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(severity.bh(p_adj)))
-
-
 def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray, ds_job, multi_job,
            grid_job, pairs_job) -> StageResult:
     """The stage after loading, with Dawid–Skene, the drift grid and the labeler-pair counts computing beside it
@@ -197,18 +134,21 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     # failure modes a first pass already finds lenient or severe at medium strength (a lenient labeler holding half
     # a failure mode would otherwise make every honest peer look severe). One second pass.
     excluded = np.isin(lab_names[J.worker_labeler], list(spammers)) if spammers else np.zeros(J.n_workers, bool)
-    first = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+    first = lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
     n_excluded = int(excluded.sum())
     for ev in first:
         if ev.num_rows:
-            biased = _first_pass_biased(ev, lc, scale)
+            biased = lenient_rows.first_pass_biased(ev, lc, scale)
             if biased.any():
-                excluded[_worker_rows(ev.filter(pa.array(biased)), J, lab_names, fm_names)] = True
+                excluded[lenient_rows.worker_rows(ev.filter(pa.array(biased)), J, lab_names, fm_names)] = True
 
     # -- evidence from the data directly (the second pass, unless the first left nobody out) ------------------
-    direct = first if int(excluded.sum()) == n_excluded else _evidence(J, mode, space, lc, conf, excluded,
-                                                                        lab_names, fm_names)
-    parts = direct + _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names, direct=False)
+    direct = (first if int(excluded.sum()) == n_excluded
+              else lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names))
+    parts = direct + lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names, direct=False)
+    trusted, trust_skips, n_balance = lenient_rows.assignment_trust(J, mode, space, cfg.labelers.assignment,
+                                                                    lab_names, fm_names)
+    skipped += trust_skips
     ctx.progress("labelers", 2, 6)
 
     # -- Dawid–Skene ----------------------------------------------------------------------------------------
@@ -218,26 +158,29 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     ds_fm = fm_informative >= lc.ds_min_items
     use_ds_item = ds_fm[J.item_fm]
     informative_j = informative[J.item].astype(float)
+    # the Dawid–Skene evidence reads items another labeler judged and nobody knows the answer to: known answers
+    # are the honeypot evidence's (used once in the combined test), and single-label items only echo the prior
+    ds_items_j = ((n_item >= 2) & (J.truth_code < 0))[J.item].astype(float)
     n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
     d = None
     if ds is not None:
         loo = dawid_skene.leave_one_out(ds, J.item, J.truth)
-        # DS evidence: the labeler's confusion matrix re-estimated against the leave-this-labeler-out posterior on
+        # DS evidence: the labeler's bias against the leave-this-labeler-out posterior (the estimated truth, not a
+        # typical peer: a crowd that leans one way would make an accurate labeler look biased the other way), on
         # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
-        # class prior, and the labeler's own label would confirm itself. The effect is the difference in positive
-        # rate this matrix implies on a balanced item mix vs a typical peer's: ((s - s_peer) - (t - t_peer)) / 2.
+        # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`)
         d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
-        n_w = np.bincount(J.worker, weights=informative_j, minlength=J.n_workers)
-        ds_eff = dawid_skene.implied_effect(ds, J.y, J.worker, J.worker_fm, loo, informative_j)
+        n_w = np.bincount(J.worker, weights=ds_items_j, minlength=J.n_workers)
+        ds_eff = truth_bias.effect(J.y, J.worker, loo, ds_items_j, J.n_workers)
         mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
         lo, hi, p = z_interval(mean_d, se, conf)
         keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm] & ds_eff["ok"]
         labs, fms = lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep]
         if mode == "positive":
             parts.append(evidence_table(labs, fms, "dawid_skene", mean_d[keep], lo[keep], hi[keep], p[keep],
-                                        n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], DS_METHOD))
+                                        n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], truth_bias.METHOD))
         elif J.n_labels == 2:  # per label: the reference label's row and its mirror for the other label
             ref = J.reference
             for k, sign in ((ref, 1.0), (1 - ref, -1.0)):
@@ -245,7 +188,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
                 rate_k = rate_w if sign > 0 else 1 - rate_w
                 parts.append(evidence_table(labs, fms, "dawid_skene", sign * mean_d[keep], lo_k[keep], hi_k[keep],
                                             p[keep], n_w[keep], rate_k[keep], (rate_k - sign * mean_d)[keep],
-                                            DS_METHOD, label=space.labels[k]))
+                                            truth_bias.METHOD, label=space.labels[k]))
         ds_workers = pa.table({
             "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
             "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
@@ -259,7 +202,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
             "sensitivity": nan, "specificity": nan, "prior": nan, "n": n_all.astype(np.int64),
         })
-    leniency = _leniency_table(parts)
+    leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf)
     # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
     # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
     # once more: no finding rests on a flagged peer
@@ -273,8 +216,8 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     if (late & ~excluded).any():
         excluded |= late
         n_direct = len(direct)
-        direct = _evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
-        leniency = _leniency_table(direct + parts[n_direct:])
+        direct = lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+        leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf)
     ctx.progress("labelers", 3, 6)
 
     consensus = gold.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if gold.method_for(space) ==
@@ -365,6 +308,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     fit = ds if gold.method_for(space) == "binary" else multi
     counted = define_judgments(ctx)  # cached per run
     tie_resolved = int(np.sum(consensus["tie_resolved"].to_numpy(zero_copy_only=False)))
+    is_combined = np.asarray(leniency["evidence"].to_pylist(), dtype=object) == "combined"
     summary = {
         "labelers": {
             "labelers": len(lab_names),
@@ -373,7 +317,11 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             # set aside by the run's one policy (summary.judgments), before the judgments reach this stage
             "repeated_judgments_dropped": counted["n_rows"] - counted["n_judgments"],
             "leniency_mode": mode,
-            "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")))),
+            # the kinds' rows, and the combined rows findings are graded on (BH runs over each set)
+            "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")) & ~is_combined)),
+            "combined_tests": int(np.sum(is_combined)),
+            "assignment": {"declared": cfg.labelers.assignment, "balance_tested": n_balance,
+                           "trusted": int(trusted.sum())},
             "flagged": len(flagged),
             "flagged_labelers": len({k[0] for k in flagged}),
             "findings_by_kind": _count_kinds(findings),

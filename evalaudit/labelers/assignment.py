@@ -123,3 +123,61 @@ def evidence(table: pa.Table, min_items: int, confidence: float, strata: str) ->
         peer = col["n_peer_pos"] / np.where(n_peer > 0, n_peer, np.nan)
     return evidence_table(table["labeler_id"], table["failure_mode"], "assignment", effect, lo, hi, p, n, own, peer,
                           METHOD.format(strata="ISO week" if strata == "week" else "batch"))
+
+
+BALANCE_METHOD = ("balance of assignment: mean difficulty proxy (known answer on honeypots, else the other labelers' "
+                  "positive rate on the item) of the labeler's items vs the rest of the failure mode's, two-sample "
+                  "z-test with the pooled (permutation) variance, BH over labeler × failure modes")
+
+
+def balance(J, min_items: int = 20) -> dict[str, np.ndarray]:
+    """Per worker (labeler × failure mode): is the labeler handed items like everyone else's? Under random
+    assignment the items a labeler gets are a random draw of the failure mode's, so any property of the item
+    measured *without the labeler's own label* has the same mean on their items as on the others'. The proxy for
+    how positive an item is: its known answer on a honeypot, else the mean label of the item's other labelers
+    (items nobody else judged carry none). Effect: the labeler's items' mean proxy minus the rest of the failure
+    mode's (other workers' judgments). Test: the two-sample z with the pooled variance of all the failure mode's
+    proxies — the variance of a random subset's mean under random assignment (the permutation null; a
+    labeler-only variance would be zero on a handful of identical honeypot answers). At least ``min_items``
+    proxied items. Returns arrays ``diff``, ``p_value`` (NaN where untested) and ``n``."""
+    n_item = np.bincount(J.item, minlength=J.n_items).astype(float)
+    y = J.y.astype(float)
+    s_item = np.bincount(J.item, weights=y, minlength=J.n_items)
+    k = n_item[J.item]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        proxy = np.where(k >= 2, (s_item[J.item] - y) / (k - 1), np.nan)
+    t = J.truth[J.item]
+    proxy = np.where(t >= 0, t.astype(float), proxy)
+    has = np.isfinite(proxy)
+    w, x = J.worker[has], proxy[has]
+    W = J.n_workers
+    n = np.bincount(w, minlength=W).astype(float)
+    s1 = np.bincount(w, weights=x, minlength=W)
+    s2 = np.bincount(w, weights=x * x, minlength=W)
+    g = J.worker_fm
+    G = int(g.max(initial=-1)) + 1
+    gn, gs1, gs2 = (np.bincount(g, weights=v, minlength=G)[g] for v in (n, s1, s2))
+    rn, rs1 = gn - n, gs1 - s1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m, rm = s1 / n, rs1 / rn
+        gm = gs1 / gn
+        v = np.maximum(gs2 / gn - gm * gm, 0) * gn / np.maximum(gn - 1, 1)
+        diff = m - rm
+        se = np.sqrt(v * (1 / n + 1 / rn))
+        z = np.where(se > 0, diff / se, 0.0)
+    p = np.where((n >= min_items) & (rn >= min_items), 2 * stats.norm.sf(np.abs(z)), np.nan)
+    return {"diff": diff, "p_value": p, "n": n}
+
+
+def pooled_by_labeler(p_values: np.ndarray, diffs: np.ndarray, worker_labeler: np.ndarray, n_labelers: int
+                      ) -> np.ndarray:
+    """Per labeler: the two-sided p-value of the unweighted Stouffer sum of their balance z-scores over failure
+    modes (and label views; rows of ``p_values``/``diffs``, columns workers); NaN where nothing was tested."""
+    p = np.asarray(p_values, dtype=float)
+    ok = np.isfinite(p)
+    z = np.where(ok, np.sign(diffs) * stats.norm.isf(np.clip(np.where(ok, p, 1.0), 1e-300, 1.0) / 2), 0.0)
+    lab = np.broadcast_to(worker_labeler, p.shape).ravel()
+    zsum = np.bincount(lab, weights=z.ravel(), minlength=n_labelers)
+    k = np.bincount(lab, weights=ok.ravel().astype(float), minlength=n_labelers)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k > 0, 2 * stats.norm.sf(np.abs(zsum) / np.sqrt(k)), np.nan)

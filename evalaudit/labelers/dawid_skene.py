@@ -171,49 +171,6 @@ def majority(y: np.ndarray, item: np.ndarray, n_items: int, truth: np.ndarray | 
     return share
 
 
-def implied_effect(result: DSResult, y: np.ndarray, worker: np.ndarray, worker_group: np.ndarray, loo: np.ndarray,
-                   weight: np.ndarray, min_class: float = 10.0) -> dict[str, np.ndarray]:
-    """Per worker: leniency implied by their confusion matrix, estimated against the leave-one-out posterior.
-
-    Sensitivity ``s = sum T y / sum T`` and specificity ``t = sum (1-T)(1-y) / sum (1-T)`` with T the
-    leave-this-labeler-out posterior, over judgments with ``weight`` 1 (items where others or a known answer
-    speak). Leniency is a shifted decision threshold (higher s *and* lower t than a typical peer), not accuracy
-    (higher or lower both), so the effect is the difference in positive rate on a balanced mix of truly positive
-    and negative items, ``((s - s_peer) - (t - t_peer)) / 2`` — zero for an honest labeler however accurate; its
-    standard error uses binomial variances of s and t (effective counts sum T and sum 1-T)."""
-    n_workers = len(worker_group)
-    yf = np.asarray(y, dtype=float)
-    tw = loo * weight
-    pos = np.bincount(worker, weights=tw, minlength=n_workers)
-    tp = np.bincount(worker, weights=tw * yf, minlength=n_workers)
-    neg = np.bincount(worker, weights=(1 - loo) * weight, minlength=n_workers)
-    tn = np.bincount(worker, weights=(1 - loo) * weight * (1 - yf), minlength=n_workers)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = tp / pos
-        t = tn / neg
-    # the typical peer is estimated the same way (leave-one-out, same items' kind), so the attenuation that soft
-    # leave-one-out posteriors bring to every labeler's rates cancels: weighted median per failure mode
-    n_groups = int(worker_group.max(initial=-1)) + 1
-    sp = _weighted_median(np.nan_to_num(s), worker_group, np.where(np.isfinite(s), pos, 0.0), n_groups)[worker_group]
-    tpeer = _weighted_median(np.nan_to_num(t), worker_group, np.where(np.isfinite(t), neg, 0.0),
-                             n_groups)[worker_group]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # threshold shift on a balanced mix: more passes of true passes and of true fails than a typical peer
-        effect = ((s - sp) - (t - tpeer)) / 2
-        # a rate estimated at 0 or 1 still has uncertainty: use (k + 1/2)/(n + 1) inside the variance only
-        s_v = (tp + 0.5) / (pos + 1)
-        t_v = (tn + 0.5) / (neg + 1)
-        se = 0.5 * np.sqrt(s_v * (1 - s_v) / pos + t_v * (1 - t_v) / neg)
-        n = np.bincount(worker, weights=weight, minlength=n_workers)
-        rate = np.bincount(worker, weights=weight * yf, minlength=n_workers) / n
-    peer_rate = rate - effect
-    # a threshold shift needs both classes: at least min_class effective items of each (sum T, sum 1-T), else the
-    # rate of the rare class rests on a handful of soft posteriors and the normal interval is not to be trusted
-    ok = (pos >= min_class) & (neg >= min_class)
-    return {"effect": effect, "se": se, "rate": rate, "peer_rate": peer_rate, "sensitivity": s, "specificity": t,
-            "ok": ok}
-
-
 @dataclass
 class MultiResult:
     """Multi-class Dawid–Skene: per item the posterior over the K labels, per worker a K×K confusion matrix."""

@@ -24,6 +24,12 @@ LENIENCY_SCHEMA = pa.schema(
         ("labeler_rate", pa.float64()),
         ("peer_rate", pa.float64()),
         ("method", pa.string()),
+        # the kinds a `combined` row rests on, comma-separated (null on the kinds' own rows)
+        ("parts", pa.string()),
+        # the mid-p value (Lancaster 1961) of a discrete exact test — what the combined test reads, since exact
+        # p-values of discrete tests are conservative and would be so again inside a combination; equal to
+        # p_value for continuous tests
+        ("p_value_mid", pa.float64()),
     ]
 )
 
@@ -51,9 +57,10 @@ def num(table: pa.Table, name: str) -> np.ndarray:
 
 
 def evidence_table(labeler_id, failure_mode, evidence: str, effect, ci_low, ci_high, p_value, n,
-                   labeler_rate, peer_rate, method: str, label: str | None = None) -> pa.Table:
+                   labeler_rate, peer_rate, method: str, label: str | None = None, p_mid=None) -> pa.Table:
     """Assemble rows of one kind of evidence; q_value is filled later by the BH step over all tests. ``label``:
-    the label whose over-use the rows measure (per-label leniency), else None."""
+    the label whose over-use the rows measure (per-label leniency), else None. ``p_mid``: the mid-p values of a
+    discrete test (default: ``p_value``)."""
     k = len(effect)
     return pa.table(
         {
@@ -70,6 +77,8 @@ def evidence_table(labeler_id, failure_mode, evidence: str, effect, ci_low, ci_h
             "labeler_rate": np.asarray(labeler_rate, dtype=float),
             "peer_rate": np.asarray(peer_rate, dtype=float),
             "method": pa.array([method] * k, pa.string()),
+            "parts": pa.nulls(k, pa.string()),
+            "p_value_mid": np.asarray(p_value if p_mid is None else p_mid, dtype=float),
         },
         schema=LENIENCY_SCHEMA,
     )
@@ -99,6 +108,18 @@ def paired_exact(b, c, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndar
         ci_low = m * (2 * lo - 1) / nn
         ci_high = m * (2 * hi - 1) / nn
     return effect, ci_low, ci_high, p
+
+
+def paired_mid_p(b, c) -> np.ndarray:
+    """Two-sided mid-p value (Lancaster 1961) of the exact McNemar test: ``2 (P(X < k) + P(X = k) / 2)`` with
+    ``k = min(b, c)``, ``X ~ Binomial(b + c, 1/2)``; under no difference it is closer to uniform than the exact p."""
+    b = np.asarray(b, dtype=float)
+    c = np.asarray(c, dtype=float)
+    m = b + c
+    k = np.minimum(b, c)
+    with np.errstate(invalid="ignore"):
+        p = 2 * (stats.binom.cdf(k, m, 0.5) - 0.5 * stats.binom.pmf(k, m, 0.5))
+    return np.where(m > 0, np.clip(p, 0.0, 1.0), 1.0)
 
 
 def z_interval(mean, se, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from evalaudit.labelers.evidence import evidence_table, num, paired_exact, worker_table
+from evalaudit.labelers.evidence import evidence_table, num, paired_exact, paired_mid_p, worker_table
 
 METHOD = "overlap: paired exact binomial (McNemar) test on discordant items vs a peer on the same items"
 
@@ -79,4 +79,5 @@ def _rows(t: pa.Table, kind: str, method: str, confidence: float) -> pa.Table:
     effect, lo, hi, p = paired_exact(b, c, n, confidence)
     own = num(t, "n_own_pos") / np.where(n > 0, n, np.nan)
     peer = num(t, "n_peer_pos") / np.where(n > 0, n, np.nan)
-    return evidence_table(t["labeler_id"], t["failure_mode"], kind, effect, lo, hi, p, n, own, peer, method)
+    return evidence_table(t["labeler_id"], t["failure_mode"], kind, effect, lo, hi, p, n, own, peer, method,
+                          p_mid=paired_mid_p(b, c))

@@ -6,12 +6,17 @@ without a p-value (NaN) take no part and get a NaN q-value.
 
 Severity (thresholds in ``[leniency]``, docs/labelers.md):
 - high: q < q_high, |effect| >= effect_high, >= gold_items_high of the labeler's gold items on that failure mode,
-  and the evidence is direct (overlap, honeypot) or the Dawid–Skene model;
-- medium: q < q_medium and |effect| >= effect_medium, from overlap, honeypot or Dawid–Skene evidence;
-  assignment evidence alone stays low (it assumes random assignment, which the data cannot check);
+  and the row is a combined one (or direct: overlap, honeypot, or the Dawid–Skene model);
+- medium: q < q_medium and |effect| >= effect_medium, from such a row; an assignment row alone stays low (it
+  assumes random assignment, which only a declaration and the balance check vouch for — and then the assignment
+  evidence is inside the combined row);
 - low: any other test with q < q_low.
-Per labeler × failure mode the evidence row giving the highest severity is the finding's headline (ties: overlap,
-honeypot, dawid_skene, assignment, then the smaller q); every row is listed in the finding's details.
+Where the leniency table has ``combined`` rows (:mod:`evalaudit.labelers.combine`: one test per labeler × failure
+mode from the kinds, BH over those tests), a finding is graded on the combined row — it contains the assignment
+evidence only where assignment is declared random and balanced — and on the assignment row alone (which stays
+low); the kinds' rows are listed in the finding's details as its parts. Without combined rows every row is graded.
+Per labeler × failure mode the row giving the highest severity is the finding's headline (ties: combined, overlap,
+honeypot, dawid_skene, assignment, then the smaller q).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from scipy import stats
 from evalaudit.config import LeniencyConfig
 from evalaudit.findings import Finding
 
-EVIDENCE_ORDER = ("overlap", "honeypot", "dawid_skene", "assignment")
-DIRECT = frozenset({"overlap", "honeypot", "dawid_skene"})
+EVIDENCE_ORDER = ("combined", "overlap", "honeypot", "dawid_skene", "assignment")
+DIRECT = frozenset({"combined", "overlap", "honeypot", "dawid_skene"})
 _RANK = {"high": 2, "medium": 1, "low": 0}
 
 
@@ -92,7 +97,11 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
     the finding is ``labeler_leniency`` when it is an over-use of that label (named in the message and in
     ``details.label``), ``labeler_severity`` when it is an under-use."""
     q_all = np.asarray(leniency["q_value"].to_numpy(zero_copy_only=False), dtype=float)
-    n_tests = int(np.sum(~np.isnan(np.asarray(leniency["p_value"].to_numpy(zero_copy_only=False), dtype=float))))
+    ev_all = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
+    has_combined = bool(np.any(ev_all == "combined"))
+    p_all = np.asarray(leniency["p_value"].to_numpy(zero_copy_only=False), dtype=float)
+    n_tests = int(np.sum(~np.isnan(p_all) & ((ev_all == "combined") if has_combined else True)))
+    tests_word = "combined labeler × failure-mode tests" if has_combined else "labeler × failure-mode tests"
     # only labeler × failure modes with at least one significant row can yield a finding; all their rows go along
     sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(cfg.q_low, cfg.q_medium, cfg.q_high)))
     keys = pc.binary_join_element_wise(leniency["labeler_id"], leniency["failure_mode"], "\x1f")
@@ -106,6 +115,8 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
         gold = int(gold_items.get(key, 0))
         graded = []
         for r in group:
+            if has_combined and r["evidence"] not in ("combined", "assignment"):
+                continue
             sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, cfg, scale)
             if sev is not None:
                 graded.append((sev, r))
@@ -128,7 +139,7 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
             "peer_rate": head["peer_rate"],
             "evidence_kinds": {
                 r["evidence"]: {k: r[k] for k in ("effect", "ci_low", "ci_high", "p_value", "q_value", "n")}
-                for r in group
+                for r in group if r["evidence"] != "combined"
             },
             "evidence_agrees_in_sign": len(signs) == 1,
         }
@@ -136,6 +147,15 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
             details["since"] = since[key]
         if label is not None:
             details["label"] = label
+        if head["evidence"] == "combined":
+            details["combined"] = {k: head[k] for k in ("effect", "ci_low", "ci_high", "p_value", "q_value", "n")}
+            details["combined_of"] = (head.get("parts") or "").split(",")
+        elif head["evidence"] == "assignment":
+            details["assignment_capped"] = ("single-label items only: a labeler handed different items would look "
+                                            "the same, so this evidence stays at low severity unless [labelers] "
+                                            "assignment = \"random\" is declared and the balance check agrees")
+        what = (f"combined ({head.get('parts', '').replace(',', ', ')}) evidence on {head['n']} judgments"
+                if head["evidence"] == "combined" else f"{head['evidence']} evidence on {head['n']} items")
         if mode == "shift":
             unit = "category steps" if space == "ordinal" else "points"
             better = {"high": "higher", "low": "lower"}.get(positive or "")
@@ -150,9 +170,11 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
         else:
             text = f"Labeler {key[0]} says {positive!r} {word} often than peers on {key[1]} ({_fmt(head['effect'])}"
         if mode == "shift":
-            text += f" ({head['evidence']} evidence on {head['n']} items, q = {head['q_value']:.2g})"
+            text += f" ({what}, q = {head['q_value']:.2g})"
         else:
-            text += f", {head['evidence']} evidence on {head['n']} items, q = {head['q_value']:.2g})"
+            text += f", {what}, q = {head['q_value']:.2g})"
+        if head["evidence"] == "assignment":
+            text += " — assignment evidence alone is capped at low severity"
         findings.append(
             Finding(
                 kind=kind,
@@ -165,7 +187,7 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
                 p_value=head["p_value"],
                 q_value=head["q_value"],
                 n=head["n"],
-                evidence=f"{head['method']}; BH q-value over {n_tests} labeler × failure-mode tests",
+                evidence=f"{head['method']}; BH q-value over {n_tests} {tests_word}",
                 message=f"{text}; {gold} gold items carry their labels.",
                 details=details,
             )

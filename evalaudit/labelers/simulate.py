@@ -39,13 +39,18 @@ class Scenario:
     faults: list[Fault] = field(default_factory=list)
     #: weight of labeler 0 in assignment (the "seed story" labeler holding a large share), 1 = like everyone
     heavy_weight: float = 1.0
+    #: non-random assignment: this labeler is handed easier items — each truly negative item first drawn for them
+    #: goes to another labeler with probability ``easy_skip`` (None: assignment is random)
+    easy_labeler: int | None = None
+    easy_skip: float = 0.5
 
 
 START = datetime(2025, 1, 6, tzinfo=UTC)
 
 
-def generate(s: Scenario) -> tuple[dict[str, pa.Table], list[dict]]:
-    """(tables {labels, items}, planted faults in truth.json's shape)."""
+def generate(s: Scenario, with_truth: bool = False) -> tuple[dict[str, pa.Table], list[dict]]:
+    """(tables {labels, items}, planted faults in truth.json's shape). ``with_truth``: the tables also hold
+    ``truth`` (item_id, truth 0/1) for benchmarks that compare against a truth-knowing oracle."""
     rng = np.random.default_rng(s.seed)
     truth = (rng.random(s.n_items) < s.base_rate).astype(np.int8)
     fm = rng.integers(0, s.n_failure_modes, s.n_items)
@@ -57,6 +62,10 @@ def generate(s: Scenario) -> tuple[dict[str, pa.Table], list[dict]]:
     w /= w.sum()
     # distinct labelers per item: draw with weights, redraw collisions once then drop duplicates
     lab = rng.choice(s.n_labelers, size=len(item), p=w)
+    if s.easy_labeler is not None:
+        moved = (lab == s.easy_labeler) & (truth[item] == 0) & (rng.random(len(item)) < s.easy_skip)
+        others = (s.easy_labeler + rng.integers(1, s.n_labelers, len(item))) % s.n_labelers
+        lab = np.where(moved, others, lab)
     key = item.astype(np.int64) * s.n_labelers + lab
     _, first = np.unique(key, return_index=True)
     keep = np.zeros(len(item), bool)
@@ -104,4 +113,7 @@ def generate(s: Scenario) -> tuple[dict[str, pa.Table], list[dict]]:
         "gold_label": pa.array([None] * s.n_items, pa.string()),
         "honeypot_label": pa.array(np.where(hp, np.where(truth == 1, "pass", "fail"), None).tolist(), pa.string()),
     })
-    return {"labels": labels, "items": items}, planted
+    tables = {"labels": labels, "items": items}
+    if with_truth:
+        tables["truth"] = pa.table({"item_id": items["item_id"], "truth": pa.array(truth.astype(np.int64))})
+    return tables, planted

@@ -1,0 +1,153 @@
+"""Leniency assembly for the labelers stage: the evidence rows of every kind (on the judgments, with chosen
+workers serving as nobody's peer), the leniency table with its combined rows, and which workers' assignment
+evidence may join the combined test. Orchestration (passes, exclusions) stays in :mod:`evalaudit.labelers`; the
+statistics live in the evidence modules and :mod:`evalaudit.labelers.combine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+
+from evalaudit.labelers import assignment, combine, honeypot, overlap, severity, shift
+from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
+from evalaudit.stage import skip
+
+
+def first_pass_biased(ev: pa.Table, lc, scale: float = 1.0) -> np.ndarray:
+    """Rows of a first-pass evidence table that are biased at medium strength (BH over the empirical-null
+    p-values, |effect| / scale >= effect_medium)."""
+    if ev.num_rows == 0:
+        return np.zeros(0, dtype=bool)
+    p_first, _ = severity.empirical_null(num(ev, "p_value"), num(ev, "effect"))
+    return (severity.bh(p_first) < lc.q_medium) & (np.abs(num(ev, "effect")) / scale >= lc.effect_medium)
+
+
+def worker_rows(ev: pa.Table, J, lab_names, fm_names) -> np.ndarray:
+    """The worker code (labeler × failure mode) of each evidence row."""
+    key = {(lab_names[J.worker_labeler[w]], fm_names[J.worker_fm[w]]): w for w in range(J.n_workers)}
+    return np.array([key[(a, b)] for a, b in zip(ev["labeler_id"].to_pylist(), ev["failure_mode"].to_pylist(),
+                                                  strict=True)], dtype=np.int64)
+
+
+def per_label(J, k: int):
+    """The binary view "label k vs the rest" of the judgments (and of the honeypot answers)."""
+    truth = np.where(J.truth_code >= 0, (J.truth_code == k).astype(np.int8), -1).astype(np.int8)
+    return replace(J, y=(J.code == k).astype(np.int8), truth=truth)
+
+
+def evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_names, fm_names,
+              direct: bool = True) -> list[pa.Table]:
+    """Leniency evidence rows with ``excluded`` workers serving as nobody's peer: the direct evidence (overlap,
+    honeypot; it also decides who serves as a peer) when ``direct``, else the assignment evidence."""
+    ex = excluded if excluded.any() else None
+    if mode == "shift":
+        return [shift.evidence(J, space.positive, lc.min_items, conf, lab_names, fm_names, ex)] if direct else []
+    views = [(None, J)] if mode == "positive" else [(space.labels[k], per_label(J, k)) for k in range(J.n_labels)]
+    parts = []
+    for label, V in views:
+        if direct:
+            rows = [overlap.evidence(overlap.counts(V, ex), lc.min_items, conf)]
+            if (V.truth >= 0).any():
+                rows.append(honeypot.evidence(honeypot.counts(V), lc.min_items, conf, ex))
+        else:
+            rows = [assignment.evidence(assignment.sums(V, lc.strata), lc.min_items, conf, lc.strata)]
+        for t in rows:
+            if label is not None:
+                t = t.set_column(t.schema.get_field_index("label"), "label",
+                                 pa.array([label] * t.num_rows, pa.string()))
+            parts.append(t)
+    return parts
+
+
+def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, strata: str,
+          conf: float) -> pa.Table:
+    """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
+    kind (honest heterogeneity), BH over the kinds' rows; then one ``combined`` row per labeler × failure mode
+    (× label) from the kinds (:mod:`evalaudit.labelers.combine`; assignment rows only for workers in ``trusted``,
+    i.e. declared random and balanced), BH over the combined rows — the tests findings are graded on."""
+    leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
+    p_raw = num(leniency, "p_value")
+    p_adj = p_raw.copy()
+    sigma0 = np.ones(len(p_raw))
+    kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
+    p_mid = num(leniency, "p_value_mid").copy()
+    for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
+        m = kinds == kind
+        if m.any():
+            p_adj[m], sigma0[m] = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
+            p_mid[m], _ = severity.empirical_null(p_mid[m], num(leniency, "effect")[m])
+    leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
+    leniency = leniency.set_column(leniency.schema.get_field_index("p_value_mid"), "p_value_mid", pa.array(p_mid))
+    leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(severity.bh(p_adj)))
+    if leniency.num_rows:
+        workers = worker_rows(leniency, J, lab_names, fm_names)
+        # Dawid–Skene and overlap read the same multi-label items: one of them, decided before looking at the
+        # p-values — Dawid–Skene (every other labeler of the item, not one peer) where it has a row
+        labels = leniency["label"].to_pylist()
+        with_ds = {(w, lb) for w, lb, k in zip(workers, labels, kinds, strict=True) if k == "dawid_skene"}
+        shadowed = np.array([k == "overlap" and (w, lb) in with_ds for w, lb, k in zip(workers, labels, kinds,
+                                                                                     strict=True)], dtype=bool)
+        include = ((kinds != "assignment") | trusted[workers]) & ~shadowed
+        combined = combine.combine(leniency, sigma0, workers, include, shared(J, strata), conf)
+        combined = combined.set_column(combined.schema.get_field_index("q_value"), "q_value",
+                                       pa.array(severity.bh(num(combined, "p_value")), pa.float64()))
+        p_raw = np.concatenate([p_raw, num(combined, "p_value")])
+        leniency = pa.concat_tables([leniency, combined])
+    return leniency.append_column("p_value_theoretical", pa.array(p_raw))
+
+
+def shared(J, strata: str) -> dict[tuple[str, str], np.ndarray]:
+    """Per pair of evidence kinds, each worker's judgments both kinds read (the correlation bound of the combined
+    test): overlap reads items with other labelers, honeypot items with a known answer, Dawid–Skene items with
+    other labelers and no known answer, assignment single-label items with a stratum."""
+    n_item = np.bincount(J.item, minlength=J.n_items)[J.item]
+    known = J.truth[J.item] >= 0
+    stratum = np.ones(len(J.y), dtype=bool) if J.timed is None else J.timed
+    if strata == "batch" and J.timed is not None:
+        stratum = stratum | (J.batch >= 0)
+    masks = {"overlap": n_item >= 2, "honeypot": known, "dawid_skene": (n_item >= 2) & ~known,
+             "assignment": (n_item == 1) & stratum}
+    return combine.shared_judgments(J.worker, masks, J.n_workers)
+
+
+def assignment_trust(J, mode: str, space, declared: str, lab_names, fm_names
+                      ) -> tuple[np.ndarray, list[dict[str, str]], int]:
+    """Which workers' assignment evidence joins the combined test at full strength: none unless ``[labelers]
+    assignment = "random"``; then all but those the balance check finds handed different items (BH q < 0.05 over
+    the tested labeler × failure modes). Returns (per-worker bool, skipped entries, workers tested)."""
+    trusted = np.zeros(J.n_workers, dtype=bool)
+    if mode == "shift":
+        return trusted, [], 0
+    if declared != "random":
+        return trusted, [skip("leniency evidence 'assignment' at full strength",
+                              "[labelers] assignment is not declared \"random\": label rates on items nobody else "
+                              "judged can differ because a labeler was handed different items, which the data cannot "
+                              "rule out, so that evidence stays at low severity and out of the combined test; "
+                              "declare assignment = \"random\" if items reach labelers at random within a failure "
+                              "mode and week")], 0
+    views = [J] if mode == "positive" else [per_label(J, k) for k in range(J.n_labels)]
+    ps, diffs = [], []
+    for V in views:
+        b = assignment.balance(V)
+        ps.append(b["p_value"])
+        diffs.append(b["diff"])
+    P, D = np.stack(ps), np.stack(diffs)
+    q = severity.bh(P.ravel()).reshape(P.shape)
+    bad = np.nan_to_num(q, nan=1.0).min(axis=0) < 0.05
+    # a labeler handed easier items usually is so on every failure mode (one queue): their failure modes' z-scores
+    # pooled by Stouffer, BH over labelers, catch a consistent lean no single failure mode shows
+    lab_p = assignment.pooled_by_labeler(P, D, J.worker_labeler, len(lab_names))
+    bad |= (np.nan_to_num(severity.bh(lab_p), nan=1.0) < 0.05)[J.worker_labeler]
+    trusted = ~bad
+    out = []
+    if bad.any():
+        names = [f"{lab_names[J.worker_labeler[w]]} on {fm_names[J.worker_fm[w]]}" for w in np.nonzero(bad)[0]]
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        out.append(skip("leniency evidence 'assignment' at full strength",
+                        f"[labelers] assignment is declared \"random\" but the balance check finds {shown} handed "
+                        f"items unlike the rest of the failure mode's ({assignment.BALANCE_METHOD}, q < 0.05); "
+                        "their assignment evidence stays at low severity and out of the combined test"))
+    return trusted, out, int(np.sum(~np.isnan(P).all(axis=0)))

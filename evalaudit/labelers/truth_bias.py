@@ -1,0 +1,66 @@
+"""Dawid–Skene evidence: a labeler's bias against the estimated truth, not against a typical peer.
+
+Why not against peers: where the crowd itself leans one way (workers who under-report a class), an accurate
+labeler differs from a typical peer and would be called biased in the crowd's direction's opposite. The
+leave-this-labeler-out Dawid–Skene posterior ``T_j = P(item truly positive | everyone else's labels, the known
+answer)`` does not contain the labeler's own label, so it can serve as the reference truth.
+
+Estimator (method of moments with a soft reference): with sensitivity ``s`` and false-positive rate ``u = 1 - t``
+(specificity t), a calibrated ``T_j`` gives ``E[y_j | others] = T_j s + (1 - T_j) u``. Plain ratios
+``sum T y / sum T`` are attenuated toward the labeler's overall rate when T is soft; instead (s, u) solve the two
+estimating equations ``sum_j (y_j - T_j s - (1 - T_j) u) (1, T_j) = 0`` (least squares of y on T and 1 - T). The
+effect is the labeler's bias on a balanced mix of truly positive and negative items,
+``(s - t) / 2 = (s + u - 1) / 2``: the positive rate they would give such a mix minus 1/2 — zero for a labeler
+whose errors are symmetric, positive for one passing too much. Standard error: the sandwich (robust) variance of
+the M-estimator (Huber 1967; Stefanski & Boos 2002, "The calculus of M-estimation", Am. Stat. 56(1)),
+``A^-1 B A^-T`` with ``A = sum (1, T)(T, 1 - T)^T`` and ``B = sum psi psi^T``.
+
+Pure statistics on per-judgment arrays; nothing here knows the configuration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene posterior (moment estimates of "
+          "sensitivity and specificity with the soft posterior as reference; (s - t) / 2, the positive rate on a "
+          "balanced item mix minus 1/2; sandwich standard error, normal interval)")
+
+
+def effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarray, n_workers: int,
+           min_class: float = 10.0) -> dict[str, np.ndarray]:
+    """Per worker: ``effect`` (s - t)/2, ``se``, ``rate`` (own positive rate on the weighted judgments),
+    ``peer_rate`` (the reference's: mean of T), ``sensitivity``, ``specificity``, ``ok`` (at least ``min_class``
+    effective items of each class, sum T and sum 1 - T, and a non-degenerate system). ``weight``: 1 for the
+    judgments to use (items where others or a known answer speak), 0 otherwise."""
+    y = np.asarray(y, dtype=float)
+    T = np.clip(np.asarray(loo, dtype=float), 0.0, 1.0)
+    w = np.asarray(weight, dtype=float)
+
+    def S(v):
+        return np.bincount(worker, weights=w * v, minlength=n_workers)
+
+    # normal equations of y ~ s T + u (1 - T): [[sum T^2, sum T(1-T)], [sum T(1-T), sum (1-T)^2]] (s, u) = ...
+    a11, a12, a22 = S(T * T), S(T * (1 - T)), S((1 - T) ** 2)
+    b1, b2 = S(T * y), S((1 - T) * y)
+    det = a11 * a22 - a12 * a12
+    pos, neg, n = S(T), S(1 - T), S(np.ones_like(y))
+    ok = (pos >= min_class) & (neg >= min_class) & (det > 1e-9 * np.maximum(a11 * a22, 1e-300))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = (a22 * b1 - a12 * b2) / det
+        u = (a11 * b2 - a12 * b1) / det
+        s, u = np.clip(s, 0.0, 1.0), np.clip(u, 0.0, 1.0)
+        # sandwich: psi_j = r_j (T_j, 1 - T_j), r_j = y_j - s T_j - u (1 - T_j)
+        r = y - s[worker] * T - u[worker] * (1 - T)
+        # a residual of a 0/1 label is never below the binomial spread of its fitted rate: guard clean records
+        r2 = np.maximum(r * r, 0.25 / np.maximum(n[worker], 1.0))
+        b11, b12, b22 = S(r2 * T * T), S(r2 * T * (1 - T)), S(r2 * (1 - T) ** 2)
+        # A^-1 = [[a22, -a12], [-a12, a11]] / det; var(s + u) = c' A^-1 B A^-1 c with c = (1, 1)
+        g1, g2 = (a22 - a12) / det, (a11 - a12) / det  # A^-1 c (A symmetric)
+        var = g1 * g1 * b11 + 2 * g1 * g2 * b12 + g2 * g2 * b22
+        se = 0.5 * np.sqrt(var)
+        eff = (s + u - 1) / 2
+        rate = S(y) / n
+        peer = pos / n
+    return {"effect": eff, "se": se, "rate": rate, "peer_rate": peer, "sensitivity": s, "specificity": 1 - u,
+            "ok": ok & np.isfinite(eff) & np.isfinite(se)}

@@ -1,0 +1,191 @@
+"""The combined leniency test (labelers/combine.py), declared random assignment and its balance check, and
+the Dawid–Skene evidence against the leave-this-labeler-out truth (labelers/truth_bias.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from evalaudit.config import Config
+from evalaudit.engine import engine_for_tables
+from evalaudit.labelers import combine, simulate, stage, truth_bias
+from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table
+from evalaudit.stage import Context
+
+
+def _rows(kinds, effects, ses, ps, n=100):
+    """Evidence rows of one labeler × failure mode with Wald intervals of the given standard errors."""
+    parts = []
+    for k, e, se, p in zip(kinds, effects, ses, ps, strict=True):
+        parts.append(evidence_table(["A"], ["fm"], k, [e], [e - 1.959963984540054 * se],
+                                    [e + 1.959963984540054 * se], [p], [n], [0.5], [0.5], k))
+    return pa.concat_tables(parts)
+
+
+def _shared(kinds, share: dict[tuple[str, str], float], n=100.0):
+    out = {}
+    for a in kinds:
+        for b in kinds:
+            out[(a, b)] = np.array([n if a == b else share.get((a, b), share.get((b, a), 0.0))])
+    return out
+
+
+def test_single_part_passes_unchanged():
+    t = _rows(["overlap"], [0.1], [0.04], [0.013])
+    c = combine.combine(t, np.ones(1), np.zeros(1, int), np.ones(1, bool), _shared(["overlap"], {}))
+    r = c.to_pylist()[0]
+    assert r["evidence"] == "combined" and r["parts"] == "overlap"
+    assert (r["effect"], r["p_value"]) == (pytest.approx(0.1), pytest.approx(0.013))
+
+
+def test_independent_parts_are_scipys_weighted_stouffer():
+    """Disjoint judgments: Z = sum w z / sqrt(sum w^2), w = 1/se — scipy.stats.combine_pvalues(method="stouffer")
+    on the one-sided p-values gives the same (ours is two-sided: twice its p when Z > 0)."""
+    kinds, effects, ses = ["honeypot", "overlap"], [0.08, 0.05], [0.03, 0.04]
+    ps = [2 * stats.norm.sf(e / s) for e, s in zip(effects, ses, strict=True)]
+    t = _rows(kinds, effects, ses, ps)
+    c = combine.combine(t, np.ones(2), np.zeros(2, int), np.ones(2, bool), _shared(kinds, {})).to_pylist()[0]
+    w = 1 / np.array(ses)
+    want = stats.combine_pvalues([p / 2 for p in ps], method="stouffer", weights=w).pvalue
+    assert c["p_value"] == pytest.approx(2 * want, rel=1e-6)
+    v = w**2
+    assert c["effect"] == pytest.approx(float(v @ np.array(effects) / v.sum()))
+    assert c["ci_low"] < c["effect"] < c["ci_high"]
+    assert c["p_value"] < min(ps)  # independent agreeing evidence adds up
+
+
+def test_fully_shared_parts_count_once():
+    """Two kinds read off the same judgments (r = 1): the combination is never stronger than its best part."""
+    kinds = ["dawid_skene", "overlap"]
+    t = _rows(kinds, [0.06, 0.06], [0.03, 0.03], [2 * stats.norm.sf(2.0)] * 2)
+    c = combine.combine(t, np.ones(2), np.zeros(2, int), np.ones(2, bool),
+                        _shared(kinds, {("dawid_skene", "overlap"): 100.0})).to_pylist()[0]
+    assert c["p_value"] == pytest.approx(2 * stats.norm.sf(2.0), rel=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(z=st.lists(st.floats(-4, 4), min_size=2, max_size=4),
+       se=st.lists(st.floats(0.01, 0.2), min_size=4, max_size=4),
+       share=st.floats(0.0, 100.0))
+def test_combined_is_a_valid_z_for_any_correlation_bound(z, se, share):
+    """Whatever the parts, the combined z never exceeds what independent parts would give, and with every pair
+    sharing all judgments it lies between the parts' smallest and largest z (a weighted mean)."""
+    kinds = ["assignment", "dawid_skene", "honeypot", "overlap"][:len(z)]
+    se = se[:len(z)]
+    effects = [zi * s for zi, s in zip(z, se, strict=True)]
+    ps = [2 * stats.norm.sf(abs(zi)) for zi in z]
+    t = _rows(kinds, effects, se, ps)
+    pairs = {(a, b): share for a in kinds for b in kinds if a < b}
+    full = {(a, b): 100.0 for a in kinds for b in kinds if a < b}
+    args = (np.ones(len(z)), np.zeros(len(z), int), np.ones(len(z), bool))
+    c_ind = combine.combine(t, *args, _shared(kinds, {})).to_pylist()[0]
+    c_sh = combine.combine(t, *args, _shared(kinds, pairs)).to_pylist()[0]
+    c_full = combine.combine(t, *args, _shared(kinds, full)).to_pylist()[0]
+    assert 0.0 <= c_sh["p_value"] <= 1.0 and c_sh["ci_low"] <= c_sh["effect"] <= c_sh["ci_high"]
+    zs = [np.sign(e) * stats.norm.isf(p / 2) if e != 0 else 0.0 for e, p in zip(effects, ps, strict=True)]
+    z_full = np.sign(c_full["effect"]) * stats.norm.isf(c_full["p_value"] / 2)
+    if all(np.sign(x) == np.sign(zs[0]) for x in zs):  # agreeing parts: sharing can only weaken them
+        assert c_sh["p_value"] >= c_ind["p_value"] - 1e-12
+        assert min(np.abs(zs)) - 1e-6 <= abs(z_full) <= max(np.abs(zs)) + 1e-6
+
+
+def test_empty_input_gives_the_schema():
+    c = combine.combine(LENIENCY_SCHEMA.empty_table(), np.ones(0), np.zeros(0, int), np.zeros(0, bool), {})
+    assert c.num_rows == 0 and c.schema == LENIENCY_SCHEMA
+
+
+# -- the Dawid–Skene evidence against the estimated truth ----------------------------------------------------------
+
+def test_truth_bias_with_a_hard_reference_is_plain_rates():
+    """With T exactly 0/1 the moment estimates are the plain sensitivity and specificity, and the effect is
+    (s - t) / 2: a labeler passing 18 of 20 true passes and 14 of 20 true fails is lenient by (.9 - .7) / 2."""
+    T = np.array([1.0] * 20 + [0.0] * 20)
+    y = np.array([1] * 18 + [0] * 2 + [1] * 6 + [0] * 14)
+    r = truth_bias.effect(y, np.zeros(40, int), T, np.ones(40), 1)
+    assert r["sensitivity"][0] == pytest.approx(0.9) and r["specificity"][0] == pytest.approx(0.7)
+    assert r["effect"][0] == pytest.approx(0.1) and r["ok"][0]
+    # the sandwich variance with hard T: binomial variances of s and t
+    assert r["se"][0] == pytest.approx(0.5 * np.sqrt(0.9 * 0.1 / 20 + 0.7 * 0.3 / 20), rel=1e-6)
+
+
+def test_truth_bias_corrects_soft_references():
+    """A calibrated soft reference (T = 0.8 / 0.2) attenuates plain ratios; the moment estimates recover s, t."""
+    rng = np.random.default_rng(3)
+    n = 40_000
+    T = np.where(rng.random(n) < 0.5, 0.8, 0.2)
+    truth = rng.random(n) < T
+    s, t = 0.95, 0.75
+    y = np.where(truth, rng.random(n) < s, rng.random(n) >= t).astype(int)
+    r = truth_bias.effect(y, np.zeros(n, int), T, np.ones(n), 1)
+    assert r["sensitivity"][0] == pytest.approx(s, abs=0.02) and r["specificity"][0] == pytest.approx(t, abs=0.02)
+    assert r["effect"][0] == pytest.approx((s - t) / 2, abs=0.015)
+    naive = (T * y).sum() / T.sum()
+    assert naive < s - 0.1  # what the ratio would have said
+
+
+# -- declared random assignment ----------------------------------------------------------------------------------
+
+def _run(scenario: simulate.Scenario, assignment: str):
+    tables, _ = simulate.generate(scenario)
+    cfg = Config()
+    cfg.labelers = replace(cfg.labelers, assignment=assignment)
+    return stage(Context(engine=engine_for_tables(tables), cfg=cfg))
+
+
+def _serious(r, kind="labeler_leniency"):
+    return {(f.labeler_id, f.failure_mode) for f in r.findings if f.kind == kind and f.severity in ("medium", "high")}
+
+
+@pytest.fixture(scope="module")
+def no_overlap():
+    """Every item judged once, no honeypots: only the assignment evidence can see L000's leniency (L000 holds
+    about a tenth of the judgments, like the seed story's labeler)."""
+    sc = simulate.Scenario(n_items=12_000, overlap=0.0, honeypot_share=0.0, seed=5, heavy_weight=4.0,
+                           faults=[simulate.Fault("labeler_leniency", 0, 0, 0.20)])
+    return {a: _run(sc, a) for a in ("unknown", "random")}
+
+
+def test_undeclared_assignment_is_capped_and_said(no_overlap):
+    r = no_overlap["unknown"]
+    assert ("L000", "fm0") not in _serious(r)
+    f = next(f for f in r.findings if f.labeler_id == "L000" and f.failure_mode == "fm0")
+    assert f.severity == "low" and "capped" in f.message and "assignment_capped" in f.details
+    reasons = {s["analysis"]: s["reason"] for s in r.skipped}
+    assert "not declared" in reasons["leniency evidence 'assignment' at full strength"]
+
+
+def test_declared_random_assignment_reaches_medium(no_overlap):
+    r = no_overlap["random"]
+    assert ("L000", "fm0") in _serious(r)
+    f = next(f for f in r.findings if f.labeler_id == "L000" and f.failure_mode == "fm0")
+    assert f.details["combined_of"] == ["assignment"]
+    honest = {k for k in _serious(r) | _serious(r, "labeler_severity") if k[0] != "L000"}
+    assert not honest
+    assert r.summary["labelers"]["assignment"]["declared"] == "random"
+    assert not [s for s in r.skipped if s["analysis"].startswith("leniency evidence 'assignment'")]
+
+
+def test_declared_random_on_easier_items_is_caught():
+    """L001 is honest but handed easier items (half of their truly failing items go to someone else): their pass
+    rate on single-label items is higher than peers' — the assignment evidence alone would call them lenient —
+    and the balance check (known answers and other labelers' labels on L001's items) says so instead."""
+    sc = simulate.Scenario(n_items=20_000, overlap=0.3, honeypot_share=0.05, seed=2, easy_labeler=1,
+                           easy_skip=0.6)
+    r = _run(sc, "random")
+    rows = [x for x in r.tables["leniency"].to_pylist() if x["labeler_id"] == "L001"]
+    assign = [x for x in rows if x["evidence"] == "assignment"]
+    assert sum(x["effect"] > 0.05 and x["p_value"] < 0.01 for x in assign) >= 3  # the trap is real
+    reason = next(s["reason"] for s in r.skipped if s["analysis"] == "leniency evidence 'assignment' at full "
+                                                                     "strength")
+    caught = {f"fm{m}" for m in range(4) if f"L001 on fm{m}" in reason}
+    assert "balance check" in reason and len(caught) >= 2
+    assert not [k for k in _serious(r) if k[0] == "L001"]
+    # where caught, the assignment evidence falls back to capped: out of the combined test
+    assert all("assignment" not in (x["parts"] or "") for x in rows
+               if x["evidence"] == "combined" and x["failure_mode"] in caught)

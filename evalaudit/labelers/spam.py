@@ -259,7 +259,7 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
               ) -> tuple[pa.Table, list[Finding]]:
     """Per labeler pair: shared items, observed and expected disagreements, p and q; and collusion findings.
     ``sensitivity``/``specificity`` per worker and ``prior`` per failure mode come from Dawid–Skene."""
-    wa, wb = pairs["worker_a"], pairs["worker_b"]
+    wa = pairs["worker_a"]
     empty = pa.table({"labeler_a": pa.array([], pa.string()), "labeler_b": pa.array([], pa.string()),
                       "n": pa.array([], pa.int64()), "n_disagree": pa.array([], pa.int64()),
                       "expected_disagree": pa.array([], pa.float64()), "p_value": pa.array([], pa.float64()),

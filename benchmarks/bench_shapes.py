@@ -55,6 +55,7 @@ _FLOOR_CHILD = r"""
 import json, sys, time, duckdb
 files, limit = json.loads(sys.argv[1]), sys.argv[2]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 if limit:
     con.execute(f"SET memory_limit = '{limit}'")
 listing = ", ".join("'" + f + "'" for f in files)
@@ -97,7 +98,7 @@ def floor(store: str, limit: str) -> dict[str, list[float]]:
                           capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"floor failed: {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

@@ -70,17 +70,32 @@ def switches(J) -> pa.Table:
     with np.errstate(invalid="ignore", divide="ignore"):
         share = own / own.sum(axis=1, keepdims=True)
     expected = 1 - np.nansum(share**2, axis=1)
-    lab, t, code = lab_all[timed], J.ts[timed], J.code[timed].astype(np.int64)
-    if len(lab) == 0:
+    n_timed = int(timed.sum())
+    if n_timed == 0:
         return pa.table({"labeler_id": J.labelers, "n_pairs": np.zeros(n_lab, np.int64),
                          "n_switches": np.zeros(n_lab, np.int64), "expected": expected})
-    t = t - t.min()
-    tbits, cbits = int(t.max()).bit_length(), max(int(K - 1).bit_length(), 1)
-    # one int64 key (labeler, time, label) sorted in place when it fits, else a three-key lexsort
-    if tbits + cbits + int(lab.max()).bit_length() <= 62:
-        key = np.sort((lab << (tbits + cbits)) | (t << cbits) | code)
-        ls, cs = key >> (tbits + cbits), key & ((1 << cbits) - 1)
+    t0 = int(J.ts.min(where=timed, initial=np.iinfo(np.int64).max))
+    tbits = (int(J.ts.max(where=timed, initial=np.iinfo(np.int64).min)) - t0).bit_length()
+    cbits = max(int(K - 1).bit_length(), 1)
+    # one int64 key (labeler, time, label) built and sorted in place when it fits (a few 8-byte arrays per
+    # judgment, not a dozen), else a three-key lexsort
+    if tbits + cbits + int(lab_all.max()).bit_length() <= 62:
+        key = lab_all[timed]
+        del lab_all
+        key <<= tbits + cbits
+        part = J.ts[timed]
+        part -= t0
+        part <<= cbits
+        key |= part
+        part = J.code[timed].astype(np.int64)
+        key |= part
+        del part
+        key.sort()
+        cs = key & ((1 << cbits) - 1)
+        key >>= tbits + cbits
+        ls = key
     else:  # pragma: no cover - histories longer than the key can hold
+        lab, t, code = lab_all[timed], J.ts[timed] - t0, J.code[timed].astype(np.int64)
         order = np.lexsort((code, t, lab))
         ls, cs = lab[order], code[order]
     same = ls[1:] == ls[:-1]

@@ -183,3 +183,21 @@ def test_load_reads_activity_from_the_query_when_nothing_is_set_aside():
     act = {(r["labeler_id"], r["failure_mode"]): r for r in eng.query("labelers_activity").to_pylist()}
     assert act[("x", "all")]["median_duration_s"] == 3.0
     assert act[("x", "f")]["last_labeled_at"].timestamp() * 1e6 == 5
+
+
+def test_switches_match_a_plain_count():
+    """Per labeler: consecutive timed judgments (by time, then label) and how many change label, counted in Python;
+    untimed judgments take no part."""
+    rng = np.random.default_rng(5)
+    n, n_lab = 2_000, 7
+    lab = rng.integers(0, n_lab, n)
+    ts = rng.integers(0, 400, n) * 1_000_000  # many equal times
+    timed = rng.random(n) < 0.85
+    code = rng.integers(0, 3, n).astype(np.int32)
+    J = SimpleNamespace(timed=timed, worker=lab, worker_labeler=np.arange(n_lab), n_labels=3, code=code,
+                        ts=np.where(timed, ts, 0), labelers=pa.array([f"l{i}" for i in range(n_lab)]))
+    got = spam.switches(J)
+    for i in range(n_lab):
+        seq = sorted((t, c) for t, c, ok, w in zip(ts, code, timed, lab, strict=True) if ok and w == i)
+        assert got["n_pairs"][i].as_py() == max(len(seq) - 1, 0)
+        assert got["n_switches"][i].as_py() == sum(a[1] != b[1] for a, b in itertools.pairwise(seq))

@@ -201,3 +201,21 @@ def test_switches_match_a_plain_count():
         seq = sorted((t, c) for t, c, ok, w in zip(ts, code, timed, lab, strict=True) if ok and w == i)
         assert got["n_pairs"][i].as_py() == max(len(seq) - 1, 0)
         assert got["n_switches"][i].as_py() == sum(a[1] != b[1] for a, b in itertools.pairwise(seq))
+
+
+def test_load_with_repeats_keeps_the_latest_and_registers_its_table():
+    """With a repeated judgment set aside here (a view of raw labels), the activity query reads the kept rows: the
+    labeler and failure-mode strings rebuilt from their codes are the ones stored."""
+    rows = {"item_id": ["a", "a", "b"], "labeler_id": ["x", "x", "y"], "label": ["pass", "fail", "pass"],
+            "failure_mode": ["f", "f", None],
+            "labeled_at": pa.array([1, 2, 3], pa.timestamp("us", tz="UTC")),
+            "batch_id": ["b1", "b2", None], "duration_s": [1.0, 9.0, 3.0]}
+    eng = engine_for_tables({"labels": pa.table(rows), "judgments": pa.table(rows)})
+    J = judgments.load(eng, "pass", defined=True)
+    assert J.table is not None and J.table.num_rows == 2
+    assert sorted(J.table["labeler_id"].to_pylist()) == ["x", "y"]
+    assert sorted(J.table["failure_mode"].to_pylist()) == ["f", "unspecified"]
+    assert sorted(J.table["duration_s"].to_pylist()) == [3.0, 9.0]  # a's later judgment (fail, 9 s) won
+    assert J.y.tolist().count(0) == 1
+    act = {(r["labeler_id"], r["failure_mode"]): r for r in eng.query("labelers_activity").to_pylist()}
+    assert act[("x", "all")]["median_duration_s"] == 9.0

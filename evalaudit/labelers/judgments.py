@@ -171,10 +171,13 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     # each column is coded and then dropped from the fetched table, so the strings of one column at a time are
     # alive beside the codes (at 10M judgments the fetched table alone is about 1 GiB)
     item_raw, item_dict = codes(table["item_id"])
+    table = table.drop_columns(["item_id"])
     lab, labelers = codes(table["labeler_id"], canonical=True)
+    table = table.drop_columns(["labeler_id"])
     fm, fms = codes(table["failure_mode"], canonical=True)
+    table = table.drop_columns(["failure_mode"])
     code = _label_codes(table["label"], labels)
-    table = table.drop_columns(["item_id", "label"])
+    table = table.drop_columns(["label"])
     ts_col = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     timed = pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool)
     ts = pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -208,7 +211,11 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     # the view later queries read keeps only what they use (the codes above hold the rest), to save memory; with
     # no repeated judgment set aside here it is the query itself, read again from the store when used, so no copy
     # of the judgments' strings stays in memory through the stage
-    table = table.select(["labeler_id", "failure_mode", "labeled_at", "duration_s"]) if repeated else None
+    if repeated:  # the strings again from their codes (the same values), beside the kept rows' times and durations
+        table = pa.table({"labeler_id": labelers.take(pa.array(lab)), "failure_mode": fms.take(pa.array(fm)),
+                          "labeled_at": table["labeled_at"], "duration_s": table["duration_s"]})
+    else:
+        table = None
     worker, worker_first = _compact(lab, fm, len(fms))
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
     del order

@@ -36,9 +36,22 @@ def _strings(prefix: str, n: int, width: int) -> pa.Array:
     return pa.array(np.char.add(prefix, np.char.zfill(np.arange(n).astype(str), width)), type=pa.string())
 
 
+#: how labelers are assigned to items (``make_labels(assignment=...)``): "queue" (default: an item's labelers are
+#: consecutive in activity order from a geometric start, so a few hundred labelers hold most judgments), "random"
+#: (every labeler equally likely, an item's labelers drawn at random: about as many distinct labeler pairs as the
+#: store allows), "concentrated" (80% of items start within the ten most active labelers, so about ten labelers
+#: hold most judgments)
+ASSIGNMENTS = ("queue", "random", "concentrated")
+
+
 def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_labelers: int = 2_000,
-                n_failure_modes: int = 20, seed: int = 0, n_vendors: int = 5) -> pa.Table:
-    """A labels table (docs/schema.md columns, without provenance) of exactly ``n_judgments`` rows."""
+                n_failure_modes: int = 20, seed: int = 0, n_vendors: int = 5, assignment: str = "queue",
+                n_guidelines: int = 3) -> pa.Table:
+    """A labels table (docs/schema.md columns, without provenance) of exactly ``n_judgments`` rows. ``assignment`` (see
+    ``ASSIGNMENTS``) and ``n_guidelines`` (versions in use over the year, changing at equal intervals) shape the
+    store; the defaults give the tables earlier benchmarks measured, byte for byte."""
+    if assignment not in ASSIGNMENTS:
+        raise ValueError(f"assignment must be one of {ASSIGNMENTS}")
     if n_judgments < n_items:
         raise ValueError("n_judgments must be at least n_items (every item is labeled at least once)")
     rng = np.random.default_rng(seed)
@@ -61,7 +74,22 @@ def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_label
     activity = rng.gamma(2.0, 1.0, n_labelers)
     order = np.argsort(-activity)
     start_rank = np.minimum(rng.geometric(3.0 / n_labelers, n_items) - 1, n_labelers - 1)
-    j_labeler = order[(start_rank[j_item] + rank) % n_labelers]
+    if assignment == "queue":
+        j_labeler = order[(start_rank[j_item] + rank) % n_labelers]
+    else:  # drawn from a generator of its own, so the draws below match the queue shape's
+        arng = np.random.default_rng([seed, 1])
+        if assignment == "random":
+            # distinct within an item: random positive steps whose sum over an item stays below n_labelers
+            max_k = int(np.bincount(j_item).max())
+            step = arng.integers(1, max(2, n_labelers // max_k), n_judgments)
+            step[first] = 0
+            offset = np.cumsum(step) - np.cumsum(step)[first][j_item]
+            start = arng.integers(0, n_labelers, n_items)
+            j_labeler = arng.permutation(n_labelers)[(start[j_item] + offset) % n_labelers]
+        else:
+            start = np.where(arng.random(n_items) < 0.8, np.minimum(arng.geometric(0.3, n_items) - 1, 9),
+                             arng.integers(0, n_labelers, n_items))
+            j_labeler = order[(start[j_item] + rank) % n_labelers]
     accuracy = rng.beta(18, 2, n_labelers)  # mean 0.9
     lenient = rng.random(n_labelers) < 0.03
     vendor_of = rng.integers(0, n_vendors, n_labelers)
@@ -78,7 +106,8 @@ def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_label
     n_weeks = int(week.max()) + 1
     batch_code = vendor_of[j_labeler] * n_weeks + week
     since_start = t_us - int(START.timestamp() * 1e6)
-    guideline = np.searchsorted(np.array([YEAR_US // 3, 2 * YEAR_US // 3]), since_start, side="right")
+    cuts = np.array([k * YEAR_US // n_guidelines for k in range(1, n_guidelines)], dtype=np.int64)
+    guideline = np.searchsorted(cuts, since_start, side="right")
 
     items = _strings("item-", n_items, 7)
     labelers = _strings("labeler-", n_labelers, 5)
@@ -86,7 +115,7 @@ def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_label
     vendors = pa.array([f"vendor-{chr(ord('a') + v)}" for v in range(n_vendors)], type=pa.string())
     batches = pa.array([f"{vendors[v].as_py()}-w{w:02d}" for v in range(n_vendors) for w in range(n_weeks)],
                        type=pa.string())
-    guidelines = pa.array(["v1", "v2", "v3"], type=pa.string())
+    guidelines = pa.array([f"v{k + 1}" for k in range(max(n_guidelines, 1))], type=pa.string())
 
     def take(dictionary: pa.Array, codes: np.ndarray) -> pa.Array:
         return pc.take(dictionary, pa.array(codes.astype(np.int32)))
@@ -106,7 +135,7 @@ def make_labels(n_judgments: int = 10_000_000, n_items: int = 2_500_000, n_label
     )
 
 
-def cached_parquet(name: str, **kwargs: int) -> Path:
+def cached_parquet(name: str, **kwargs: int | str) -> Path:
     """``benchmarks/_work/<name>.parquet`` made by ``make_labels(**kwargs)`` unless it already exists."""
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / f"{name}.parquet"

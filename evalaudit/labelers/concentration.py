@@ -76,8 +76,11 @@ def shares(prof: pa.Table, totals: pa.Table) -> pa.Table:
     codes = pc.dictionary_encode(prof["failure_mode"]).combine_chunks()
     idx = codes.indices.to_numpy(zero_copy_only=False)
     k = len(codes.dictionary)
-    hhi_j = np.bincount(idx, weights=np.nan_to_num(sj) ** 2, minlength=k)[idx]
-    hhi_g = np.bincount(idx, weights=np.nan_to_num(sw) ** 2, minlength=k)[idx]
+    # summed in (failure mode, labeler) order, not in the row order of the join above (which follows the order in
+    # which the engine returned its groups), so the index is the same to the last bit on every run
+    by = pc.sort_indices(prof, [("failure_mode", "ascending"), ("labeler_id", "ascending")]).to_numpy()
+    hhi_j = np.bincount(idx[by], weights=(np.nan_to_num(sj) ** 2)[by], minlength=k)[idx]
+    hhi_g = np.bincount(idx[by], weights=(np.nan_to_num(sw) ** 2)[by], minlength=k)[idx]
     out = prof
     for name, arr in (("share_of_judgments", sj), ("share_of_gold", sg), ("gold_weight_share", sw),
                       ("hhi_judgments", hhi_j), ("hhi_gold", hhi_g), ("fm_gold_items", tg)):

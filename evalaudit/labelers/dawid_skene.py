@@ -64,7 +64,7 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
         truth = np.full(n_items, -1, dtype=np.int8)
     known = truth >= 0
     presorted = len(item) < 2 or bool(np.all(item[1:] >= item[:-1]))
-    order = np.arange(len(item)) if presorted else np.argsort(item, kind="stable")
+    order = slice(None) if presorted else np.argsort(item, kind="stable")  # presorted: views, not copies
     ys = np.asarray(y, dtype=np.float64)[order]
     ws = np.asarray(worker)[order]
     n_item = np.bincount(item, minlength=n_items)
@@ -85,7 +85,14 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     post = per_item_sum(ys) / np.maximum(n_item, 1)
     post[known] = truth[known]
     log_odds = np.zeros(n_items)
+    # per-judgment buffers written in place every iteration (no new 10M-element arrays per step): the item code of
+    # each sorted judgment (T is gathered through it, as np.repeat would give it), and each judgment's cell in a
+    # two-column table of log likelihood ratios (worker, said positive)
+    it_s = np.repeat(np.arange(n_items, dtype=np.int32 if n_items < 2**31 else np.int64), n_item)
+    cell = ws.astype(np.int32 if 2 * n_workers < 2**31 else np.int64) * 2 + yb
+    t = np.empty(len(ys))
     contrib_s = np.zeros(len(ys))
+    lr = np.empty(2 * n_workers)
     sens = np.full(n_workers, 0.5)
     spec = np.full(n_workers, 0.5)
     prior = np.full(n_groups, 0.5)
@@ -95,9 +102,10 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     for it in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
         # M-step: class prior per failure mode, worker rates shrunk toward the failure mode's pool.
         prior = (np.bincount(item_group, weights=post, minlength=n_groups) + 1.0) / (items_per_group + 2.0)
-        t = np.repeat(post, n_item)
+        np.take(post, it_s, out=t)
         t_w = np.bincount(ws, weights=t, minlength=n_workers)  # sum of T over the worker's items
-        tp_w = np.bincount(ws, weights=t * ys, minlength=n_workers)  # sum T*y
+        tp_w = np.bincount(ws, weights=np.multiply(t, ys, out=t), minlength=n_workers)  # sum T*y (T not needed
+        # after this)
         tn_w = (n_w - pos_w) - (t_w - tp_w)  # sum (1-T)(1-y)
         neg_w = n_w - t_w  # sum (1-T)
         g_pos = np.bincount(worker_group, weights=t_w, minlength=n_groups)
@@ -111,7 +119,8 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
         # E-step: posterior log-odds = prior log-odds + sum of each judgment's likelihood ratio.
         when_pos = np.log(sens) - np.log1p(-spec)
         when_neg = np.log1p(-sens) - np.log(spec)
-        contrib_s = np.where(yb, when_pos[ws], when_neg[ws])
+        lr[0::2], lr[1::2] = when_neg, when_pos
+        np.take(lr, cell, out=contrib_s)
         log_odds = np.log(prior[item_group]) - np.log1p(-prior[item_group]) + per_item_sum(contrib_s)
         new = expit(log_odds)
         new[known] = truth[known]

@@ -38,9 +38,10 @@ class Judgments:
     ``item`` codes an item × failure mode (the unit Dawid–Skene infers a truth for); ``worker`` codes a labeler ×
     failure mode (the unit that gets a confusion matrix and a leniency test). The numpy arrays are sorted by
     ``item`` (then labeler); ``table`` (the registered view: labeler, failure mode, time, duration) keeps the
-    query's row order."""
+    query's row order. ``table`` is None when no repeated judgment was set aside here: the view ``labelers_judgments``
+    is then the named query itself (no copy of the judgments' strings is held)."""
 
-    table: pa.Table
+    table: pa.Table | None
     y: np.ndarray  # int8 0/1: label is the positive label
     item: np.ndarray  # int32 code of item × failure mode
     worker: np.ndarray  # int32 code of labeler × failure mode
@@ -168,12 +169,20 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     items = engine.query("labelers_items") if engine.has_table("items") else _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
     table = engine.query("labelers_judgments")
+    # each column is coded and then dropped from the fetched table, so the strings of one column at a time are
+    # alive beside the codes (at 10M judgments the fetched table alone is about 1 GiB)
     item_raw, item_dict = codes(table["item_id"])
+    table = table.drop_columns(["item_id"])
     lab, labelers = codes(table["labeler_id"], canonical=True)
+    table = table.drop_columns(["labeler_id"])
     fm, fms = codes(table["failure_mode"], canonical=True)
+    table = table.drop_columns(["failure_mode"])
+    code = _label_codes(table["label"], labels)
+    table = table.drop_columns(["label"])
     ts_col = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     timed = pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool)
     ts = pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    del ts_col
     n_raw = len(ts) if n_rows is None else n_rows
     # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
     # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
@@ -182,25 +191,42 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     key = item.astype(np.int64) * len(labelers) + lab
     order = np.argsort(key)
     sorted_key = key[order]
-    if len(key) > 1 and np.any(sorted_key[1:] == sorted_key[:-1]):
+    repeated = len(key) > 1 and bool(np.any(sorted_key[1:] == sorted_key[:-1]))
+    del sorted_key
+    if repeated:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
         keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))
         table = table.take(pa.array(keep))
-        item_raw, lab, fm, ts, timed = item_raw[keep], lab[keep], fm[keep], ts[keep], timed[keep]
+        item_raw, lab, fm, ts, timed, code = item_raw[keep], lab[keep], fm[keep], ts[keep], timed[keep], code[keep]
         item, item_first = _compact(item_raw, fm, len(fms))
         order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
+    del key
+    batch_col = table["batch_id"]
+    if batch_col.null_count == len(batch_col):
+        batch = np.full(len(ts), -1, dtype=np.int32)
+    else:
+        enc = pc.dictionary_encode(batch_col.combine_chunks())
+        batch = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        del enc
+    del batch_col
+    # the view later queries read keeps only what they use (the codes above hold the rest), to save memory; with
+    # no repeated judgment set aside here it is the query itself, read again from the store when used, so no copy
+    # of the judgments' strings stays in memory through the stage
+    if repeated:  # the strings again from their codes (the same values), beside the kept rows' times and durations
+        table = pa.table({"labeler_id": labelers.take(pa.array(lab)), "failure_mode": fms.take(pa.array(fm)),
+                          "labeled_at": table["labeled_at"], "duration_s": table["duration_s"]})
+    else:
+        table = None
     worker, worker_first = _compact(lab, fm, len(fms))
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
+    del order
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
-        item, item_raw, lab, fm, ts, timed = item[order], item_raw[order], lab[order], fm[order], ts[order], \
-            timed[order]
-        worker = worker[order]
+        item, item_raw, lab, fm, ts, timed = item[perm], item_raw[perm], lab[perm], fm[perm], ts[perm], timed[perm]
+        worker, code, batch = worker[perm], code[perm], batch[perm]
         item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
         worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
         worker_first[worker] = np.arange(len(worker))
-    code = _label_codes(table["label"], labels)
-    if perm is not None:
-        code = code[perm]
+    del perm
     code = np.maximum(code, 0)  # every stored label is in the space (it is built from them)
     scale = scale_values(space) if len(labels) else np.zeros(1)
     value = scale[code]
@@ -229,17 +255,10 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     else:
         truth = np.full(len(truth_code), -1, dtype=np.int8)
     gold = gold_set_codes(truth_code)  # the gold set: the one rule of evalaudit.gold
-    batch_col = table["batch_id"]
-    if batch_col.null_count == len(batch_col):
-        batch = np.full(len(y), -1, dtype=np.int32)
+    if table is not None:
+        engine.register(JUDGMENTS_VIEW, table)
     else:
-        enc = pc.dictionary_encode(batch_col.combine_chunks())
-        batch = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-        if perm is not None:
-            batch = batch[perm]
-    # the view later queries read keeps only what they use (the codes above hold the rest), to save memory
-    table = table.select(["labeler_id", "failure_mode", "labeled_at", "duration_s"])
-    engine.register(JUDGMENTS_VIEW, table)
+        engine.define_view(JUDGMENTS_VIEW, "labelers_judgments")
     return Judgments(
         table=table, y=y, item=item, worker=worker, week=week,
         item_fm=fm[item_first], item_id=item_id,

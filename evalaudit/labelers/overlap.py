@@ -26,11 +26,14 @@ def peer_choice(J, exclude: np.ndarray | None = None) -> np.ndarray:
     peer.
     Judgments are sorted by item, so an item's judgments are contiguous; one pass per offset."""
     n = len(J.item)
-    n_item = np.bincount(J.item, minlength=J.n_items)
-    start = np.concatenate([[0], np.cumsum(n_item)[:-1]])
+    # positions fit 32 bits below 2^31 judgments: half the memory of this pass's three per-judgment arrays
+    ix = np.int32 if n < 2**31 else np.int64
+    n_item = np.bincount(J.item, minlength=J.n_items).astype(ix)
+    start = np.concatenate([[0], np.cumsum(n_item)[:-1]]).astype(ix)
     first = start[J.item]
     k = n_item[J.item]
-    pos = np.arange(n) - first
+    pos = np.arange(n, dtype=ix)
+    pos -= first
     ok_peer = np.ones(n, dtype=bool) if exclude is None else ~exclude[J.worker]
     chosen = np.full(n, -1, dtype=np.int64)
     todo = np.nonzero(k > 1)[0]  # judgments still looking for a peer; shrinks fast (most find one at offset 1)
@@ -52,17 +55,15 @@ def counts(J, exclude: np.ndarray | None = None) -> pa.Table:
     themselves but never serve as anyone's peer."""
     chosen = peer_choice(J, exclude)
     has = chosen >= 0
-    y = J.y.astype(np.float64)
-    peer = np.where(has, J.y[np.maximum(chosen, 0)], 0).astype(np.float64)
-    decided = has.astype(np.float64)
     W = J.n_workers
-
-    def per_worker(weights):
-        return np.bincount(J.worker, weights=weights, minlength=W)
-
+    # one count per worker × (own label, peer's label) over the compared judgments: every column below is a sum of
+    # those four cells (integers, so exactly what per-column weighted sums give), without per-judgment float arrays
+    cell = J.worker[has].astype(np.int64) * 4 + J.y[has] * 2 + J.y[chosen[has]]
+    del chosen, has
+    c = np.bincount(cell, minlength=4 * W).reshape(W, 4).astype(np.float64)
     return worker_table(J, {
-        "n": per_worker(decided), "n_own_pos": per_worker(decided * y), "n_peer_pos": per_worker(decided * peer),
-        "b": per_worker(decided * y * (1 - peer)), "c": per_worker(decided * (1 - y) * peer),
+        "n": c.sum(axis=1), "n_own_pos": c[:, 2] + c[:, 3], "n_peer_pos": c[:, 1] + c[:, 3],
+        "b": c[:, 2], "c": c[:, 1],
     })
 
 

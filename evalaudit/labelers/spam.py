@@ -70,17 +70,32 @@ def switches(J) -> pa.Table:
     with np.errstate(invalid="ignore", divide="ignore"):
         share = own / own.sum(axis=1, keepdims=True)
     expected = 1 - np.nansum(share**2, axis=1)
-    lab, t, code = lab_all[timed], J.ts[timed], J.code[timed].astype(np.int64)
-    if len(lab) == 0:
+    n_timed = int(timed.sum())
+    if n_timed == 0:
         return pa.table({"labeler_id": J.labelers, "n_pairs": np.zeros(n_lab, np.int64),
                          "n_switches": np.zeros(n_lab, np.int64), "expected": expected})
-    t = t - t.min()
-    tbits, cbits = int(t.max()).bit_length(), max(int(K - 1).bit_length(), 1)
-    # one int64 key (labeler, time, label) sorted in place when it fits, else a three-key lexsort
-    if tbits + cbits + int(lab.max()).bit_length() <= 62:
-        key = np.sort((lab << (tbits + cbits)) | (t << cbits) | code)
-        ls, cs = key >> (tbits + cbits), key & ((1 << cbits) - 1)
+    t0 = int(J.ts.min(where=timed, initial=np.iinfo(np.int64).max))
+    tbits = (int(J.ts.max(where=timed, initial=np.iinfo(np.int64).min)) - t0).bit_length()
+    cbits = max(int(K - 1).bit_length(), 1)
+    # one int64 key (labeler, time, label) built and sorted in place when it fits (a few 8-byte arrays per
+    # judgment, not a dozen), else a three-key lexsort
+    if tbits + cbits + int(lab_all.max()).bit_length() <= 62:
+        key = lab_all[timed]
+        del lab_all
+        key <<= tbits + cbits
+        part = J.ts[timed]
+        part -= t0
+        part <<= cbits
+        key |= part
+        part = J.code[timed].astype(np.int64)
+        key |= part
+        del part
+        key.sort()
+        cs = key & ((1 << cbits) - 1)
+        key >>= tbits + cbits
+        ls = key
     else:  # pragma: no cover - histories longer than the key can hold
+        lab, t, code = lab_all[timed], J.ts[timed] - t0, J.code[timed].astype(np.int64)
         order = np.lexsort((code, t, lab))
         ls, cs = lab[order], code[order]
     same = ls[1:] == ls[:-1]
@@ -217,23 +232,34 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     it, wk, yy = item[order], worker[order], y[order]
     n_items = int(it.max()) + 1 if len(it) else 0
     max_k = int(np.bincount(it, minlength=n_items).max()) if len(it) else 0
-    a_list, b_list, dis_list = [], [], []
+    W = len(worker_fm)
+    # one key per pair (worker_a, worker_b, disagreed) — both workers share the item's failure mode — in 32 bits
+    # when 2 W^2 fits (40,000 workers do), else 64: half the memory of the sort below at 10M judgments
+    kt = np.uint32 if 2 * W * W <= 2**32 else np.int64
+    keys = []
     for o in range(1, max_k):
         same = it[:-o] == it[o:]
         if not same.any():
             break
-        wa, wb = wk[:-o][same], wk[o:][same]
-        a_list.append(np.minimum(wa, wb))
-        b_list.append(np.maximum(wa, wb))
-        dis_list.append(yy[:-o][same] != yy[o:][same])
-    if not a_list:
+        wa, wb = wk[:-o][same].astype(kt), wk[o:][same].astype(kt)
+        lo_w = np.minimum(wa, wb)
+        np.maximum(wa, wb, out=wb)
+        lo_w *= kt(W)
+        lo_w += wb
+        lo_w <<= kt(1)
+        lo_w |= (yy[:-o][same] != yy[o:][same]).astype(kt)
+        keys.append(lo_w)
+        del wa, wb, same
+    if not keys:
         z = np.zeros(0, dtype=np.int64)
         return {"worker_a": z, "worker_b": z, "n": z, "n_disagree": z}
-    W = len(worker_fm)
-    # one int64 key per pair (worker_a, worker_b, disagreed) — both workers share the item's failure mode — and
-    # one sort with counts, no inverse index
-    key = ((np.concatenate(a_list).astype(np.int64) * W + np.concatenate(b_list)) << 1) | np.concatenate(dis_list)
-    uniq, cnt = np.unique(key, return_counts=True)
+    key = np.concatenate(keys)
+    del keys
+    key.sort()  # in place; then counts of equal keys, as np.unique(return_counts=True) gives them
+    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    cnt = np.diff(np.append(starts, len(key)))
+    uniq = key[starts].astype(np.int64)
+    del key, starts
     pair = uniq >> 1
     starts = np.concatenate([[True], pair[1:] != pair[:-1]])
     idx = np.cumsum(starts) - 1
@@ -248,36 +274,49 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
               ) -> tuple[pa.Table, list[Finding]]:
     """Per labeler pair: shared items, observed and expected disagreements, p and q; and collusion findings.
     ``sensitivity``/``specificity`` per worker and ``prior`` per failure mode come from Dawid–Skene."""
-    wa, wb = pairs["worker_a"], pairs["worker_b"]
+    wa = pairs["worker_a"]
     empty = pa.table({"labeler_a": pa.array([], pa.string()), "labeler_b": pa.array([], pa.string()),
                       "n": pa.array([], pa.int64()), "n_disagree": pa.array([], pa.int64()),
                       "expected_disagree": pa.array([], pa.float64()), "p_value": pa.array([], pa.float64()),
                       "q_value": pa.array([], pa.float64())})
     if len(wa) == 0:
         return empty, []
-    sa, sb, ta, tb = sensitivity[wa], sensitivity[wb], specificity[wa], specificity[wb]
-    fm = worker_fm[wa]
-    pi = prior[fm]
-    pd_ = pi * (sa * (1 - sb) + sb * (1 - sa)) + (1 - pi) * (ta * (1 - tb) + tb * (1 - ta))
-    n_pf = pairs["n"].astype(float)
-    d_pf = pairs["n_disagree"].astype(float)
-    expected = n_pf * pd_
+    n_lab = len(labelers)
+    k = int(worker_fm.max()) + 1
+    # per failure mode: observed and model-expected disagreements over all pairs (accumulated chunk by chunk in
+    # the pairs' order, as one bincount would: the same sums to the last bit)
+    obs_fm, exp_fm = np.zeros(k), np.zeros(k)
+    for lo, hi in _chunks(len(wa)):
+        fm, expected = _expected_disagree(pairs, lo, hi, sensitivity, specificity, prior, worker_fm)
+        np.add.at(obs_fm, fm, pairs["n_disagree"][lo:hi].astype(float))
+        np.add.at(exp_fm, fm, expected)
     # calibrate per failure mode: honest pairs agree a bit more than conditional independence predicts
-    k = int(fm.max()) + 1
-    obs_fm = np.bincount(fm, weights=d_pf, minlength=k)
-    exp_fm = np.bincount(fm, weights=expected, minlength=k)
     ratio = np.clip(np.where(exp_fm > 0, obs_fm / np.maximum(exp_fm, 1e-12), 1.0), 0.25, 1.0)
-    expected = expected * ratio[fm]
-    la, lb = worker_labeler[wa].astype(np.int64), worker_labeler[wb].astype(np.int64)
-    uniq, inv = np.unique(la * len(labelers) + lb, return_inverse=True)
-    n = np.bincount(inv, weights=n_pf)
-    d = np.bincount(inv, weights=d_pf)
-    e = np.bincount(inv, weights=expected)
+    # per labeler pair: worker pairs in chunks that never split a labeler pair (cut where labeler a changes, in a
+    # stable order by labeler a), so every sum runs over the same terms in the same order as over all pairs at once
+    la_all = worker_labeler[wa]
+    order = None if len(la_all) < 2 or bool(np.all(la_all[1:] >= la_all[:-1])) else np.argsort(la_all, kind="stable")
+    if order is not None:
+        pairs = {name: v[order] for name, v in pairs.items()}
+        la_all = la_all[order]
+    del order
+    parts: list[tuple[np.ndarray, ...]] = []
+    for lo, hi in _chunks(len(la_all), la_all):
+        fm, expected = _expected_disagree(pairs, lo, hi, sensitivity, specificity, prior, worker_fm)
+        expected = expected * ratio[fm]
+        la = la_all[lo:hi].astype(np.int64)
+        lb = worker_labeler[pairs["worker_b"][lo:hi]].astype(np.int64)
+        uniq_c, inv = np.unique(la * n_lab + lb, return_inverse=True)
+        parts.append((uniq_c, np.bincount(inv, weights=pairs["n"][lo:hi].astype(float)),
+                      np.bincount(inv, weights=pairs["n_disagree"][lo:hi].astype(float)),
+                      np.bincount(inv, weights=expected)))
+    del la_all
+    uniq, n, d, e = (np.concatenate([p[i] for p in parts]) for i in range(4))
     enough = n >= cfg.min_pair_items
     uniq, n, d, e = uniq[enough], n[enough], d[enough], e[enough]
     p = np.where(e > 0, stats.binom.cdf(d, n, np.clip(e / np.maximum(n, 1), 0, 1)), 1.0)
     q = bh(p)
-    names_a, names_b = labelers[uniq // len(labelers)], labelers[uniq % len(labelers)]
+    names_a, names_b = labelers[uniq // n_lab], labelers[uniq % n_lab]
     out_t = pa.table({"labeler_a": pa.array(names_a, pa.string()), "labeler_b": pa.array(names_b, pa.string()),
                       "n": n.astype(np.int64), "n_disagree": d.astype(np.int64), "expected_disagree": e,
                       "p_value": p, "q_value": q})
@@ -295,3 +334,34 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
             details={"labeler_b": b, "observed_disagreements": int(d[i]), "expected_disagreements": float(e[i])},
         ))
     return out_t, findings
+
+
+#: worker pairs handled at once by :func:`collusion` (bounds its working set: about 120 bytes per pair)
+PAIR_CHUNK = 2_000_000
+
+
+def _chunks(n: int, boundary: np.ndarray | None = None, size: int | None = None) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of about ``size`` rows covering ``range(n)``; with ``boundary`` (non-decreasing), a range
+    never ends between two rows of equal ``boundary``."""
+    size = size or PAIR_CHUNK
+    out, lo = [], 0
+    while lo < n:
+        hi = min(lo + size, n)
+        if boundary is not None and hi < n:
+            hi = int(np.searchsorted(boundary, boundary[hi - 1], side="right"))
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def _expected_disagree(pairs: dict[str, np.ndarray], lo: int, hi: int, sensitivity: np.ndarray,
+                       specificity: np.ndarray, prior: np.ndarray, worker_fm: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """For worker pairs ``lo:hi``: their failure mode and the disagreements Dawid–Skene's conditional independence
+    predicts on their shared items (see the module docstring)."""
+    wa, wb = pairs["worker_a"][lo:hi], pairs["worker_b"][lo:hi]
+    sa, sb, ta, tb = sensitivity[wa], sensitivity[wb], specificity[wa], specificity[wb]
+    fm = worker_fm[wa]
+    pi = prior[fm]
+    pd_ = pi * (sa * (1 - sb) + sb * (1 - sa)) + (1 - pi) * (ta * (1 - tb) + tb * (1 - ta))
+    return fm, pairs["n"][lo:hi].astype(float) * pd_

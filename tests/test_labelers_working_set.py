@@ -1,0 +1,221 @@
+"""The labelers stage's bounded working sets: the chunked and in-place forms of the labeler-pair counts,
+collusion, overlap counts and Dawid–Skene must give what the plain computation gives, bit for bit."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from types import SimpleNamespace
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from evalaudit.config import Config
+from evalaudit.engine import engine_for_tables
+from evalaudit.labelers import dawid_skene, judgments, overlap, spam
+
+
+def _judgments(seed: int, n_items: int = 3_000, n_labelers: int = 60, n_fm: int = 3, shuffle: bool = False):
+    """Random judgments: items with 1 + Poisson(1.5) distinct labelers each, sorted by item unless ``shuffle``."""
+    rng = np.random.default_rng(seed)
+    k = rng.poisson(1.5, n_items) + 1
+    item = np.repeat(np.arange(n_items), k)
+    rank = np.arange(len(item)) - np.repeat(np.cumsum(k) - k, k)
+    lab = (rng.integers(0, n_labelers, n_items)[item] + rank) % n_labelers  # distinct within an item
+    item_fm = rng.integers(0, n_fm, n_items)
+    uw, worker = np.unique(lab * n_fm + item_fm[item], return_inverse=True)
+    y = (rng.random(len(item)) < 0.7).astype(np.int8)
+    if shuffle:
+        p = rng.permutation(len(item))
+        item, worker, y = item[p], worker[p], y[p]
+    return SimpleNamespace(item=item.astype(np.int32), worker=worker.astype(np.int32), y=y, item_fm=item_fm,
+                           worker_labeler=uw // n_fm, worker_fm=uw % n_fm, n_items=n_items, n_workers=len(uw),
+                           labelers=pa.array([f"l{i:03d}" for i in range(n_labelers)]),
+                           failure_modes=pa.array([f"fm{i}" for i in range(n_fm)]), rng=rng)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pair_counts_match_a_plain_count(seed):
+    """Per worker pair sharing an item: shared items and disagreements, counted pair by pair in Python."""
+    J = _judgments(seed, n_items=800, shuffle=seed == 1)
+    got = spam.pair_counts(J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
+    by_item: dict[int, list[tuple[int, int]]] = {}
+    for i, w, y in zip(J.item.tolist(), J.worker.tolist(), J.y.tolist(), strict=True):
+        by_item.setdefault(i, []).append((w, y))
+    n, d = Counter(), Counter()
+    for rows in by_item.values():
+        for a in range(len(rows)):
+            for b in range(a + 1, len(rows)):
+                key = (min(rows[a][0], rows[b][0]), max(rows[a][0], rows[b][0]))
+                n[key] += 1
+                d[key] += rows[a][1] != rows[b][1]
+    keys = sorted(n)
+    assert got["worker_a"].tolist() == [k[0] for k in keys]
+    assert got["worker_b"].tolist() == [k[1] for k in keys]
+    assert got["n"].tolist() == [n[k] for k in keys]
+    assert got["n_disagree"].tolist() == [d[k] for k in keys]
+    assert all(got[c].dtype == np.int64 for c in got)
+
+
+def test_collusion_does_not_depend_on_the_chunk_size(monkeypatch):
+    """Chunks never split a labeler pair, so every sum runs over the same terms in the same order: the table and
+    the findings are identical to the last bit for any chunk size, and with labeler codes out of worker order."""
+    J = _judgments(2)
+    pairs = spam.pair_counts(J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
+    rng = J.rng
+    sens, spec = rng.uniform(0.6, 0.99, J.n_workers), rng.uniform(0.6, 0.99, J.n_workers)
+    prior = rng.uniform(0.2, 0.9, 3)
+    names = np.asarray(J.labelers.to_pylist(), dtype=object)
+    cfg = Config().spam
+    for labeler_of in (J.worker_labeler, rng.permutation(60)[J.worker_labeler]):
+        results = []
+        for size in (len(pairs["n"]) + 1, 997, 50):
+            monkeypatch.setattr(spam, "PAIR_CHUNK", size)
+            results.append(spam.collusion(pairs, sens, spec, prior, labeler_of, J.worker_fm, names, cfg))
+        table, found = results[0]
+        assert table.num_rows > 0
+        for other, other_found in results[1:]:
+            assert other.equals(table)
+            assert [f.__dict__ for f in other_found] == [f.__dict__ for f in found]
+
+
+def test_chunks_cover_the_range_without_splitting_equal_boundaries():
+    boundary = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
+    for size in (1, 2, 3, 4, 20):
+        ranges = spam._chunks(len(boundary), boundary, size)
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(boundary)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+        assert all(boundary[hi - 1] != boundary[hi] for _, hi in ranges[:-1])
+
+
+def test_overlap_counts_match_per_judgment_sums():
+    """The four-cell count per worker gives the five columns the per-judgment weighted sums gave."""
+    J = _judgments(3)
+    for exclude in (None, J.rng.random(J.n_workers) < 0.2):
+        t = overlap.counts(J, exclude)
+        chosen = overlap.peer_choice(J, exclude)
+        has = chosen >= 0
+        y = J.y.astype(float)
+        peer = np.where(has, J.y[np.maximum(chosen, 0)], 0).astype(float)
+        w = t["worker"].to_numpy()
+
+        def per_worker(v, w=w):
+            return np.bincount(J.worker, weights=v, minlength=J.n_workers)[w]
+
+        assert t["n"].to_numpy().tolist() == per_worker(has.astype(float)).tolist()
+        assert t["b"].to_numpy().tolist() == per_worker(has * y * (1 - peer)).tolist()
+        assert t["c"].to_numpy().tolist() == per_worker(has * (1 - y) * peer).tolist()
+        assert t["n_own_pos"].to_numpy().tolist() == per_worker(has * y).tolist()
+        assert t["n_peer_pos"].to_numpy().tolist() == per_worker(has * peer).tolist()
+
+
+def _plain_fit(y, item, worker, item_group, worker_group, truth, a=4.0, tol=1e-4, max_iter=50):
+    """The EM of dawid_skene.fit written with fresh arrays every step (the form before the in-place buffers)."""
+    n_items, n_workers = len(item_group), len(worker_group)
+    n_groups = int(max(item_group.max(), worker_group.max())) + 1
+    order = np.argsort(item, kind="stable")
+    ys, ws = y.astype(float)[order], worker[order]
+    n_item = np.bincount(item, minlength=n_items)
+    has = n_item > 0
+    starts = np.concatenate([[0], np.cumsum(n_item)[:-1]])[has]
+
+    def per_item_sum(v):
+        out = np.zeros(n_items)
+        out[has] = np.add.reduceat(v, starts)
+        return out
+
+    n_w = np.bincount(ws, minlength=n_workers).astype(float)
+    pos_w = np.bincount(ws, weights=ys, minlength=n_workers)
+    per_group = np.bincount(item_group, minlength=n_groups).astype(float)
+    known = truth >= 0
+    post = per_item_sum(ys) / np.maximum(n_item, 1)
+    post[known] = truth[known]
+    for _ in range(max_iter):
+        prior = (np.bincount(item_group, weights=post, minlength=n_groups) + 1.0) / (per_group + 2.0)
+        t = np.repeat(post, n_item)
+        t_w = np.bincount(ws, weights=t, minlength=n_workers)
+        tp_w = np.bincount(ws, weights=t * ys, minlength=n_workers)
+        tn_w, neg_w = (n_w - pos_w) - (t_w - tp_w), n_w - t_w
+        g_pos = np.bincount(worker_group, weights=t_w, minlength=n_groups)
+        g_neg = np.bincount(worker_group, weights=neg_w, minlength=n_groups)
+        g_sens = np.bincount(worker_group, weights=tp_w, minlength=n_groups) / np.maximum(g_pos, 1e-12)
+        g_spec = np.bincount(worker_group, weights=tn_w, minlength=n_groups) / np.maximum(g_neg, 1e-12)
+        g_sens = np.clip(np.where(g_pos > 0, g_sens, 0.8), 0.5, 1 - 1e-3)
+        g_spec = np.clip(np.where(g_neg > 0, g_spec, 0.8), 0.5, 1 - 1e-3)
+        sens = np.clip((tp_w + a * g_sens[worker_group]) / (t_w + a), 1e-3, 1 - 1e-3)
+        spec = np.clip((tn_w + a * g_spec[worker_group]) / (neg_w + a), 1e-3, 1 - 1e-3)
+        contrib = np.where(ys > 0, (np.log(sens) - np.log1p(-spec))[ws], (np.log1p(-sens) - np.log(spec))[ws])
+        log_odds = np.log(prior[item_group]) - np.log1p(-prior[item_group]) + per_item_sum(contrib)
+        new = 1 / (1 + np.exp(-log_odds))
+        new[known] = truth[known]
+        delta = float(np.mean(np.abs(new - post)))
+        post = new
+        if delta < tol:
+            break
+    out = np.empty(len(ys))
+    out[order] = contrib
+    return post, sens, spec, out
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_dawid_skene_in_place_buffers_change_nothing(shuffle):
+    J = _judgments(4, shuffle=shuffle)
+    truth = np.where(J.rng.random(J.n_items) < 0.05, J.rng.integers(0, 2, J.n_items), -1).astype(np.int8)
+    got = dawid_skene.fit(J.y, J.item, J.worker, J.item_fm, J.worker_fm, truth)
+    post, sens, spec, contrib = _plain_fit(J.y, J.item, J.worker, J.item_fm, J.worker_fm, truth)
+    np.testing.assert_allclose(got.posterior, post, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.sensitivity, sens, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.specificity, spec, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.contribution, contrib, rtol=0, atol=1e-12)
+
+
+def test_load_reads_activity_from_the_query_when_nothing_is_set_aside():
+    """Without repeated judgments the view the activity query reads is the named query (no Arrow copy kept); with
+    repeats it is the de-duplicated table; the activity rows agree with the judgments either way."""
+    rows = {"item_id": ["a", "a", "b", "b", "c"], "labeler_id": ["x", "y", "x", "y", "x"],
+            "label": ["pass", "fail", "pass", "pass", "fail"], "failure_mode": ["f"] * 5,
+            "labeled_at": pa.array([1, 2, 3, 4, 5], pa.timestamp("us", tz="UTC")),
+            "batch_id": [None] * 5, "duration_s": [1.0, 2.0, 3.0, 4.0, 5.0]}
+    eng = engine_for_tables({"labels": pa.table(rows)})
+    J = judgments.load(eng, "pass")
+    assert J.table is None
+    act = {(r["labeler_id"], r["failure_mode"]): r for r in eng.query("labelers_activity").to_pylist()}
+    assert act[("x", "all")]["median_duration_s"] == 3.0
+    assert act[("x", "f")]["last_labeled_at"].timestamp() * 1e6 == 5
+
+
+def test_switches_match_a_plain_count():
+    """Per labeler: consecutive timed judgments (by time, then label) and how many change label, counted in Python;
+    untimed judgments take no part."""
+    rng = np.random.default_rng(5)
+    n, n_lab = 2_000, 7
+    lab = rng.integers(0, n_lab, n)
+    ts = rng.integers(0, 400, n) * 1_000_000  # many equal times
+    timed = rng.random(n) < 0.85
+    code = rng.integers(0, 3, n).astype(np.int32)
+    J = SimpleNamespace(timed=timed, worker=lab, worker_labeler=np.arange(n_lab), n_labels=3, code=code,
+                        ts=np.where(timed, ts, 0), labelers=pa.array([f"l{i}" for i in range(n_lab)]))
+    got = spam.switches(J)
+    for i in range(n_lab):
+        seq = sorted((t, c) for t, c, ok, w in zip(ts, code, timed, lab, strict=True) if ok and w == i)
+        assert got["n_pairs"][i].as_py() == max(len(seq) - 1, 0)
+        assert got["n_switches"][i].as_py() == sum(a[1] != b[1] for a, b in itertools.pairwise(seq))
+
+
+def test_load_with_repeats_keeps_the_latest_and_registers_its_table():
+    """With a repeated judgment set aside here (a view of raw labels), the activity query reads the kept rows: the
+    labeler and failure-mode strings rebuilt from their codes are the ones stored."""
+    rows = {"item_id": ["a", "a", "b"], "labeler_id": ["x", "x", "y"], "label": ["pass", "fail", "pass"],
+            "failure_mode": ["f", "f", None],
+            "labeled_at": pa.array([1, 2, 3], pa.timestamp("us", tz="UTC")),
+            "batch_id": ["b1", "b2", None], "duration_s": [1.0, 9.0, 3.0]}
+    eng = engine_for_tables({"labels": pa.table(rows), "judgments": pa.table(rows)})
+    J = judgments.load(eng, "pass", defined=True)
+    assert J.table is not None and J.table.num_rows == 2
+    assert sorted(J.table["labeler_id"].to_pylist()) == ["x", "y"]
+    assert sorted(J.table["failure_mode"].to_pylist()) == ["f", "unspecified"]
+    assert sorted(J.table["duration_s"].to_pylist()) == [3.0, 9.0]  # a's later judgment (fail, 9 s) won
+    assert J.y.tolist().count(0) == 1
+    act = {(r["labeler_id"], r["failure_mode"]): r for r in eng.query("labelers_activity").to_pylist()}
+    assert act[("x", "all")]["median_duration_s"] == 9.0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,11 +60,23 @@ def _gx() -> tuple[Any, Any]:
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     for name in ("great_expectations", "great_expectations._docs_decorators"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    with warnings.catch_warnings():  # GX imports optional backends (pyspark ...) that warn about versions
-        warnings.simplefilter("ignore")
-        import great_expectations as gx
-        import great_expectations.expectations as gxe
-
+    # GX imports pyspark's Spark Connect modules whenever pyspark is installed (the [spark] extra). Their import
+    # takes a process whose __main__ has neither __spec__ nor __file__ (`python -c`, pytest-xdist workers) for a
+    # doctest run and calls sys.exit(0) when grpc is missing; an interactive-looking sys.ps1 for the length of the
+    # import keeps that check from firing, and the missing grpc then surfaces as the ImportError GX expects.
+    main = sys.modules.get("__main__")
+    looks_like_doctest = (main is not None and getattr(main, "__spec__", None) is None
+                          and not hasattr(main, "__file__") and not hasattr(sys, "ps1"))
+    if looks_like_doctest:
+        sys.ps1 = ""
+    try:
+        with warnings.catch_warnings():  # GX imports optional backends (pyspark ...) that warn about versions
+            warnings.simplefilter("ignore")
+            import great_expectations as gx
+            import great_expectations.expectations as gxe
+    finally:
+        if looks_like_doctest:
+            del sys.ps1
     return gx, gxe
 
 

@@ -6,7 +6,7 @@ contract call these functions; none of them re-states a rule.
   1. ``items.gold_label`` where the items table gives one — the label the eval uses today;
   2. else the honeypot answer for control items;
   3. else the consensus of its judgments (the labelers stage's ``consensus`` table: Dawid–Skene posterior, the
-     majority, or the mean for many-valued scores; :mod:`evalaudit.labelers.gold`).
+     majority, or the mean for many-valued scores; :mod:`evalaudit.labelers.consensus`).
 
 **The gold set** (:func:`in_gold_set`, :func:`gold_set_codes`): the items with a gold label that are not honeypots.
 Control items measure labelers; they are never part of the eval.

@@ -277,7 +277,7 @@ def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.nda
 
 def many_values(ctx: Context) -> bool:
     """Whether the labels are numeric scores with too many values for a vote (the consensus is the median)."""
-    from evalaudit.labelers.gold import method_for
+    from evalaudit.labelers.consensus import method_for
 
     return method_for(ctx.labels) == "mean"
 

@@ -13,7 +13,7 @@ on them (severity rules in :mod:`evalaudit.labelers.severity`).
 Every label space (``ctx.labels``): with a known acceptable label, leniency is the rate of that label; without one
 on unordered labels, each label's over/under-use (rows per label, ``leniency.label``); on ordered scales, the shift
 toward the better end (:mod:`evalaudit.labelers.shift`). The consensus is binary or multi-class Dawid–Skene, or the
-mean for numeric scores with many values (:mod:`evalaudit.labelers.gold`). Judgments without a time are left out
+mean for numeric scores with many values (:mod:`evalaudit.labelers.consensus`). Judgments without a time are left out
 of the time-based methods, and the stage says so in ``StageResult.skipped``.
 
 Tables returned: ``leniency``, ``consensus`` (per item × failure mode consensus label and posterior — gold
@@ -34,7 +34,6 @@ from evalaudit.labelers import (
     concentration,
     dawid_skene,
     drift,
-    gold,
     honeypot,
     judgments,
     reference,
@@ -43,6 +42,7 @@ from evalaudit.labelers import (
     spam,
     truth_bias,
 )
+from evalaudit.labelers import consensus as gold_consensus
 from evalaudit.labelers import leniency as lenient_rows
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
 from evalaudit.stage import Context, StageResult, define_judgments, skip
@@ -52,7 +52,7 @@ FLAG_KINDS = frozenset({"labeler_leniency", "labeler_severity", "labeler_drift",
 __all__ = ["flagged_labelers", "stage"]
 
 
-CONSENSUS_SCHEMA = gold.CONSENSUS_SCHEMA
+CONSENSUS_SCHEMA = gold_consensus.CONSENSUS_SCHEMA
 
 
 def _empty_result() -> StageResult:
@@ -90,11 +90,11 @@ def stage(ctx: Context) -> StageResult:
     # works through profile, spam and evidence (NumPy releases the GIL in their loops; 10M judgments: -2.6 s)
     with ThreadPoolExecutor(max_workers=1) as background:
         ds_job = multi_job = pairs_job = None
-        if gold.binary_model(space):
+        if gold_consensus.binary_model(space):
             ds_job = background.submit(dawid_skene.fit, J.y, J.item, J.worker, J.item_fm, J.worker_fm, J.truth,
                                        lc.ds_prior_strength, lc.ds_tol, lc.ds_max_iter)
             pairs_job = background.submit(spam.pair_counts, J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
-        if gold.method_for(space) == "multiclass":
+        if gold_consensus.method_for(space) == "multiclass":
             multi_job = background.submit(dawid_skene.fit_multiclass, J.code, J.item, J.worker, J.item_fm,
                                           J.worker_fm, J.n_labels, J.truth_code, lc.ds_prior_strength, lc.ds_tol,
                                           lc.ds_max_iter)
@@ -220,8 +220,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf)
     ctx.progress("labelers", 3, 6)
 
-    consensus = gold.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if gold.method_for(space) ==
-                           "binary" else None, multi=multi)
+    binary = gold_consensus.method_for(space) == "binary"
+    consensus = gold_consensus.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if binary else None,
+                                     multi=multi)
 
     # -- drift ------------------------------------------------------------------------------------------------
     dc = cfg.drift
@@ -305,7 +306,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     labeler_stats = _labeler_stats(stats_t, ds_workers, spam_facts, findings)
     labeler_stats = _with_honeypot_rates(labeler_stats, hp_counts)
     flagged = flagged_labelers(findings)
-    fit = ds if gold.method_for(space) == "binary" else multi
+    fit = ds if gold_consensus.method_for(space) == "binary" else multi
     counted = define_judgments(ctx)  # cached per run
     tie_resolved = int(np.sum(consensus["tie_resolved"].to_numpy(zero_copy_only=False)))
     is_combined = np.asarray(leniency["evidence"].to_pylist(), dtype=object) == "combined"
@@ -329,7 +330,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
                              "model": "binary" if fit is ds else f"multi-class ({J.n_labels} labels)",
                              "failure_modes": int(ds_fm.sum()), "majority_failure_modes": int((~ds_fm).sum())}
                             if fit is not None else {"model": "none: mean consensus", "failure_modes": 0}),
-            "gold_consensus": {"method": gold.method_for(space), "ties_resolved_by_posterior": tie_resolved},
+            "gold_consensus": {"method": gold_consensus.method_for(space), "ties_resolved_by_posterior": tie_resolved},
             "concentration": concentration.hhi(stats_t),
         }
     }

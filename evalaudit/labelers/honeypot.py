@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
+from evalaudit.contracts.compare import clopper_pearson
 from evalaudit.labelers.evidence import evidence_table, num, worker_table
 
 METHOD = ("honeypot: one-sided Fisher exact tests of false passes (leniency) and false fails (severity) on known "
@@ -87,8 +88,9 @@ def evidence(table: pa.Table, min_items: int, confidence: float, exclude: np.nda
     a1, a2 = np.where(nn > 0, 1 - pi, 0.0), np.where(npos > 0, pi, 0.0)
     effect = a1 * (fpr - peer_fpr) - a2 * (ffr - peer_ffr)
     # MOVER (Zou & Donner 2008; Newcombe 1998) from the two exact intervals
-    fpr_lo, fpr_hi = clopper_pearson(b, nn, confidence)
-    ffr_lo, ffr_hi = clopper_pearson(c, npos, confidence)
+    # (a side without honeypots has no interval; its weight is 0, so its bounds are taken as 0)
+    fpr_lo, fpr_hi = np.nan_to_num(clopper_pearson(b, nn, confidence))
+    ffr_lo, ffr_hi = np.nan_to_num(clopper_pearson(c, npos, confidence))
     lo = effect - np.sqrt((a1 * (fpr - fpr_lo)) ** 2 + (a2 * (ffr_hi - ffr)) ** 2)
     hi = effect + np.sqrt((a1 * (fpr_hi - fpr)) ** 2 + (a2 * (ffr - ffr_lo)) ** 2)
     side_ok = np.where(lenient, (nn >= 1) & (p_nn >= 1), (npos >= 1) & (p_np >= 1))
@@ -146,17 +148,6 @@ def fisher_greater(k, n, k_ref, n_ref, mid: bool = False) -> np.ndarray:
         if mid:
             p = p - 0.5 * stats.hypergeom.pmf(k, n + n_ref, k + k_ref, n)
     return np.where(ok, np.clip(p, 0.0, 1.0), 1.0)
-
-
-def clopper_pearson(k, n, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Clopper–Pearson 1934) interval of ``k / n``, vectorised; as ``binomtest(k, n).proportion_ci()``."""
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    a = 1 - confidence
-    with np.errstate(invalid="ignore"):
-        lo = np.where(k > 0, stats.beta.ppf(a / 2, k, n - k + 1), 0.0)
-        hi = np.where(k < n, stats.beta.ppf(1 - a / 2, k + 1, n - k), 1.0)
-    empty = n <= 0
-    return np.where(empty, 0.0, lo), np.where(empty, 0.0, hi)
 
 
 def error_rates(table: pa.Table) -> dict[str, np.ndarray]:

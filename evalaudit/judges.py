@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalaudit.agreement.api import kappa_from_tables
 from evalaudit.agreement.bootstrap import percentile_interval, rng_for
 from evalaudit.contracts.compare import newcombe, wilson
 from evalaudit.stage import Context, StageResult, define_judgments, skip
@@ -77,16 +78,13 @@ def split_version(judge_id: str) -> tuple[str, str | None]:
 
 
 def cohen_kappa(table: np.ndarray) -> np.ndarray:
-    """Cohen's kappa of K×K count tables (rows: one rater, columns: the other), over any leading axes:
-    ``(p_o - p_e) / (1 - p_e)``; nan where the table is empty; 1 where both raters used one and the same category
-    throughout (chance agreement 1, observed agreement 1: the convention of :func:`evalaudit.agreement.cohen_kappa`)."""
+    """Cohen's kappa of K×K count tables (rows: one rater, columns: the other), over any leading axes: the
+    agreement API's :func:`~evalaudit.agreement.api.kappa_from_tables` with identity weights (nan where a table is
+    empty; 1 where both raters used one and the same category throughout)."""
     t = np.asarray(table, dtype=float)
-    n = t.sum(axis=(-2, -1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_o = np.trace(t, axis1=-2, axis2=-1) / n
-        p_e = (t.sum(axis=-1) * t.sum(axis=-2)).sum(axis=-1) / (n * n)
-        kappa = (p_o - p_e) / (1.0 - p_e)
-    return np.where(n > 0, np.where(p_e < 1.0, kappa, 1.0), np.nan)
+    k = t.shape[-1]
+    tables = t.reshape(int(np.prod(t.shape[:-2], dtype=np.int64)), k, k)  # explicit count: K may be 0
+    return kappa_from_tables(tables, np.eye(k)).reshape(t.shape[:-2])
 
 
 @dataclass

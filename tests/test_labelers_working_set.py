@@ -14,6 +14,7 @@ import pytest
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import dawid_skene, judgments, overlap, spam
+from evalaudit.labelers import findings as labeler_findings
 
 
 def _judgments(seed: int, n_items: int = 3_000, n_labelers: int = 60, n_fm: int = 3, shuffle: bool = False):
@@ -72,11 +73,14 @@ def test_collusion_does_not_depend_on_the_chunk_size(monkeypatch):
         results = []
         for size in (len(pairs["n"]) + 1, 997, 50):
             monkeypatch.setattr(spam, "PAIR_CHUNK", size)
-            results.append(spam.collusion(pairs, sens, spec, prior, labeler_of, J.worker_fm, names, cfg))
-        table, found = results[0]
+            table = spam.collusion(pairs, sens, spec, prior, labeler_of, J.worker_fm, names, cfg.min_pair_items)
+            suspect = spam.colluding(table, cfg.collusion_q, cfg.collusion_ratio)
+            results.append((table, suspect, labeler_findings.collusion_findings(table, suspect)))
+        table, suspect, found = results[0]
         assert table.num_rows > 0
-        for other, other_found in results[1:]:
+        for other, other_suspect, other_found in results[1:]:
             assert other.equals(table)
+            assert other_suspect.tolist() == suspect.tolist()
             assert [f.__dict__ for f in other_found] == [f.__dict__ for f in found]
 
 

@@ -43,6 +43,7 @@ from evalaudit.labelers import (
     truth_bias,
 )
 from evalaudit.labelers import consensus as gold_consensus
+from evalaudit.labelers import findings as labeler_findings
 from evalaudit.labelers import leniency as lenient_rows
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
 from evalaudit.stage import Context, StageResult, define_judgments, skip
@@ -114,21 +115,27 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     mode = _mode(space)
     scale = shift.scale_range(J) if mode == "shift" else 1.0
     skipped = _skips(J, space, mode, ds_job is not None)
+    thresholds = severity.Thresholds(**{k: getattr(lc, k) for k in severity.Thresholds._fields})
 
     # -- profile, concentration, spam (spammers are then left out of everyone's reference) ---------------------
-    prof, totals = concentration.profile(eng, J)
+    prof, totals = concentration.profile(J, eng.query("labelers_activity"))
     stats_t = concentration.shares(prof, totals)
     hp_counts = honeypot.counts(J) if (J.truth >= 0).any() else None
     overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))
     sw, tops = spam.switches(J), spam.label_counts(J)
+    sc = cfg.spam
+
+    def spam_pass(ref: dict) -> tuple[list[Finding], dict[str, dict]]:
+        facts = spam.signals(overall, ref, sw, tops, sc.min_items, sc.kappa_max, sc.switch_rate_min,
+                             sc.duration_ratio)
+        return labeler_findings.spam_findings(overall, facts), facts
+
     # first pass against everyone; the second, which decides, with the first pass's spammers as nobody's reference
-    spam_f, spam_facts = spam.spam_findings(overall, spam.reference_agreement(J, space.ordered, conf), sw, tops,
-                                            cfg.spam)
+    spam_f, spam_facts = spam_pass(spam.reference_agreement(J, space.ordered, conf))
     spam1 = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1}
     if spam1:
         spam_excl = np.isin(lab_names[J.worker_labeler], list(spam1))
-        spam_f, spam_facts = spam.spam_findings(
-            overall, spam.reference_agreement(J, space.ordered, conf, spam_excl), sw, tops, cfg.spam)
+        spam_f, spam_facts = spam_pass(spam.reference_agreement(J, space.ordered, conf, spam_excl))
     spammers = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1} | spam1
     # Peers must be honest for "vs peers" to mean anything: spammers never serve as peers, and neither do labeler ×
     # failure modes a first pass already finds lenient or severe at medium strength (a lenient labeler holding half
@@ -207,9 +214,8 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
     # once more: no finding rests on a flagged peer
     late = np.zeros(J.n_workers, dtype=bool)
-    provisional = severity.leniency_findings(leniency, {}, lc, None, positive, mode=mode, scale=scale,
-                                             space=space.space)
-    rows = [(f.labeler_id, f.failure_mode) for f in provisional if f.severity in ("medium", "high")]
+    provisional = severity.headlines(leniency, {}, thresholds, mode=mode, scale=scale)
+    rows = [h.key for h in provisional if h.severity in ("medium", "high")]
     if rows:
         key = {(lab_names[J.worker_labeler[w]], fm_names[J.worker_fm[w]]): w for w in range(J.n_workers)}
         late[[key[r] for r in rows if r in key]] = True
@@ -279,28 +285,22 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         if key not in since and ts is not None:
             since[key] = ts.isoformat()
     ref_label = space.labels[J.reference] if J.reference >= 0 else None
-    findings = severity.leniency_findings(leniency, gold_items, lc, since, positive, mode=mode, scale=scale,
-                                          space=space.space)
-    findings += _drift_findings(drift_table, n_drift_tests, gold_items, mode, ref_label, scale)
-    findings += concentration.findings(stats_t, cfg.concentration)
-    for f in spam_f:
-        folded = [x for x in findings if x.labeler_id == f.labeler_id and x.kind in ("labeler_leniency",
-                                                                                    "labeler_severity")]
-        if f.labeler_id in spammers and folded:
-            f.details["also_differs_from_peers_on"] = {x.failure_mode: x.effect for x in folded}
-    findings = [x for x in findings if not (x.labeler_id in spammers and x.kind in ("labeler_leniency",
-                                                                                    "labeler_severity"))]
-    findings += spam_f
+    findings = labeler_findings.leniency_findings(leniency, gold_items, thresholds, since, positive, mode=mode,
+                                                  scale=scale, space=space.space)
+    findings += labeler_findings.drift_findings(drift_table, n_drift_tests, gold_items, mode, ref_label, scale)
+    findings += labeler_findings.concentration_findings(stats_t, cfg.concentration)
+    findings = labeler_findings.fold_spam(findings, spam_f, spammers)
     if (ds is not None and mode == "positive") or (ds is not None and J.n_labels == 2):
         pc_counts = pairs_job.result()
-        pairs, coll_f = spam.collusion(pc_counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler,
-                                       J.worker_fm, lab_names, cfg.spam)
-        findings += coll_f
+        pairs = spam.collusion(pc_counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler,
+                               J.worker_fm, lab_names, cfg.spam.min_pair_items)
+        findings += labeler_findings.collusion_findings(
+            pairs, spam.colluding(pairs, cfg.spam.collusion_q, cfg.spam.collusion_ratio))
     else:
-        pairs, _ = spam.collusion({"worker_a": np.zeros(0, np.int64), "worker_b": np.zeros(0, np.int64),
-                                   "n": np.zeros(0, np.int64), "n_disagree": np.zeros(0, np.int64)},
-                                  np.zeros(0), np.zeros(0), np.zeros(0), J.worker_labeler, J.worker_fm, lab_names,
-                                  cfg.spam)
+        pairs = spam.collusion({"worker_a": np.zeros(0, np.int64), "worker_b": np.zeros(0, np.int64),
+                                "n": np.zeros(0, np.int64), "n_disagree": np.zeros(0, np.int64)},
+                               np.zeros(0), np.zeros(0), np.zeros(0), J.worker_labeler, J.worker_fm, lab_names,
+                               cfg.spam.min_pair_items)
     ctx.progress("labelers", 5, 6)
 
     labeler_stats = _labeler_stats(stats_t, ds_workers, spam_facts, findings)
@@ -409,41 +409,6 @@ def _count_kinds(findings: list[Finding]) -> dict[str, int]:
     out: dict[str, int] = {}
     for f in findings:
         out[f.kind] = out.get(f.kind, 0) + 1
-    return out
-
-
-def _drift_findings(t: pa.Table, n_tests: int, gold_items: dict, mode: str = "positive",
-                    ref_label: str | None = None, scale: float = 1.0) -> list[Finding]:
-    """labeler_drift findings. What drifts depends on the label space: the rate of the acceptable (or, per label,
-    the reference) label against the consensus, the shift toward the better end of a scale, or the rate of
-    disagreement with the leave-one-out consensus for many labels with none acceptable."""
-    out = []
-    for r in t.to_pylist():
-        key = (r["labeler_id"], r["failure_mode"])
-        ch = r["change"]
-        sev = "high" if abs(ch) / scale >= 0.2 and r["q_value"] < 0.001 else "medium"
-        if mode == "shift":
-            what = f"moved {'toward the better' if ch > 0 else 'toward the worse'} end of the scale"
-            measure = "shift against the other labelers of the same items"
-        elif mode == "per_label" and ref_label is None:
-            what = "disagrees with consensus " + ("more" if ch > 0 else "less") + " often"
-            measure = "disagreement with the leave-one-out consensus"
-        elif mode == "per_label":
-            what = f"says {ref_label!r} " + ("more" if ch > 0 else "less") + " often"
-            measure = f"discordance with consensus on {ref_label!r}"
-        else:
-            what = f"became {'more lenient' if ch > 0 else 'more severe'}"
-            measure = "discordance with consensus"
-        out.append(Finding(
-            kind="labeler_drift", severity=sev, labeler_id=key[0], failure_mode=key[1], effect=ch,
-            p_value=r["p_value"], q_value=r["q_value"], n=r["n"],
-            evidence=f"{drift.METHOD}; BH q-value over {n_tests} labeler × failure-mode series",
-            message=(f"Labeler {key[0]} {what} on {key[1]} from the week of {r['change_date']}: "
-                     f"{measure} went from {r['effect_before']:+.2f} to {r['effect_after']:+.2f}."),
-            details={"since": r["change_date"].isoformat(), "effect_before": r["effect_before"],
-                     "effect_after": r["effect_after"], "statistic": r["statistic"], "threshold": r["threshold"],
-                     "gold_items": int(gold_items.get(key, 0))},
-        ))
     return out
 
 

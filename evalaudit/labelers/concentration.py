@@ -5,7 +5,8 @@ gold items resting on them alone, and their *gold weight share* — each gold it
 the labelers who judged it (1/n_labels each), so shares sum to 1 over labelers. The Herfindahl–Hirschman index
 (Hirschman 1945; Herfindahl 1950), the sum of squared shares, summarises a failure mode: 1/HHI is the "effective
 number of labelers". A labeler with a large gold weight share is a finding even when no bias is proven: the eval
-then rests on one person's calibration.
+then rests on one person's calibration (:func:`concentrated`; thresholds passed in, the stage reads them from
+``[concentration]`` and writes the findings, :mod:`evalaudit.labelers.findings`).
 """
 
 from __future__ import annotations
@@ -14,21 +15,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from evalaudit.config import ConcentrationConfig
-from evalaudit.engine import Engine
-from evalaudit.findings import Finding
 from evalaudit.labelers.evidence import num, worker_table
 
 METHOD = ("concentration: share of the failure mode's gold items, each item's weight split equally among its "
           "labelers (Herfindahl–Hirschman index over labelers)")
 
 
-def profile(engine: Engine, J) -> tuple[pa.Table, pa.Table]:
+def profile(J, activity: pa.Table) -> tuple[pa.Table, pa.Table]:
     """(per labeler × failure mode + 'all' profile, per failure mode + 'all' totals).
 
     Counts are numpy aggregates over the de-duplicated judgments: judgments, positives, gold items labeled,
     gold items resting on the labeler alone, gold weight (each gold item's 1/n_labels); median duration and
-    first/last judgment come from the named query ``labelers_activity``."""
+    first/last judgment are joined from ``activity`` (the named query ``labelers_activity``, which the stage runs:
+    labeler_id, failure_mode and the activity columns)."""
     n_item = np.bincount(J.item, minlength=J.n_items).astype(np.float64)
     g = J.gold[J.item].astype(np.float64)
     W = J.n_workers
@@ -48,7 +47,6 @@ def profile(engine: Engine, J) -> tuple[pa.Table, pa.Table]:
     for k, v in overall.items():
         all_rows[k] = v[keep] if k == "gold_weight" else v[keep].astype(np.int64)
     prof = pa.concat_tables([per_fm, pa.table(all_rows)])
-    activity = engine.query("labelers_activity")
     prof = prof.join(activity, ["labeler_id", "failure_mode"], join_type="left outer")
     n_fm = len(J.failure_modes)
     tj = np.bincount(J.worker_fm, weights=cols["n_judgments"], minlength=n_fm)
@@ -100,35 +98,18 @@ def hhi(stats: pa.Table) -> dict[str, dict[str, float | None]]:
     return out
 
 
-def findings(stats: pa.Table, cfg: ConcentrationConfig) -> list[Finding]:
-    """labeler_concentration findings: gold weight share at or above share_medium (medium) / share_high (high)
-    on a failure mode (or overall, failure_mode None) with at least min_gold_items gold items, and at least
-    fair_share_ratio times the fair share 1 / (labelers there) — five labelers holding 20% each is not a finding."""
-    out = []
+def concentrated(stats: pa.Table, share_medium: float, fm_share_medium: float, min_gold_items: int,
+                 fair_share_ratio: float) -> np.ndarray:
+    """Which rows of :func:`shares`' table hold too much of the gold: gold weight share at or above ``share_medium``
+    overall (failure_mode 'all') or ``fm_share_medium`` on a failure mode, with at least ``min_gold_items`` gold
+    items there, and at least ``fair_share_ratio`` times the fair share 1 / (labelers there) — five labelers
+    holding 20% each is not concentration."""
     fm = stats["failure_mode"]
     codes = pc.dictionary_encode(fm).combine_chunks()
     idx = codes.indices.to_numpy(zero_copy_only=False)
     n_labelers = np.bincount(idx)[idx]
     share = np.nan_to_num(num(stats, "gold_weight_share"))
     overall = np.asarray(pc.equal(fm, "all").to_numpy(zero_copy_only=False), dtype=bool)
-    floor = np.where(overall, cfg.share_medium, cfg.fm_share_medium)
-    hit = ((share >= floor) & (num(stats, "fm_gold_items") >= cfg.min_gold_items)
-           & (share >= cfg.fair_share_ratio / n_labelers))
-    rows = stats.filter(pa.array(hit)).to_pylist()
-    for r in rows:
-        share, total = r["gold_weight_share"], r["fm_gold_items"]
-        high = cfg.share_high if r["failure_mode"] == "all" else cfg.fm_share_high
-        sev = "high" if share >= high else "medium"
-        fm = None if r["failure_mode"] == "all" else r["failure_mode"]
-        where = "all failure modes" if fm is None else f"failure mode {fm}"
-        out.append(Finding(
-            kind="labeler_concentration", severity=sev, labeler_id=r["labeler_id"], failure_mode=fm,
-            effect=share, n=int(r["n_gold_items"]), evidence=METHOD,
-            message=(f"{share:.0%} of the gold on {where} rests on labeler {r['labeler_id']} "
-                     f"({int(r['n_gold_items'])} of {int(total)} gold items, {int(r['n_sole_gold_items'])} labeled "
-                     f"by them alone), so the eval there depends on one person's calibration."),
-            details={"share_of_gold": r["share_of_gold"], "share_of_judgments": r["share_of_judgments"],
-                     "gold_items": int(r["n_gold_items"]), "sole_gold_items": int(r["n_sole_gold_items"]),
-                     "fm_gold_items": int(total), "hhi_gold": r["hhi_gold"]},
-        ))
-    return out
+    floor = np.where(overall, share_medium, fm_share_medium)
+    return ((share >= floor) & (num(stats, "fm_gold_items") >= min_gold_items)
+            & (share >= fair_share_ratio / n_labelers))

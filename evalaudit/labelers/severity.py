@@ -4,7 +4,7 @@ turn evidence into one finding per labeler × failure mode.
 BH (Benjamini & Hochberg 1995, JRSS B 57(1), step-up procedure) via ``scipy.stats.false_discovery_control``; tests
 without a p-value (NaN) take no part and get a NaN q-value.
 
-Severity (thresholds in ``[leniency]``, docs/labelers.md):
+Severity (thresholds passed in as :class:`Thresholds`, set in ``[leniency]``, docs/labelers.md):
 - high: q < q_high, |effect| >= effect_high, >= gold_items_high of the labeler's gold items on that failure mode,
   and the row is a combined one (or direct: overlap, honeypot, or the Dawid–Skene model);
 - medium: q < q_medium and |effect| >= effect_medium, from such a row; an assignment row alone stays low (it
@@ -16,24 +16,37 @@ mode from the kinds, BH over those tests), a finding is graded on the combined r
 evidence only where assignment is declared random and balanced — and on the assignment row alone (which stays
 low); the kinds' rows are listed in the finding's details as its parts. Without combined rows every row is graded.
 Per labeler × failure mode the row giving the highest severity is the finding's headline (ties: combined, overlap,
-honeypot, dawid_skene, assignment, then the smaller q).
+honeypot, dawid_skene, assignment, then the smaller q): :func:`headlines`. The findings' words are written by the
+stage (:mod:`evalaudit.labelers.findings`); this module knows no configuration and no findings.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from evalaudit.config import LeniencyConfig
-from evalaudit.findings import Finding
-
 EVIDENCE_ORDER = ("combined", "overlap", "honeypot", "dawid_skene", "assignment")
 DIRECT = frozenset({"combined", "overlap", "honeypot", "dawid_skene"})
 _RANK = {"high": 2, "medium": 1, "low": 0}
+
+
+class Thresholds(NamedTuple):
+    """The grading thresholds (plain numbers; the stage takes them from ``[leniency]``, docs/config.md)."""
+
+    #: high: q-value below q_high, |effect| at least effect_high, at least gold_items_high gold items affected
+    q_high: float
+    effect_high: float
+    gold_items_high: int
+    #: medium: q-value below q_medium and |effect| at least effect_medium
+    q_medium: float
+    effect_medium: float
+    #: low: any other test with a q-value below q_low
+    q_low: float
 
 
 def bh(p_values) -> np.ndarray:
@@ -65,59 +78,62 @@ def empirical_null(p_values, effects, min_tests: int = 50) -> tuple[np.ndarray, 
     return out, sigma0
 
 
-def grade(evidence: str, q: float, effect: float, gold_items: int, cfg: LeniencyConfig,
+def grade(evidence: str, q: float, effect: float, gold_items: int, t: Thresholds,
           scale: float = 1.0) -> str | None:
     """The severity one evidence row earns, or None when it is not significant. ``scale``: effects on ordered
     scales are judged as a share of the scale's width (so ``effect_medium = 0.05`` is 10 points on -100..100)."""
     if not np.isfinite(q) or not np.isfinite(effect):
         return None
     size = abs(effect) / scale
-    if (evidence in DIRECT and q < cfg.q_high and size >= cfg.effect_high and gold_items >= cfg.gold_items_high):
+    if (evidence in DIRECT and q < t.q_high and size >= t.effect_high and gold_items >= t.gold_items_high):
         return "high"
-    if evidence != "assignment" and q < cfg.q_medium and size >= cfg.effect_medium:
+    if evidence != "assignment" and q < t.q_medium and size >= t.effect_medium:
         return "medium"
-    if q < cfg.q_low:
+    if q < t.q_low:
         return "low"
     return None
 
 
-def _fmt(x: float) -> str:
-    return f"{x:+.1%}".replace("%", " pts") if np.isfinite(x) else "n/a"
+@dataclass
+class Headline:
+    """One graded labeler × failure mode: its severity, the headline row (a leniency-table row as a dict), every row
+    of the pair (``group``), whether the graded rows of the headline's label agree in sign, and its gold items."""
+
+    key: tuple[str, str]
+    severity: str
+    head: dict[str, Any]
+    group: list[dict[str, Any]]
+    agrees_in_sign: bool
+    gold_items: int
 
 
-def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int], cfg: LeniencyConfig,
-                      since: dict[tuple[str, str], str] | None = None, positive: str | None = "pass",
-                      mode: str = "positive", scale: float = 1.0, space: str = "binary") -> list[Finding]:
-    """One labeler_leniency (effect > 0) or labeler_severity (effect < 0) finding per significant labeler ×
-    failure mode. ``gold_items`` maps (labeler, failure mode) to the gold items they labeled there.
+def headlines(leniency: pa.Table, gold_items: dict[tuple[str, str], int], t: Thresholds, mode: str = "positive",
+              scale: float = 1.0) -> list[Headline]:
+    """One :class:`Headline` per labeler × failure mode with a graded row (see the module docstring for which rows
+    are graded). ``gold_items`` maps (labeler, failure mode) to the gold items they labeled there.
 
-    ``mode`` (see :mod:`evalaudit.labelers`): "positive" — the rate of the acceptable label; "shift" — the shift
-    toward the better end of an ordered scale (effects graded as a share of ``scale``, the scale's width);
-    "per_label" — rows per label: the headline is the graded row of largest effect, preferring an over-use, and
-    the finding is ``labeler_leniency`` when it is an over-use of that label (named in the message and in
-    ``details.label``), ``labeler_severity`` when it is an under-use."""
+    ``mode`` (see :mod:`evalaudit.labelers.stage`): "positive" — the rate of the acceptable label; "shift" — the
+    shift toward the better end of an ordered scale (effects graded as a share of ``scale``, the scale's width);
+    "per_label" — rows per label: the headline is the graded row of largest effect, preferring an over-use."""
     q_all = np.asarray(leniency["q_value"].to_numpy(zero_copy_only=False), dtype=float)
     ev_all = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
     has_combined = bool(np.any(ev_all == "combined"))
-    p_all = np.asarray(leniency["p_value"].to_numpy(zero_copy_only=False), dtype=float)
-    n_tests = int(np.sum(~np.isnan(p_all) & ((ev_all == "combined") if has_combined else True)))
-    tests_word = "combined labeler × failure-mode tests" if has_combined else "labeler × failure-mode tests"
     # only labeler × failure modes with at least one significant row can yield a finding; all their rows go along
-    sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(cfg.q_low, cfg.q_medium, cfg.q_high)))
+    sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(t.q_low, t.q_medium, t.q_high)))
     keys = pc.binary_join_element_wise(leniency["labeler_id"], leniency["failure_mode"], "\x1f")
     sig_keys = pc.unique(pc.binary_join_element_wise(sig["labeler_id"], sig["failure_mode"], "\x1f"))
     rows = leniency.filter(pc.is_in(keys, value_set=sig_keys)).to_pylist()
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         by_key.setdefault((r["labeler_id"], r["failure_mode"]), []).append(r)
-    findings = []
+    out = []
     for key, group in by_key.items():
         gold = int(gold_items.get(key, 0))
         graded = []
         for r in group:
             if has_combined and r["evidence"] not in ("combined", "assignment"):
                 continue
-            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, cfg, scale)
+            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, t, scale)
             if sev is not None:
                 graded.append((sev, r))
         if not graded:
@@ -131,68 +147,8 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
         sev, head = graded[0]
         label = head.get("label")
         signs = {np.sign(r["effect"]) for _, r in graded if r.get("label") == label}
-        kind = "labeler_leniency" if head["effect"] > 0 else "labeler_severity"
-        word = "more" if head["effect"] > 0 else "less"
-        details = {
-            "gold_items": gold,
-            "labeler_rate": head["labeler_rate"],
-            "peer_rate": head["peer_rate"],
-            "evidence_kinds": {
-                r["evidence"]: {k: r[k] for k in ("effect", "ci_low", "ci_high", "p_value", "q_value", "n")}
-                for r in group if r["evidence"] != "combined"
-            },
-            "evidence_agrees_in_sign": len(signs) == 1,
-        }
-        if since and key in since:
-            details["since"] = since[key]
-        if label is not None:
-            details["label"] = label
-        if head["evidence"] == "combined":
-            details["combined"] = {k: head[k] for k in ("effect", "ci_low", "ci_high", "p_value", "q_value", "n")}
-            details["combined_of"] = (head.get("parts") or "").split(",")
-        elif head["evidence"] == "assignment":
-            details["assignment_capped"] = ("single-label items only: a labeler handed different items would look "
-                                            "the same, so this evidence stays at low severity unless [labelers] "
-                                            "assignment = \"random\" is declared and the balance check agrees")
-        what = (f"combined ({head.get('parts', '').replace(',', ', ')}) evidence on {head['n']} judgments"
-                if head["evidence"] == "combined" else f"{head['evidence']} evidence on {head['n']} items")
-        if mode == "shift":
-            unit = "category steps" if space == "ordinal" else "points"
-            better = {"high": "higher", "low": "lower"}.get(positive or "")
-            raw = head["effect"] if positive != "low" else -head["effect"]
-            where = (f"toward the better end ({better} is better)" if better else "(no [labels] positive: the "
-                     "higher end is taken as the better one)")
-            text = (f"Labeler {key[0]} scores {'higher' if raw > 0 else 'lower'} than the other labelers of the "
-                    f"same items on {key[1]}: {head['effect']:+.3g} {unit} {where}")
-        elif label is not None:
-            text = (f"Labeler {key[0]} uses the label {label!r} {word} often than peers on {key[1]} "
-                    f"({_fmt(head['effect'])}")
-        else:
-            text = f"Labeler {key[0]} says {positive!r} {word} often than peers on {key[1]} ({_fmt(head['effect'])}"
-        if mode == "shift":
-            text += f" ({what}, q = {head['q_value']:.2g})"
-        else:
-            text += f", {what}, q = {head['q_value']:.2g})"
-        if head["evidence"] == "assignment":
-            text += " — assignment evidence alone is capped at low severity"
-        findings.append(
-            Finding(
-                kind=kind,
-                severity=sev,
-                labeler_id=key[0],
-                failure_mode=key[1],
-                effect=head["effect"],
-                ci_low=head["ci_low"],
-                ci_high=head["ci_high"],
-                p_value=head["p_value"],
-                q_value=head["q_value"],
-                n=head["n"],
-                evidence=f"{head['method']}; BH q-value over {n_tests} {tests_word}",
-                message=f"{text}; {gold} gold items carry their labels.",
-                details=details,
-            )
-        )
-    return findings
+        out.append(Headline(key, sev, head, group, len(signs) == 1, gold))
+    return out
 
 
 def _nan(x: Any) -> float:

@@ -24,6 +24,9 @@ their shared items this is the expected disagreement, rescaled by the ratio obse
 failure mode (items vary in difficulty, so honest pairs also agree a little more than the model says). Observed
 disagreements are tested one-sided against a binomial with the expected rate (conservative against the exact
 Poisson-binomial, whose variance is smaller), BH over pairs.
+
+Thresholds come in as plain numbers (the stage reads them from ``[spam]``); the findings are written by
+:mod:`evalaudit.labelers.findings`.
 """
 
 from __future__ import annotations
@@ -32,8 +35,6 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from evalaudit.config import SpamConfig
-from evalaudit.findings import Finding
 from evalaudit.labelers.severity import bh
 
 SPAM_METHOD = ("spam: Cohen's kappa vs the leave-one-out consensus of the other labelers on the same items "
@@ -168,58 +169,56 @@ def label_counts(J) -> dict[str, tuple[int, float]]:
     return {names[i]: (int(own[i, top[i]]), float(overall[top[i]])) for i in range(L)}
 
 
-def spam_findings(overall: pa.Table, reference: dict[str, dict[str, float]], sw: pa.Table,
-                  top_labels: dict[str, tuple[int, float]], cfg: SpamConfig) -> tuple[list[Finding], dict[str, dict]]:
-    """Spam findings and per-labeler spam facts. ``overall`` is the labelers' 'all' profile rows (n_judgments,
-    median_duration_s); ``reference`` the agreement with the leave-one-out consensus (:func:`reference_agreement`);
-    ``sw`` the label switches (:func:`switches`); ``top_labels`` per labeler the count of their most used label and
-    that label's share among all judgments (:func:`label_counts`)."""
+def signals(overall: pa.Table, reference: dict[str, dict[str, float]], sw: pa.Table,
+            top_labels: dict[str, tuple[int, float]], min_items: int, kappa_max: float, switch_rate_min: float,
+            duration_ratio: float) -> dict[str, dict]:
+    """Per labeler (in ``overall``'s order): the spam signals they show (``signals``, a list, empty for none) and
+    the facts behind them (kappa, switch rate, durations). ``overall`` is the labelers' 'all' profile rows
+    (n_judgments, median_duration_s); ``reference`` the agreement with the leave-one-out consensus
+    (:func:`reference_agreement`); ``sw`` the label switches (:func:`switches`); ``top_labels`` per labeler the count
+    of their most used label and that label's share among all judgments (:func:`label_counts`)."""
     swd = {r["labeler_id"]: r for r in sw.to_pylist()}
     meds = np.array([r["median_duration_s"] for r in overall.to_pylist() if r["median_duration_s"] is not None])
     typical = float(np.median(meds)) if len(meds) else float("nan")
-    out, facts = [], {}
+    facts = {}
     for r in overall.to_pylist():
         lab = r["labeler_id"]
-        signals, info = [], {}
+        found, info = [], {}
         ref = reference.get(lab)
-        kappa = kappa_hi = None
-        if ref is not None and ref["n"] >= cfg.min_items and np.isfinite(ref["kappa"]):
+        if ref is not None and ref["n"] >= min_items and np.isfinite(ref["kappa"]):
             kappa, kappa_hi = ref["kappa"], ref["kappa_hi"]
             info.update(kappa=kappa, kappa_upper=kappa_hi, kappa_vs="leave-one-out consensus",
                         kappa_measure=ref["measure"], kappa_n=int(ref["n"]))
-            if np.isfinite(kappa_hi) and kappa_hi < cfg.kappa_max:
-                signals.append("chance-level agreement")
+            if np.isfinite(kappa_hi) and kappa_hi < kappa_max:
+                found.append("chance-level agreement")
         n = int(r["n_judgments"])
         n_top, share_top = top_labels.get(lab, (0, 0.0))
-        if n >= cfg.min_items and n_top == n and 0.05 <= share_top <= 0.95:
-            signals.append("constant answers")
+        if n >= min_items and n_top == n and 0.05 <= share_top <= 0.95:
+            found.append("constant answers")
             info["constant_p"] = float(share_top ** n)
         s = swd.get(lab)
-        if s is not None and s["n_pairs"] >= cfg.min_items:
+        if s is not None and s["n_pairs"] >= min_items:
             rate = s["n_switches"] / s["n_pairs"]
             expected = float(s["expected"])
             info.update(switch_rate=rate, switch_expected=expected)
-            if rate >= cfg.switch_rate_min and expected < 1:
+            if rate >= switch_rate_min and expected < 1:
                 p = stats.binom.sf(s["n_switches"] - 1, s["n_pairs"], expected)
                 info["switch_p"] = float(p)
                 if p < 1e-3:
-                    signals.append("alternating answers")
+                    found.append("alternating answers")
         med = r["median_duration_s"]
-        if med is not None and np.isfinite(typical) and n >= cfg.min_items and med < cfg.duration_ratio * typical:
-            signals.append("implausibly short durations")
+        if med is not None and np.isfinite(typical) and n >= min_items and med < duration_ratio * typical:
+            found.append("implausibly short durations")
             info.update(median_duration_s=med, typical_median_duration_s=typical)
-        facts[lab] = {"signals": signals, **info}
-        if not signals:
-            continue
-        strong = [x for x in signals if x != "implausibly short durations"]
-        sev = ("high" if strong and n >= 100 else "medium") if strong else "low"
-        out.append(Finding(
-            kind="labeler_spam", severity=sev, labeler_id=lab, failure_mode=None,
-            effect=kappa, ci_low=None, ci_high=kappa_hi, n=n, evidence=SPAM_METHOD,
-            message=f"Labeler {lab}'s {n} judgments look like spam: {', '.join(signals)}.",
-            details={"signals": signals, **info},
-        ))
-    return out, facts
+        facts[lab] = {"signals": found, **info}
+    return facts
+
+
+def severity(found: list[str], n: int) -> str:
+    """A spammer's severity from their signals and judgments: an implausible speed alone is low; any other signal
+    is medium, high with at least 100 judgments."""
+    strong = [x for x in found if x != "implausibly short durations"]
+    return ("high" if strong and n >= 100 else "medium") if strong else "low"
 
 
 def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labeler: np.ndarray,
@@ -270,17 +269,18 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
 
 
 def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity: np.ndarray, prior: np.ndarray,
-              worker_labeler: np.ndarray, worker_fm: np.ndarray, labelers: np.ndarray, cfg: SpamConfig
-              ) -> tuple[pa.Table, list[Finding]]:
-    """Per labeler pair: shared items, observed and expected disagreements, p and q; and collusion findings.
-    ``sensitivity``/``specificity`` per worker and ``prior`` per failure mode come from Dawid–Skene."""
+              worker_labeler: np.ndarray, worker_fm: np.ndarray, labelers: np.ndarray, min_pair_items: int
+              ) -> pa.Table:
+    """Per labeler pair sharing at least ``min_pair_items`` items: shared items, observed and expected
+    disagreements, p and q (:func:`colluding` says which pairs are suspect). ``sensitivity``/``specificity`` per
+    worker and ``prior`` per failure mode come from Dawid–Skene."""
     wa = pairs["worker_a"]
     empty = pa.table({"labeler_a": pa.array([], pa.string()), "labeler_b": pa.array([], pa.string()),
                       "n": pa.array([], pa.int64()), "n_disagree": pa.array([], pa.int64()),
                       "expected_disagree": pa.array([], pa.float64()), "p_value": pa.array([], pa.float64()),
                       "q_value": pa.array([], pa.float64())})
     if len(wa) == 0:
-        return empty, []
+        return empty
     n_lab = len(labelers)
     k = int(worker_fm.max()) + 1
     # per failure mode: observed and model-expected disagreements over all pairs (accumulated chunk by chunk in
@@ -312,7 +312,7 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
                       np.bincount(inv, weights=expected)))
     del la_all
     uniq, n, d, e = (np.concatenate([p[i] for p in parts]) for i in range(4))
-    enough = n >= cfg.min_pair_items
+    enough = n >= min_pair_items
     uniq, n, d, e = uniq[enough], n[enough], d[enough], e[enough]
     p = np.where(e > 0, stats.binom.cdf(d, n, np.clip(e / np.maximum(n, 1), 0, 1)), 1.0)
     q = bh(p)
@@ -320,20 +320,15 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
     out_t = pa.table({"labeler_a": pa.array(names_a, pa.string()), "labeler_b": pa.array(names_b, pa.string()),
                       "n": n.astype(np.int64), "n_disagree": d.astype(np.int64), "expected_disagree": e,
                       "p_value": p, "q_value": q})
-    findings = []
-    method = COLLUSION_METHOD.format(n=len(p))
-    for i in np.nonzero((q < cfg.collusion_q) & (d <= cfg.collusion_ratio * e))[0]:
-        a, b = str(names_a[i]), str(names_b[i])
-        ratio_i = float(d[i] / e[i]) if e[i] > 0 else 0.0
-        sev = "high" if ratio_i <= 0.2 and n[i] >= 50 else "medium"
-        findings.append(Finding(
-            kind="labeler_collusion", severity=sev, labeler_id=a, failure_mode=None, effect=ratio_i,
-            p_value=float(p[i]), q_value=float(q[i]), n=int(n[i]), evidence=method,
-            message=(f"Labelers {a} and {b} disagree on {int(d[i])} of {int(n[i])} shared items where their "
-                     f"accuracies predict about {e[i]:.0f}: they may be copying each other."),
-            details={"labeler_b": b, "observed_disagreements": int(d[i]), "expected_disagreements": float(e[i])},
-        ))
-    return out_t, findings
+    return out_t
+
+
+def colluding(pairs: pa.Table, q_max: float, ratio_max: float) -> np.ndarray:
+    """Which rows of the :func:`collusion` table are suspect: BH q-value below ``q_max`` and at most ``ratio_max``
+    times the disagreements their accuracies predict."""
+    d = np.asarray(pairs["n_disagree"].to_numpy(), dtype=float)
+    e = pairs["expected_disagree"].to_numpy()
+    return (pairs["q_value"].to_numpy() < q_max) & (d <= ratio_max * e)
 
 
 #: worker pairs handled at once by :func:`collusion` (bounds its working set: about 120 bytes per pair)

@@ -22,6 +22,19 @@ from evalaudit import sql as named_sql
 from evalaudit.errors import UnusableInput
 from evalaudit.sql import quote_ident, quote_literal
 
+#: views an engine derives from a table as soon as the table is offered: table -> (view, named query). The one
+#: reading of the items table: an item listed more than once is its latest ingested row (evalaudit/sql/item_answers.sql)
+DERIVED_VIEWS = {"items": ("item_answers", "item_answers")}
+
+
+def with_ingest_time(name: str, table: pa.Table) -> pa.Table:
+    """``table`` as an engine offers it: an items table handed in without provenance (the Python API's in-memory
+    tables) gets an empty ``ingested_at``, so its rows count as ingested at one unknown time and the view
+    ``item_answers`` still binds (an item it lists twice is then any one of its rows)."""
+    if name in DERIVED_VIEWS and "ingested_at" not in table.column_names:
+        return table.append_column("ingested_at", pa.nulls(table.num_rows, pa.timestamp("us", tz="UTC")))
+    return table
+
 
 class Engine(Protocol):
     name: str
@@ -93,14 +106,22 @@ class DuckDBEngine:
         else:
             self.register(name, empty_schema.empty_table())
         self._nonempty.pop(name, None)
+        self._derive(name)
 
     def register(self, name: str, table: pa.Table) -> None:
+        table = with_ingest_time(name, table)
         self._registered[name] = table  # keep a reference: DuckDB scans it lazily
         self.con.register(f"__arrow_{name}", table)
         self.con.execute(
             f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {quote_ident('__arrow_' + name)}"
         )
         self._nonempty.pop(name, None)
+        self._derive(name)
+
+    def _derive(self, name: str) -> None:
+        """(Re)define the views derived from table ``name`` (:data:`DERIVED_VIEWS`)."""
+        if name in DERIVED_VIEWS:
+            self.define_view(*DERIVED_VIEWS[name])
 
     def define_view(self, name: str, query: str) -> None:
         self.con.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS {named_sql.load(query)}")

@@ -41,6 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from evalaudit import sql as named_sql
+from evalaudit.engine import DERIVED_VIEWS, with_ingest_time
 from evalaudit.errors import UnusableInput
 from evalaudit.sql import quote_ident
 
@@ -203,12 +204,13 @@ class SparkEngine:
         else:
             self.register(name, empty_schema.empty_table())
         self._remember(name)
+        self._derive(name)
 
     def register(self, name: str, table: pa.Table) -> None:
         """Offer an earlier stage's Arrow table to later queries (sent to Spark through Arrow)."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        arrow = _for_spark(table)
+        arrow = _for_spark(with_ingest_time(name, table))
         spark_schema = from_arrow_schema(arrow.schema)
         if arrow.num_rows == 0:
             df = self.spark.createDataFrame([], schema=spark_schema)
@@ -218,6 +220,13 @@ class SparkEngine:
             df = self.spark.createDataFrame(arrow.to_pandas(), schema=spark_schema)
         df.createOrReplaceTempView(name)
         self._remember(name)
+        self._derive(name)
+
+    def _derive(self, name: str) -> None:
+        """(Re)define the views derived from table ``name`` (:data:`evalaudit.engine.DERIVED_VIEWS`): a Spark temp
+        view keeps the plan of the views it was defined over, so it is redefined whenever its table is."""
+        if name in DERIVED_VIEWS:
+            self.define_view(*DERIVED_VIEWS[name])
 
     def define_view(self, name: str, query: str) -> None:
         """Define temp view ``name`` as the named query ``query`` (parameterless) over the other views."""

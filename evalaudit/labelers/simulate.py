@@ -112,6 +112,8 @@ def generate(s: Scenario, with_truth: bool = False) -> tuple[dict[str, pa.Table]
         "failure_mode": pa.array([f"fm{x}" for x in fm]),
         "gold_label": pa.array([None] * s.n_items, pa.string()),
         "honeypot_label": pa.array(np.where(hp, np.where(truth == 1, "pass", "fail"), None).tolist(), pa.string()),
+        # ingested once, after the last judgment: the items table as a store holds it (an item's latest row wins)
+        "ingested_at": pa.array([START + timedelta(weeks=s.weeks)] * s.n_items, pa.timestamp("us", tz="UTC")),
     })
     tables = {"labels": labels, "items": items}
     if with_truth:

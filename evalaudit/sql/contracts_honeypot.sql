@@ -1,11 +1,11 @@
--- One row per labeler of the batch who judged honeypot items (items with a known `honeypot_label`): honeypot
+-- One row per labeler of the batch who judged honeypot items (items whose known answer, in the view `item_answers`,
+-- is not NULL: the latest ingested row of an item wins): honeypot
 -- judgments and correct ones in the batch (n_honeypots, n_correct), in the labeler's own history in the store
 -- (n_own, k_own) and in everyone else's (n_peers, k_peers).
 WITH honeypots AS (
-    SELECT item_id, MIN(honeypot_label) AS honeypot_label
-    FROM items
+    SELECT item_id, honeypot_label
+    FROM item_answers
     WHERE honeypot_label IS NOT NULL
-    GROUP BY item_id
 ),
 in_batch AS (
     SELECT

@@ -1,7 +1,7 @@
 -- One row per eval item (in the items table, or judged in labels), in item_id order: everything the items stage needs
 -- to know about it.
---   * from the items table (the latest ingested row of an item wins): failure mode, today's gold label, honeypot
---     answer;
+--   * from the items table, through the view `item_answers` (the latest ingested row of an item wins): failure
+--     mode, today's gold label, honeypot answer;
 --   * over each labeler's latest judgment of the item: how many labelers judged it (n_labelers), how many of them
 --     had left by $as_of (labelers table `active_to`; a labeler it does not list counts as active), the most
 --     frequent label (majority_label; NULL when two or more labels share the top count: majority_tied = 1), its
@@ -16,13 +16,8 @@
 --     a NULL failure_mode there matches any): the Dawid–Skene posterior of the positive label, the consensus label
 --     with its posterior, the posterior of the items table's gold label, and how the consensus was reached.
 WITH item_rows AS (
-    SELECT
-        item_id,
-        max_by(failure_mode, ingested_at) AS failure_mode,
-        max_by(gold_label, ingested_at) AS gold_label,
-        max_by(honeypot_label, ingested_at) AS honeypot_label
-    FROM items
-    GROUP BY item_id
+    SELECT item_id, failure_mode, gold_label, honeypot_label
+    FROM item_answers
 ),
 roster AS (
     SELECT labeler_id, max_by(active_to, ingested_at) AS active_to

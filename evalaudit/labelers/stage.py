@@ -1,0 +1,452 @@
+"""Labeler forensics (the `labelers` stage): for every labeler × failure mode, whether they pass outputs more
+(lenient) or less (severe) often than peers judging comparable items, how sure we are, since when, and how much of
+the gold rests on them — plus drift, concentration, spam and collusion. docs/labelers.md explains every method.
+
+Evidence kinds (one leniency row each, docs/outputs.md): ``overlap`` (paired, vs a peer on shared items, or vs the other
+labelers' leave-one-out mean on ordered scales), ``honeypot`` (known answers, tested where the bias shows),
+``assignment`` (CMH over strata on single-label items; capped at low unless ``[labelers] assignment = "random"`` is
+declared and a balance check agrees) and ``dawid_skene`` (bias against the leave-this-labeler-out Dawid–Skene
+posterior, :mod:`evalaudit.labelers.truth_bias`). They are then combined into one ``combined`` row per labeler ×
+failure mode (× label) (:mod:`evalaudit.labelers.combine`); BH q-values over the combined rows, and findings graded
+on them (severity rules in :mod:`evalaudit.labelers.severity`).
+
+Every label space (``ctx.labels``): with a known acceptable label, leniency is the rate of that label; without one
+on unordered labels, each label's over/under-use (rows per label, ``leniency.label``); on ordered scales, the shift
+toward the better end (:mod:`evalaudit.labelers.shift`). The consensus is binary or multi-class Dawid–Skene, or the
+mean for numeric scores with many values (:mod:`evalaudit.labelers.consensus`). Judgments without a time are left out
+of the time-based methods, and the stage says so in ``StageResult.skipped``.
+
+Tables returned: ``leniency``, ``consensus`` (per item × failure mode consensus label and posterior — gold
+derivation downstream uses it), ``labeler_stats``, ``drift``, ``drift_series``, ``labeler_pairs``. The findings'
+words are :mod:`evalaudit.labelers.findings`'s; the stage orchestrates: which method runs on which judgments, in
+which pass, and with which thresholds from the configuration.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from evalaudit.findings import Finding, severity_rank
+from evalaudit.gold import flagged_labelers, is_flagged
+from evalaudit.labelers import (
+    concentration,
+    dawid_skene,
+    drift,
+    honeypot,
+    judgments,
+    reference,
+    severity,
+    shift,
+    spam,
+    truth_bias,
+)
+from evalaudit.labelers import consensus as gold_consensus
+from evalaudit.labelers import findings as labeler_findings
+from evalaudit.labelers import leniency as lenient_rows
+from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
+from evalaudit.stage import Context, StageResult, define_judgments, skip
+
+CONSENSUS_SCHEMA = gold_consensus.CONSENSUS_SCHEMA
+
+
+def _empty_result() -> StageResult:
+    """No labels: empty tables (with the columns later stages read) and no findings."""
+    return StageResult(tables={"leniency": LENIENCY_SCHEMA.empty_table(),
+                               "consensus": CONSENSUS_SCHEMA.empty_table()},
+                       summary={"labelers": {"labelers": 0}})
+
+
+def _mode(space) -> str:
+    """How leniency is measured on this label space: "positive" (rate of the acceptable label), "per_label" (each
+    label's over/under-use; unordered labels with no known acceptable one) or "shift" (ordered scales)."""
+    if space.ordered:
+        return "shift"
+    return "positive" if space.positive is not None else "per_label"
+
+
+def stage(ctx: Context) -> StageResult:
+    """Run every labeler method over the store's labels (see module docstring)."""
+    if not ctx.engine.has_table("labels"):
+        return _empty_result()
+    cfg, eng = ctx.cfg, ctx.engine
+    define_judgments(ctx)  # the one repeated-judgment policy: labelers_judgments reads the view `judgments`
+    lc = cfg.leniency
+    space = ctx.labels
+    J = judgments.load(eng, space, defined=True)
+    if len(J.y) == 0:
+        return _empty_result()
+    ctx.progress("labelers", 1, 6)
+    fm_names = np.asarray(J.failure_modes.to_pylist(), dtype=object)
+    lab_names = np.asarray(J.labelers.to_pylist(), dtype=object)
+    timed = J.timed
+    drift_values = J.value if space.ordered else J.y
+    # The three heaviest computations need nothing but the judgments: they run on a second core while this thread
+    # works through profile, spam and evidence (NumPy releases the GIL in their loops; 10M judgments: -2.6 s)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        ds_job = multi_job = pairs_job = None
+        if gold_consensus.binary_model(space):
+            ds_job = background.submit(dawid_skene.fit, J.y, J.item, J.worker, J.item_fm, J.worker_fm, J.truth,
+                                       lc.ds_prior_strength, lc.ds_tol, lc.ds_max_iter)
+            pairs_job = background.submit(spam.pair_counts, J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
+        if gold_consensus.method_for(space) == "multiclass":
+            multi_job = background.submit(dawid_skene.fit_multiclass, J.code, J.item, J.worker, J.item_fm,
+                                          J.worker_fm, J.n_labels, J.truth_code, lc.ds_prior_strength, lc.ds_tol,
+                                          lc.ds_max_iter)
+        grid_job = background.submit(drift.week_grid, J.worker[timed], J.week[timed], drift_values[timed],
+                                     J.worker_fm, J.n_workers, len(fm_names))
+        return _stage(ctx, J, fm_names, lab_names, ds_job, multi_job, grid_job, pairs_job)
+
+
+def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray, ds_job, multi_job,
+           grid_job, pairs_job) -> StageResult:
+    """The stage after loading, with Dawid–Skene, the drift grid and the labeler-pair counts computing beside it
+    (``*_job``: futures, None when the label space does not use them)."""
+    cfg, eng = ctx.cfg, ctx.engine
+    lc, conf = cfg.leniency, cfg.agreement.confidence
+    space = ctx.labels
+    positive = space.positive
+    mode = _mode(space)
+    scale = shift.scale_range(J) if mode == "shift" else 1.0
+    skipped = _skips(J, space, mode, ds_job is not None)
+    thresholds = severity.Thresholds(**{k: getattr(lc, k) for k in severity.Thresholds._fields})
+
+    # -- profile, concentration, spam (spammers are then left out of everyone's reference) ---------------------
+    prof, totals = concentration.profile(J, eng.query("labelers_activity"))
+    stats_t = concentration.shares(prof, totals)
+    hp_counts = honeypot.counts(J) if (J.truth >= 0).any() else None
+    overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))
+    sw, tops = spam.switches(J), spam.label_counts(J)
+    sc = cfg.spam
+
+    def spam_pass(ref: dict) -> tuple[list[Finding], dict[str, dict]]:
+        facts = spam.signals(overall, ref, sw, tops, sc.min_items, sc.kappa_max, sc.switch_rate_min,
+                             sc.duration_ratio)
+        return labeler_findings.spam_findings(overall, facts), facts
+
+    # first pass against everyone; the second, which decides, with the first pass's spammers as nobody's reference
+    spam_f, spam_facts = spam_pass(spam.reference_agreement(J, space.ordered, conf))
+    spam1 = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1}
+    if spam1:
+        spam_excl = np.isin(lab_names[J.worker_labeler], list(spam1))
+        spam_f, spam_facts = spam_pass(spam.reference_agreement(J, space.ordered, conf, spam_excl))
+    spammers = {f.labeler_id for f in spam_f if severity_rank(f.severity) >= 1} | spam1
+    # Peers must be honest for "vs peers" to mean anything: spammers never serve as peers, and neither do labeler ×
+    # failure modes a first pass already finds lenient or severe at medium strength (a lenient labeler holding half
+    # a failure mode would otherwise make every honest peer look severe). One second pass.
+    excluded = np.isin(lab_names[J.worker_labeler], list(spammers)) if spammers else np.zeros(J.n_workers, bool)
+    first = lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+    n_excluded = int(excluded.sum())
+    for ev in first:
+        if ev.num_rows:
+            biased = lenient_rows.first_pass_biased(ev, lc, scale)
+            if biased.any():
+                excluded[lenient_rows.worker_rows(ev.filter(pa.array(biased)), J, lab_names, fm_names)] = True
+
+    # -- evidence from the data directly (the second pass, unless the first left nobody out) ------------------
+    direct = (first if int(excluded.sum()) == n_excluded
+              else lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names))
+    parts = direct + lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names, direct=False)
+    trusted, trust_skips, n_balance = lenient_rows.assignment_trust(J, mode, space, cfg.labelers.assignment,
+                                                                    lab_names, fm_names)
+    skipped += trust_skips
+    ctx.progress("labelers", 2, 6)
+
+    # -- Dawid–Skene ----------------------------------------------------------------------------------------
+    n_item = np.bincount(J.item, minlength=J.n_items)
+    informative = (n_item >= 2) | (J.truth_code >= 0)
+    fm_informative = np.bincount(J.item_fm, weights=informative, minlength=len(fm_names))
+    ds_fm = fm_informative >= lc.ds_min_items
+    use_ds_item = ds_fm[J.item_fm]
+    informative_j = informative[J.item].astype(float)
+    # the Dawid–Skene evidence reads items another labeler judged and nobody knows the answer to: known answers
+    # are the honeypot evidence's (used once in the combined test), and single-label items only echo the prior
+    ds_items_j = ((n_item >= 2) & (J.truth_code < 0))[J.item].astype(float)
+    n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
+    ds = ds_job.result() if ds_job is not None else None
+    multi = multi_job.result() if multi_job is not None else None
+    d = None
+    if ds is not None:
+        loo = dawid_skene.leave_one_out(ds, J.item, J.truth)
+        # DS evidence: the labeler's bias against the leave-this-labeler-out posterior (the estimated truth, not a
+        # typical peer: a crowd that leans one way would make an accurate labeler look biased the other way), on
+        # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
+        # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`)
+        d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
+        n_w = np.bincount(J.worker, weights=ds_items_j, minlength=J.n_workers)
+        ds_eff = truth_bias.effect(J.y, J.worker, loo, ds_items_j, J.n_workers)
+        mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
+        lo, hi, p = z_interval(mean_d, se, conf)
+        keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm] & ds_eff["ok"]
+        labs, fms = lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep]
+        if mode == "positive":
+            parts.append(evidence_table(labs, fms, "dawid_skene", mean_d[keep], lo[keep], hi[keep], p[keep],
+                                        n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], truth_bias.METHOD))
+        elif J.n_labels == 2:  # per label: the reference label's row and its mirror for the other label
+            ref = J.reference
+            for k, sign in ((ref, 1.0), (1 - ref, -1.0)):
+                lo_k, hi_k = (lo, hi) if sign > 0 else (-hi, -lo)
+                rate_k = rate_w if sign > 0 else 1 - rate_w
+                parts.append(evidence_table(labs, fms, "dawid_skene", sign * mean_d[keep], lo_k[keep], hi_k[keep],
+                                            p[keep], n_w[keep], rate_k[keep], (rate_k - sign * mean_d)[keep],
+                                            truth_bias.METHOD, label=space.labels[k]))
+        ds_workers = pa.table({
+            "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
+            "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
+            "sensitivity": ds.sensitivity, "specificity": ds.specificity, "prior": ds.prior[J.worker_fm],
+            "n": n_all.astype(np.int64),
+        })
+    else:
+        nan = np.full(J.n_workers, np.nan)
+        ds_workers = pa.table({
+            "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
+            "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
+            "sensitivity": nan, "specificity": nan, "prior": nan, "n": n_all.astype(np.int64),
+        })
+    leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf)
+    # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
+    # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
+    # once more: no finding rests on a flagged peer
+    late = np.zeros(J.n_workers, dtype=bool)
+    provisional = severity.headlines(leniency, {}, thresholds, mode=mode, scale=scale)
+    rows = [h.key for h in provisional if h.severity in ("medium", "high")]
+    if rows:
+        key = {(lab_names[J.worker_labeler[w]], fm_names[J.worker_fm[w]]): w for w in range(J.n_workers)}
+        late[[key[r] for r in rows if r in key]] = True
+    if (late & ~excluded).any():
+        excluded |= late
+        n_direct = len(direct)
+        direct = lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
+        leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf)
+    ctx.progress("labelers", 3, 6)
+
+    binary = gold_consensus.method_for(space) == "binary"
+    consensus = gold_consensus.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if binary else None,
+                                     multi=multi)
+
+    # -- drift ------------------------------------------------------------------------------------------------
+    dc = cfg.drift
+    grid = grid_job.result()
+    timed = J.timed
+    if mode == "shift":
+        d_drift, has_d = shift.differences(J, positive, excluded if excluded.any() else None)
+    elif d is not None:
+        # discordance per judgment: vs the DS peer expectation where the item has other evidence, else vs peers'
+        # rate on the same failure mode in the same week (what an item-less comparison can stratify on)
+        week_peer = np.full(len(J.y), np.nan)
+        week_peer[timed] = drift.week_peer_rate(grid, J.worker[timed], J.week[timed], J.worker_fm)
+        d_drift = np.where(informative_j > 0, d, J.y - np.where(np.isnan(week_peer), J.y, week_peer))
+        has_d = np.ones(len(J.y), dtype=bool)
+    else:  # many unordered labels, no known acceptable one: disagreement with the leave-one-out consensus
+        ref = reference.categorical(J, excluded if excluded.any() else None)
+        d_drift, has_d = 1 - ref.agree, ref.has
+    use = timed & has_d
+    cp = drift.change_points(J.worker[use], J.week[use], d_drift[use], J.n_workers, dc.min_judgments,
+                             dc.min_weeks, dc.q_max)
+    drift_q = severity.bh(cp["p_value"])
+    change = cp["after"] - cp["before"]
+    detected = (drift_q < dc.q_max) & (np.abs(change) / scale >= dc.min_change)
+    det = np.nonzero(np.nan_to_num(detected, nan=0).astype(bool))[0]
+    drift_table = pa.table({
+        "labeler_id": pa.array(lab_names[J.worker_labeler][det], pa.string()),
+        "failure_mode": pa.array(fm_names[J.worker_fm][det], pa.string()),
+        "change_date": drift.week_dates(cp["change_week"][det]),
+        "effect_before": cp["before"][det], "effect_after": cp["after"][det], "change": change[det],
+        "statistic": cp["stat"][det], "threshold": np.full(len(det), cp["threshold"]),
+        "p_value": cp["p_value"][det], "q_value": drift_q[det], "n": cp["n"][det],
+    })
+    ser = drift.series(grid, J.worker_fm)
+    drift_series = pa.table({
+        "labeler_id": pa.array(lab_names[J.worker_labeler[ser["worker"]]], pa.string()),
+        "failure_mode": pa.array(fm_names[J.worker_fm[ser["worker"]]], pa.string()),
+        "week": drift.week_dates(ser["week"]), "n": ser["n"].astype(np.int64),
+        "rate": ser["rate"], "peer_rate": ser["peer_rate"],
+    })
+    n_drift_tests = int(np.sum(~np.isnan(cp["p_value"])))
+    ctx.progress("labelers", 4, 6)
+
+    # -- concentration, profile -------------------------------------------------------------------------------
+    gold_items = {(r["labeler_id"], r["failure_mode"]): r["n_gold_items"]
+                  for r in prof.select(["labeler_id", "failure_mode", "n_gold_items"]).to_pylist()}
+    first_seen = {(r["labeler_id"], r["failure_mode"]): r["first_labeled_at"]
+                  for r in prof.select(["labeler_id", "failure_mode", "first_labeled_at"]).to_pylist()}
+
+    # -- findings ---------------------------------------------------------------------------------------------
+    since = {}
+    for r in drift_table.to_pylist():
+        since[(r["labeler_id"], r["failure_mode"])] = r["change_date"].isoformat()
+    for key, ts in first_seen.items():
+        if key not in since and ts is not None:
+            since[key] = ts.isoformat()
+    ref_label = space.labels[J.reference] if J.reference >= 0 else None
+    findings = labeler_findings.leniency_findings(leniency, gold_items, thresholds, since, positive, mode=mode,
+                                                  scale=scale, space=space.space)
+    findings += labeler_findings.drift_findings(drift_table, n_drift_tests, gold_items, mode, ref_label, scale)
+    findings += labeler_findings.concentration_findings(stats_t, cfg.concentration)
+    findings = labeler_findings.fold_spam(findings, spam_f, spammers)
+    if (ds is not None and mode == "positive") or (ds is not None and J.n_labels == 2):
+        pc_counts = pairs_job.result()
+        pairs = spam.collusion(pc_counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler,
+                               J.worker_fm, lab_names, cfg.spam.min_pair_items)
+        findings += labeler_findings.collusion_findings(
+            pairs, spam.colluding(pairs, cfg.spam.collusion_q, cfg.spam.collusion_ratio))
+    else:
+        pairs = spam.collusion({"worker_a": np.zeros(0, np.int64), "worker_b": np.zeros(0, np.int64),
+                                "n": np.zeros(0, np.int64), "n_disagree": np.zeros(0, np.int64)},
+                               np.zeros(0), np.zeros(0), np.zeros(0), J.worker_labeler, J.worker_fm, lab_names,
+                               cfg.spam.min_pair_items)
+    ctx.progress("labelers", 5, 6)
+
+    labeler_stats = _labeler_stats(stats_t, ds_workers, spam_facts, findings)
+    labeler_stats = _with_honeypot_rates(labeler_stats, hp_counts)
+    flagged = flagged_labelers(findings)
+    fit = ds if gold_consensus.method_for(space) == "binary" else multi
+    counted = define_judgments(ctx)  # cached per run
+    tie_resolved = int(np.sum(consensus["tie_resolved"].to_numpy(zero_copy_only=False)))
+    is_combined = np.asarray(leniency["evidence"].to_pylist(), dtype=object) == "combined"
+    summary = {
+        "labelers": {
+            "labelers": len(lab_names),
+            "labeler_failure_modes": int(J.n_workers),
+            "judgments": len(J.y),
+            # set aside by the run's one policy (summary.judgments), before the judgments reach this stage
+            "repeated_judgments_dropped": counted["n_rows"] - counted["n_judgments"],
+            "leniency_mode": mode,
+            # the kinds' rows, and the combined rows findings are graded on (BH runs over each set)
+            "leniency_tests": int(np.sum(~np.isnan(num(leniency, "p_value")) & ~is_combined)),
+            "combined_tests": int(np.sum(is_combined)),
+            "assignment": {"declared": cfg.labelers.assignment, "balance_tested": n_balance,
+                           "trusted": int(trusted.sum())},
+            "flagged": len(flagged),
+            "flagged_labelers": len({k[0] for k in flagged}),
+            "findings_by_kind": _count_kinds(findings),
+            "dawid_skene": ({"iterations": fit.n_iter, "converged": fit.converged,
+                             "model": "binary" if fit is ds else f"multi-class ({J.n_labels} labels)",
+                             "failure_modes": int(ds_fm.sum()), "majority_failure_modes": int((~ds_fm).sum())}
+                            if fit is not None else {"model": "none: mean consensus", "failure_modes": 0}),
+            "gold_consensus": {"method": gold_consensus.method_for(space), "ties_resolved_by_posterior": tie_resolved},
+            "concentration": concentration.hhi(stats_t),
+        }
+    }
+    ctx.progress("labelers", 6, 6)
+    # the stage's working set (one row per judgment) is not read after it: free it before the next stage
+    eng.drop(judgments.JUDGMENTS_VIEW)
+    eng.drop(judgments.ITEMS_VIEW)
+    return StageResult(
+        tables={"leniency": leniency, "consensus": consensus, "labeler_stats": labeler_stats, "drift": drift_table,
+                "drift_series": drift_series, "labeler_pairs": pairs},
+        findings=findings,
+        summary=summary,
+        skipped=skipped,
+    )
+
+
+def _skips(J, space, mode: str, binary_ds: bool) -> list[dict[str, str]]:
+    """What this stage does not run, or runs on less data, on this store (``summary.skipped``)."""
+    out = []
+    n, n_timed = len(J.y), int(J.timed.sum())
+    if n_timed < n:
+        what = "no judgment has" if n_timed == 0 else f"{n - n_timed:,} of {n:,} judgments have"
+        reason = f"{what} a labeled_at time, so they take no part"
+        out.append(skip("labeler drift", f"{reason} in the weekly change-point test"))
+        out.append(skip("leniency evidence 'assignment'", f"{reason} in the week strata of the "
+                                                          "Cochran–Mantel–Haenszel test"))
+        out.append(skip("spam: alternating answers", f"{reason} in the time-ordered answer sequence"))
+        out.append(skip("labeler activity", f"{reason} in first/last judgment times"))
+    if mode == "per_label":
+        labels = ", ".join(repr(x) for x in space.labels[:6]) + (", ..." if space.n_values > 6 else "")
+        out.append(skip("leniency toward the acceptable label",
+                        f"no acceptable label is known for the {space.space} labels ({labels}), so leniency was "
+                        "measured per label (each label's over- or under-use against peers); set [labels] positive "
+                        "= \"<label>\" in evalaudit.toml to measure leniency toward it"))
+        if J.n_labels > 2:
+            out.append(skip("leniency evidence 'dawid_skene'", "measured as a threshold shift toward one label; "
+                                                               "with many labels and none acceptable, per-label "
+                                                               "overlap, honeypot and assignment evidence is used"))
+    if mode == "shift":
+        out.append(skip("leniency evidence 'assignment' and 'dawid_skene'",
+                        f"{space.space} labels: leniency is the paired shift toward the better end against the "
+                        "other labelers of the same items (overlap evidence) only"))
+        if space.positive is None:
+            out.append(skip("leniency direction",
+                            f"no [labels] positive for the {space.space} scale, so leniency is measured as a shift "
+                            "toward the higher end; set [labels] positive = \"high\" or \"low\" to name the better "
+                            "end"))
+    if not binary_ds:
+        out.append(skip("labeler collusion", f"the collusion test needs the binary Dawid–Skene model (two labels, "
+                                             f"or a known acceptable label); these are {space.space} labels"))
+    return out
+
+
+def _with_honeypot_rates(stats_t: pa.Table, hp: pa.Table | None) -> pa.Table:
+    """Add honeypots judged, false-pass rate (positive on a truly negative honeypot) and false-fail rate, per
+    labeler × failure mode and per labeler ('all')."""
+    cols = ["n", "b", "c", "n_truth_neg", "n_truth_pos"]
+    if hp is None or hp.num_rows == 0:
+        empty = pa.nulls(stats_t.num_rows, pa.float64())
+        return (stats_t.append_column("honeypots", pa.nulls(stats_t.num_rows, pa.int64()))
+                .append_column("false_pass_rate", empty).append_column("false_fail_rate", empty))
+    per = hp.select(["labeler_id", "failure_mode", *cols])
+    tot = per.group_by("labeler_id").aggregate([(c, "sum") for c in cols]).rename_columns(["labeler_id", *cols])
+    tot = tot.append_column("failure_mode", pa.array(["all"] * tot.num_rows, pa.string()))
+    both = pa.concat_tables([per, tot.select(per.column_names)], promote_options="permissive")
+    rates = honeypot.error_rates(both)
+    both = pa.table({"labeler_id": both["labeler_id"], "failure_mode": both["failure_mode"],
+                     "honeypots": both["n"].cast(pa.int64()),
+                     "false_pass_rate": pa.array(rates["false_pass_rate"], pa.float64(), from_pandas=True),
+                     "false_fail_rate": pa.array(rates["false_fail_rate"], pa.float64(), from_pandas=True)})
+    out = stats_t.join(both, ["labeler_id", "failure_mode"], join_type="left outer")
+    return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])
+
+
+def _count_kinds(findings: list[Finding]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f.kind] = out.get(f.kind, 0) + 1
+    return out
+
+
+def _labeler_stats(stats_t: pa.Table, ds_workers: pa.Table, spam_facts: dict, findings: list[Finding]) -> pa.Table:
+    """One row per labeler × failure mode plus an 'all' row per labeler (DS rates weighted by judgments)."""
+    w = ds_workers
+    n = num(w, "n")
+    overall_ds = (
+        pa.table({"labeler_id": w["labeler_id"], "sw": n * num(w, "sensitivity"), "tw": n * num(w, "specificity"),
+                  "n": n})
+        .group_by("labeler_id").aggregate([("sw", "sum"), ("tw", "sum"), ("n", "sum")])
+    )
+    overall_ds = pa.table({
+        "labeler_id": overall_ds["labeler_id"],
+        "failure_mode": pa.array(["all"] * overall_ds.num_rows, pa.string()),
+        "ds_sensitivity": pc.divide(overall_ds["sw_sum"], overall_ds["n_sum"]),
+        "ds_specificity": pc.divide(overall_ds["tw_sum"], overall_ds["n_sum"]),
+    })
+    per_fm = w.select(["labeler_id", "failure_mode", "sensitivity", "specificity"]).rename_columns(
+        ["labeler_id", "failure_mode", "ds_sensitivity", "ds_specificity"])
+    ds_all = pa.concat_tables([per_fm, overall_ds])
+    out = stats_t.join(ds_all, ["labeler_id", "failure_mode"], join_type="left outer")
+    sens, spec = num(out, "ds_sensitivity"), num(out, "ds_specificity")
+    worst: dict[tuple[str, str], str] = {}
+    for f in findings:
+        if f.labeler_id is None or f.kind == "labeler_collusion":
+            continue
+        for key in ((f.labeler_id, f.failure_mode or "all"), (f.labeler_id, "all")):
+            if key not in worst or severity_rank(f.severity) > severity_rank(worst[key]):
+                worst[key] = f.severity
+    labs = out["labeler_id"].to_pylist()
+    fms = out["failure_mode"].to_pylist()
+    sev = [worst.get((lab, fm)) for lab, fm in zip(labs, fms, strict=True)]
+    flagged = flagged_labelers(findings)  # the one rule (evalaudit.gold): which pairs the audited gold sets aside
+    signals = [(", ".join(spam_facts.get(lab, {}).get("signals", [])) or None) if fm == "all" else None
+               for lab, fm in zip(labs, fms, strict=True)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = num(out, "n_positive") / num(out, "n_judgments")
+    for name, arr, typ in (("spam_score", 1 - np.abs(sens + spec - 1), pa.float64()),
+                           ("spam_signals", signals, pa.string()), ("max_severity", sev, pa.string()),
+                           ("flagged", is_flagged(flagged, labs, fms), pa.bool_()),
+                           ("positive_rate", rate, pa.float64())):
+        out = out.append_column(name, pa.array(arr, typ))
+    return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.findings import Finding, severity_rank
-from evalaudit.gold import flagged_labelers, is_flagged
+from evalaudit.gold import flagged_labelers
 from evalaudit.labelers import (
     concentration,
     dawid_skene,
@@ -46,6 +46,7 @@ from evalaudit.labelers import (
 )
 from evalaudit.labelers import consensus as gold_consensus
 from evalaudit.labelers import findings as labeler_findings
+from evalaudit.labelers import labeler_stats as stats_table
 from evalaudit.labelers import leniency as lenient_rows
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
 from evalaudit.stage import Context, StageResult, define_judgments, skip
@@ -300,8 +301,8 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
                                cfg.spam.min_pair_items)
     ctx.progress("labelers", 5, 6)
 
-    labeler_stats = _labeler_stats(stats_t, ds_workers, spam_facts, findings)
-    labeler_stats = _with_honeypot_rates(labeler_stats, hp_counts)
+    labeler_stats = stats_table.labeler_stats(stats_t, ds_workers, spam_facts, findings)
+    labeler_stats = stats_table.with_honeypot_rates(labeler_stats, hp_counts)
     flagged = flagged_labelers(findings)
     fit = ds if gold_consensus.method_for(space) == "binary" else multi
     counted = define_judgments(ctx)  # cached per run
@@ -381,72 +382,8 @@ def _skips(J, space, mode: str, binary_ds: bool) -> list[dict[str, str]]:
     return out
 
 
-def _with_honeypot_rates(stats_t: pa.Table, hp: pa.Table | None) -> pa.Table:
-    """Add honeypots judged, false-pass rate (positive on a truly negative honeypot) and false-fail rate, per
-    labeler × failure mode and per labeler ('all')."""
-    cols = ["n", "b", "c", "n_truth_neg", "n_truth_pos"]
-    if hp is None or hp.num_rows == 0:
-        empty = pa.nulls(stats_t.num_rows, pa.float64())
-        return (stats_t.append_column("honeypots", pa.nulls(stats_t.num_rows, pa.int64()))
-                .append_column("false_pass_rate", empty).append_column("false_fail_rate", empty))
-    per = hp.select(["labeler_id", "failure_mode", *cols])
-    tot = per.group_by("labeler_id").aggregate([(c, "sum") for c in cols]).rename_columns(["labeler_id", *cols])
-    tot = tot.append_column("failure_mode", pa.array(["all"] * tot.num_rows, pa.string()))
-    both = pa.concat_tables([per, tot.select(per.column_names)], promote_options="permissive")
-    rates = honeypot.error_rates(both)
-    both = pa.table({"labeler_id": both["labeler_id"], "failure_mode": both["failure_mode"],
-                     "honeypots": both["n"].cast(pa.int64()),
-                     "false_pass_rate": pa.array(rates["false_pass_rate"], pa.float64(), from_pandas=True),
-                     "false_fail_rate": pa.array(rates["false_fail_rate"], pa.float64(), from_pandas=True)})
-    out = stats_t.join(both, ["labeler_id", "failure_mode"], join_type="left outer")
-    return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])
-
-
 def _count_kinds(findings: list[Finding]) -> dict[str, int]:
     out: dict[str, int] = {}
     for f in findings:
         out[f.kind] = out.get(f.kind, 0) + 1
     return out
-
-
-def _labeler_stats(stats_t: pa.Table, ds_workers: pa.Table, spam_facts: dict, findings: list[Finding]) -> pa.Table:
-    """One row per labeler × failure mode plus an 'all' row per labeler (DS rates weighted by judgments)."""
-    w = ds_workers
-    n = num(w, "n")
-    overall_ds = (
-        pa.table({"labeler_id": w["labeler_id"], "sw": n * num(w, "sensitivity"), "tw": n * num(w, "specificity"),
-                  "n": n})
-        .group_by("labeler_id").aggregate([("sw", "sum"), ("tw", "sum"), ("n", "sum")])
-    )
-    overall_ds = pa.table({
-        "labeler_id": overall_ds["labeler_id"],
-        "failure_mode": pa.array(["all"] * overall_ds.num_rows, pa.string()),
-        "ds_sensitivity": pc.divide(overall_ds["sw_sum"], overall_ds["n_sum"]),
-        "ds_specificity": pc.divide(overall_ds["tw_sum"], overall_ds["n_sum"]),
-    })
-    per_fm = w.select(["labeler_id", "failure_mode", "sensitivity", "specificity"]).rename_columns(
-        ["labeler_id", "failure_mode", "ds_sensitivity", "ds_specificity"])
-    ds_all = pa.concat_tables([per_fm, overall_ds])
-    out = stats_t.join(ds_all, ["labeler_id", "failure_mode"], join_type="left outer")
-    sens, spec = num(out, "ds_sensitivity"), num(out, "ds_specificity")
-    worst: dict[tuple[str, str], str] = {}
-    for f in findings:
-        if f.labeler_id is None or f.kind == "labeler_collusion":
-            continue
-        for key in ((f.labeler_id, f.failure_mode or "all"), (f.labeler_id, "all")):
-            if key not in worst or severity_rank(f.severity) > severity_rank(worst[key]):
-                worst[key] = f.severity
-    labs = out["labeler_id"].to_pylist()
-    fms = out["failure_mode"].to_pylist()
-    sev = [worst.get((lab, fm)) for lab, fm in zip(labs, fms, strict=True)]
-    flagged = flagged_labelers(findings)  # the one rule (evalaudit.gold): which pairs the audited gold sets aside
-    signals = [(", ".join(spam_facts.get(lab, {}).get("signals", [])) or None) if fm == "all" else None
-               for lab, fm in zip(labs, fms, strict=True)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = num(out, "n_positive") / num(out, "n_judgments")
-    for name, arr, typ in (("spam_score", 1 - np.abs(sens + spec - 1), pa.float64()),
-                           ("spam_signals", signals, pa.string()), ("max_severity", sev, pa.string()),
-                           ("flagged", is_flagged(flagged, labs, fms), pa.bool_()),
-                           ("positive_rate", rate, pa.float64())):
-        out = out.append_column(name, pa.array(arr, typ))
-    return out.sort_by([("labeler_id", "ascending"), ("failure_mode", "ascending")])

@@ -127,3 +127,28 @@ def test_code_and_docs_point_to_the_projects_own_docs():
     found = [f"{p.relative_to(ROOT)}:{n}" for p in places if "_work" not in p.parts
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if dead.search(line)]
     assert not found, "references to documents outside the repository: " + ", ".join(found)
+
+
+#: the statistics modules: they take arrays, tables and plain numbers (thresholds as arguments) and return arrays,
+#: tables and masks. The stage modules read the configuration, run the SQL and write the findings (docs/architecture.md,
+#: "Seams": stages → statistics). Not listed, and why: labelers/judgments.py (the working set's data access),
+#: labelers/leniency.py (the leniency table's assembly, which reports skips), agreement/patterns.py (loads the
+#: patterns through named SQL), agreement/api.py (the Python API: builds an engine over the caller's tables).
+STATISTICS = (
+    "labelers/severity.py", "labelers/spam.py", "labelers/concentration.py", "labelers/drift.py",
+    "labelers/dawid_skene.py", "labelers/combine.py", "labelers/honeypot.py", "labelers/overlap.py",
+    "labelers/assignment.py", "labelers/shift.py", "labelers/truth_bias.py", "labelers/reference.py",
+    "labelers/evidence.py", "labelers/consensus.py", "agreement/coefficients.py", "agreement/kernels.py",
+    "agreement/bootstrap.py", "agreement/categories.py", "contracts/compare.py",
+)
+#: what a statistics module must not import: the configuration, findings, the stage contract, the run, the engine
+RUN_SIDE = ("evalaudit.config", "evalaudit.findings", "evalaudit.stage", "evalaudit.pipeline", "evalaudit.engine")
+
+
+@pytest.mark.parametrize("rel", STATISTICS)
+def test_statistics_modules_know_nothing_of_config_findings_or_the_run(rel):
+    assert rel in modules(), f"{rel} is gone: update STATISTICS"
+    bad = sorted(m for m in imported(modules()[rel])
+                 if any(m == side or m.startswith(side + ".") for side in RUN_SIDE))
+    assert not bad, f"{rel} imports {', '.join(bad)}: statistics take plain numbers; the stage reads config and " \
+                    "writes findings"

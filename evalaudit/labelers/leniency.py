@@ -1,6 +1,6 @@
 """Leniency assembly for the labelers stage: the evidence rows of every kind (on the judgments, with chosen
 workers serving as nobody's peer), the leniency table with its combined rows, and which workers' assignment
-evidence may join the combined test. Orchestration (passes, exclusions) stays in :mod:`evalaudit.labelers`; the
+evidence may join the combined test. Orchestration (passes, exclusions) stays in :mod:`evalaudit.labelers.stage`; the
 statistics live in the evidence modules and :mod:`evalaudit.labelers.combine`.
 """
 

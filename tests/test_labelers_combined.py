@@ -189,3 +189,29 @@ def test_declared_random_on_easier_items_is_caught():
     # where caught, the assignment evidence falls back to capped: out of the combined test
     assert all("assignment" not in (x["parts"] or "") for x in rows
                if x["evidence"] == "combined" and x["failure_mode"] in caught)
+
+
+@pytest.mark.parametrize(("evidence", "q", "effect", "ci", "want"), [
+    ("combined", 0.03, 0.040, (0.020, 0.060), "medium"),   # q < 0.05 and the interval clear of ±0.01
+    ("combined", 0.03, -0.040, (-0.060, -0.020), "medium"),  # severe alike
+    ("combined", 0.03, 0.040, (0.005, 0.075), "low"),      # the interval reaches the negligible band
+    ("combined", 0.03, 0.040, (-0.010, 0.090), "low"),     # the interval spans zero
+    ("combined", 0.07, 0.040, (0.020, 0.060), None),       # not significant
+    ("overlap", 0.03, 0.040, (0.020, 0.060), "low"),       # the interval route is the combined test's only
+    ("assignment", 0.03, 0.040, (0.020, 0.060), "low"),    # assignment alone stays low
+    ("combined", 0.005, 0.060, (0.040, 0.080), "medium"),  # the q < q_medium, |effect| >= effect_medium route
+    ("overlap", 0.005, 0.060, (0.005, 0.115), "medium"),
+])
+def test_medium_rule_for_the_combined_test(evidence, q, effect, ci, want):
+    """Medium for a combined row: q < q_medium_combined (0.05) and the whole interval beyond ±effect_negligible
+    (0.01) — a minimum-effect test — or the general rule (q < 0.01, |effect| >= 0.05); high stays strict."""
+    from evalaudit.labelers.severity import grade
+    assert grade(evidence, q, effect, 0, Config().leniency, 1.0, ci) == want
+
+
+def test_medium_interval_rule_on_an_ordered_scale_is_a_share_of_its_width():
+    from evalaudit.labelers.severity import grade
+    lc = Config().leniency
+    # on a 0..100 scale the negligible band is ±1 point: an interval from 2 to 6 points clears it, 0.5 to 6 does not
+    assert grade("combined", 0.03, 4.0, 0, lc, 100.0, (2.0, 6.0)) == "medium"
+    assert grade("combined", 0.03, 4.0, 0, lc, 100.0, (0.5, 6.0)) == "low"

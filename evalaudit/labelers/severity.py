@@ -7,9 +7,11 @@ without a p-value (NaN) take no part and get a NaN q-value.
 Severity (thresholds in ``[leniency]``, docs/labelers.md):
 - high: q < q_high, |effect| >= effect_high, >= gold_items_high of the labeler's gold items on that failure mode,
   and the row is a combined one (or direct: overlap, honeypot, or the Dawid–Skene model);
-- medium: q < q_medium and |effect| >= effect_medium, from such a row; an assignment row alone stays low (it
-  assumes random assignment, which only a declaration and the balance check vouch for — and then the assignment
-  evidence is inside the combined row);
+- medium: q < q_medium and |effect| >= effect_medium, from such a row; or, from a combined row, q <
+  q_medium_combined and the whole confidence interval beyond ±effect_negligible (a minimum-effect test; the
+  combined row's q-value and interval are already against its own empirical null); an assignment row alone stays
+  low (it assumes random assignment, which only a declaration and the balance check vouch for — and then the
+  assignment evidence is inside the combined row);
 - low: any other test with q < q_low.
 Where the leniency table has ``combined`` rows (:mod:`evalaudit.labelers.combine`: one test per labeler × failure
 mode from the kinds, BH over those tests), a finding is graded on the combined row — it contains the assignment
@@ -66,9 +68,12 @@ def empirical_null(p_values, effects, min_tests: int = 50) -> tuple[np.ndarray, 
 
 
 def grade(evidence: str, q: float, effect: float, gold_items: int, cfg: LeniencyConfig,
-          scale: float = 1.0) -> str | None:
+          scale: float = 1.0, ci: tuple[float, float] | None = None) -> str | None:
     """The severity one evidence row earns, or None when it is not significant. ``scale``: effects on ordered
-    scales are judged as a share of the scale's width (so ``effect_medium = 0.05`` is 10 points on -100..100)."""
+    scales are judged as a share of the scale's width (so ``effect_medium = 0.05`` is 10 points on -100..100).
+    ``ci``: the row's confidence interval; a combined row is also medium when q < q_medium_combined and the whole
+    interval lies beyond the negligible band ±effect_negligible (a minimum-effect test: the data rule out an
+    effect as small as honest labelers' differences, so no point-estimate floor is needed)."""
     if not np.isfinite(q) or not np.isfinite(effect):
         return None
     size = abs(effect) / scale
@@ -76,6 +81,10 @@ def grade(evidence: str, q: float, effect: float, gold_items: int, cfg: Leniency
         return "high"
     if evidence != "assignment" and q < cfg.q_medium and size >= cfg.effect_medium:
         return "medium"
+    if evidence == "combined" and ci is not None and q < cfg.q_medium_combined:
+        near = min(abs(ci[0]), abs(ci[1])) / scale if np.sign(ci[0]) == np.sign(ci[1]) else 0.0
+        if near > cfg.effect_negligible:
+            return "medium"
     if q < cfg.q_low:
         return "low"
     return None
@@ -103,7 +112,8 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
     n_tests = int(np.sum(~np.isnan(p_all) & ((ev_all == "combined") if has_combined else True)))
     tests_word = "combined labeler × failure-mode tests" if has_combined else "labeler × failure-mode tests"
     # only labeler × failure modes with at least one significant row can yield a finding; all their rows go along
-    sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(cfg.q_low, cfg.q_medium, cfg.q_high)))
+    sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(cfg.q_low, cfg.q_medium, cfg.q_high,
+                                                                       cfg.q_medium_combined)))
     keys = pc.binary_join_element_wise(leniency["labeler_id"], leniency["failure_mode"], "\x1f")
     sig_keys = pc.unique(pc.binary_join_element_wise(sig["labeler_id"], sig["failure_mode"], "\x1f"))
     rows = leniency.filter(pc.is_in(keys, value_set=sig_keys)).to_pylist()
@@ -117,7 +127,8 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
         for r in group:
             if has_combined and r["evidence"] not in ("combined", "assignment"):
                 continue
-            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, cfg, scale)
+            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, cfg, scale,
+                        (_nan(r["ci_low"]), _nan(r["ci_high"])))
             if sev is not None:
                 graded.append((sev, r))
         if not graded:

@@ -240,3 +240,21 @@ def test_combined_rows_against_their_own_empirical_null(spread, widened):
     lo, hi = out["ci_low"].to_numpy(), out["ci_high"].to_numpy()
     assert np.array_equal((lo > 0) | (hi < 0), p_adj < 0.05)
     assert "empirical null" in out["method"][0].as_py()
+
+
+_RANKS = {None: -1, "low": 0, "medium": 1, "high": 2}
+
+
+@settings(max_examples=40, deadline=None)
+@given(q=st.floats(0, 1), effect=st.floats(-1, 1), half=st.floats(0, 0.5), shrink=st.floats(0, 1),
+       toward=st.floats(0, 1))
+def test_grade_is_monotone_in_evidence(q, effect, half, shrink, toward):
+    """Stronger evidence never earns a lower severity: a smaller q-value, or a narrower interval around the same
+    effect (sign kept), gives at least the same grade; the severity is the same for a severe (negative) effect."""
+    from evalaudit.labelers.severity import grade
+    lc = Config().leniency
+    base = grade("combined", q, effect, 0, lc, 1.0, (effect - half, effect + half))
+    assert _RANKS[grade("combined", q * shrink, effect, 0, lc, 1.0, (effect - half, effect + half))] >= _RANKS[base]
+    narrow = half * toward
+    assert _RANKS[grade("combined", q, effect, 0, lc, 1.0, (effect - narrow, effect + narrow))] >= _RANKS[base]
+    assert grade("combined", q, -effect, 0, lc, 1.0, (-effect - half, -effect + half)) == base

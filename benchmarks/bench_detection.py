@@ -3,7 +3,10 @@ histories (``evalaudit.labelers.simulate``) over seeds, leniency sizes, the leni
 and the share of items judged by several labelers (overlap).
 
     .venv/bin/python -m benchmarks.bench_detection [--seeds 25] [--items 60000] [--effects 0.05,0.10,0.20]
-        [--shares 0.03,0.15] [--overlaps 0,0.1,0.3]
+        [--shares 0.03,0.15] [--overlaps 0,0.1,0.3] [--log runs.jsonl]
+    .venv/bin/python -m benchmarks.bench_detection --summarize runs.jsonl [more.jsonl ...]
+
+Seeds are the outer loop, so a run cut short (``--log``) still covers every cell with the seeds it finished.
 
 Per scenario one labeler (L000, holding ``share`` of all judgments) is lenient by ``effect`` points on fm0 (true
 negatives flipped to positive), 40 labelers, 3% honeypots; everyone else is honest (sensitivity and specificity
@@ -14,6 +17,8 @@ around 0.9). Per run:
   passes on truly negative items against everyone else's (scipy.stats.fisher_exact, alternative "greater"), BH
   q < 0.05 over all labeler × failure modes; detected when L000 × fm0 is significant;
 - honeypot-only oracle: the same test on honeypot items only;
+- label-only oracle: no truth — the same test on the pass rate over all the labeler's items (knows assignment is
+  random, no correction for honest differences in accuracy): about what a truth-free test can see;
 - false positives: honest labeler × failure modes (all but L000's) flagged medium/high by evalaudit (any labeler
   kind naming that failure mode, or spam), and significant in each oracle, over all such tests.
 Prints a markdown table for benchmarks/RESULTS.md and docs/labelers.md.
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 from collections import defaultdict
 from dataclasses import replace
@@ -38,19 +44,22 @@ from evalaudit.labelers.severity import bh
 from evalaudit.stage import Context
 
 N_LABELERS = 40
-METHODS = ("unknown", "random", "oracle", "honeypot_oracle")
+METHODS = ("unknown", "random", "oracle", "honeypot_oracle", "label_oracle")
 
 
-def oracle(tables: dict, honeypots_only: bool) -> dict[tuple[str, str], bool]:
+def oracle(tables: dict, honeypots_only: bool, labels_only: bool = False) -> dict[tuple[str, str], bool]:
     """Per labeler × failure mode: lenient at BH q < 0.05 by the one-sided Fisher test of false passes on truly
-    negative items (all items, or honeypots only) against everyone else's on the same failure mode."""
+    negative items (all items, or honeypots only) against everyone else's on the same failure mode.
+    ``labels_only``: no truth — the pass rate on all of the labeler's items against everyone else's (what a
+    truth-free test can see when it knows assignment is random and ignores honest differences in accuracy)."""
     lab = tables["labels"]
     truth = dict(zip(tables["truth"]["item_id"].to_pylist(), tables["truth"]["truth"].to_pylist(), strict=True))
     hp = dict(zip(tables["items"]["item_id"].to_pylist(),
                   (x is not None for x in tables["items"]["honeypot_label"].to_pylist()), strict=True))
     items = lab["item_id"].to_pylist()
     t = np.array([truth[i] for i in items])
-    use = (t == 0) & (np.array([hp[i] for i in items]) if honeypots_only else True)
+    use = np.ones(len(t), dtype=bool) if labels_only else (
+        (t == 0) & (np.array([hp[i] for i in items]) if honeypots_only else True))
     said = np.asarray(lab["label"].to_pylist(), dtype=object) == "pass"
     who = np.asarray(lab["labeler_id"].to_pylist(), dtype=object)[use]
     fm = np.asarray(lab["failure_mode"].to_pylist(), dtype=object)[use]
@@ -69,10 +78,9 @@ def oracle(tables: dict, honeypots_only: bool) -> dict[tuple[str, str], bool]:
     return {k: bool(q[i] < 0.05) for i, k in enumerate(keys)}
 
 
-def _evalaudit(tables: dict, assignment: str) -> set[tuple[str, str | None]]:
+def _evalaudit(engine, assignment: str) -> set[tuple[str, str | None]]:
     cfg = Config()
     cfg.labelers = replace(cfg.labelers, assignment=assignment)
-    engine = engine_for_tables({k: v for k, v in tables.items() if k != "truth"})
     r = stage(Context(engine=engine, cfg=cfg))
     return {(f.labeler_id, f.failure_mode) for f in r.findings if f.severity in ("medium", "high")
             and f.kind in ("labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam")
@@ -89,12 +97,14 @@ def run_one(effect: float, share: float, overlap: float, seed: int, n_items: int
               if (i, m) != (0, 0)]
     target = ("L000", "fm0")
     out: dict = {"detect": {}, "fp": {}, "n_honest": len(honest)}
+    engine = engine_for_tables({k: v for k, v in tables.items() if k != "truth"})  # one store, both settings
     for method in ("unknown", "random"):
-        found = _evalaudit(tables, method)
+        found = _evalaudit(engine, method)
         out["detect"][method] = target in found
         out["fp"][method] = sum(1 for k in honest if k in found or (k[0], None) in found)
-    for method, hp_only in (("oracle", False), ("honeypot_oracle", True)):
-        sig = oracle(tables, hp_only)
+    for method, hp_only, labels_only in (("oracle", False, False), ("honeypot_oracle", True, False),
+                                         ("label_oracle", False, True)):
+        sig = oracle(tables, hp_only, labels_only)
         out["detect"][method] = sig.get(target, False)
         out["fp"][method] = sum(1 for k in honest if sig.get(k, False))
     return out
@@ -104,6 +114,31 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(x) for x in text.split(","))
 
 
+def table(records: list[dict]) -> str:
+    """The markdown table and false-positive counts from per-run records (``run_one``'s output with the cell)."""
+    agg: dict = defaultdict(lambda: defaultdict(list))
+    fp: dict = defaultdict(lambda: [0, 0])
+    for o in records:
+        for m in METHODS:
+            if m not in o["detect"]:
+                continue
+            agg[(o["effect"], o["share"], o["overlap"])][m].append(o["detect"][m])
+            fp[m][0] += o["fp"][m]
+            fp[m][1] += o["n_honest"]
+    lines = ["| lenient by | share of judgments | overlap | evalaudit (assignment unknown) | evalaudit (assignment "
+             "random) | oracle | honeypot-only oracle | label-only oracle |", "|---|---|---|---|---|---|---|---|"]
+    for key in sorted(agg):
+        cells = [f"{np.mean(agg[key][m]):.0%}" if agg[key][m] else "–" for m in METHODS]
+        lines.append(f"| +{key[0]:.2f} | {key[1]:.0%} | {key[2]:.0%} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Honest labeler × failure modes flagged (evalaudit: medium/high; oracles: q < 0.05): "
+                 + ", ".join(f"{m} {fp[m][0]}/{fp[m][1]} ({fp[m][0] / max(fp[m][1], 1):.3%})" for m in METHODS)
+                 + ".")
+    seeds = sorted({o["seed"] for o in records})
+    lines.append(f"{len(records)} runs over {len(agg)} cells; seeds {seeds[0]}..{seeds[-1]}" if seeds else "no runs")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=25)
@@ -111,31 +146,36 @@ def main() -> None:
     ap.add_argument("--effects", type=_floats, default=(0.05, 0.10, 0.20))
     ap.add_argument("--shares", type=_floats, default=(0.03, 0.15))
     ap.add_argument("--overlaps", type=_floats, default=(0.0, 0.1, 0.3))
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1 (to split "
+                    "a run over processes)")
+    ap.add_argument("--log", help="append one JSON line per run to this file (the table can be rebuilt from it)")
+    ap.add_argument("--summarize", nargs="+", help="print the table from --log files of earlier (or cut-short) runs")
     args = ap.parse_args()
-    print(facts())
+    if args.summarize:
+        records = []
+        for path in args.summarize:
+            with open(path, encoding="utf-8") as fh:
+                records += [json.loads(line) for line in fh if line.strip()]
+        print(table(records))
+        return
+    print(facts(), flush=True)
     start = time.perf_counter()
-    agg: dict = defaultdict(lambda: defaultdict(list))
-    fp: dict = defaultdict(lambda: [0, 0])
-    for effect, share, overlap, seed in itertools.product(args.effects, args.shares, args.overlaps,
-                                                          range(args.seeds)):
+    records = []
+    # seeds outermost: a run cut short still covers every cell with the seeds it finished
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for seed, effect, share, overlap in itertools.product(seeds, args.effects, args.shares,
+                                                          args.overlaps):
+        t0 = time.perf_counter()
         o = run_one(effect, share, overlap, seed, args.items)
-        for m in METHODS:
-            agg[(effect, share, overlap)][m].append(o["detect"][m])
-            fp[m][0] += o["fp"][m]
-            fp[m][1] += o["n_honest"]
-    n_runs = len(args.effects) * len(args.shares) * len(args.overlaps) * args.seeds
-    print(f"{n_runs} runs of {args.items:,} items ({N_LABELERS} labelers, 3% honeypots, seeds 0..{args.seeds - 1}) "
-          f"in {time.perf_counter() - start:.0f} s")
+        o.update(effect=effect, share=share, overlap=overlap, seed=seed, seconds=round(time.perf_counter() - t0, 2))
+        records.append(o)
+        if args.log:
+            with open(args.log, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(o) + "\n")
+    print(f"{len(records)} runs of {args.items:,} items ({N_LABELERS} labelers, 3% honeypots, seeds "
+          f"{seeds[0]}..{seeds[-1]}) in {time.perf_counter() - start:.0f} s")
     print()
-    print("| lenient by | share of judgments | overlap | evalaudit (assignment unknown) | evalaudit (assignment "
-          "random) | oracle | honeypot-only oracle |")
-    print("|---|---|---|---|---|---|---|")
-    for key in sorted(agg):
-        cells = [f"{np.mean(agg[key][m]):.0%}" for m in METHODS]
-        print(f"| +{key[0]:.2f} | {key[1]:.0%} | {key[2]:.0%} | " + " | ".join(cells) + " |")
-    print()
-    print("Honest labeler × failure modes flagged (evalaudit: medium/high; oracles: q < 0.05): "
-          + ", ".join(f"{m} {fp[m][0]}/{fp[m][1]} ({fp[m][0] / max(fp[m][1], 1):.2%})" for m in METHODS) + ".")
+    print(table(records))
 
 
 if __name__ == "__main__":

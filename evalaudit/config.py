@@ -88,6 +88,11 @@ class LeniencyConfig:
     #: medium severity: q-value below this and |effect| at least effect_medium
     q_medium: float = 0.01
     effect_medium: float = 0.05
+    #: ... or, for a combined row (one test from all the evidence kinds), q-value below this and the whole
+    #: confidence interval beyond ±effect_negligible (the data rule out an effect as small as honest labelers'
+    #: differences in accuracy make); the point estimate then needs no floor
+    q_medium_combined: float = 0.05
+    effect_negligible: float = 0.01
     #: low severity: any other test with q-value below this
     q_low: float = 0.05
     #: strata of the assignment (Cochran–Mantel–Haenszel) comparison: "week" or "batch"

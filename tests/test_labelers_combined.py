@@ -14,7 +14,7 @@ from scipy import stats
 
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
-from evalaudit.labelers import combine, simulate, stage, truth_bias
+from evalaudit.labelers import combine, severity, simulate, stage, truth_bias
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table
 from evalaudit.stage import Context
 
@@ -189,3 +189,72 @@ def test_declared_random_on_easier_items_is_caught():
     # where caught, the assignment evidence falls back to capped: out of the combined test
     assert all("assignment" not in (x["parts"] or "") for x in rows
                if x["evidence"] == "combined" and x["failure_mode"] in caught)
+
+
+@pytest.mark.parametrize(("evidence", "q", "effect", "ci", "want"), [
+    ("combined", 0.03, 0.040, (0.020, 0.060), "medium"),   # q < 0.05 and the interval clear of ±0.01
+    ("combined", 0.03, -0.040, (-0.060, -0.020), "medium"),  # severe alike
+    ("combined", 0.03, 0.040, (0.005, 0.075), "low"),      # the interval reaches the negligible band
+    ("combined", 0.03, 0.040, (-0.010, 0.090), "low"),     # the interval spans zero
+    ("combined", 0.07, 0.040, (0.020, 0.060), None),       # not significant
+    ("overlap", 0.03, 0.040, (0.020, 0.060), "low"),       # the interval route is the combined test's only
+    ("assignment", 0.03, 0.040, (0.020, 0.060), "low"),    # assignment alone stays low
+    ("combined", 0.005, 0.060, (0.040, 0.080), "medium"),  # the q < q_medium, |effect| >= effect_medium route
+    ("overlap", 0.005, 0.060, (0.005, 0.115), "medium"),
+])
+def test_medium_rule_for_the_combined_test(evidence, q, effect, ci, want):
+    """Medium for a combined row: q < q_medium_combined (0.05) and the whole interval beyond ±effect_negligible
+    (0.01) — a minimum-effect test — or the general rule (q < 0.01, |effect| >= 0.05); high stays strict."""
+    from evalaudit.labelers.severity import grade
+    assert grade(evidence, q, effect, 0, severity.Thresholds.of(Config().leniency), 1.0, ci) == want
+
+
+def test_medium_interval_rule_on_an_ordered_scale_is_a_share_of_its_width():
+    from evalaudit.labelers.severity import grade
+    lc = severity.Thresholds.of(Config().leniency)
+    # on a 0..100 scale the negligible band is ±1 point: an interval from 2 to 6 points clears it, 0.5 to 6 does not
+    assert grade("combined", 0.03, 4.0, 0, lc, 100.0, (2.0, 6.0)) == "medium"
+    assert grade("combined", 0.03, 4.0, 0, lc, 100.0, (0.5, 6.0)) == "low"
+
+
+@pytest.mark.parametrize(("spread", "widened"), [(1.5, True), (0.8, False)])
+def test_combined_rows_against_their_own_empirical_null(spread, widened):
+    """Honest differences sharpen in the combination: combined z-scores spreading wider than N(0, 1) are judged
+    against their own spread (Efron's empirical null), intervals widened alike — an interval excludes 0 exactly
+    when the adjusted p-value is below 0.05; a spread below 1 leaves the rows as they are."""
+    from evalaudit.labelers.leniency import _against_empirical_null
+    rng = np.random.default_rng(7)
+    z = rng.normal(0, spread, 400)
+    se = 0.02
+    p = 2 * stats.norm.sf(np.abs(z))
+    t = evidence_table(["A"] * 400, [f"fm{i}" for i in range(400)], "combined", z * se, z * se - 1.959963984540054
+                       * se, z * se + 1.959963984540054 * se, p, [100] * 400, [0.5] * 400, [0.5] * 400, "m")
+    out = _against_empirical_null(t)
+    p_adj = out["p_value"].to_numpy()
+    if not widened:
+        assert np.array_equal(p_adj, p) and out["ci_low"].equals(t["ci_low"]) and out["method"].equals(t["method"])
+        return
+    sigma0 = abs(z[0]) / stats.norm.isf(p_adj[0] / 2)
+    assert sigma0 == pytest.approx(spread, rel=0.15)
+    assert np.all(p_adj >= p - 1e-15)
+    lo, hi = out["ci_low"].to_numpy(), out["ci_high"].to_numpy()
+    assert np.array_equal((lo > 0) | (hi < 0), p_adj < 0.05)
+    assert "empirical null" in out["method"][0].as_py()
+
+
+_RANKS = {None: -1, "low": 0, "medium": 1, "high": 2}
+
+
+@settings(max_examples=40, deadline=None)
+@given(q=st.floats(0, 1), effect=st.floats(-1, 1), half=st.floats(0, 0.5), shrink=st.floats(0, 1),
+       toward=st.floats(0, 1))
+def test_grade_is_monotone_in_evidence(q, effect, half, shrink, toward):
+    """Stronger evidence never earns a lower severity: a smaller q-value, or a narrower interval around the same
+    effect (sign kept), gives at least the same grade; the severity is the same for a severe (negative) effect."""
+    from evalaudit.labelers.severity import grade
+    lc = severity.Thresholds.of(Config().leniency)
+    base = grade("combined", q, effect, 0, lc, 1.0, (effect - half, effect + half))
+    assert _RANKS[grade("combined", q * shrink, effect, 0, lc, 1.0, (effect - half, effect + half))] >= _RANKS[base]
+    narrow = half * toward
+    assert _RANKS[grade("combined", q, effect, 0, lc, 1.0, (effect - narrow, effect + narrow))] >= _RANKS[base]
+    assert grade("combined", q, -effect, 0, lc, 1.0, (-effect - half, -effect + half)) == base

@@ -12,7 +12,7 @@ from evalaudit.labelers import concentration, severity, spam
 from evalaudit.labelers import findings as labeler_findings
 
 T = severity.Thresholds(q_high=0.01, effect_high=0.10, gold_items_high=50, q_medium=0.01, effect_medium=0.05,
-                        q_low=0.05)
+                        q_medium_combined=0.05, effect_negligible=0.01, q_low=0.05)
 
 
 @pytest.mark.parametrize(("evidence", "q", "effect", "gold", "scale", "expected"), [

@@ -7,9 +7,11 @@ without a p-value (NaN) take no part and get a NaN q-value.
 Severity (thresholds passed in as :class:`Thresholds`, set in ``[leniency]``, docs/labelers.md):
 - high: q < q_high, |effect| >= effect_high, >= gold_items_high of the labeler's gold items on that failure mode,
   and the row is a combined one (or direct: overlap, honeypot, or the Dawid–Skene model);
-- medium: q < q_medium and |effect| >= effect_medium, from such a row; an assignment row alone stays low (it
-  assumes random assignment, which only a declaration and the balance check vouch for — and then the assignment
-  evidence is inside the combined row);
+- medium: q < q_medium and |effect| >= effect_medium, from such a row; or, from a combined row, q <
+  q_medium_combined and the whole confidence interval beyond ±effect_negligible (a minimum-effect test; the
+  combined row's q-value and interval are already against its own empirical null); an assignment row alone stays
+  low (it assumes random assignment, which only a declaration and the balance check vouch for — and then the
+  assignment evidence is inside the combined row);
 - low: any other test with q < q_low.
 Where the leniency table has ``combined`` rows (:mod:`evalaudit.labelers.combine`: one test per labeler × failure
 mode from the kinds, BH over those tests), a finding is graded on the combined row — it contains the assignment
@@ -45,8 +47,17 @@ class Thresholds(NamedTuple):
     #: medium: q-value below q_medium and |effect| at least effect_medium
     q_medium: float
     effect_medium: float
+    #: medium also, for a combined row: q-value below q_medium_combined and the whole interval beyond
+    #: ±effect_negligible
+    q_medium_combined: float
+    effect_negligible: float
     #: low: any other test with a q-value below q_low
     q_low: float
+
+    @classmethod
+    def of(cls, settings: object) -> Thresholds:
+        """The thresholds read by name from any object that has them as attributes (the ``[leniency]`` settings)."""
+        return cls(**{k: getattr(settings, k) for k in cls._fields})
 
 
 def bh(p_values) -> np.ndarray:
@@ -79,9 +90,12 @@ def empirical_null(p_values, effects, min_tests: int = 50) -> tuple[np.ndarray, 
 
 
 def grade(evidence: str, q: float, effect: float, gold_items: int, t: Thresholds,
-          scale: float = 1.0) -> str | None:
+          scale: float = 1.0, ci: tuple[float, float] | None = None) -> str | None:
     """The severity one evidence row earns, or None when it is not significant. ``scale``: effects on ordered
-    scales are judged as a share of the scale's width (so ``effect_medium = 0.05`` is 10 points on -100..100)."""
+    scales are judged as a share of the scale's width (so ``effect_medium = 0.05`` is 10 points on -100..100).
+    ``ci``: the row's confidence interval; a combined row is also medium when q < q_medium_combined and the whole
+    interval lies beyond the negligible band ±effect_negligible (a minimum-effect test: the data rule out an
+    effect as small as honest labelers' differences, so no point-estimate floor is needed)."""
     if not np.isfinite(q) or not np.isfinite(effect):
         return None
     size = abs(effect) / scale
@@ -89,6 +103,10 @@ def grade(evidence: str, q: float, effect: float, gold_items: int, t: Thresholds
         return "high"
     if evidence != "assignment" and q < t.q_medium and size >= t.effect_medium:
         return "medium"
+    if evidence == "combined" and ci is not None and q < t.q_medium_combined:
+        near = min(abs(ci[0]), abs(ci[1])) / scale if np.sign(ci[0]) == np.sign(ci[1]) else 0.0
+        if near > t.effect_negligible:
+            return "medium"
     if q < t.q_low:
         return "low"
     return None
@@ -119,7 +137,8 @@ def headlines(leniency: pa.Table, gold_items: dict[tuple[str, str], int], t: Thr
     ev_all = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
     has_combined = bool(np.any(ev_all == "combined"))
     # only labeler × failure modes with at least one significant row can yield a finding; all their rows go along
-    sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(t.q_low, t.q_medium, t.q_high)))
+    sig = leniency.filter(pa.array(np.nan_to_num(q_all, nan=1.0) < max(t.q_low, t.q_medium, t.q_high,
+                                                                        t.q_medium_combined)))
     keys = pc.binary_join_element_wise(leniency["labeler_id"], leniency["failure_mode"], "\x1f")
     sig_keys = pc.unique(pc.binary_join_element_wise(sig["labeler_id"], sig["failure_mode"], "\x1f"))
     rows = leniency.filter(pc.is_in(keys, value_set=sig_keys)).to_pylist()
@@ -133,7 +152,8 @@ def headlines(leniency: pa.Table, gold_items: dict[tuple[str, str], int], t: Thr
         for r in group:
             if has_combined and r["evidence"] not in ("combined", "assignment"):
                 continue
-            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, t, scale)
+            sev = grade(r["evidence"], _nan(r["q_value"]), _nan(r["effect"]), gold, t, scale,
+                        (_nan(r["ci_low"]), _nan(r["ci_high"])))
             if sev is not None:
                 graded.append((sev, r))
         if not graded:

@@ -113,7 +113,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     mode = _mode(space)
     scale = shift.scale_range(J) if mode == "shift" else 1.0
     skipped = _skips(J, space, mode, ds_job is not None)
-    thresholds = severity.Thresholds(**{k: getattr(lc, k) for k in severity.Thresholds._fields})
+    thresholds = severity.Thresholds.of(lc)
 
     # -- profile, concentration, spam (spammers are then left out of everyone's reference) ---------------------
     prof, totals = concentration.profile(J, eng.query("labelers_activity"))

@@ -10,7 +10,7 @@ from people only, so a judge is never compared with itself or with another judge
 Per judge × failure mode (and ``all``) on the items both the judge and at least one person judged:
 
 - percent agreement with the people's majority, with Wilson's (1927) score interval
-  (:func:`evalaudit.contracts.compare.wilson`);
+  (:func:`evalaudit.intervals.wilson`);
 - Cohen's (1960) kappa of the judge against the people's majority (chance agreement from the two marginal
   distributions), with an item-bootstrap percentile interval: kappa depends only on the judge × majority count
   table, and resampling items with replacement is a multinomial draw of that table (Efron & Tibshirani 1993, ch. 6),
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from evalaudit.agreement.api import kappa_from_tables
 from evalaudit.agreement.bootstrap import percentile_interval, rng_for
-from evalaudit.contracts.compare import newcombe, wilson
+from evalaudit.intervals import newcombe, wilson
 from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 #: what each number of the judges table is, named wherever it is shown

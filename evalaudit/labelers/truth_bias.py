@@ -77,8 +77,8 @@ def evidence(J, loo: np.ndarray, weight: np.ndarray, fm_ok: np.ndarray, mode: st
     """The ``dawid_skene`` evidence rows, from the leave-this-labeler-out posterior ``loo`` of each judgment of
     ``J``: per worker (labeler × failure mode) with at least ``min_items`` weighted judgments, on a failure mode
     where Dawid–Skene ran (``fm_ok``, per failure mode) and a well-determined :func:`effect`. ``mode`` "positive":
-    one row per worker; "per_label" on two labels: the reference label's row and its mirror for the other label
-    (``labels``: the label space's labels); otherwise none. ``weight``: as in :func:`effect`."""
+    one row per worker; another mode on two labels (per label): the reference label's row and its mirror for the
+    other label (``labels``: the label space's labels); on more labels none. ``weight``: as in :func:`effect`."""
     parts = []
     n_w = np.bincount(J.worker, weights=weight, minlength=J.n_workers)
     ds_eff = effect(J.y, J.worker, loo, weight, J.n_workers)

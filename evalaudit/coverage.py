@@ -8,8 +8,8 @@ by 0.5 / n before the PSI's logarithm (a half pseudo-count, so a value absent fr
 finite term); the JS distance needs no smoothing.
 
 Per value: the share in the eval set and in production, the difference with Newcombe's hybrid-score interval
-(Newcombe 1998, Stat Med 17:873, method 10, built from scipy's Wilson intervals — scipy has no interval for a
-difference of proportions, hence the few lines here), a chi-square test of the 2×2 table (value vs rest, eval vs
+(Newcombe 1998, Stat Med 17:873, method 10, built from scipy's Wilson intervals: :func:`evalaudit.intervals.newcombe`
+— scipy has no interval for a difference of proportions), a chi-square test of the 2×2 table (value vs rest, eval vs
 production; scipy.stats.chi2_contingency, Yates-corrected) and Benjamini–Hochberg q-values across the values
 (scipy.stats.false_discovery_control).
 
@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import binomtest, chi2_contingency, false_discovery_control
+from scipy.stats import chi2_contingency, false_discovery_control
 
 from evalaudit.findings import Finding
+from evalaudit.intervals import newcombe
 from evalaudit.sql import quote_ident
 from evalaudit.stage import Context, StageResult
 
@@ -50,15 +51,6 @@ def _smoothed_shares(counts: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, counts, 0.5) / (total + 0.5 * (counts == 0).sum())
 
 
-def newcombe_interval(x1: int, n1: int, x2: int, n2: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Newcombe (1998) hybrid score interval for p2 - p1 from the Wilson intervals of each proportion."""
-    p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = binomtest(x1, n1).proportion_ci(confidence, method="wilson")
-    l2, u2 = binomtest(x2, n2).proportion_ci(confidence, method="wilson")
-    d = p2 - p1
-    return d - float(np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)), d + float(np.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2))
-
-
 def compare(column: str, values: list[str], n_eval: np.ndarray, n_prod: np.ndarray,
             confidence: float) -> tuple[pa.Table, dict]:
     """The per-value comparison table and the overall PSI / JS distance of one slice column."""
@@ -66,7 +58,7 @@ def compare(column: str, values: list[str], n_eval: np.ndarray, n_prod: np.ndarr
     total_psi, terms = psi(n_eval, n_prod)
     rows = []
     for v, e, q, term in zip(values, n_eval.tolist(), n_prod.tolist(), terms.tolist(), strict=True):
-        lo, hi = newcombe_interval(e, e_tot, q, p_tot, confidence)
+        lo, hi = (float(x) for x in newcombe(q, p_tot, e, e_tot, confidence))  # production - eval
         table = np.array([[e, e_tot - e], [q, p_tot - q]])
         # an empty row or column means both shares are 0 or both are 1: no difference to test
         testable = (table.sum(axis=0) > 0).all() and (table.sum(axis=1) > 0).all()

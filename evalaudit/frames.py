@@ -44,6 +44,15 @@ def numbers(column: pa.ChunkedArray | pa.Array, dtype: Any = np.int64, fill: Any
     return np.asarray(pc.fill_null(column, fill).to_numpy(zero_copy_only=False), dtype=dtype)
 
 
+def positions(column: pa.ChunkedArray | pa.Array, values: pa.Array, dtype: Any = np.int64) -> np.ndarray:
+    """Each row's index in ``values`` (-1 for a null or a value ``values`` does not list), as NumPy ``dtype``:
+    codes against a fixed list (categories, a label space, versions in order), where :func:`codes` numbers
+    whatever occurs."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return numbers(pc.index_in(column, value_set=values), dtype=dtype, fill=-1)
+
+
 def mask(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A boolean Arrow column as a NumPy bool array, nulls as False."""
     return numbers(column, dtype=bool, fill=False)

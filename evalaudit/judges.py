@@ -10,7 +10,7 @@ from people only, so a judge is never compared with itself or with another judge
 Per judge × failure mode (and ``all``) on the items both the judge and at least one person judged:
 
 - percent agreement with the people's majority, with Wilson's (1927) score interval
-  (:func:`evalaudit.contracts.compare.wilson`);
+  (:func:`evalaudit.intervals.wilson`);
 - Cohen's (1960) kappa of the judge against the people's majority (chance agreement from the two marginal
   distributions), with an item-bootstrap percentile interval: kappa depends only on the judge × majority count
   table, and resampling items with replacement is a multinomial draw of that table (Efron & Tibshirani 1993, ch. 6),
@@ -34,7 +34,8 @@ import pyarrow.compute as pc
 
 from evalaudit.agreement.api import kappa_from_tables
 from evalaudit.agreement.bootstrap import percentile_interval, rng_for
-from evalaudit.contracts.compare import newcombe, wilson
+from evalaudit.frames import positions
+from evalaudit.intervals import newcombe, wilson
 from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 #: what each number of the judges table is, named wherever it is shown
@@ -119,11 +120,6 @@ def compare(judge_codes: np.ndarray, human_codes: np.ndarray, k: int, n_resample
     return Comparison(table, int(tied.sum()), boot)
 
 
-def _codes(column: pa.ChunkedArray | pa.Array, categories: pa.Array) -> np.ndarray:
-    """Each value's index in ``categories`` (-1 for null), as int64."""
-    return pc.fill_null(pc.index_in(column, value_set=categories), -1).to_numpy().astype(np.int64)
-
-
 def judges_table(pairs: pa.Table, roster: pa.Table, confidence: float = 0.95, n_resamples: int = 1000,
                  seed: int = 0) -> pa.Table:
     """The judges table (``JUDGES_SCHEMA``) from the judge-beside-people pairs (SQL ``judges_pairs``) and the
@@ -131,11 +127,11 @@ def judges_table(pairs: pa.Table, roster: pa.Table, confidence: float = 0.95, n_
     categories = pa.array(sorted({*pc.unique(pairs["judge_label"]).to_pylist(),
                                   *pc.unique(pairs["human_label"]).drop_null().to_pylist()}), pa.string())
     k = len(categories)
-    judge_codes, human_codes = _codes(pairs["judge_label"], categories), _codes(pairs["human_label"], categories)
+    judge_codes, human_codes = positions(pairs["judge_label"], categories), positions(pairs["human_label"], categories)
     order = _version_order(roster)
-    judge_of = _codes(pairs["judge_id"], pa.array(order, pa.string()))
+    judge_of = positions(pairs["judge_id"], pa.array(order, pa.string()))
     fm_names = pc.unique(pairs["failure_mode"]).to_pylist()
-    fm_of = _codes(pairs["failure_mode"], pa.array(fm_names, pa.string()))
+    fm_of = positions(pairs["failure_mode"], pa.array(fm_names, pa.string()))
     results: dict[tuple[str, str], Comparison] = {}
     for j, judge in enumerate(order):
         mine = judge_of == j

@@ -71,6 +71,18 @@ def test_only_the_orchestrators_import_the_pipeline(rel):
                    for m in imported(modules()[rel])), f"{rel} imports evalaudit.pipeline"
 
 
+#: who may import the batch checks: the CLI's check command, the pipeline's gold-set expectations, the batch-gate
+#: notebook helpers (and contracts/ itself); the stages take their intervals from evalaudit.intervals
+CONTRACT_USERS = ("cli.py", "pipeline.py", "notebooks/batch_gate.py")
+
+
+@pytest.mark.parametrize("rel", [r for r in modules() if r not in CONTRACT_USERS and not r.startswith("contracts/")])
+def test_only_the_check_path_imports_the_contracts_package(rel):
+    bad = sorted(m for m in imported(modules()[rel])
+                 if m == "evalaudit.contracts" or m.startswith("evalaudit.contracts."))
+    assert not bad, f"{rel} imports {', '.join(bad)}: the intervals the stages share live in evalaudit.intervals"
+
+
 @pytest.mark.parametrize("rel", [r for r in modules() if r != "cli.py"])
 def test_only_the_cli_imports_click_rich_or_the_cli(rel):
     names = imported(modules()[rel])
@@ -139,7 +151,7 @@ STATISTICS = (
     "labelers/dawid_skene.py", "labelers/combine.py", "labelers/honeypot.py", "labelers/overlap.py",
     "labelers/assignment.py", "labelers/shift.py", "labelers/truth_bias.py", "labelers/reference.py",
     "labelers/evidence.py", "labelers/consensus.py", "agreement/coefficients.py", "agreement/kernels.py",
-    "agreement/bootstrap.py", "agreement/categories.py", "contracts/compare.py",
+    "agreement/bootstrap.py", "agreement/categories.py", "contracts/compare.py", "intervals.py",
 )
 #: what a statistics module must not import: the configuration, findings, the stage contract, the run, the engine
 RUN_SIDE = ("evalaudit.config", "evalaudit.findings", "evalaudit.stage", "evalaudit.pipeline", "evalaudit.engine")

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from evalaudit import coverage
+from evalaudit import coverage, intervals
 from tests.helpers import context
 
 
@@ -29,7 +29,7 @@ def test_psi_is_finite_when_a_value_is_missing_from_one_side():
 
 @pytest.mark.parametrize("x1, n1, x2, n2", [(5, 100, 20, 100), (0, 50, 7, 300), (40, 40, 10, 12), (3, 9, 3, 9)])
 def test_newcombe_interval_matches_statsmodels(x1, n1, x2, n2):
-    lo, hi = coverage.newcombe_interval(x1, n1, x2, n2)
+    lo, hi = intervals.newcombe(x2, n2, x1, n1)  # coverage's orientation: production share - eval share
     ref_lo, ref_hi = confint_proportions_2indep(x2, n2, x1, n1, method="newcomb", compare="diff")
     assert (lo, hi) == (pytest.approx(ref_lo, abs=1e-12), pytest.approx(ref_hi, abs=1e-12))
 
@@ -45,6 +45,10 @@ def test_stage_finds_missing_and_under_covered_failure_modes():
     rows = {r["value"]: r for r in out.tables["coverage"].to_pylist()}
     assert rows["d"]["n_eval"] == 0 and rows["d"]["production_share"] == pytest.approx(0.1)
     assert rows["a"]["eval_share"] == pytest.approx(200 / 300)
+    # the difference production - eval with Newcombe's interval of the counts (statsmodels' above)
+    for v, n_eval, n_prod in (("a", 200, 400), ("c", 5, 200), ("d", 0, 100)):
+        lo, hi = confint_proportions_2indep(n_prod, 1000, n_eval, 300, method="newcomb", compare="diff")
+        assert (rows[v]["ci_low"], rows[v]["ci_high"]) == (pytest.approx(lo, abs=1e-12), pytest.approx(hi, abs=1e-12))
     named = {f.failure_mode: f for f in out.findings}
     assert named[None].details["psi"] == pytest.approx(out.summary["coverage"]["failure_mode"]["psi"])
     assert named["d"].severity == "high" and "absent from the gold set" in named["d"].message

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -144,6 +146,40 @@ def test_dawid_skene_recovers_truth_and_confusion():
     assert np.all(np.abs(eff["effect"][:3]) < 0.05)
 
 
+def _judgments(y, worker, n_workers, n_labels=2, reference=1):
+    """The arrays of a Judgments the evidence reads: one failure mode, labeler i = worker i."""
+    return SimpleNamespace(y=y, worker=worker, n_workers=n_workers, worker_fm=np.zeros(n_workers, int),
+                           worker_labeler=np.arange(n_workers), n_labels=n_labels, reference=reference)
+
+
+def test_dawid_skene_evidence_rows_are_the_truth_bias_effects():
+    """truth_bias.evidence: one row per labeler with enough judgments (positive mode), the effect of
+    truth_bias.effect; per label on two labels, the reference label's row and its mirror; none on more labels."""
+    rng = np.random.default_rng(0)
+    truth, item, worker, y = _ds_case(rng)
+    loo = dawid_skene.leave_one_out(dawid_skene.fit(y, item, worker, np.zeros(len(truth), int), np.zeros(4, int)),
+                                    item)
+    J, w = _judgments(y, worker, 4), np.ones(len(y))
+    labs, fms = np.array(["a", "b", "c", "lenient"], dtype=object), np.array(["fm"], dtype=object)
+    eff = truth_bias.effect(y, worker, loo, w, 4)
+    (rows,) = truth_bias.evidence(J, loo, w, np.array([True]), "positive", ("fail", "pass"), labs, fms, 50, 0.95)
+    assert rows["labeler_id"].to_pylist() == list(labs) and set(rows["evidence"].to_pylist()) == {"dawid_skene"}
+    assert rows["effect"].to_pylist() == pytest.approx(eff["effect"].tolist())
+    assert rows["n"].to_pylist() == [400] * 4 and rows["ci_low"][3].as_py() > 0.2
+    ref_rows, mirror = truth_bias.evidence(J, loo, w, np.array([True]), "per_label", ("fail", "pass"), labs, fms,
+                                           50, 0.95)
+    assert set(ref_rows["label"].to_pylist()) == {"pass"} and set(mirror["label"].to_pylist()) == {"fail"}
+    assert mirror["effect"].to_pylist() == pytest.approx([-e for e in ref_rows["effect"].to_pylist()])
+    assert mirror["ci_low"].to_pylist() == pytest.approx([-e for e in ref_rows["ci_high"].to_pylist()])
+    # too few judgments, or a failure mode where Dawid–Skene did not run, or more than two labels: no rows
+    assert truth_bias.evidence(J, loo, w, np.array([True]), "positive", ("fail", "pass"), labs, fms, 401,
+                               0.95)[0].num_rows == 0
+    assert truth_bias.evidence(J, loo, w, np.array([False]), "positive", ("fail", "pass"), labs, fms, 50,
+                               0.95)[0].num_rows == 0
+    J3 = _judgments(y, worker, 4, n_labels=3)
+    assert truth_bias.evidence(J3, loo, w, np.array([True]), "per_label", ("a", "b", "c"), labs, fms, 50, 0.95) == []
+
+
 def test_dawid_skene_honeypots_are_clamped():
     rng = np.random.default_rng(3)
     truth, item, worker, y = _ds_case(rng, n_items=100)
@@ -188,6 +224,36 @@ def test_drift_without_change_is_calibrated():
     d = (rng.random(len(worker)) < 0.3).astype(float)
     cp = drift.change_points(worker, weeks, d, n_workers, 50, 4, 0.01)
     assert np.mean(cp["p_value"] < 0.05) < 0.06
+
+
+def test_drift_tables_list_the_detected_change_and_the_weekly_series():
+    """drift.tables: labeler 'drifts' moves by +0.4 at week 10, 'steady' does not; the drift table holds the one
+    change (dated week 10, BH q below q_max), the series each labeler's weekly rate beside the other's."""
+    rng = np.random.default_rng(0)
+    weeks = np.tile(np.repeat(np.arange(20), 30), 2) + 2900
+    worker = np.repeat([0, 1], 600)
+    y = (rng.random(1200) < np.where((worker == 0) & (weeks >= 2910), 0.7, 0.3)).astype(float)
+    d = y - 0.3
+    grid = drift.week_grid(worker, weeks, y, np.zeros(2, int), 2, 1)
+    names, fms = np.array(["drifts", "steady"], dtype=object), np.array(["fm"], dtype=object)
+    table, series, n_tests = drift.tables(grid, worker, weeks, d, np.arange(2), np.zeros(2, int), names, fms,
+                                          50, 4, 0.01, 0.1)
+    assert n_tests == 2 and table["labeler_id"].to_pylist() == ["drifts"]
+    assert table["change_date"].to_pylist() == drift.week_dates(np.array([2910])).to_pylist()
+    assert table["q_value"][0].as_py() < 0.01 and table["change"][0].as_py() == pytest.approx(0.4, abs=0.1)
+    # a change narrower than min_change of the scale is not reported
+    assert drift.tables(grid, worker, weeks, d, np.arange(2), np.zeros(2, int), names, fms, 50, 4, 0.01, 0.6)[
+        0].num_rows == 0
+    rows = {(r["labeler_id"], r["week"]): r for r in series.to_pylist()}
+    assert len(rows) == 40 and all(r["n"] == 30 for r in rows.values())
+    for (lab, week), r in rows.items():
+        other = rows[("steady" if lab == "drifts" else "drifts", week)]
+        assert r["peer_rate"] == pytest.approx(other["rate"])
+    # the week-peer discordance: vs the other labeler's rate that week where the item has no other evidence
+    dd = drift.discordance(np.zeros(1200), np.zeros(1200), grid, y, worker, weeks, np.ones(1200, bool),
+                           np.zeros(2, int))
+    peer = drift.week_peer_rate(grid, worker, weeks, np.zeros(2, int))
+    assert dd == pytest.approx(y - peer)
 
 
 def test_week_dates_are_mondays():

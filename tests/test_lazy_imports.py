@@ -24,13 +24,14 @@ CASES = [
     ("import evalaudit.ingest",
      ["scipy", "scipy.stats", "great_expectations", "jinja2", "marimo", "evalaudit.contracts"],
      ["duckdb", "evalaudit.ingest"]),
-    # `evalaudit run`: the gold-set stage and the report reach evalaudit.contracts, but not the batch check (its
-    # modules and Great Expectations are `evalaudit check`'s)
+    # `evalaudit run`: the gold-set stage reaches evalaudit.contracts, but not the batch check (its modules and
+    # Great Expectations are `evalaudit check`'s); the stages and the report take their intervals from
+    # evalaudit.intervals, not from the batch check's statistics
     ("import evalaudit.run, evalaudit.pipeline; from evalaudit.contracts import gold_stage; "
      "from evalaudit.report import seed",
      ["great_expectations", "marimo", "evalaudit.contracts.check", "evalaudit.contracts.batch_expectations",
-      "evalaudit.contracts.gx", "evalaudit.contracts.row_expectations"],
-     ["evalaudit.contracts.gold", "evalaudit.contracts.compare"]),
+      "evalaudit.contracts.gx", "evalaudit.contracts.row_expectations", "evalaudit.contracts.compare"],
+     ["evalaudit.contracts.gold", "evalaudit.intervals"]),
     # `evalaudit check` imports Great Expectations only once expectations are about to be validated
     ("from evalaudit.contracts import check_batch",
      ["great_expectations", "marimo"],

@@ -3,12 +3,8 @@
 Plain functions on counts and arrays — they know nothing of configuration, expectations or the run — so each can be
 pinned to a reference implementation or a published example in the tests:
 
-- :func:`wilson` and :func:`newcombe`: the Wilson (1927) score interval of a proportion and Newcombe's (1998,
-  method 10) hybrid score interval for a difference of two independent proportions. Hand-written (a few lines)
-  because scipy has neither for a difference and statsmodels is not a runtime dependency; tests check them
-  against Newcombe's Table II and, where statsmodels is installed (dev), against ``confint_proportions_2indep``.
-- :func:`clopper_pearson`: the exact interval of a proportion (Clopper & Pearson 1934), from
-  ``scipy.stats.binomtest``.
+- :func:`wilson`, :func:`newcombe` (Newcombe 1998, method 10, for a difference of two proportions) and
+  :func:`clopper_pearson`: the intervals of proportions, from :mod:`evalaudit.intervals` (their one home).
 - :func:`honeypot_lower`: one-sided Fisher exact test (Fisher 1935; ``scipy.stats.fisher_exact``) that a labeler's
   honeypot accuracy in the batch is lower than in the reference history.
 - :func:`alpha_drop`: a one-sided z-test on the difference between the batch's Krippendorff's alpha and the
@@ -32,49 +28,10 @@ from scipy import stats
 from evalaudit.agreement import bootstrap
 from evalaudit.agreement import coefficients as coef
 from evalaudit.agreement.patterns import Patterns
+from evalaudit.intervals import clopper_pearson, newcombe, wilson
 
-
-def _z(confidence: float) -> float:
-    """The two-sided normal quantile of ``confidence`` (1.96 for 0.95)."""
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
-
-
-def wilson(k: ArrayLike, n: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson's (1927) score interval of k/n, without continuity correction, elementwise; nan where n = 0."""
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    z = _z(confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        den = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
-
-
-def newcombe(k1: ArrayLike, n1: ArrayLike, k2: ArrayLike, n2: ArrayLike, confidence: float = 0.95
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Newcombe's (1998) hybrid score interval (method 10) for k1/n1 - k2/n2, elementwise: the Wilson limits of
-    each proportion combined in quadrature. Unlike the Wald interval it stays inside [-1, 1] and behaves for rates
-    near 0 or 1, which eval labels' positive rates often are."""
-    k1, n1, k2, n2 = (np.asarray(x, dtype=float) for x in (k1, n1, k2, n2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = wilson(k1, n1, confidence)
-    l2, u2 = wilson(k2, n2, confidence)
-    d = p1 - p2
-    return d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-
-
-def clopper_pearson(k: ArrayLike, n: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """The exact (Clopper–Pearson 1934) interval of k/n, elementwise, from the beta quantiles (the interval
-    ``scipy.stats.binomtest(k, n).proportion_ci(method="exact")`` gives, checked in the tests); nan where n = 0."""
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    tail = (1 - confidence) / 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(k > 0, stats.beta.ppf(tail, k, n - k + 1), 0.0)
-        hi = np.where(k < n, stats.beta.ppf(1 - tail, k + 1, n - k), 1.0)
-    empty = ~(n > 0)
-    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
+__all__ = ["AlphaEstimate", "alpha_drop", "alpha_with_se", "bh", "clopper_pearson", "honeypot_lower",
+           "newcombe", "welch", "wilson"]
 
 
 def honeypot_lower(k_batch: ArrayLike, n_batch: ArrayLike, k_ref: ArrayLike, n_ref: ArrayLike) -> np.ndarray:

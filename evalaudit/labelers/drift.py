@@ -11,6 +11,10 @@ sigma is the standard deviation of d over all the labeler's judgments (inflated 
 
 Reports the change date (first week after the peak), the mean discordance before and after, the statistic and the
 threshold at the configured level. Vectorised over all labeler × failure modes on a dense week grid.
+
+:func:`tables` assembles the stage's ``drift`` (detected changes, BH q-values over the tests) and ``drift_series``
+(weekly rate vs peers) tables from these pieces; which discordance it is fed (Dawid–Skene, paired shift on ordered
+scales, disagreement with the leave-one-out consensus) is the stage's choice.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 from scipy import stats
+
+from evalaudit.labelers.severity import bh
 
 METHOD = ("drift: CUSUM change-point test (Page 1954) on weekly discordance with the leave-one-out Dawid–Skene "
           "consensus, Kolmogorov (Brownian-bridge) calibrated threshold")
@@ -127,3 +133,44 @@ def series(g: WeekGrid, worker_fm: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         peer = np.where(peer_n > 0, (g.fm_pos[worker_fm[wi], ki] - g.pos[wi, ki]) / peer_n, np.nan)
     return {"worker": wi, "week": ki + g.w0, "n": c, "rate": g.pos[wi, ki] / np.maximum(c, 1), "peer_rate": peer}
+
+
+def discordance(d: np.ndarray, informative: np.ndarray, grid: WeekGrid, y: np.ndarray, worker: np.ndarray,
+                week: np.ndarray, timed: np.ndarray, worker_fm: np.ndarray) -> np.ndarray:
+    """Discordance per judgment: ``d`` (vs the DS peer expectation) where the item has other evidence
+    (``informative`` > 0), else vs peers' rate on the same failure mode in the same week (what an item-less
+    comparison can stratify on); 0 where there is neither."""
+    week_peer = np.full(len(y), np.nan)
+    week_peer[timed] = week_peer_rate(grid, worker[timed], week[timed], worker_fm)
+    return np.where(informative > 0, d, y - np.where(np.isnan(week_peer), y, week_peer))
+
+
+def tables(grid: WeekGrid, worker: np.ndarray, week: np.ndarray, d: np.ndarray, worker_labeler: np.ndarray,
+           worker_fm: np.ndarray, lab_names: np.ndarray, fm_names: np.ndarray, min_judgments: int, min_weeks: int,
+           q_max: float, min_change: float, scale: float = 1.0) -> tuple[pa.Table, pa.Table, int]:
+    """The ``drift`` table (the labeler × failure modes whose change point is significant after BH, ``q <
+    q_max``, and at least ``min_change`` of the scale wide), the ``drift_series`` table (weekly rate and peer rate,
+    from ``grid``) and the number of change-point tests run. ``worker``, ``week``, ``d``: the judgments that take
+    part (timed, with a discordance); ``worker_labeler``, ``worker_fm``: per worker, codes into ``lab_names`` and
+    ``fm_names``."""
+    cp = change_points(worker, week, d, len(worker_labeler), min_judgments, min_weeks, q_max)
+    drift_q = bh(cp["p_value"])
+    change = cp["after"] - cp["before"]
+    detected = (drift_q < q_max) & (np.abs(change) / scale >= min_change)
+    det = np.nonzero(np.nan_to_num(detected, nan=0).astype(bool))[0]
+    drift_table = pa.table({
+        "labeler_id": pa.array(lab_names[worker_labeler][det], pa.string()),
+        "failure_mode": pa.array(fm_names[worker_fm][det], pa.string()),
+        "change_date": week_dates(cp["change_week"][det]),
+        "effect_before": cp["before"][det], "effect_after": cp["after"][det], "change": change[det],
+        "statistic": cp["stat"][det], "threshold": np.full(len(det), cp["threshold"]),
+        "p_value": cp["p_value"][det], "q_value": drift_q[det], "n": cp["n"][det],
+    })
+    ser = series(grid, worker_fm)
+    drift_series = pa.table({
+        "labeler_id": pa.array(lab_names[worker_labeler[ser["worker"]]], pa.string()),
+        "failure_mode": pa.array(fm_names[worker_fm[ser["worker"]]], pa.string()),
+        "week": week_dates(ser["week"]), "n": ser["n"].astype(np.int64),
+        "rate": ser["rate"], "peer_rate": ser["peer_rate"],
+    })
+    return drift_table, drift_series, int(np.sum(~np.isnan(cp["p_value"])))

@@ -8,6 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
+from evalaudit.intervals import clopper_pearson
+
 #: docs/outputs.md columns first, then ours.
 LENIENCY_SCHEMA = pa.schema(
     [
@@ -98,11 +100,10 @@ def paired_exact(b, c, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndar
     c = np.asarray(c, dtype=float)
     n = np.asarray(n, dtype=float)
     m = b + c
-    alpha = 1.0 - confidence
+    lo, hi = clopper_pearson(b, m, confidence)
+    lo, hi = np.where(m > 0, lo, 0.0), np.where(m > 0, hi, 1.0)  # no discordant item: the whole range
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(m > 0, np.minimum(1.0, 2.0 * stats.binom.cdf(np.minimum(b, c), m, 0.5)), 1.0)
-        lo = np.where(b > 0, stats.beta.ppf(alpha / 2, b, c + 1), 0.0)
-        hi = np.where(c > 0, stats.beta.ppf(1 - alpha / 2, b + 1, c), 1.0)
         nn = np.where(n > 0, n, np.nan)
         effect = (b - c) / nn
         ci_low = m * (2 * lo - 1) / nn

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from evalaudit.contracts.compare import clopper_pearson
+from evalaudit.intervals import clopper_pearson
 from evalaudit.labelers.evidence import evidence_table, num, worker_table
 
 METHOD = ("honeypot: one-sided Fisher exact tests of false passes (leniency) and false fails (severity) on known "

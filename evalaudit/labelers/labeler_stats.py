@@ -16,6 +16,25 @@ from evalaudit.labelers import honeypot
 from evalaudit.labelers.evidence import num
 
 
+def dawid_skene_rates(ds, J, lab_names: np.ndarray, fm_names: np.ndarray) -> pa.Table:
+    """Per worker (labeler × failure mode): the binary Dawid–Skene fit's sensitivity, specificity and class
+    prior, and the judgments; NaN rates when no binary model was fitted (``ds`` None)."""
+    n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
+    if ds is not None:
+        return pa.table({
+            "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
+            "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
+            "sensitivity": ds.sensitivity, "specificity": ds.specificity, "prior": ds.prior[J.worker_fm],
+            "n": n_all.astype(np.int64),
+        })
+    nan = np.full(J.n_workers, np.nan)
+    return pa.table({
+        "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
+        "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
+        "sensitivity": nan, "specificity": nan, "prior": nan, "n": n_all.astype(np.int64),
+    })
+
+
 def labeler_stats(stats_t: pa.Table, ds_workers: pa.Table, spam_facts: dict, findings: list[Finding]) -> pa.Table:
     """One row per labeler × failure mode plus an 'all' row per labeler (DS rates weighted by judgments)."""
     w = ds_workers

@@ -48,7 +48,7 @@ from evalaudit.labelers import consensus as gold_consensus
 from evalaudit.labelers import findings as labeler_findings
 from evalaudit.labelers import labeler_stats as stats_table
 from evalaudit.labelers import leniency as lenient_rows
-from evalaudit.labelers.evidence import LENIENCY_SCHEMA, evidence_table, num, z_interval
+from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
 from evalaudit.stage import Context, StageResult, define_judgments, skip
 
 CONSENSUS_SCHEMA = gold_consensus.CONSENSUS_SCHEMA
@@ -166,7 +166,6 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     # the Dawid–Skene evidence reads items another labeler judged and nobody knows the answer to: known answers
     # are the honeypot evidence's (used once in the combined test), and single-label items only echo the prior
     ds_items_j = ((n_item >= 2) & (J.truth_code < 0))[J.item].astype(float)
-    n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
     d = None
@@ -177,36 +176,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
         # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`)
         d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
-        n_w = np.bincount(J.worker, weights=ds_items_j, minlength=J.n_workers)
-        ds_eff = truth_bias.effect(J.y, J.worker, loo, ds_items_j, J.n_workers)
-        mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
-        lo, hi, p = z_interval(mean_d, se, conf)
-        keep = (n_w >= lc.min_items) & ds_fm[J.worker_fm] & ds_eff["ok"]
-        labs, fms = lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep]
-        if mode == "positive":
-            parts.append(evidence_table(labs, fms, "dawid_skene", mean_d[keep], lo[keep], hi[keep], p[keep],
-                                        n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], truth_bias.METHOD))
-        elif J.n_labels == 2:  # per label: the reference label's row and its mirror for the other label
-            ref = J.reference
-            for k, sign in ((ref, 1.0), (1 - ref, -1.0)):
-                lo_k, hi_k = (lo, hi) if sign > 0 else (-hi, -lo)
-                rate_k = rate_w if sign > 0 else 1 - rate_w
-                parts.append(evidence_table(labs, fms, "dawid_skene", sign * mean_d[keep], lo_k[keep], hi_k[keep],
-                                            p[keep], n_w[keep], rate_k[keep], (rate_k - sign * mean_d)[keep],
-                                            truth_bias.METHOD, label=space.labels[k]))
-        ds_workers = pa.table({
-            "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
-            "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
-            "sensitivity": ds.sensitivity, "specificity": ds.specificity, "prior": ds.prior[J.worker_fm],
-            "n": n_all.astype(np.int64),
-        })
-    else:
-        nan = np.full(J.n_workers, np.nan)
-        ds_workers = pa.table({
-            "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),
-            "failure_mode": pa.array(fm_names[J.worker_fm], pa.string()),
-            "sensitivity": nan, "specificity": nan, "prior": nan, "n": n_all.astype(np.int64),
-        })
+        parts += truth_bias.evidence(J, loo, ds_items_j, ds_fm, mode, space.labels, lab_names, fm_names,
+                                     lc.min_items, conf)
+    ds_workers = stats_table.dawid_skene_rates(ds, J, lab_names, fm_names)
     leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf)
     # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
     # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
@@ -235,38 +207,16 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     if mode == "shift":
         d_drift, has_d = shift.differences(J, positive, excluded if excluded.any() else None)
     elif d is not None:
-        # discordance per judgment: vs the DS peer expectation where the item has other evidence, else vs peers'
-        # rate on the same failure mode in the same week (what an item-less comparison can stratify on)
-        week_peer = np.full(len(J.y), np.nan)
-        week_peer[timed] = drift.week_peer_rate(grid, J.worker[timed], J.week[timed], J.worker_fm)
-        d_drift = np.where(informative_j > 0, d, J.y - np.where(np.isnan(week_peer), J.y, week_peer))
+        # vs the DS peer expectation where the item has other evidence, else vs peers' rate that week
+        d_drift = drift.discordance(d, informative_j, grid, J.y, J.worker, J.week, timed, J.worker_fm)
         has_d = np.ones(len(J.y), dtype=bool)
     else:  # many unordered labels, no known acceptable one: disagreement with the leave-one-out consensus
         ref = reference.categorical(J, excluded if excluded.any() else None)
         d_drift, has_d = 1 - ref.agree, ref.has
     use = timed & has_d
-    cp = drift.change_points(J.worker[use], J.week[use], d_drift[use], J.n_workers, dc.min_judgments,
-                             dc.min_weeks, dc.q_max)
-    drift_q = severity.bh(cp["p_value"])
-    change = cp["after"] - cp["before"]
-    detected = (drift_q < dc.q_max) & (np.abs(change) / scale >= dc.min_change)
-    det = np.nonzero(np.nan_to_num(detected, nan=0).astype(bool))[0]
-    drift_table = pa.table({
-        "labeler_id": pa.array(lab_names[J.worker_labeler][det], pa.string()),
-        "failure_mode": pa.array(fm_names[J.worker_fm][det], pa.string()),
-        "change_date": drift.week_dates(cp["change_week"][det]),
-        "effect_before": cp["before"][det], "effect_after": cp["after"][det], "change": change[det],
-        "statistic": cp["stat"][det], "threshold": np.full(len(det), cp["threshold"]),
-        "p_value": cp["p_value"][det], "q_value": drift_q[det], "n": cp["n"][det],
-    })
-    ser = drift.series(grid, J.worker_fm)
-    drift_series = pa.table({
-        "labeler_id": pa.array(lab_names[J.worker_labeler[ser["worker"]]], pa.string()),
-        "failure_mode": pa.array(fm_names[J.worker_fm[ser["worker"]]], pa.string()),
-        "week": drift.week_dates(ser["week"]), "n": ser["n"].astype(np.int64),
-        "rate": ser["rate"], "peer_rate": ser["peer_rate"],
-    })
-    n_drift_tests = int(np.sum(~np.isnan(cp["p_value"])))
+    drift_table, drift_series, n_drift_tests = drift.tables(
+        grid, J.worker[use], J.week[use], d_drift[use], J.worker_labeler, J.worker_fm, lab_names, fm_names,
+        dc.min_judgments, dc.min_weeks, dc.q_max, dc.min_change, scale)
     ctx.progress("labelers", 4, 6)
 
     # -- concentration, profile -------------------------------------------------------------------------------

@@ -15,12 +15,18 @@ whose errors are symmetric, positive for one passing too much. Standard error: t
 the M-estimator (Huber 1967; Stefanski & Boos 2002, "The calculus of M-estimation", Am. Stat. 56(1)),
 ``A^-1 B A^-T`` with ``A = sum (1, T)(T, 1 - T)^T`` and ``B = sum psi psi^T``.
 
+:func:`evidence` turns the effects into the ``dawid_skene`` rows of the leniency table (one per labeler × failure
+mode, or a row per label and its mirror when leniency is measured per label on two labels).
+
 Pure statistics on per-judgment arrays; nothing here knows the configuration.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+
+from evalaudit.labelers.evidence import evidence_table, z_interval
 
 METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene posterior (moment estimates of "
           "sensitivity and specificity with the soft posterior as reference; (s - t) / 2, the positive rate on a "
@@ -64,3 +70,31 @@ def effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarra
         peer = pos / n
     return {"effect": eff, "se": se, "rate": rate, "peer_rate": peer, "sensitivity": s, "specificity": 1 - u,
             "ok": ok & np.isfinite(eff) & np.isfinite(se)}
+
+
+def evidence(J, loo: np.ndarray, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, lab_names: np.ndarray,
+             fm_names: np.ndarray, min_items: int, confidence: float) -> list[pa.Table]:
+    """The ``dawid_skene`` evidence rows, from the leave-this-labeler-out posterior ``loo`` of each judgment of
+    ``J``: per worker (labeler × failure mode) with at least ``min_items`` weighted judgments, on a failure mode
+    where Dawid–Skene ran (``fm_ok``, per failure mode) and a well-determined :func:`effect`. ``mode`` "positive":
+    one row per worker; another mode on two labels (per label): the reference label's row and its mirror for the
+    other label (``labels``: the label space's labels); on more labels none. ``weight``: as in :func:`effect`."""
+    parts = []
+    n_w = np.bincount(J.worker, weights=weight, minlength=J.n_workers)
+    ds_eff = effect(J.y, J.worker, loo, weight, J.n_workers)
+    mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
+    lo, hi, p = z_interval(mean_d, se, confidence)
+    keep = (n_w >= min_items) & fm_ok[J.worker_fm] & ds_eff["ok"]
+    labs, fms = lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep]
+    if mode == "positive":
+        parts.append(evidence_table(labs, fms, "dawid_skene", mean_d[keep], lo[keep], hi[keep], p[keep],
+                                    n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], METHOD))
+    elif J.n_labels == 2:  # per label: the reference label's row and its mirror for the other label
+        ref = J.reference
+        for k, sign in ((ref, 1.0), (1 - ref, -1.0)):
+            lo_k, hi_k = (lo, hi) if sign > 0 else (-hi, -lo)
+            rate_k = rate_w if sign > 0 else 1 - rate_w
+            parts.append(evidence_table(labs, fms, "dawid_skene", sign * mean_d[keep], lo_k[keep], hi_k[keep],
+                                        p[keep], n_w[keep], rate_k[keep], (rate_k - sign * mean_d)[keep],
+                                        METHOD, label=labels[k]))
+    return parts

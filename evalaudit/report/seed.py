@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
 
-from evalaudit.contracts import compare
+from evalaudit import intervals
 from evalaudit.report import svg
 
 CURRENT, AUDITED = "today's gold", "audited gold"
@@ -29,10 +29,10 @@ METHOD = "Wilson 95% interval per score"
 
 def wilson(score: float | None, n: int | None, confidence: float = 0.95) -> tuple[float | None, float | None]:
     """Wilson score interval of a share ``score`` of ``n`` items (None when undefined); the one Wilson interval of
-    the package, :func:`evalaudit.contracts.compare.wilson`."""
+    the package, :func:`evalaudit.intervals.wilson`."""
     if score is None or n is None or n <= 0 or not math.isfinite(score):
         return None, None
-    lo, hi = compare.wilson(round(score * n), int(n), confidence)
+    lo, hi = intervals.wilson(round(score * n), int(n), confidence)
     return float(lo), float(hi)
 
 

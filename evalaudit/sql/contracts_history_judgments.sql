@@ -1,8 +1,10 @@
 -- The history the batch's agreement is compared with: one row per judgment already in the store on the failure
 -- modes the batch covers, on the $max_items most recently judged items that two or more distinct labelers judged
 -- (the items agreement is measured on; recent history is the team's current level, and the cap bounds the cost
--- on large stores). `by_batch_labeler` = 1 marks the judgments of the batch's own labelers, so the caller can
--- measure their agreement among themselves where they shared enough items.
+-- on large stores). `among_batch_labelers` = 1 marks the judgments of the batch's own labelers on items two or more
+-- of them judged, so the caller can measure their agreement among themselves where they shared enough items.
+-- "Two or more distinct labelers" is MIN <> MAX of the (non-null) labeler ids: the same set as
+-- COUNT(DISTINCT ...) >= 2 without hashing every (item, labeler) pair.
 WITH batch_failure_modes AS (
     SELECT DISTINCT failure_mode
     FROM batch
@@ -19,26 +21,37 @@ history AS (
         l.labeler_id,
         l.label,
         l.labeled_at,
-        CASE WHEN w.labeler_id IS NULL THEN 0 ELSE 1 END AS by_batch_labeler
+        w.labeler_id AS batch_labeler_id
     FROM labels AS l
     JOIN batch_failure_modes AS f ON l.failure_mode = f.failure_mode
     LEFT JOIN batch_labelers AS w ON l.labeler_id = w.labeler_id
     WHERE l.item_id IS NOT NULL AND l.labeler_id IS NOT NULL AND l.label IS NOT NULL
 ),
 pairable AS (
-    SELECT item_id, MAX(labeled_at) AS last_labeled_at
+    SELECT
+        item_id,
+        MAX(labeled_at) AS last_labeled_at,
+        CASE WHEN MIN(batch_labeler_id) <> MAX(batch_labeler_id) THEN 1 ELSE 0 END AS shared_by_batch_labelers
     FROM history
     GROUP BY item_id
-    HAVING COUNT(DISTINCT labeler_id) >= 2
+    HAVING MIN(labeler_id) <> MAX(labeler_id)
 ),
 recent AS (
-    SELECT item_id
+    SELECT item_id, shared_by_batch_labelers
     FROM (
-        SELECT item_id, ROW_NUMBER() OVER (ORDER BY last_labeled_at DESC NULLS LAST, item_id) AS recency
+        SELECT
+            item_id,
+            shared_by_batch_labelers,
+            ROW_NUMBER() OVER (ORDER BY last_labeled_at DESC NULLS LAST, item_id) AS recency
         FROM pairable
     ) AS ranked
     WHERE recency <= $max_items
 )
-SELECT h.item_id, h.labeler_id, h.label, h.by_batch_labeler
+SELECT
+    h.item_id,
+    h.labeler_id,
+    h.label,
+    CASE WHEN h.batch_labeler_id IS NOT NULL AND r.shared_by_batch_labelers = 1 THEN 1 ELSE 0 END
+        AS among_batch_labelers
 FROM history AS h
 JOIN recent AS r ON h.item_id = r.item_id

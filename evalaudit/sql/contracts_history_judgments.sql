@@ -3,8 +3,9 @@
 -- (the items agreement is measured on; recent history is the team's current level, and the cap bounds the cost
 -- on large stores). `among_batch_labelers` = 1 marks the judgments of the batch's own labelers on items two or more
 -- of them judged, so the caller can measure their agreement among themselves where they shared enough items.
--- "Two or more distinct labelers" is MIN <> MAX of the (non-null) labeler ids: the same set as
--- COUNT(DISTINCT ...) >= 2 without hashing every (item, labeler) pair.
+-- "Two or more distinct labelers" is MIN <> MAX of the (non-null) labeler ids: the same items as
+-- COUNT(DISTINCT ...) >= 2 without hashing every (item, labeler) pair. The recent items are chosen from the
+-- narrow columns first; only their judgments are then read whole.
 WITH batch_failure_modes AS (
     SELECT DISTINCT failure_mode
     FROM batch
@@ -15,43 +16,41 @@ batch_labelers AS (
     FROM batch
     WHERE labeler_id IS NOT NULL
 ),
-history AS (
-    SELECT
-        l.item_id,
-        l.labeler_id,
-        l.label,
-        l.labeled_at,
-        w.labeler_id AS batch_labeler_id
+pairable AS (
+    SELECT l.item_id, MAX(l.labeled_at) AS last_labeled_at
     FROM labels AS l
     JOIN batch_failure_modes AS f ON l.failure_mode = f.failure_mode
-    LEFT JOIN batch_labelers AS w ON l.labeler_id = w.labeler_id
     WHERE l.item_id IS NOT NULL AND l.labeler_id IS NOT NULL AND l.label IS NOT NULL
-),
-pairable AS (
-    SELECT
-        item_id,
-        MAX(labeled_at) AS last_labeled_at,
-        CASE WHEN MIN(batch_labeler_id) <> MAX(batch_labeler_id) THEN 1 ELSE 0 END AS shared_by_batch_labelers
-    FROM history
-    GROUP BY item_id
-    HAVING MIN(labeler_id) <> MAX(labeler_id)
+    GROUP BY l.item_id
+    HAVING MIN(l.labeler_id) <> MAX(l.labeler_id)
 ),
 recent AS (
-    SELECT item_id, shared_by_batch_labelers
+    SELECT item_id
     FROM (
-        SELECT
-            item_id,
-            shared_by_batch_labelers,
-            ROW_NUMBER() OVER (ORDER BY last_labeled_at DESC NULLS LAST, item_id) AS recency
+        SELECT item_id, ROW_NUMBER() OVER (ORDER BY last_labeled_at DESC NULLS LAST, item_id) AS recency
         FROM pairable
     ) AS ranked
     WHERE recency <= $max_items
+),
+history AS (
+    SELECT l.item_id, l.labeler_id, l.label, w.labeler_id AS batch_labeler_id
+    FROM labels AS l
+    JOIN batch_failure_modes AS f ON l.failure_mode = f.failure_mode
+    JOIN recent AS r ON l.item_id = r.item_id
+    LEFT JOIN batch_labelers AS w ON l.labeler_id = w.labeler_id
+    WHERE l.labeler_id IS NOT NULL AND l.label IS NOT NULL
+),
+shared AS (
+    SELECT item_id
+    FROM history
+    WHERE batch_labeler_id IS NOT NULL
+    GROUP BY item_id
+    HAVING MIN(batch_labeler_id) <> MAX(batch_labeler_id)
 )
 SELECT
     h.item_id,
     h.labeler_id,
     h.label,
-    CASE WHEN h.batch_labeler_id IS NOT NULL AND r.shared_by_batch_labelers = 1 THEN 1 ELSE 0 END
-        AS among_batch_labelers
+    CASE WHEN h.batch_labeler_id IS NOT NULL AND s.item_id IS NOT NULL THEN 1 ELSE 0 END AS among_batch_labelers
 FROM history AS h
-JOIN recent AS r ON h.item_id = r.item_id
+LEFT JOIN shared AS s ON h.item_id = s.item_id

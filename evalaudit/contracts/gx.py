@@ -143,7 +143,8 @@ def validate(frames: dict[str, pd.DataFrame], specs: Sequence[Spec], examples: i
                         result_format=fmt).validate_expectation_suite(suite)
         for r in res.results:
             i = int(r.expectation_config.meta["evalaudit_spec"])
-            out[i] = _translate(specs[i], r, examples, frame, [c for c in index if c in specs[i].index_columns])
+            own = [c for c in index if c in specs[i].index_columns]
+            out[i] = _translate(specs[i], r, examples, frame, own if index else None)
     return [out[i] for i in range(len(specs))]
 
 
@@ -157,9 +158,10 @@ def _unexpected_rows(r: Any, positions: list[Any], frame: pd.DataFrame, index: l
     return [{c: frame.at[p, c] for c in columns} for p in positions]
 
 
-def _translate(spec: Spec, r: Any, examples: int, frame: pd.DataFrame, index: list[str]) -> ExpectationResult:
+def _translate(spec: Spec, r: Any, examples: int, frame: pd.DataFrame, index: list[str] | None
+               ) -> ExpectationResult:
     """The evalaudit record of one GX result; ``index``: the columns that identify an offending row for this
-    spec (those of its frame)."""
+    spec (those of its frame), None when no spec of the frame names any (its examples are then the values)."""
     result = dict(r.result or {})
     exc = r.exception_info or {}
     if exc.get("raised_exception"):
@@ -169,7 +171,7 @@ def _translate(spec: Spec, r: Any, examples: int, frame: pd.DataFrame, index: li
                                  note=f"could not be evaluated: {str(exc.get('exception_message'))[:300]}")
     # GX lists bare frame positions, which say nothing to a reader: the rows at those positions do
     positions = [p for p in result.get("partial_unexpected_index_list") or [] if isinstance(p, (int, np.integer))]
-    rows = _unexpected_rows(r, positions[:examples], frame, index) if index else []
+    rows = _unexpected_rows(r, positions[:examples], frame, index) if index is not None else []
     ex = [_example(e) for e in rows]
     if not ex and result.get("partial_unexpected_list"):
         ex = [{"value": clean(v)} for v in result["partial_unexpected_list"][:examples]]

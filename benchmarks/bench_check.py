@@ -3,7 +3,8 @@ against a 2M-judgment store.
 
 Targets (benchmarks/RESULTS.md): the small check costs at most 1 s beyond what importing Great Expectations alone costs
 on the same machine, so both are measured here, interleaved, in the same run (GX's import alone varies several-fold with
-the machine's load); the large check <= 20 s. Run: `python -m benchmarks.bench_check [--small-only] [--promote]`.
+the machine's load), and again in one process (GX imported first, then the check: the paired measure); the large check
+<= 20 s. Run: `python -m benchmarks.bench_check [--small-only] [--large-only] [--promote] [--no-compile]`.
 
 The stores hold synthetic histories (synth seed 0), an items table with honeypot answers and, for the large one, a
 labelers table; the batches are synth seed 1 with items renamed so they are new. Each check is a real `evalaudit
@@ -17,6 +18,7 @@ import os
 import shutil
 import statistics
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,24 +108,78 @@ def _small_setup() -> tuple[Path, Path]:
     return store, path
 
 
+#: a child that imports GX, then runs `evalaudit check` in the same process: the CPU and wall seconds after GX's
+#: import are the check's own cost, measured without the process-to-process swing of GX's import under load
+_PAIRED = """
+import os, resource, sys, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+import great_expectations, great_expectations.expectations
+c0, w0 = cpu(), time.perf_counter()
+from evalaudit.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    if e.code not in (0, None):
+        raise
+sys.stdout.flush()
+print(f"PAIRED {cpu() - c0:.4f} {time.perf_counter() - w0:.4f}", file=sys.stderr)
+"""
+
+
+def _byte_compile() -> str:
+    """Byte-compile evalaudit's modules as `pip install` does for a wheel. Where PYTHONDONTWRITEBYTECODE is set
+    (this project's sandboxes), an editable tree would otherwise compile its ~50 modules from source in every
+    process, about 0.1 s that no installed copy pays; Great Expectations' modules in site-packages are compiled."""
+    import compileall
+
+    import evalaudit
+
+    if "--no-compile" in sys.argv:
+        return "evalaudit's modules not byte-compiled (--no-compile)"
+    compileall.compile_dir(Path(evalaudit.__file__).parent, quiet=1)
+    return "evalaudit's modules byte-compiled first, as pip does when installing"
+
+
 def small(reps: int = 5) -> None:
-    """The 400-row check and GX's import alone, alternated ``reps`` times; medians and their difference."""
+    """The 400-row check and GX's import alone, alternated ``reps`` times; medians and their difference. Then the
+    paired measure: GX imported and the check run in one process, ``reps`` times."""
     store, path = _small_setup()
     gx_only = [sys.executable, "-c", "import great_expectations, great_expectations.expectations"]
     env = {"GX_ANALYTICS_ENABLED": "False"}
+    print(f"\n{_byte_compile()}; load average before {os.getloadavg()[0]:.1f}")
     print("\n| 400-row batch, 200k store | wall | CPU | peak RSS | result |\n|---|---|---|---|---|")
-    gx_times, check_times = [], []
+    gx_times, check_times, gx_walls, check_walls = [], [], [], []
     for i in range(reps):
         g, cpu = machine.measure_cpu(gx_only, env)
         gx_times.append(cpu)
+        gx_walls.append(g.seconds)
         print(f"| import great_expectations alone (rep {i + 1}) | {g.seconds:.2f} s | {cpu:.2f} s | "
               f"{g.peak_rss_gib:.2f} GiB | |")
+        t0 = time.perf_counter()
         check_times.append(_run(f"evalaudit check (rep {i + 1})", [str(path), "--store", str(store)]))
+        check_walls.append(time.perf_counter() - t0)
     gx_med, check_med = statistics.median(gx_times), statistics.median(check_times)
     diffs = [c - g for c, g in zip(check_times, gx_times, strict=True)]
     print(f"\nmedian CPU: check {check_med:.2f} s, GX import alone {gx_med:.2f} s, "
           f"difference {check_med - gx_med:.2f} s "
-          f"(per rep: {', '.join(f'{d:.2f}' for d in diffs)} s); load average {os.getloadavg()[0]:.1f}")
+          f"(per rep: {', '.join(f'{d:.2f}' for d in diffs)} s); median wall: check "
+          f"{statistics.median(check_walls):.2f} s, GX import alone {statistics.median(gx_walls):.2f} s, difference "
+          f"{statistics.median(check_walls) - statistics.median(gx_walls):.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    paired_cpu, paired_wall = [], []
+    for _ in range(reps):
+        m = machine.measure([sys.executable, "-c", _PAIRED, "check", str(path), "--store", str(store),
+                             "--format", "json"], env)
+        if m.returncode != 0:
+            sys.exit(f"paired check failed ({m.returncode}): {m.stderr}")
+        line = next(x for x in m.stderr.splitlines() if x.startswith("PAIRED "))
+        paired_cpu.append(float(line.split()[1]))
+        paired_wall.append(float(line.split()[2]))
+    print(f"in one process, after GX's import (paired): median CPU {statistics.median(paired_cpu):.2f} s "
+          f"(reps {', '.join(f'{x:.2f}' for x in paired_cpu)}), median wall {statistics.median(paired_wall):.2f} s "
+          f"(reps {', '.join(f'{x:.2f}' for x in paired_wall)}); load average {os.getloadavg()[0]:.1f}")
     shutil.rmtree(synth.WORK / "check_small", ignore_errors=True)
 
 
@@ -137,8 +193,10 @@ def main() -> None:
     print(f"\nbatch CSV {csv_path.stat().st_size / 2**20:.0f} MiB, Parquet {pq_path.stat().st_size / 2**20:.0f} MiB; "
           f"store {N_STORE:,} judgments\n\n| 1M-row batch, 2M store | wall | CPU | peak RSS | result |\n"
           "|---|---|---|---|---|")
-    _run("check 1M-row CSV batch", [str(csv_path), "--store", str(store)])
-    _run("check 1M-row Parquet batch", [str(pq_path), "--store", str(store)])
+    for i in range(2):
+        _run(f"check 1M-row CSV batch (rep {i + 1})", [str(csv_path), "--store", str(store)])
+        _run(f"check 1M-row Parquet batch (rep {i + 1})", [str(pq_path), "--store", str(store)])
+    print(f"\nload average {os.getloadavg()[0]:.1f}")
     if "--promote" in sys.argv:
         _run("check 1M-row CSV batch, relaxed batch bounds, --promote", [str(csv_path), "--store", str(store),
                                                                         "--config", str(relaxed), "--promote"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from evalaudit import __version__
 from evalaudit.config import Config
 from evalaudit.contracts import batch as batch_mod
-from evalaudit.contracts import batch_expectations, page, promote, row_expectations
+from evalaudit.contracts import batch_expectations, promote, row_expectations
 from evalaudit.contracts.gx import Spec, skipped, validate
 from evalaudit.contracts.result import FAILED, CheckResult, ExpectationResult
 from evalaudit.contracts.settings import validate_config
@@ -78,6 +78,8 @@ def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = No
     result.results = run_expectations(specs, cannot, frames, cfg.contracts.examples)
     if any(r.status == FAILED for r in result.results):
         result.status = "failed"
+    if promote_batch or docs is not None:
+        from evalaudit.contracts import page  # jinja2: only for a page to write (most checks write none)
     if promote_batch:
         if result.passed:
             promote.promote(store, path, result, fmt)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResult, clean
@@ -114,6 +115,8 @@ def validate(frames: dict[str, pd.DataFrame], specs: Sequence[Spec], examples: i
     addition makes even an ephemeral context serialise its configuration), and a frame's expectations share one
     suite whose example rows carry the union of their index columns (each result keeps only its own)."""
     gx, gxe = _gx()
+    from great_expectations.validator.v1_validator import Validator
+
     ctx = _context()
     definition = (ctx.data_sources.add_pandas("evalaudit").add_dataframe_asset("frames")
                   .add_batch_definition_whole_dataframe("whole"))
@@ -121,26 +124,44 @@ def validate(frames: dict[str, pd.DataFrame], specs: Sequence[Spec], examples: i
     for frame_name in dict.fromkeys(s.frame for s in specs):
         frame = frames[frame_name]
         mine = [(i, s) for i, s in enumerate(specs) if s.frame == frame_name]
-        batch = definition.get_batch(batch_parameters={"dataframe": frame})
+        if not frame.index.equals(pd.RangeIndex(len(frame))):
+            frame = frame.reset_index(drop=True)  # GX reports unexpected rows by index label: make it the position
         index = [c for c in dict.fromkeys(c for _, s in mine for c in s.index_columns) if c in frame.columns]
         suite = gx.ExpectationSuite(name=frame_name)
         for i, s in mine:
             expectation = s.build(gxe)
             expectation.meta = {"evalaudit_spec": i}  # GX does not keep the order results come back in
             suite.add_expectation(expectation)
+        # GX reports the unexpected rows by their index (here the frame position), the first ``examples`` of them;
+        # the example rows are read from those positions here. GX's own ``unexpected_index_column_names`` would
+        # do the same for every unexpected row, one cell at a time (seconds for thousands of rows, a minute for a
+        # batch failing on most of its 200k rows), before the list is cut to ``examples``.
         fmt: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": examples}
-        if index:
-            fmt["unexpected_index_column_names"] = index
-        res = batch.validate(suite, result_format=fmt)
+        # GX's validator over the batch definition, as ``Batch.validate`` builds it: fetching the batch first
+        # (``get_batch``) would build the same batch twice
+        res = Validator(batch_definition=definition, batch_parameters={"dataframe": frame},
+                        result_format=fmt).validate_expectation_suite(suite)
         for r in res.results:
             i = int(r.expectation_config.meta["evalaudit_spec"])
-            out[i] = _translate(specs[i], r, examples, set(index) - set(specs[i].index_columns))
+            own = [c for c in index if c in specs[i].index_columns]
+            out[i] = _translate(specs[i], r, examples, frame, own if index else None)
     return [out[i] for i in range(len(specs))]
 
 
-def _translate(spec: Spec, r: Any, examples: int, foreign: set[str]) -> ExpectationResult:
-    """The evalaudit record of one GX result; ``foreign``: index columns of the suite that are not this spec's,
-    dropped from its examples."""
+def _unexpected_rows(r: Any, positions: list[Any], frame: pd.DataFrame, index: list[str]) -> list[dict[str, Any]]:
+    """The unexpected rows at ``positions`` of ``frame`` as GX's ``unexpected_index_column_names`` lists them: the
+    expectation's own columns first, then the index columns."""
+    kw = r.expectation_config.kwargs
+    domain = ([kw["column"]] if "column" in kw else [kw["column_A"], kw["column_B"]] if "column_A" in kw
+              else list(kw.get("column_list") or []))
+    columns = [c for c in dict.fromkeys([*domain[:1], *index, *domain[1:]]) if c in frame.columns]
+    return [{c: frame.at[p, c] for c in columns} for p in positions]
+
+
+def _translate(spec: Spec, r: Any, examples: int, frame: pd.DataFrame, index: list[str] | None
+               ) -> ExpectationResult:
+    """The evalaudit record of one GX result; ``index``: the columns that identify an offending row for this
+    spec (those of its frame), None when no spec of the frame names any (its examples are then the values)."""
     result = dict(r.result or {})
     exc = r.exception_info or {}
     if exc.get("raised_exception"):
@@ -148,9 +169,10 @@ def _translate(spec: Spec, r: Any, examples: int, foreign: set[str]) -> Expectat
         return ExpectationResult(spec.expectation, spec.level, spec.description, FAILED,
                                  gx_type=r.expectation_config.type, column=spec.column, bound=spec.bound,
                                  note=f"could not be evaluated: {str(exc.get('exception_message'))[:300]}")
-    # without index columns GX lists bare frame positions, which say nothing to a reader
-    rows = [e for e in result.get("partial_unexpected_index_list") or [] if isinstance(e, dict)]
-    ex = [_example({k: v for k, v in e.items() if k not in foreign}) for e in rows[:examples]]
+    # GX lists bare frame positions, which say nothing to a reader: the rows at those positions do
+    positions = [p for p in result.get("partial_unexpected_index_list") or [] if isinstance(p, (int, np.integer))]
+    rows = _unexpected_rows(r, positions[:examples], frame, index) if index is not None else []
+    ex = [_example(e) for e in rows]
     if not ex and result.get("partial_unexpected_list"):
         ex = [{"value": clean(v)} for v in result["partial_unexpected_list"][:examples]]
     counts = (None, None) if spec.scalar else (_int(result.get("element_count")), _int(result.get("unexpected_count")))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,7 +52,7 @@ class ExpectationResult:
         return self.status != FAILED
 
     def to_json(self) -> dict[str, Any]:
-        return {**{k: clean(v) for k, v in asdict(self).items()}, "passed": self.passed}
+        return {**_fields_json(self), "passed": self.passed}
 
     def headline(self) -> str:
         """``✗ description — 3 of 1,000 rows`` style first line."""
@@ -96,7 +96,7 @@ class CheckResult:
         return [r for r in self.results if r.status == FAILED]
 
     def to_json(self) -> dict[str, Any]:
-        doc = {k: clean(v) for k, v in asdict(self).items() if k != "results"}
+        doc = _fields_json(self, skip="results")
         doc["passed"] = self.passed
         doc["n_expectations"] = len(self.results)
         doc["n_failed"] = len(self.failed)
@@ -161,8 +161,23 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
+def _fields_json(obj: Any, skip: str = "") -> dict[str, Any]:
+    """The dataclass's fields, JSON-ready. Not ``dataclasses.asdict``, which deep-copies every value first: a
+    large batch's shift details (tens of thousands of records) were copied twice and cleaned once."""
+    return {f.name: clean(getattr(obj, f.name)) for f in fields(obj) if f.name != skip}
+
+
 def clean(value: Any) -> Any:
     """JSON-ready: numpy scalars to Python, NaN/inf to None, timestamps to ISO text, recursively."""
+    kind = type(value)  # the plain types of a details record first: exact types, so numpy's subclasses go below
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(k): clean(v) for k, v in value.items()}
+    if kind is list:
+        return [clean(v) for v in value]
     if isinstance(value, np.datetime64):  # .item() of a nanosecond datetime64 is an int: convert explicitly
         import pandas as pd  # here, not at the top: `evalaudit run` reads results without needing pandas
 

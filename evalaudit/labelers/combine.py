@@ -76,7 +76,8 @@ def combine(rows: pa.Table, sigma0: np.ndarray, worker: np.ndarray, include: np.
     lab = rows["labeler_id"].to_pylist()
     fm = rows["failure_mode"].to_pylist()
     effect, lo, hi, p = (num(rows, c) for c in ("effect", "ci_low", "ci_high", "p_value_mid"))
-    n_row = num(rows, "n")
+    n_row, p_exact = num(rows, "n"), num(rows, "p_value")
+    labeler_rate, peer_rate = rows["labeler_rate"].to_pylist(), rows["peer_rate"].to_pylist()
     with np.errstate(invalid="ignore", divide="ignore"):
         se = (hi - lo) / (2 * zc) * sigma0
     z = _signed_z(p, effect)
@@ -92,7 +93,7 @@ def combine(rows: pa.Table, sigma0: np.ndarray, worker: np.ndarray, include: np.
         w = int(worker[m[0]])
         if len(m) == 1:
             i = m[0]
-            e, ci_l, ci_h, pv, n = effect[i], lo[i], hi[i], num(rows, "p_value")[i], n_row[i]
+            e, ci_l, ci_h, pv, n = effect[i], lo[i], hi[i], p_exact[i], n_row[i]
         else:
             R = np.empty((len(m), len(m)))
             for a in range(len(m)):
@@ -122,8 +123,8 @@ def combine(rows: pa.Table, sigma0: np.ndarray, worker: np.ndarray, include: np.
         out["p_value"].append(float(pv))
         out["q_value"].append(np.nan)
         out["n"].append(round(float(n)))
-        out["labeler_rate"].append(rows["labeler_rate"][int(head)].as_py())
-        out["peer_rate"].append(rows["peer_rate"][int(head)].as_py())
+        out["labeler_rate"].append(labeler_rate[head])
+        out["peer_rate"].append(peer_rate[head])
         out["method"].append(METHOD.format(parts=", ".join(ks)))
         out["parts"].append(",".join(ks))
         out["p_value_mid"].append(float(pv))

@@ -35,7 +35,9 @@ label_codes AS (
     FROM (SELECT DISTINCT label FROM labels WHERE label IS NOT NULL) AS v
 ),
 item_counts AS (
-    -- what needs no de-duplication, per item over all its judgments (keeps the aggregation below narrow)
+    -- what needs no de-duplication, per item over all its judgments, when the store holds repeated judgments
+    -- ($repeats = 1); without them every row counts, and the same sums come from the judgments below (no second
+    -- pass over the labels)
     SELECT
         item_id,
         COUNT(*) AS n_judgments,
@@ -43,6 +45,7 @@ item_counts AS (
         SUM(CASE WHEN guideline_version = $current_guideline THEN 1 ELSE 0 END) AS n_current_guideline,
         SUM(CASE WHEN guideline_version IS NOT NULL THEN 1 ELSE 0 END) AS n_with_guideline
     FROM labels
+    WHERE $repeats = 1
     GROUP BY item_id
 ),
 marked AS (
@@ -53,6 +56,9 @@ marked AS (
         l.labeler_id,
         lc.code AS label_code,
         l.failure_mode,
+        l.labeled_at,
+        CASE WHEN l.guideline_version = $current_guideline THEN 1 ELSE 0 END AS in_current_guideline,
+        CASE WHEN l.guideline_version IS NOT NULL THEN 1 ELSE 0 END AS with_guideline,
         CASE WHEN f.labeler_id IS NULL THEN 1 ELSE 0 END AS kept
     FROM judgments AS l
     LEFT JOIN label_codes AS lc ON l.label = lc.label
@@ -69,7 +75,10 @@ label_rows AS (
         COUNT(*) AS n,
         SUM(m.kept) AS n_kept,
         SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS n_labelers_left,
-        MIN(m.failure_mode) AS failure_mode
+        MIN(m.failure_mode) AS failure_mode,
+        MAX(m.labeled_at) AS last_labeled_at,
+        SUM(m.in_current_guideline) AS n_current_guideline,
+        SUM(m.with_guideline) AS n_with_guideline
     FROM marked AS m
     LEFT JOIN roster AS r ON m.labeler_id = r.labeler_id
     GROUP BY m.item_id, m.label_code
@@ -87,6 +96,9 @@ judged AS (
         SUM(lr.n) AS n_labelers,
         SUM(lr.n_labelers_left) AS n_labelers_left,
         MIN(lr.failure_mode) AS labels_failure_mode,
+        MAX(lr.last_labeled_at) AS last_labeled_at,
+        SUM(lr.n_current_guideline) AS n_current_guideline,
+        SUM(lr.n_with_guideline) AS n_with_guideline,
         MAX(lr.n) AS n_top,
         max_by(lr.label_code, lr.n * 1000000000 + lr.label_code) AS top_high,
         max_by(lr.label_code, lr.n * 1000000000 - lr.label_code) AS top_low,
@@ -107,10 +119,10 @@ facts AS (
         i.honeypot_label,
         j.n_labelers,
         j.n_labelers_left,
-        ic.n_judgments,
-        ic.last_labeled_at,
-        ic.n_current_guideline,
-        ic.n_with_guideline,
+        CASE WHEN $repeats = 1 THEN ic.n_judgments ELSE j.n_labelers END AS n_judgments,
+        CASE WHEN $repeats = 1 THEN ic.last_labeled_at ELSE j.last_labeled_at END AS last_labeled_at,
+        CASE WHEN $repeats = 1 THEN ic.n_current_guideline ELSE j.n_current_guideline END AS n_current_guideline,
+        CASE WHEN $repeats = 1 THEN ic.n_with_guideline ELSE j.n_with_guideline END AS n_with_guideline,
         j.n_top,
         j.top_high,
         j.top_low,

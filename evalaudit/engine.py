@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,6 +74,7 @@ class DuckDBEngine:
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None, memory_limit: str | None = None) -> None:
         self.con = con or duckdb.connect(config={"threads": _threads()})
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")  # a streamed result (stream) would draw one on stderr
         # return freed memory to the OS soon after a query (see evalaudit/__init__.py, which makes it immediate
         # when evalaudit is imported before duckdb)
         self.con.execute("SET allocator_background_threads = true")
@@ -158,6 +159,12 @@ class DuckDBEngine:
         used = {k: v for k, v in params.items() if f"${k}" in text}
         rel = self.con.sql(text, params=used or None)
         return rel.to_arrow_table() if rel is not None else pa.table({})
+
+    def stream(self, name: str, batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        """The named query's rows as record batches of about ``batch_rows``, in the order :meth:`query` returns
+        them, without the whole result in memory at once (a caller that reduces each batch holds only its
+        reduction)."""
+        yield from self.con.sql(named_sql.load(name)).to_arrow_reader(batch_rows)
 
     def close(self) -> None:
         self.con.close()

@@ -135,11 +135,12 @@ def stage(ctx: Context) -> StageResult:
     Everything per item comes from one query (``items_facts``, which also marks the judgments the flagged
     labelers' are set aside from); the rest is vectorised over its columns."""
     cfg = ctx.cfg
-    define_judgments(ctx)  # the one repeated-judgment policy: the view `judgments` every stage reads
+    counted = define_judgments(ctx)  # the one repeated-judgment policy: the view `judgments` every stage reads
     moment = gold_owner.as_of(ctx.cfg)
     guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
     flagged = _register_inputs(ctx)
-    facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment)
+    facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment,
+                             repeats=int(counted["n_rows"] > counted["n_judgments"]))
     n = facts.num_rows
     positive = ctx.labels.positive
     labels_seen = [v for v in ctx.engine.query("agreement_label_values").column("label").to_pylist() if v is not None]

@@ -223,3 +223,56 @@ def test_load_with_repeats_keeps_the_latest_and_registers_its_table():
     assert J.y.tolist().count(0) == 1
     act = {(r["labeler_id"], r["failure_mode"]): r for r in eng.query("labelers_activity").to_pylist()}
     assert act[("x", "all")]["median_duration_s"] == 9.0
+
+
+def _raw_labels(seed: int, n: int = 5_000) -> pa.Table:
+    """Label rows in random order: item ids shared across failure modes on some items (so both forms of the item ×
+    failure-mode coding run), a few null batches and times."""
+    rng = np.random.default_rng(seed)
+    item = rng.integers(0, 1_500, n)
+    fm = np.where(item % 7 == 0, rng.integers(0, 3, n), item % 3)  # every 7th item on several failure modes
+    ts = rng.integers(0, 10**12, n)
+    return pa.table({
+        "item_id": pa.array([f"it{i:05d}" for i in item]),
+        "labeler_id": pa.array([f"lab{i:02d}" for i in rng.integers(0, 40, n)]),
+        "label": pa.array(rng.choice(["pass", "fail"], n)),
+        "failure_mode": pa.array([f"fm{i}" for i in fm]),
+        "labeled_at": pa.array(ts, pa.timestamp("us", tz="UTC"), mask=rng.random(n) < 0.05),
+        "batch_id": pa.array([f"b{i}" for i in rng.integers(0, 30, n)], mask=rng.random(n) < 0.2),
+        "duration_s": rng.random(n),
+    })
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_streamed_fetch_codes_as_the_whole_result_would(seed):
+    """Coding the judgments batch by batch (small batches here) gives the codes and dictionaries that coding the
+    whole fetched table at once gives: first appearance for items and batches, sorted order for labelers and
+    failure modes."""
+    eng = engine_for_tables({"labels": _raw_labels(seed), "judgments": _raw_labels(seed)})
+    whole = eng.query("labelers_judgments")
+    eng.stream = lambda name: type(eng).stream(eng, name, 333)  # many batches
+    got = judgments._fetch(eng, ("fail", "pass"))
+    item, item_dict = judgments.codes(whole["item_id"])
+    lab, labelers = judgments.codes(whole["labeler_id"], canonical=True)
+    fm, fms = judgments.codes(whole["failure_mode"], canonical=True)
+    batch = pa.compute.dictionary_encode(whole["batch_id"].combine_chunks()).indices
+    np.testing.assert_array_equal(got["item"], item)
+    np.testing.assert_array_equal(got["lab"], lab)
+    np.testing.assert_array_equal(got["fm"], fm)
+    np.testing.assert_array_equal(got["batch"], pa.compute.fill_null(batch, -1).to_numpy(zero_copy_only=False))
+    assert got["item_dict"].equals(item_dict) and got["labelers"].equals(labelers) and got["fms"].equals(fms)
+    np.testing.assert_array_equal(got["timed"], whole["labeled_at"].is_valid().to_numpy(zero_copy_only=False))
+
+
+@pytest.mark.parametrize("one_minor", [True, False])
+def test_compact_codes_pairs_in_order(one_minor):
+    """Dense codes of (major, minor) pairs in (major, minor) order, with the first row of each, whether every major
+    has one minor (the short path) or not."""
+    rng = np.random.default_rng(3)
+    major = rng.integers(0, 500, 4_000)
+    major[:500] = np.arange(500)  # every major occurs
+    minor = major % 4 if one_minor else rng.integers(0, 4, len(major))
+    code, first = judgments._compact(major, minor, 4)
+    pairs, inverse = np.unique(major.astype(np.int64) * 4 + minor, return_inverse=True)
+    np.testing.assert_array_equal(code, inverse)
+    np.testing.assert_array_equal(first, [np.flatnonzero(inverse == c)[0] for c in range(len(pairs))])

@@ -76,55 +76,62 @@ def combine(rows: pa.Table, sigma0: np.ndarray, worker: np.ndarray, include: np.
     lab = rows["labeler_id"].to_pylist()
     fm = rows["failure_mode"].to_pylist()
     effect, lo, hi, p = (num(rows, c) for c in ("effect", "ci_low", "ci_high", "p_value_mid"))
-    n_row = num(rows, "n")
+    n_row, p_exact = num(rows, "n"), num(rows, "p_value")
+    labeler_rate, peer_rate = rows["labeler_rate"].to_pylist(), rows["peer_rate"].to_pylist()
     with np.errstate(invalid="ignore", divide="ignore"):
         se = (hi - lo) / (2 * zc) * sigma0
     z = _signed_z(p, effect)
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(effect) & np.isfinite(p) & np.isfinite(se) & (se > 0)
     groups: dict[tuple, list[int]] = {}
-    for i in idx:
-        if np.isfinite(effect[i]) and np.isfinite(p[i]) and np.isfinite(se[i]) and se[i] > 0:
-            groups.setdefault((lab[i], fm[i], label[i]), []).append(int(i))
-    out: dict[str, list] = {c: [] for c in LENIENCY_SCHEMA.names}
-    for (lb, f, lbl), members in groups.items():
+    for i in idx[usable[idx]].tolist():  # in row order: groups come in the order their first row does
+        groups.setdefault((lab[i], fm[i], label[i]), []).append(i)
+    cols: dict[str, list] = {c: [] for c in ("e", "ci_l", "ci_h", "pv", "n", "head")}
+    parts: list[str] = []
+    methods: dict[str, str] = {}
+    for members in groups.values():
+        if len(members) == 1:  # a single part is passed on unchanged
+            i = members[0]
+            for c, v in zip(cols, (effect[i], lo[i], hi[i], p_exact[i], n_row[i], i), strict=True):
+                cols[c].append(v)
+            parts.append(kind[i])
+            continue
         members.sort(key=lambda i: kind[i])
         m = np.asarray(members)
         ks = [kind[i] for i in m]
         w = int(worker[m[0]])
-        if len(m) == 1:
-            i = m[0]
-            e, ci_l, ci_h, pv, n = effect[i], lo[i], hi[i], num(rows, "p_value")[i], n_row[i]
-        else:
-            R = np.empty((len(m), len(m)))
-            for a in range(len(m)):
-                for b in range(len(m)):
-                    na, nb = shared[(ks[a], ks[a])][w], shared[(ks[b], ks[b])][w]
-                    R[a, b] = 1.0 if a == b else (shared[(ks[a], ks[b])][w] / np.sqrt(na * nb)
-                                                  if na > 0 and nb > 0 else 0.0)
-            s = se[m]
-            wz = 1 / s
-            Z = float(wz @ z[m] / np.sqrt(wz @ R @ wz))
-            pv = float(2 * stats.norm.sf(abs(Z)))
-            v = 1 / s**2
-            e = float(v @ effect[m] / v.sum())
-            se_c = float(np.sqrt((v * s) @ R @ (v * s)) / v.sum())
-            ci_l, ci_h = e - zc * se_c, e + zc * se_c
-            # distinct judgments: the parts' counts less what pairs of them share (inclusion–exclusion to pairs)
-            n = max(float(n_row[m].max()), float(n_row[m].sum()) - sum(
-                shared[(ks[a], ks[b])][w] for a in range(len(m)) for b in range(a + 1, len(m))))
+        R = np.empty((len(m), len(m)))
+        for a in range(len(m)):
+            for b in range(len(m)):
+                na, nb = shared[(ks[a], ks[a])][w], shared[(ks[b], ks[b])][w]
+                R[a, b] = 1.0 if a == b else (shared[(ks[a], ks[b])][w] / np.sqrt(na * nb)
+                                              if na > 0 and nb > 0 else 0.0)
+        s = se[m]
+        wz = 1 / s
+        Z = float(wz @ z[m] / np.sqrt(wz @ R @ wz))
+        pv = float(2 * stats.norm.sf(abs(Z)))
+        v = 1 / s**2
+        e = float(v @ effect[m] / v.sum())
+        se_c = float(np.sqrt((v * s) @ R @ (v * s)) / v.sum())
+        # distinct judgments: the parts' counts less what pairs of them share (inclusion–exclusion to pairs)
+        n = max(float(n_row[m].max()), float(n_row[m].sum()) - sum(
+            shared[(ks[a], ks[b])][w] for a in range(len(m)) for b in range(a + 1, len(m))))
         head = m[np.argmin(se[m])]  # the most precise part describes the rates
-        out["labeler_id"].append(lb)
-        out["failure_mode"].append(f)
-        out["evidence"].append("combined")
-        out["label"].append(lbl)
-        out["effect"].append(float(e))
-        out["ci_low"].append(float(ci_l))
-        out["ci_high"].append(float(ci_h))
-        out["p_value"].append(float(pv))
-        out["q_value"].append(np.nan)
-        out["n"].append(round(float(n)))
-        out["labeler_rate"].append(rows["labeler_rate"][int(head)].as_py())
-        out["peer_rate"].append(rows["peer_rate"][int(head)].as_py())
-        out["method"].append(METHOD.format(parts=", ".join(ks)))
-        out["parts"].append(",".join(ks))
-        out["p_value_mid"].append(float(pv))
+        for c, val in zip(cols, (e, e - zc * se_c, e + zc * se_c, pv, n, int(head)), strict=True):
+            cols[c].append(val)
+        parts.append(",".join(ks))
+    k = len(parts)
+    head = np.asarray(cols["head"], dtype=np.int64)
+    pv = np.asarray(cols["pv"], dtype=np.float64)
+    out = {
+        "labeler_id": [key[0] for key in groups], "failure_mode": [key[1] for key in groups],
+        "evidence": ["combined"] * k, "label": [key[2] for key in groups],
+        "effect": np.asarray(cols["e"], dtype=np.float64), "ci_low": np.asarray(cols["ci_l"], dtype=np.float64),
+        "ci_high": np.asarray(cols["ci_h"], dtype=np.float64), "p_value": pv, "q_value": np.full(k, np.nan),
+        "n": [round(float(x)) for x in cols["n"]],
+        "labeler_rate": [labeler_rate[i] for i in head], "peer_rate": [peer_rate[i] for i in head],
+        "method": [methods.get(x) or methods.setdefault(x, METHOD.format(parts=x.replace(",", ", ")))
+                   for x in parts],
+        "parts": parts, "p_value_mid": pv,
+    }
     return pa.table(out, schema=LENIENCY_SCHEMA)

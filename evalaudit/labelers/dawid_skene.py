@@ -81,8 +81,11 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     pos_w = np.bincount(ws, weights=ys, minlength=n_workers)
     items_per_group = np.bincount(item_group, minlength=n_groups).astype(float)
     yb = ys > 0
+    not_y = ~yb
 
     post = per_item_sum(ys) / np.maximum(n_item, 1)
+    n_judgments = len(ys)
+    del ys  # T·y below is T where y = 1 and 0 elsewhere: the float copy of y is not kept through the iterations
     post[known] = truth[known]
     log_odds = np.zeros(n_items)
     # per-judgment buffers written in place every iteration (no new 10M-element arrays per step): the item code of
@@ -90,8 +93,8 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     # two-column table of log likelihood ratios (worker, said positive)
     it_s = np.repeat(np.arange(n_items, dtype=np.int32 if n_items < 2**31 else np.int64), n_item)
     cell = ws.astype(np.int32 if 2 * n_workers < 2**31 else np.int64) * 2 + yb
-    t = np.empty(len(ys))
-    contrib_s = np.zeros(len(ys))
+    t = np.empty(n_judgments)
+    contrib_s = np.zeros(n_judgments)
     lr = np.empty(2 * n_workers)
     sens = np.full(n_workers, 0.5)
     spec = np.full(n_workers, 0.5)
@@ -104,8 +107,8 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
         prior = (np.bincount(item_group, weights=post, minlength=n_groups) + 1.0) / (items_per_group + 2.0)
         np.take(post, it_s, out=t)
         t_w = np.bincount(ws, weights=t, minlength=n_workers)  # sum of T over the worker's items
-        tp_w = np.bincount(ws, weights=np.multiply(t, ys, out=t), minlength=n_workers)  # sum T*y (T not needed
-        # after this)
+        np.copyto(t, 0.0, where=not_y)  # T*y for y in {0, 1} (T is not needed after this)
+        tp_w = np.bincount(ws, weights=t, minlength=n_workers)  # sum T*y
         tn_w = (n_w - pos_w) - (t_w - tp_w)  # sum (1-T)(1-y)
         neg_w = n_w - t_w  # sum (1-T)
         g_pos = np.bincount(worker_group, weights=t_w, minlength=n_groups)
@@ -132,7 +135,7 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     if presorted:
         contrib = contrib_s
     else:
-        contrib = np.empty(len(ys))
+        contrib = np.empty(n_judgments)
         contrib[order] = contrib_s
     peer_sens = _weighted_median(sens, worker_group, n_w, n_groups)
     peer_spec = _weighted_median(spec, worker_group, n_w, n_groups)

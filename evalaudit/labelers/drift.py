@@ -113,10 +113,15 @@ def week_peer_rate(g: WeekGrid, worker: np.ndarray, week: np.ndarray, worker_fm:
     nobody else labeled it that week)."""
     if len(worker) == 0:
         return np.zeros(0)
-    f, k = worker_fm[worker], week - g.w0
-    others = g.fm_count[f, k] - g.count[worker, k]
+    # the rate per worker × week cell once (the same arithmetic per cell), then one gather per judgment
+    fm_count, fm_pos = g.fm_count[worker_fm], g.fm_pos[worker_fm]
+    fm_count -= g.count
+    fm_pos -= g.pos
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(others > 0, (g.fm_pos[f, k] - g.pos[worker, k]) / others, np.nan)
+        rate = np.where(fm_count > 0, fm_pos / fm_count, np.nan)
+    del fm_count, fm_pos
+    cell = worker.astype(np.int64) * rate.shape[1] + (week - g.w0)
+    return rate.ravel()[cell]
 
 
 def week_dates(week: np.ndarray) -> pa.Array:

@@ -109,15 +109,106 @@ def codes(column: pa.ChunkedArray | pa.Array, canonical: bool = False) -> tuple[
 
 
 def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes for the pairs (major, minor) that occur; returns (code per row, first row of each code)."""
-    key = major.astype(np.int64) * n_minor + minor
-    present = np.zeros(int(key.max()) + 1 if len(key) else 0, dtype=bool)
-    present[key] = True
-    mapping = np.cumsum(present, dtype=np.int32) - 1
-    code = mapping[key]
-    first = np.full(int(present.sum()), -1, dtype=np.int64)
+    """Dense codes for the pairs (major, minor) that occur, in (major, minor) order; returns (code per row, first
+    row of each code)."""
+    n_major = int(major.max()) + 1 if len(major) else 0
+    only = np.zeros(n_major, dtype=minor.dtype)
+    only[major] = minor
+    seen = np.zeros(n_major, dtype=bool)
+    seen[major] = True
+    if seen.all() and np.array_equal(only[major], minor):
+        # every major code occurs, each with one minor (an item judged on one failure mode): the pair's code is the
+        # major code itself — without the (major × minor)-sized table below (150M entries for 7.5M items × 20
+        # failure modes, 0.6 GiB of int32 at 30M judgments)
+        code = major.astype(np.int32)
+    else:
+        key = major.astype(np.int64) * n_minor + minor
+        present = np.zeros(int(key.max()) + 1 if len(key) else 0, dtype=bool)
+        present[key] = True
+        mapping = np.cumsum(present, dtype=np.int32) - 1
+        code = mapping[key]
+        del key, present, mapping
+    del only, seen
+    first = np.full(int(code.max()) + 1 if len(code) else 0, -1, dtype=np.int64)
     first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # any row of each code (here: the first)
     return code, first
+
+
+class _FirstSeen:
+    """Integer codes for a column read batch by batch, numbered in order of first appearance: the codes and the
+    dictionary ``pc.dictionary_encode`` gives over the whole column (a null is -1), without the whole column."""
+
+    def __init__(self) -> None:
+        self.index: dict = {}
+        self.type: pa.DataType | None = None
+
+    def add(self, column: pa.Array) -> np.ndarray:
+        self.type = self.type or column.type
+        enc = pc.dictionary_encode(column)
+        local = enc.dictionary.to_pylist()
+        mapping = np.fromiter((self.index.setdefault(v, len(self.index)) for v in local), dtype=np.int32,
+                              count=len(local))
+        idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        return np.where(idx >= 0, mapping[np.maximum(idx, 0)] if len(mapping) else -1, -1).astype(np.int32)
+
+    def dictionary(self) -> pa.Array:
+        return pa.array(list(self.index), self.type or pa.string())
+
+
+def _canonical(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Codes renumbered in the sorted order of their values (as :func:`codes` with ``canonical``)."""
+    if not len(dictionary):
+        return codes, dictionary
+    order = pc.array_sort_indices(dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return rank[codes], dictionary.take(pa.array(order))
+
+
+def _renumber(codes: np.ndarray) -> np.ndarray:
+    """Codes (-1: none) renumbered by first appearance, as dictionary-encoding the rows left would number them."""
+    present = codes >= 0
+    if not present.any():
+        return codes
+    values, first = np.unique(codes[present], return_index=True)
+    rank = np.empty(len(values), dtype=np.int32)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(values), dtype=np.int32)
+    out = np.full(len(codes), -1, dtype=np.int32)
+    out[present] = rank[np.searchsorted(values, codes[present])]
+    return out
+
+
+def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
+    """The named query ``labelers_judgments`` read batch by batch and coded as it arrives, so that only the item
+    ids (coded once all are in: their codes follow first appearance) and the integer codes are ever held — not the
+    whole result with its labeler, failure-mode, label and batch strings (at 30M judgments that table alone was
+    about 4 GiB). The codes are those of coding the whole result at once."""
+    stream = getattr(engine, "stream", None)
+    batches = stream("labelers_judgments") if stream is not None else engine.query("labelers_judgments").to_batches()
+    items: list[pa.Array] = []
+    labs, fms, batch_ids = _FirstSeen(), _FirstSeen(), _FirstSeen()
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("lab", "fm", "code", "ts", "timed", "batch")}
+    for rb in batches:
+        items.append(rb.column("item_id"))
+        parts["lab"].append(labs.add(rb.column("labeler_id")))
+        parts["fm"].append(fms.add(rb.column("failure_mode")))
+        parts["code"].append(_label_codes(rb.column("label"), labels))
+        ts_col = rb.column("labeled_at").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        parts["timed"].append(pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool))
+        parts["ts"].append(pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64))
+        parts["batch"].append(batch_ids.add(rb.column("batch_id")))
+        del rb, ts_col
+    out: dict = {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k == "ts" else
+                                                            bool if k == "timed" else np.int32))
+                 for k, v in parts.items()}
+    del parts
+    column = pa.chunked_array(items, type=items[0].type if items else pa.string())
+    del items
+    out["item"], out["item_dict"] = codes(column)
+    del column
+    out["lab"], out["labelers"] = _canonical(out["lab"], labs.dictionary())
+    out["fm"], out["fms"] = _canonical(out["fm"], fms.dictionary())
+    return out
 
 
 def _nominal_space(engine: Engine, positive: str):
@@ -158,6 +249,7 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     repeated-judgment policy; defined here unless ``defined``), register the views this stage's queries read
     (``labelers_judgments``, ``labelers_items``) and encode the judgments for numpy. ``space`` is the run's
     :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored)."""
+    table: pa.Table | None = None
     n_rows = None
     if not defined:
         from evalaudit.stage import judgments_view
@@ -168,21 +260,11 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     labels = tuple(space.labels)
     items = engine.query("labelers_items") if engine.has_table("items") else _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
-    table = engine.query("labelers_judgments")
-    # each column is coded and then dropped from the fetched table, so the strings of one column at a time are
-    # alive beside the codes (at 10M judgments the fetched table alone is about 1 GiB)
-    item_raw, item_dict = codes(table["item_id"])
-    table = table.drop_columns(["item_id"])
-    lab, labelers = codes(table["labeler_id"], canonical=True)
-    table = table.drop_columns(["labeler_id"])
-    fm, fms = codes(table["failure_mode"], canonical=True)
-    table = table.drop_columns(["failure_mode"])
-    code = _label_codes(table["label"], labels)
-    table = table.drop_columns(["label"])
-    ts_col = table["labeled_at"].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    timed = pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool)
-    ts = pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    del ts_col
+    cols = _fetch(engine, labels)
+    item_raw, item_dict, lab, labelers, fm, fms = (cols[k] for k in ("item", "item_dict", "lab", "labelers", "fm",
+                                                                     "fms"))
+    code, ts, timed, batch = cols["code"], cols["ts"], cols["timed"], cols["batch"]
+    del cols
     n_raw = len(ts) if n_rows is None else n_rows
     # judgments sorted by item (then labeler) once, so per-item work downstream (Dawid–Skene, labeler pairs) is
     # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
@@ -196,19 +278,14 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     if repeated:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
         keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))
-        table = table.take(pa.array(keep))
+        # the kept rows' times and durations for the view (a view of raw labels only: the pipeline's `judgments`
+        # holds one judgment per labeler and item, so this is not the path a run takes)
+        table = engine.query("labelers_judgments").select(["labeled_at", "duration_s"]).take(pa.array(keep))
         item_raw, lab, fm, ts, timed, code = item_raw[keep], lab[keep], fm[keep], ts[keep], timed[keep], code[keep]
+        batch = _renumber(batch[keep])
         item, item_first = _compact(item_raw, fm, len(fms))
         order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
     del key
-    batch_col = table["batch_id"]
-    if batch_col.null_count == len(batch_col):
-        batch = np.full(len(ts), -1, dtype=np.int32)
-    else:
-        enc = pc.dictionary_encode(batch_col.combine_chunks())
-        batch = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-        del enc
-    del batch_col
     # the view later queries read keeps only what they use (the codes above hold the rest), to save memory; with
     # no repeated judgment set aside here it is the query itself, read again from the store when used, so no copy
     # of the judgments' strings stays in memory through the stage

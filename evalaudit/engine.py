@@ -45,6 +45,9 @@ class Engine(Protocol):
     def sql(self, text: str, **params: Any) -> pa.Table:
         """Run ad-hoc SQL text (portable subset) with bound parameters."""
 
+    def stream(self, name: str, batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        """The named query's rows (no parameters) as record batches, in the order :meth:`query` returns them."""
+
     def has_table(self, name: str) -> bool:
         """True when the view exists and holds at least one row."""
 

@@ -34,7 +34,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +269,12 @@ class SparkEngine:
         args = {k: _bind_value(params[k]) for k in used}
         df = self.spark.sql(spark_text, args=args or None)
         return normalise(_to_arrow(df))
+
+    def stream(self, name: str, batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        """The named query's rows as record batches, in :meth:`query`'s order. Spark hands a result to the driver
+        through Arrow in one piece, so these are slices of it: the bounded working set of a streamed read is the
+        embedded engine's; on Spark the cluster's driver memory governs."""
+        yield from self.query(name).to_batches(batch_rows)
 
     def close(self) -> None:
         """Drop this engine's views; the session stays (it may be shared, and starting one takes seconds)."""

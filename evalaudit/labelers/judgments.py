@@ -183,8 +183,7 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
     ids (coded once all are in: their codes follow first appearance) and the integer codes are ever held — not the
     whole result with its labeler, failure-mode, label and batch strings (at 30M judgments that table alone was
     about 4 GiB). The codes are those of coding the whole result at once."""
-    stream = getattr(engine, "stream", None)
-    batches = stream("labelers_judgments") if stream is not None else engine.query("labelers_judgments").to_batches()
+    batches = engine.stream("labelers_judgments")
     items: list[pa.Array] = []
     labs, fms, batch_ids = _FirstSeen(), _FirstSeen(), _FirstSeen()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("lab", "fm", "code", "ts", "timed", "batch")}

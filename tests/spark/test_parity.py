@@ -38,16 +38,34 @@ Log = dict[str, list[tuple[str, pa.Table]]]
 
 
 def _recording(monkeypatch: pytest.MonkeyPatch, cls: type, log: Log) -> None:
-    """Wrap ``cls.sql`` so every query's text and result are kept, keyed by the text's hash."""
-    original = cls.sql
+    """Wrap ``cls.sql`` and ``cls.stream`` so every query's text and result are kept, keyed by the text's hash. A
+    streamed query is kept once, whole, whether or not the engine's ``stream`` runs it through ``sql`` (Spark's
+    does, DuckDB's reads it batch by batch)."""
+    from evalaudit import sql as named_sql
+
+    original_sql, original_stream = cls.sql, cls.stream
+    streaming = {"depth": 0}
+
+    def keep(text: str, result: pa.Table) -> None:
+        log.setdefault(hashlib.sha256(text.encode()).hexdigest()[:12], []).append((text, result))
 
     def sql(self: Any, text: str, **params: Any) -> pa.Table:
-        result = original(self, text, **params)
-        key = hashlib.sha256(text.encode()).hexdigest()[:12]
-        log.setdefault(key, []).append((text, result))
+        result = original_sql(self, text, **params)
+        if not streaming["depth"]:
+            keep(text, result)
         return result
 
+    def stream(self: Any, name: str, batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        streaming["depth"] += 1
+        try:
+            batches = list(original_stream(self, name, batch_rows))
+        finally:
+            streaming["depth"] -= 1
+        keep(named_sql.load(name), pa.Table.from_batches(batches) if batches else pa.table({}))
+        yield from batches
+
     monkeypatch.setattr(cls, "sql", sql)
+    monkeypatch.setattr(cls, "stream", stream)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.engine import Engine
+from evalaudit.frames import positions
 from evalaudit.gold import gold_set_codes
 
 JUDGMENTS_VIEW = "labelers_judgments"
@@ -187,11 +188,12 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
     items: list[pa.Array] = []
     labs, fms, batch_ids = _FirstSeen(), _FirstSeen(), _FirstSeen()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("lab", "fm", "code", "ts", "timed", "batch")}
+    label_values = pa.array(labels, pa.string())
     for rb in batches:
         items.append(rb.column("item_id"))
         parts["lab"].append(labs.add(rb.column("labeler_id")))
         parts["fm"].append(fms.add(rb.column("failure_mode")))
-        parts["code"].append(_label_codes(rb.column("label"), labels))
+        parts["code"].append(positions(rb.column("label"), label_values, np.int32))
         ts_col = rb.column("labeled_at").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         parts["timed"].append(pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool))
         parts["ts"].append(pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64))
@@ -233,14 +235,6 @@ def reference_code(space) -> int:
     if len(labels) == 2:
         return 1
     return int(np.argmax(space.counts)) if labels else 0
-
-
-def _label_codes(column: pa.ChunkedArray | pa.Array, labels: tuple[str, ...]) -> np.ndarray:
-    """Per row, the index of its label in ``labels`` (-1 when absent: a label the space does not list)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    idx = pc.index_in(column, value_set=pa.array(labels, pa.string()))
-    return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
 def load(engine: Engine, space, defined: bool = False) -> Judgments:
@@ -319,12 +313,13 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     truth_code = np.full(len(item_first), -1, dtype=np.int32)
     listed_code = np.full(len(item_first), -1, dtype=np.int32)
     if items.num_rows:
-        pos = pc.fill_null(pc.index_in(item_id, value_set=items["item_id"]), -1).to_numpy()
+        pos = positions(item_id, items["item_id"])
         known = pos >= 0
         idx = np.where(known, pos, 0)
-        answers = _label_codes(items["honeypot_label"], labels)
+        label_values = pa.array(labels, pa.string())
+        answers = positions(items["honeypot_label"], label_values, np.int32)
         truth_code = np.where(known, answers[idx], -1).astype(np.int32)
-        listed = _label_codes(items["listed_label"], labels)
+        listed = positions(items["listed_label"], label_values, np.int32)
         listed_code = np.where(known, listed[idx], -1).astype(np.int32)
     if ref >= 0:
         truth = np.where(truth_code >= 0, (truth_code == ref).astype(np.int8), -1).astype(np.int8)

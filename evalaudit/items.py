@@ -45,6 +45,7 @@ from evalaudit import gold as gold_owner
 from evalaudit.findings import Finding
 from evalaudit.frames import mask as _mask
 from evalaudit.frames import numbers as _np
+from evalaudit.frames import positions
 from evalaudit.gold import (
     AUDITED_STATUSES,
     GOLD_SOURCES,
@@ -95,7 +96,7 @@ def _flag_matrix(flags: pa.ChunkedArray | pa.Array) -> np.ndarray:
         flags = flags.combine_chunks() if flags.num_chunks else pa.array([], pa.list_(pa.string()))
     matrix = np.zeros((len(flags), len(FLAGS)), dtype=bool)
     rows = _np(pc.list_parent_indices(flags))
-    cols = _np(pc.index_in(pc.list_flatten(flags), value_set=pa.array(FLAGS)), fill=-1)
+    cols = positions(pc.list_flatten(flags), pa.array(FLAGS))
     matrix[rows[cols >= 0], cols[cols >= 0]] = True
     return matrix
 

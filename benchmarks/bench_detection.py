@@ -40,7 +40,7 @@ from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import simulate, stage
 from evalaudit.labelers.honeypot import fisher_greater
-from evalaudit.labelers.severity import bh
+from evalaudit.multiplicity import bh
 from evalaudit.stage import Context
 
 N_LABELERS = 40

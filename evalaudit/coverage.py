@@ -11,7 +11,7 @@ Per value: the share in the eval set and in production, the difference with Newc
 (Newcombe 1998, Stat Med 17:873, method 10, built from scipy's Wilson intervals: :func:`evalaudit.intervals.newcombe`
 — scipy has no interval for a difference of proportions), a chi-square test of the 2×2 table (value vs rest, eval vs
 production; scipy.stats.chi2_contingency, Yates-corrected) and Benjamini–Hochberg q-values across the values
-(scipy.stats.false_discovery_control).
+(:func:`evalaudit.multiplicity.bh`).
 
 The usual drift libraries do not run on this stack (Evidently 0.7 fails to import under pandas 3, whylogs crashes
 under NumPy 2), so the few statistics needed are taken from scipy directly.
@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency, false_discovery_control
+from scipy.stats import chi2_contingency
 
 from evalaudit.findings import Finding
 from evalaudit.intervals import newcombe
+from evalaudit.multiplicity import bh
 from evalaudit.sql import quote_ident
 from evalaudit.stage import Context, StageResult
 
@@ -65,7 +66,7 @@ def compare(column: str, values: list[str], n_eval: np.ndarray, n_prod: np.ndarr
         p_value = float(chi2_contingency(table).pvalue) if testable else 1.0
         rows.append((column, v, e, e / e_tot, q, q / p_tot, q / p_tot - e / e_tot, lo, hi, p_value, term))
     p_values = np.array([r[9] for r in rows])
-    q_values = false_discovery_control(p_values) if len(rows) else p_values
+    q_values = bh(p_values)
     table = pa.Table.from_pylist(
         [dict(zip(COVERAGE_SCHEMA.names, (*r[:10], float(qv), r[10]), strict=True))
          for r, qv in zip(rows, q_values, strict=True)], schema=COVERAGE_SCHEMA)

@@ -151,7 +151,7 @@ STATISTICS = (
     "labelers/dawid_skene.py", "labelers/combine.py", "labelers/honeypot.py", "labelers/overlap.py",
     "labelers/assignment.py", "labelers/shift.py", "labelers/truth_bias.py", "labelers/reference.py",
     "labelers/evidence.py", "labelers/consensus.py", "agreement/coefficients.py", "agreement/kernels.py",
-    "agreement/bootstrap.py", "agreement/categories.py", "contracts/compare.py", "intervals.py",
+    "agreement/bootstrap.py", "agreement/categories.py", "contracts/compare.py", "intervals.py", "multiplicity.py",
 )
 #: what a statistics module must not import: the configuration, findings, the stage contract, the run, the engine
 RUN_SIDE = ("evalaudit.config", "evalaudit.findings", "evalaudit.stage", "evalaudit.pipeline", "evalaudit.engine")

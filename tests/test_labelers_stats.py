@@ -17,7 +17,8 @@ from evalaudit.contracts import compare
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import assignment, dawid_skene, drift, honeypot, judgments, overlap, spam, truth_bias
 from evalaudit.labelers.evidence import paired_exact
-from evalaudit.labelers.severity import bh, empirical_null
+from evalaudit.labelers.severity import empirical_null
+from evalaudit.multiplicity import bh
 
 
 @settings(max_examples=60, deadline=None)

@@ -43,6 +43,7 @@ from evalaudit.contracts import compare
 from evalaudit.contracts.gx import Spec, column
 from evalaudit.engine import DuckDBEngine
 from evalaudit.labelspace import LabelSpace
+from evalaudit.multiplicity import bh
 
 #: the method named beside every relative verdict
 ALPHA_METHOD = ("one-sided z-test on alpha(batch) - alpha(history) with item-bootstrap standard errors "
@@ -124,7 +125,7 @@ def honeypot(engine: DuckDBEngine, cfg: Config, out: BatchChecks) -> None:
             "p_value": compare.honeypot_lower(k[use], n[use], kr[use], nr[use])}))
     rel = pd.concat(parts, ignore_index=True).sort_values(["labeler_id", "reference"], ignore_index=True)
     level = 1 - c.history_confidence
-    rel["q_value"] = compare.bh(rel["p_value"].to_numpy(dtype=float))
+    rel["q_value"] = bh(rel["p_value"].to_numpy(dtype=float))
     rel["beyond_chance"] = (rel["q_value"] < level).astype(int)
     m = c.max_honeypot_drop
     spec = Spec("honeypot_vs_history", "batch",

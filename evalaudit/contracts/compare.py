@@ -30,7 +30,7 @@ from evalaudit.agreement import coefficients as coef
 from evalaudit.agreement.patterns import Patterns
 from evalaudit.intervals import clopper_pearson, newcombe, wilson
 
-__all__ = ["AlphaEstimate", "alpha_drop", "alpha_with_se", "bh", "clopper_pearson", "honeypot_lower",
+__all__ = ["AlphaEstimate", "alpha_drop", "alpha_with_se", "clopper_pearson", "honeypot_lower",
            "newcombe", "welch", "wilson"]
 
 
@@ -42,13 +42,6 @@ def honeypot_lower(k_batch: ArrayLike, n_batch: ArrayLike, k_ref: ArrayLike, n_r
     labelers at once."""
     kb, nb, kr, nr = (np.asarray(x, dtype=np.int64) for x in (k_batch, n_batch, k_ref, n_ref))
     return np.asarray(stats.hypergeom.cdf(kb, nb + nr, kb + kr, nb), dtype=float)
-
-
-def bh(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg (1995) adjusted p-values (``scipy.stats.false_discovery_control``): with many labelers
-    in a batch, an honest batch fails no more than the stated share of the time."""
-    p = np.asarray(p_values, dtype=float)
-    return stats.false_discovery_control(p, method="bh") if p.size else p
 
 
 @dataclass(frozen=True)

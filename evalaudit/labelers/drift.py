@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from evalaudit.labelers.severity import bh
+from evalaudit.multiplicity import bh
 
 METHOD = ("drift: CUSUM change-point test (Page 1954) on weekly discordance with the leave-one-out Dawid–Skene "
           "consensus, Kolmogorov (Brownian-bridge) calibrated threshold")

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from evalaudit.labelers import assignment, combine, honeypot, overlap, severity, shift
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
+from evalaudit.multiplicity import bh
 from evalaudit.stage import skip
 
 
@@ -22,7 +23,7 @@ def first_pass_biased(ev: pa.Table, lc, scale: float = 1.0) -> np.ndarray:
     if ev.num_rows == 0:
         return np.zeros(0, dtype=bool)
     p_first, _ = severity.empirical_null(num(ev, "p_value"), num(ev, "effect"))
-    return (severity.bh(p_first) < lc.q_medium) & (np.abs(num(ev, "effect")) / scale >= lc.effect_medium)
+    return (bh(p_first) < lc.q_medium) & (np.abs(num(ev, "effect")) / scale >= lc.effect_medium)
 
 
 def worker_rows(ev: pa.Table, J, lab_names, fm_names) -> np.ndarray:
@@ -82,7 +83,7 @@ def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, st
             p_mid[m], _ = severity.empirical_null(p_mid[m], num(leniency, "effect")[m])
     leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
     leniency = leniency.set_column(leniency.schema.get_field_index("p_value_mid"), "p_value_mid", pa.array(p_mid))
-    leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(severity.bh(p_adj)))
+    leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(bh(p_adj)))
     if leniency.num_rows:
         workers = worker_rows(leniency, J, lab_names, fm_names)
         # Dawid–Skene and overlap read the same multi-label items: one of them, decided before looking at the
@@ -96,7 +97,7 @@ def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, st
         p_comb = num(combined, "p_value")
         combined = _against_empirical_null(combined)
         combined = combined.set_column(combined.schema.get_field_index("q_value"), "q_value",
-                                       pa.array(severity.bh(num(combined, "p_value")), pa.float64()))
+                                       pa.array(bh(num(combined, "p_value")), pa.float64()))
         p_raw = np.concatenate([p_raw, p_comb])
         leniency = pa.concat_tables([leniency, combined])
     return leniency.append_column("p_value_theoretical", pa.array(p_raw))
@@ -163,12 +164,12 @@ def assignment_trust(J, mode: str, space, declared: str, lab_names, fm_names
         ps.append(b["p_value"])
         diffs.append(b["diff"])
     P, D = np.stack(ps), np.stack(diffs)
-    q = severity.bh(P.ravel()).reshape(P.shape)
+    q = bh(P.ravel()).reshape(P.shape)
     bad = np.nan_to_num(q, nan=1.0).min(axis=0) < 0.05
     # a labeler handed easier items usually is so on every failure mode (one queue): their failure modes' z-scores
     # pooled by Stouffer, BH over labelers, catch a consistent lean no single failure mode shows
     lab_p = assignment.pooled_by_labeler(P, D, J.worker_labeler, len(lab_names))
-    bad |= (np.nan_to_num(severity.bh(lab_p), nan=1.0) < 0.05)[J.worker_labeler]
+    bad |= (np.nan_to_num(bh(lab_p), nan=1.0) < 0.05)[J.worker_labeler]
     trusted = ~bad
     out = []
     if bad.any():

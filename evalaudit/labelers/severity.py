@@ -1,8 +1,8 @@
-"""Multiplicity and severity: Benjamini–Hochberg q-values over every labeler × failure-mode test, and the rules that
-turn evidence into one finding per labeler × failure mode.
+"""Severity: the empirical null of many labeler × failure-mode tests, and the rules that turn evidence into one
+finding per labeler × failure mode.
 
-BH (Benjamini & Hochberg 1995, JRSS B 57(1), step-up procedure) via ``scipy.stats.false_discovery_control``; tests
-without a p-value (NaN) take no part and get a NaN q-value.
+The q-values are Benjamini–Hochberg's (Benjamini & Hochberg 1995, JRSS B 57(1), step-up procedure) from
+:func:`evalaudit.multiplicity.bh`; tests without a p-value (NaN) take no part and get a NaN q-value.
 
 Severity (thresholds passed in as :class:`Thresholds`, set in ``[leniency]``, docs/labelers.md):
 - high: q < q_high, |effect| >= effect_high, >= gold_items_high of the labeler's gold items on that failure mode,
@@ -58,16 +58,6 @@ class Thresholds(NamedTuple):
     def of(cls, settings: object) -> Thresholds:
         """The thresholds read by name from any object that has them as attributes (the ``[leniency]`` settings)."""
         return cls(**{k: getattr(settings, k) for k in cls._fields})
-
-
-def bh(p_values) -> np.ndarray:
-    """Benjamini–Hochberg q-values; NaN p-values stay NaN and do not count as tests."""
-    p = np.asarray(p_values, dtype=float)
-    q = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        q[ok] = stats.false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
-    return q
 
 
 def empirical_null(p_values, effects, min_tests: int = 50) -> tuple[np.ndarray, float]:

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
-from evalaudit.labelers.severity import bh
+from evalaudit.multiplicity import bh
 
 SPAM_METHOD = ("spam: Cohen's kappa vs the leave-one-out consensus of the other labelers on the same items "
                "(Clopper–Pearson bound; Pearson correlation with their leave-one-out mean for ordered labels), "

@@ -3,7 +3,7 @@ benchmark (the project's demo generator tells one story; measuring power needs t
 
 Truth per item is positive with probability ``base_rate``; an honest labeler reports it with sensitivity and
 specificity drawn around ``accuracy``. A lenient labeler on a failure mode says the positive label ``effect``
-points more often than they otherwise would (true negatives flipped to positive); a drifting one does so only after
+points more often than they otherwise would (fail answers flipped to pass); a drifting one does so only after
 ``since``; a spammer answers at random. ``overlap`` is the share of items judged by 3 labelers (the rest by one).
 """
 
@@ -50,7 +50,8 @@ START = datetime(2025, 1, 6, tzinfo=UTC)
 
 def generate(s: Scenario, with_truth: bool = False) -> tuple[dict[str, pa.Table], list[dict]]:
     """(tables {labels, items}, planted faults in truth.json's shape). ``with_truth``: the tables also hold
-    ``truth`` (item_id, truth 0/1) for benchmarks that compare against a truth-knowing oracle."""
+    ``truth`` (item_id, truth 0/1) and ``labeler_truth`` (labeler_id, sensitivity, specificity) for benchmarks that
+    compare against a truth-knowing oracle or a bound that knows every parameter."""
     rng = np.random.default_rng(s.seed)
     truth = (rng.random(s.n_items) < s.base_rate).astype(np.int8)
     fm = rng.integers(0, s.n_failure_modes, s.n_items)
@@ -118,4 +119,6 @@ def generate(s: Scenario, with_truth: bool = False) -> tuple[dict[str, pa.Table]
     tables = {"labels": labels, "items": items}
     if with_truth:
         tables["truth"] = pa.table({"item_id": items["item_id"], "truth": pa.array(truth.astype(np.int64))})
+        tables["labeler_truth"] = pa.table({"labeler_id": pa.array([f"L{x:03d}" for x in range(s.n_labelers)]),
+                                            "sensitivity": pa.array(sens), "specificity": pa.array(spec)})
     return tables, planted

@@ -44,9 +44,10 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
             "gold_items": gold,
             "labeler_rate": head["labeler_rate"],
             "peer_rate": head["peer_rate"],
+            # the headline label's rows only: per-label tables hold one row per kind for every label
             "evidence_kinds": {
                 r["evidence"]: {k: r[k] for k in ("effect", "ci_low", "ci_high", "p_value", "q_value", "n")}
-                for r in group if r["evidence"] != "combined"
+                for r in group if r["evidence"] != "combined" and r.get("label") == label
             },
             "evidence_agrees_in_sign": h.agrees_in_sign,
         }

@@ -83,6 +83,12 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
             text += f", {what}, q = {head['q_value']:.2g})"
         if head["evidence"] == "assignment":
             text += " — assignment evidence alone is capped at low severity"
+        message = f"{text}; {gold} gold items carry their labels."
+        if "honeypot" not in (head.get("parts") or head["evidence"]).split(","):
+            # the reference is built from the labels alone: what no statistic here can see is said where it is read
+            details["reference"] = "labels_only"
+            message += (" No known answers back it: it is measured against the other labelers, so a lean the whole "
+                        "crowd shares would make an accurate labeler look biased the other way (honeypots settle it).")
         findings.append(
             Finding(
                 kind=kind,
@@ -96,7 +102,7 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
                 q_value=head["q_value"],
                 n=head["n"],
                 evidence=f"{head['method']}; BH q-value over {n_tests} {tests_word}",
-                message=f"{text}; {gold} gold items carry their labels.",
+                message=message,
                 details=details,
             )
         )

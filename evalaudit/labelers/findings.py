@@ -87,8 +87,9 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
         if "honeypot" not in (head.get("parts") or head["evidence"]).split(","):
             # the reference is built from the labels alone: what no statistic here can see is said where it is read
             details["reference"] = "labels_only"
-            message += (" No known answers back it: it is measured against the other labelers, so a lean the whole "
-                        "crowd shares would make an accurate labeler look biased the other way (honeypots settle it).")
+            message += (" No known answers back it: its reference is built from the other labelers' labels, so a "
+                        "lean the whole crowd shares would make an accurate labeler look biased the other way "
+                        "(honeypots settle it).")
         findings.append(
             Finding(
                 kind=kind,

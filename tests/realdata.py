@@ -11,6 +11,8 @@ prints the table of docs/realdata.md), so that both measure the same thing the s
 - a worker's true bias: for a binary space with a positive label, their rate of the positive label minus the true
   rate on the same items; per label (nominal, no positive), the same for that label; for numeric and ordinal
   spaces, the mean of (their value − the true value), signed so that positive means toward the better end.
+- a worker's difference from peers (what a finding resting on peers alone claims): the same quantity with the mean
+  of the other workers' judgments of the item in place of the truth, on the items they share.
 
 Everything runs through the real `evalaudit` command line (click's runner, in this process: the first run pays
 Great Expectations' start-up once, ~15 s, instead of once per dataset), on a store in a temporary directory.
@@ -204,17 +206,35 @@ def good_workers_flagged_spam(a: Audit) -> list[str]:
 def true_bias(a: Audit, labeler: str, label: str | None) -> float:
     """The worker's bias against the truth on their items (see module docstring); positive = lenient/over-use."""
     mine = a.labels[a.labels["labeler_id"] == labeler]
-    t = mine["item_id"].map(a.truth)
+    (x, sign), (y, _) = _values(a, mine["label"], label), _values(a, mine["item_id"].map(a.truth), label)
+    return sign * float((x - y).mean())
+
+
+def _values(a: Audit, labels: pd.Series, label: str | None) -> tuple[pd.Series, float]:
+    """Judgments as numbers for a bias: the scale's value (ordered spaces, with the sign that makes positive mean
+    toward the better end), else 1 for ``label`` (or the positive label) and 0 for any other."""
     if a.space.kind in ("interval", "ratio", "ordinal"):
         if a.space.kind == "ordinal":
             rank = {c: i for i, c in enumerate(a.space.order)}
-            x, y = mine["label"].map(rank).astype(float), t.map(rank).astype(float)
+            values = labels.map(rank).astype(float)
         else:
-            x, y = mine["label"].astype(float), t.astype(float)
-        sign = -1.0 if a.space.positive == "low" else 1.0
-        return sign * float((x - y).mean())
+            values = labels.astype(float)
+        return values, -1.0 if a.space.positive == "low" else 1.0
     target = label if label is not None else a.space.positive
-    return float((mine["label"] == target).mean() - (t == target).mean())
+    return (labels == target).astype(float), 1.0
+
+
+def peer_difference(a: Audit, labeler: str, label: str | None) -> float:
+    """What a finding "against peers" claims, computed from the labels alone: on the items the worker shares with
+    other workers, their value (1/0 for the label; the scale value on ordered spaces) minus the mean of the other
+    workers' values on the same item, averaged over those judgments; positive = lenient/over-use."""
+    values, sign = _values(a, a.labels["label"], label)
+    frame = a.labels.assign(v=values, own=a.labels["labeler_id"] == labeler)
+    others = frame[~frame["own"]].groupby("item_id")["v"].mean()
+    mine = frame[frame["own"]]
+    peer = mine["item_id"].map(others)
+    shared = peer.notna()
+    return sign * float((mine["v"][shared] - peer[shared]).mean())
 
 
 def _finding_label(a: Audit, f: dict) -> str | None:
@@ -241,6 +261,9 @@ def leniency_checks(a: Audit) -> list[dict]:
         label = _finding_label(a, f)
         bias = true_bias(a, f["labeler_id"], label)
         direction = 1.0 if f["kind"] == "labeler_leniency" else -1.0
+        peer = peer_difference(a, f["labeler_id"], label)
         out.append({"labeler_id": f["labeler_id"], "kind": f["kind"], "severity": f["severity"], "label": label,
-                    "effect": f["effect"], "true_bias": bias, "agrees": bool(direction * bias > 0)})
+                    "effect": f["effect"], "true_bias": bias, "agrees": bool(direction * bias > 0),
+                    "parts": (f.get("details") or {}).get("combined_of", []), "peer_difference": peer,
+                    "agrees_with_peers": bool(direction * peer > 0)})
     return out

@@ -62,6 +62,29 @@ def test_headlines_grade_combined_rows_and_findings_carry_them():
     assert set(found[0].details["evidence_kinds"]) == {"overlap"}
 
 
+def test_per_label_finding_lists_the_evidence_of_its_own_label():
+    """Per-label tables hold one row per kind for every label: the finding's evidence_kinds are its label's rows
+    (a labeler over-using 'a' and under-using 'b' must not show the 'b' row as the evidence for 'a')."""
+    rows = [("x", "fm", "overlap", 0.20, 0.0001), ("x", "fm", "combined", 0.20, 0.0001),
+            ("x", "fm", "overlap", -0.12, 0.002), ("x", "fm", "combined", -0.12, 0.002)]
+    table = _leniency(rows)
+    table = table.set_column(table.schema.get_field_index("label"), "label", pa.array(["a", "a", "b", "b"]))
+    for order in ([0, 1, 2, 3], [2, 3, 0, 1]):  # whichever label's rows come last
+        found = labeler_findings.leniency_findings(table.take(order), {("x", "fm"): 60}, T, mode="per_label")
+        assert [(f.kind, f.details["label"]) for f in found] == [("labeler_leniency", "a")]
+        assert found[0].details["evidence_kinds"]["overlap"]["effect"] == pytest.approx(0.20)
+
+
+def test_a_finding_without_known_answers_says_its_reference_is_the_crowd():
+    """Against peers alone, a lean the whole crowd shares makes an accurate labeler look biased the other way
+    (docs/realdata.md, zheng_face): the finding says so unless honeypots are among its evidence."""
+    table = _leniency([("x", "fm", "combined", 0.20, 0.0001), ("y", "fm", "combined", 0.20, 0.0001)])
+    table = table.set_column(table.schema.get_field_index("parts"), "parts", pa.array(["overlap", "overlap,honeypot"]))
+    found = {f.labeler_id: f for f in labeler_findings.leniency_findings(table, {}, T)}
+    assert found["x"].details["reference"] == "labels_only" and "No known answers" in found["x"].message
+    assert "reference" not in found["y"].details and "No known answers" not in found["y"].message
+
+
 def test_concentrated_needs_the_floor_the_gold_and_more_than_a_fair_share():
     stats = pa.table({
         "labeler_id": ["a", "b", "a", "b", "x", "y", "z", "w"],

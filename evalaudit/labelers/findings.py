@@ -44,9 +44,10 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
             "gold_items": gold,
             "labeler_rate": head["labeler_rate"],
             "peer_rate": head["peer_rate"],
+            # the headline label's rows only: per-label tables hold one row per kind for every label
             "evidence_kinds": {
                 r["evidence"]: {k: r[k] for k in ("effect", "ci_low", "ci_high", "p_value", "q_value", "n")}
-                for r in group if r["evidence"] != "combined"
+                for r in group if r["evidence"] != "combined" and r.get("label") == label
             },
             "evidence_agrees_in_sign": h.agrees_in_sign,
         }
@@ -82,6 +83,13 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
             text += f", {what}, q = {head['q_value']:.2g})"
         if head["evidence"] == "assignment":
             text += " — assignment evidence alone is capped at low severity"
+        message = f"{text}; {gold} gold items carry their labels."
+        if "honeypot" not in (head.get("parts") or head["evidence"]).split(","):
+            # the reference is built from the labels alone: what no statistic here can see is said where it is read
+            details["reference"] = "labels_only"
+            message += (" No known answers back it: its reference is built from the other labelers' labels, so a "
+                        "lean the whole crowd shares would make an accurate labeler look biased the other way "
+                        "(honeypots settle it).")
         findings.append(
             Finding(
                 kind=kind,
@@ -95,7 +103,7 @@ def leniency_findings(leniency: pa.Table, gold_items: dict[tuple[str, str], int]
                 q_value=head["q_value"],
                 n=head["n"],
                 evidence=f"{head['method']}; BH q-value over {n_tests} {tests_word}",
-                message=f"{text}; {gold} gold items carry their labels.",
+                message=message,
                 details=details,
             )
         )

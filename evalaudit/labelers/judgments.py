@@ -60,8 +60,8 @@ class Judgments:
     n_raw: int  # judgments before repeated ones were dropped
     #: per judgment: the label's index in the label space (``LabelSpace.labels``)
     code: np.ndarray | None = None
-    #: per judgment: the label's place on the scale (number, or category step for ordinal labels), else the code
-    value: np.ndarray | None = None
+    #: per judgment: the label's place on the scale, held on ordered spaces only (read it as ``value``)
+    values: np.ndarray | None = None
     #: per judgment: it has a time (``labeled_at`` not null); time-based methods use only these
     timed: np.ndarray | None = None
     #: per item code: the honeypot answer's label code, -1 when not a honeypot (``truth`` is its binary view)
@@ -73,6 +73,13 @@ class Judgments:
     n_labels: int = 2
     #: per label code: its place on the scale (see ``value``)
     scale: np.ndarray | None = None
+
+    @property
+    def value(self) -> np.ndarray:
+        """Per judgment: the label's place on the scale (number, or category step for ordinal labels), else the
+        code. Only ordered spaces' methods read it, so on unordered ones it is made when asked for, not held (8
+        bytes per judgment)."""
+        return self.values if self.values is not None else self.scale[self.code]
 
     @property
     def n_items(self) -> int:
@@ -299,11 +306,12 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     del perm
     code = np.maximum(code, 0)  # every stored label is in the space (it is built from them)
     scale = scale_values(space) if len(labels) else np.zeros(1)
-    value = scale[code]
+    value = None
     ref = reference_code(space)
     if ref >= 0:
         y = (code == ref).astype(np.int8)
     else:  # ordered: above the middle of the scale (for answer patterns and the profile's rate only)
+        value = scale[code]
         mid = (value.min() + value.max()) / 2 if len(value) else 0.0
         y = (value > mid).astype(np.int8)
     # ISO week number: days since 1970-01-05 (a Monday) // 7
@@ -335,7 +343,8 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
         item_fm=fm[item_first], item_id=item_id,
         worker_labeler=lab[worker_first], worker_fm=fm[worker_first],
         labelers=labelers, failure_modes=fms, truth=truth, gold=gold, batch=batch, ts=ts, n_raw=n_raw,
-        code=code, value=value, timed=timed, truth_code=truth_code, listed_code=listed_code, reference=ref,
+        code=code, values=value if space.ordered else None, timed=timed, truth_code=truth_code,
+        listed_code=listed_code, reference=ref,
         n_labels=max(len(labels), 1), scale=scale,
     )
 

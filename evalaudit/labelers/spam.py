@@ -263,9 +263,13 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     starts = np.concatenate([[True], pair[1:] != pair[:-1]])
     idx = np.cumsum(starts) - 1
     pairs = pair[starts]
-    n = np.bincount(idx, weights=cnt).astype(np.int64)
-    d = np.bincount(idx, weights=cnt * (uniq & 1)).astype(np.int64)
-    return {"worker_a": pairs // W, "worker_b": pairs % W, "n": n, "n_disagree": d}
+    # int32 (worker codes and shared-item counts fit): the pairs grow with the store until every worker pair
+    # occurs, and are held while Dawid–Skene finishes — half the bytes of int64
+    n = np.bincount(idx, weights=cnt).astype(np.int32)
+    d = np.bincount(idx, weights=cnt * (uniq & 1)).astype(np.int32)
+    del idx, cnt, uniq
+    return {"worker_a": (pairs // W).astype(np.int32), "worker_b": (pairs % W).astype(np.int32), "n": n,
+            "n_disagree": d}
 
 
 def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity: np.ndarray, prior: np.ndarray,
@@ -296,20 +300,22 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
     # stable order by labeler a), so every sum runs over the same terms in the same order as over all pairs at once
     la_all = worker_labeler[wa]
     order = None if len(la_all) < 2 or bool(np.all(la_all[1:] >= la_all[:-1])) else np.argsort(la_all, kind="stable")
-    if order is not None:
-        pairs = {name: v[order] for name, v in pairs.items()}
+    if order is not None:  # each chunk's pairs are gathered in that order (not a sorted copy of every pair)
         la_all = la_all[order]
-    del order
     parts: list[tuple[np.ndarray, ...]] = []
     for lo, hi in _chunks(len(la_all), la_all):
-        fm, expected = _expected_disagree(pairs, lo, hi, sensitivity, specificity, prior, worker_fm)
+        chunk, a, b = ((pairs, lo, hi) if order is None
+                       else ({name: v[order[lo:hi]] for name, v in pairs.items()}, 0, hi - lo))
+        fm, expected = _expected_disagree(chunk, a, b, sensitivity, specificity, prior, worker_fm)
         expected = expected * ratio[fm]
         la = la_all[lo:hi].astype(np.int64)
-        lb = worker_labeler[pairs["worker_b"][lo:hi]].astype(np.int64)
+        lb = worker_labeler[chunk["worker_b"][a:b]].astype(np.int64)
         uniq_c, inv = np.unique(la * n_lab + lb, return_inverse=True)
-        parts.append((uniq_c, np.bincount(inv, weights=pairs["n"][lo:hi].astype(float)),
-                      np.bincount(inv, weights=pairs["n_disagree"][lo:hi].astype(float)),
+        parts.append((uniq_c, np.bincount(inv, weights=chunk["n"][a:b].astype(float)),
+                      np.bincount(inv, weights=chunk["n_disagree"][a:b].astype(float)),
                       np.bincount(inv, weights=expected)))
+        del chunk
+    del order
     del la_all
     uniq, n, d, e = (np.concatenate([p[i] for p in parts]) for i in range(4))
     enough = n >= min_pair_items

@@ -13,7 +13,7 @@ import pytest
 
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
-from evalaudit.labelers import dawid_skene, judgments, overlap, spam
+from evalaudit.labelers import dawid_skene, judgments, overlap, spam, truth_bias
 from evalaudit.labelers import findings as labeler_findings
 
 
@@ -276,3 +276,22 @@ def test_compact_codes_pairs_in_order(one_minor):
     pairs, inverse = np.unique(major.astype(np.int64) * 4 + minor, return_inverse=True)
     np.testing.assert_array_equal(code, inverse)
     np.testing.assert_array_equal(first, [np.flatnonzero(inverse == c)[0] for c in range(len(pairs))])
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_truth_bias_effect_by_worker_blocks_is_bit_identical(monkeypatch, shuffle):
+    """The Dawid–Skene evidence's per-worker sums over blocks of workers (a bounded working set) equal the sums over
+    every judgment at once, to the last bit, for any block size; a 0/1 or boolean weight gives the same."""
+    J = _judgments(3, shuffle=shuffle)
+    rng = J.rng
+    loo = rng.uniform(0, 1, len(J.y))
+    weight = rng.uniform(0, 1, len(J.y)) < 0.8
+    whole = truth_bias.effect(J.y, J.worker, loo, weight.astype(float), J.n_workers)
+    assert np.isfinite(whole["effect"]).sum() > 10
+    for block in (len(J.y) - 1, 1_000, 37, 1):
+        monkeypatch.setattr(truth_bias, "EFFECT_BLOCK", block)
+        got = truth_bias.effect(J.y, J.worker, loo, weight, J.n_workers)
+        assert got.keys() == whole.keys()
+        for k in whole:
+            assert got[k].dtype == whole[k].dtype
+            np.testing.assert_array_equal(got[k], whole[k], err_msg=f"{k}, block {block}")

@@ -206,9 +206,12 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
         parts["ts"].append(pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64))
         parts["batch"].append(batch_ids.add(rb.column("batch_id")))
         del rb, ts_col
-    out: dict = {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k == "ts" else
-                                                            bool if k == "timed" else np.int32))
-                 for k, v in parts.items()}
+    out: dict = {}
+    for k in list(parts):  # one column at a time, its batches freed as it is joined (not every column twice)
+        v = parts.pop(k)
+        out[k] = (np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k == "ts" else
+                                                       bool if k == "timed" else np.int32))
+        del v
     del parts
     column = pa.chunked_array(items, type=items[0].type if items else pa.string())
     del items
@@ -298,8 +301,16 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
     del order
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
-        item, item_raw, lab, fm, ts, timed = item[perm], item_raw[perm], lab[perm], fm[perm], ts[perm], timed[perm]
-        worker, code, batch = worker[perm], code[perm], batch[perm]
+        # one at a time, so only one array is held twice at any moment
+        item = item[perm]
+        item_raw = item_raw[perm]
+        lab = lab[perm]
+        fm = fm[perm]
+        ts = ts[perm]
+        timed = timed[perm]
+        worker = worker[perm]
+        code = code[perm]
+        batch = batch[perm]
         item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
         worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
         worker_first[worker] = np.arange(len(worker))

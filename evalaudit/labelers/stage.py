@@ -176,7 +176,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
         # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`)
         d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
-        parts += truth_bias.evidence(J, loo, ds_items[J.item].astype(float), ds_fm, mode, space.labels, lab_names,
+        parts += truth_bias.evidence(J, loo, ds_items[J.item], ds_fm, mode, space.labels, lab_names,
                                      fm_names, lc.min_items, conf)
         del loo  # per-judgment arrays are released as soon as their last reader is done (bounded working set)
         ds.contribution = None

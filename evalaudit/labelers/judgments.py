@@ -192,12 +192,19 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
     whole result with its labeler, failure-mode, label and batch strings (at 30M judgments that table alone was
     about 4 GiB). The codes are those of coding the whole result at once."""
     batches = engine.stream("labelers_judgments")
-    items: list[pa.Array] = []
+    # item ids are coded per batch (a batch's distinct ids and an int32 index into them) and the batches' id lists
+    # coded once at the end: a column taken from a streamed batch would keep the whole batch — all its columns'
+    # buffers, 100+ bytes per judgment — alive until the end of the fetch
+    item_ids: list[pa.Array] = []
+    item_local: list[np.ndarray] = []
     labs, fms, batch_ids = _FirstSeen(), _FirstSeen(), _FirstSeen()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("lab", "fm", "code", "ts", "timed", "batch")}
     label_values = pa.array(labels, pa.string())
     for rb in batches:
-        items.append(rb.column("item_id"))
+        enc = pc.dictionary_encode(rb.column("item_id"))
+        item_ids.append(enc.dictionary)
+        item_local.append(enc.indices.to_numpy(zero_copy_only=False).astype(np.int32))
+        del enc
         parts["lab"].append(labs.add(rb.column("labeler_id")))
         parts["fm"].append(fms.add(rb.column("failure_mode")))
         parts["code"].append(positions(rb.column("label"), label_values, np.int32))
@@ -213,10 +220,21 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
                                                        bool if k == "timed" else np.int32))
         del v
     del parts
-    column = pa.chunked_array(items, type=items[0].type if items else pa.string())
-    del items
-    out["item"], out["item_dict"] = codes(column)
+    # the batches' distinct ids, in batch order and each batch's first-appearance order, coded by first appearance:
+    # the same codes and dictionary as coding the whole column at once
+    starts = np.cumsum([0] + [len(x) for x in item_ids])
+    column = pa.chunked_array(item_ids, type=item_ids[0].type if item_ids else pa.string())
+    del item_ids
+    per_entry, out["item_dict"] = codes(column)
     del column
+    out["item"] = np.empty(int(sum(len(x) for x in item_local)), dtype=np.int32)
+    at = 0
+    for b, local in enumerate(item_local):
+        n_b = len(local)
+        local_dict = per_entry[starts[b]:starts[b + 1]]
+        np.take(local_dict, local, out=out["item"][at:at + n_b])
+        at += n_b
+    del item_local, per_entry
     out["lab"], out["labelers"] = _canonical(out["lab"], labs.dictionary())
     out["fm"], out["fms"] = _canonical(out["fm"], fms.dictionary())
     return out

@@ -338,7 +338,7 @@ def colluding(pairs: pa.Table, q_max: float, ratio_max: float) -> np.ndarray:
 
 
 #: worker pairs handled at once by :func:`collusion` (bounds its working set: about 120 bytes per pair)
-PAIR_CHUNK = 2_000_000
+PAIR_CHUNK = 500_000  # 60 MB: the same sums for any size (chunks never split a labeler pair)
 
 
 def _chunks(n: int, boundary: np.ndarray | None = None, size: int | None = None) -> list[tuple[int, int]]:

@@ -45,7 +45,7 @@ OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
 #: Further tables `evalaudit run` writes beside them, for other programs (small at any scale: per labeler pair,
 #: labeler × failure mode, failure mode × window, slice value, model judge × failure mode). The stages also return
 #: ``drift_series`` and ``consensus`` (one row per labeler × week and per item: millions at 10M judgments), which
-#: only the report and the notebooks read from memory.
+#: only the report and the notebooks read from memory (`evalaudit run` lets ``consensus`` go: :data:`RELEASED_AFTER`).
 EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_stats", "drift", "coverage",
                 "judges")
 

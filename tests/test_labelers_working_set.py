@@ -295,3 +295,24 @@ def test_truth_bias_effect_by_worker_blocks_is_bit_identical(monkeypatch, shuffl
         for k in whole:
             assert got[k].dtype == whole[k].dtype
             np.testing.assert_array_equal(got[k], whole[k], err_msg=f"{k}, block {block}")
+
+
+@pytest.mark.parametrize("release", [False, True])
+def test_run_lets_per_item_tables_go_after_their_last_reader(release):
+    """`evalaudit run` (release) drops ``consensus`` once the items stage has read it and ``gold_items`` after
+    impact, with the engine views holding them; the items table is the same either way. Without release (a
+    notebook session) both stay."""
+    from evalaudit import impact, items, labelers
+    from evalaudit.pipeline import run_stages
+    from tests.helpers import T0, context
+
+    rng = np.random.default_rng(5)
+    rows = [{"item_id": f"i{i:03d}", "labeler_id": f"L{j}", "label": "pass" if rng.random() < 0.7 else "fail",
+             "failure_mode": "fm", "labeled_at": T0} for i in range(120) for j in rng.choice(6, 3, replace=False)]
+    ctx = context(labels=rows)
+    run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage), ("impact", impact.stage)],
+               release=release)
+    assert ctx.tables["items"].num_rows == 120
+    kept = {"consensus", "gold_items"} & set(ctx.tables)
+    assert kept == (set() if release else {"consensus", "gold_items"})
+    assert ctx.engine.has_table("items_consensus") is not release

@@ -316,3 +316,23 @@ def test_run_lets_per_item_tables_go_after_their_last_reader(release):
     kept = {"consensus", "gold_items"} & set(ctx.tables)
     assert kept == (set() if release else {"consensus", "gold_items"})
     assert ctx.engine.has_table("items_consensus") is not release
+
+
+@pytest.mark.parametrize("honeypots", [False, True])
+def test_reference_agreement_over_item_blocks_is_bit_identical(monkeypatch, honeypots):
+    """The spam check's agreement with the leave-one-out consensus, over blocks of whole items with the per-labeler
+    sums accumulated block after block, equals the one pass over every judgment to the last bit (three labels, so
+    ties give shares like 1/3 whose sums depend on the order of terms), with and without excluded workers."""
+    J = _judgments(4)
+    rng = J.rng
+    J.code = rng.integers(0, 3, len(J.item)).astype(np.int32)
+    J.n_labels = 3
+    J.truth_code = np.where(rng.random(J.n_items) < (0.1 if honeypots else 0), rng.integers(0, 3, J.n_items), -1)
+    exclude = rng.random(J.n_workers) < 0.1
+    for ex in (None, exclude):
+        monkeypatch.setattr(spam, "ITEM_BLOCK", len(J.item) + 1)
+        whole = spam.reference_agreement(J, False, 0.95, ex)
+        assert len(whole) > 20
+        for block in (2_000, 97):
+            monkeypatch.setattr(spam, "ITEM_BLOCK", block)
+            assert spam.reference_agreement(J, False, 0.95, ex) == whole, block

@@ -31,6 +31,8 @@ Thresholds come in as plain numbers (the stage reads them from ``[spam]``); the 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pyarrow as pa
 from scipy import stats
@@ -137,15 +139,25 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
             hi = np.tanh(np.arctanh(np.clip(rho, -0.999999, 0.999999)) + z / np.sqrt(np.maximum(n - 3, 1)))
         kind = "pearson_r"
     else:
-        ref = reference.categorical(J, exclude)
-        has = ref.has.astype(float)
-        n = np.bincount(lab, weights=has, minlength=L)
-        agree = np.bincount(lab, weights=ref.agree * has, minlength=L)
+        # over blocks of whole items (the leave-one-out consensus needs one item's judgments at a time), its
+        # per-judgment arrays one block at a time; the per-labeler sums accumulate block after block with np.add.at,
+        # which adds the same terms in the same order as one np.bincount over every judgment: the same bits
+        K = J.n_labels
+        n, agree = np.zeros(L), np.zeros(L)
+        own, refs = np.zeros((K, L)), np.zeros((K, L))
+        for sub, lo, hi in _item_blocks(J):
+            ref = reference.categorical(sub, exclude)
+            lb = lab[lo:hi]
+            has = ref.has.astype(float)
+            np.add.at(n, lb, has)
+            np.add.at(agree, lb, ref.agree * has)
+            for k in range(K):
+                np.add.at(own[k], lb, (sub.code == k) * has)
+                np.add.at(refs[k], lb, ref.ref_share[k] * has)
+            del ref, has, sub
         pe = np.zeros(L)
-        for k in range(J.n_labels):
-            own_k = np.bincount(lab, weights=(J.code == k) * has, minlength=L)
-            ref_k = np.bincount(lab, weights=ref.ref_share[k] * has, minlength=L)
-            pe += own_k * ref_k
+        for k in range(K):
+            pe += own[k] * refs[k]
         with np.errstate(invalid="ignore", divide="ignore"):
             pe = pe / (n * n)
             po = agree / n
@@ -156,6 +168,26 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
     names = J.labelers.to_pylist()
     return {names[i]: {"n": float(n[i]), "kappa": float(rho[i]), "kappa_hi": float(hi[i]), "measure": kind}
             for i in range(L) if n[i] > 0}
+
+
+#: judgments per block of whole items in :func:`reference_agreement` (bounds its per-judgment working set)
+ITEM_BLOCK = 1 << 20
+
+
+def _item_blocks(J):
+    """``(judgments of whole items, lo, hi)`` over ``J`` sorted by item, about :data:`ITEM_BLOCK` judgments each:
+    the block carries what :func:`evalaudit.labelers.reference.categorical` reads, its item codes counted from the
+    block's first item. Unsorted judgments are one block."""
+    item = J.item
+    n = len(item)
+    if n <= ITEM_BLOCK or bool(np.any(item[1:] < item[:-1])):
+        yield J, 0, n
+        return
+    for lo, hi in _chunks(n, item, ITEM_BLOCK):
+        i0, i1 = int(item[lo]), int(item[hi - 1]) + 1
+        yield SimpleNamespace(item=item[lo:hi] - item.dtype.type(i0), code=J.code[lo:hi], worker=J.worker[lo:hi],
+                              n_items=i1 - i0, n_labels=J.n_labels,
+                              truth_code=None if J.truth_code is None else J.truth_code[i0:i1]), lo, hi
 
 
 def label_counts(J) -> dict[str, tuple[int, float]]:

@@ -45,7 +45,7 @@ OUTPUT_TABLES = ("agreement", "leniency", "items", "impact")
 #: Further tables `evalaudit run` writes beside them, for other programs (small at any scale: per labeler pair,
 #: labeler × failure mode, failure mode × window, slice value, model judge × failure mode). The stages also return
 #: ``drift_series`` and ``consensus`` (one row per labeler × week and per item: millions at 10M judgments), which
-#: only the report and the notebooks read from memory.
+#: only the report and the notebooks read from memory (`evalaudit run` lets ``consensus`` go: :data:`RELEASED_AFTER`).
 EXTRA_TABLES = ("agreement_pairs", "agreement_failure_mode_window", "labeler_stats", "drift", "coverage",
                 "judges")
 
@@ -87,8 +87,28 @@ def _release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None) -> Context:
-    """Run each stage in order, collecting its tables, findings and summary into ``ctx``."""
+#: Per-item tables (millions of rows at 10M judgments) that a later stage reads and `evalaudit run` does not write,
+#: by the stage after which nothing reads them: that stage's name -> (the tables, the engine views holding them).
+RELEASED_AFTER = {
+    "items": (("consensus",), ("items_consensus",)),
+    "impact": (("gold_items",), ("gold_items",)),
+}
+
+
+def _release_tables(ctx: Context, name: str) -> None:
+    """Let go of the tables no stage after ``name`` reads (:data:`RELEASED_AFTER`), so they are not held to the
+    end of the run beside the ones it writes."""
+    tables, views = RELEASED_AFTER.get(name, ((), ()))
+    for table in tables:
+        ctx.tables.pop(table, None)
+    for view in views:
+        ctx.engine.drop(view)
+
+
+def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None, release: bool = False) -> Context:
+    """Run each stage in order, collecting its tables, findings and summary into ``ctx``. ``release``: drop the
+    tables no later stage reads once their last reader has run (`evalaudit run`, which writes only
+    :data:`OUTPUT_TABLES` and :data:`EXTRA_TABLES`; a notebook keeps them)."""
     for name, stage in selected or stages():
         start = time.perf_counter()
         log.info("stage %s: started", name)
@@ -100,6 +120,8 @@ def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None) ->
         ctx.summary["skipped"] = list(ctx.skipped)
         n_findings = len(result.findings)
         del result
+        if release:
+            _release_tables(ctx, name)
         _release_freed_memory()
         ctx.timings[name] = round(time.perf_counter() - start, 3)
         log.info("stage %s: done in %.1f s (%d findings)", name, ctx.timings[name], n_findings)

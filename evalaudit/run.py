@@ -127,7 +127,8 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         ctx.progress = progress
     selected = stages if stages is not None else pipeline.stages()
     try:
-        pipeline.run_stages(ctx, _with_progress(selected, progress) if progress is not None else selected)
+        pipeline.run_stages(ctx, _with_progress(selected, progress) if progress is not None else selected,
+                            release=True)
     finally:
         eng.close()
 

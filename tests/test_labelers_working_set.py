@@ -13,7 +13,7 @@ import pytest
 
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
-from evalaudit.labelers import dawid_skene, judgments, overlap, spam
+from evalaudit.labelers import dawid_skene, judgments, overlap, spam, truth_bias
 from evalaudit.labelers import findings as labeler_findings
 
 
@@ -56,7 +56,7 @@ def test_pair_counts_match_a_plain_count(seed):
     assert got["worker_b"].tolist() == [k[1] for k in keys]
     assert got["n"].tolist() == [n[k] for k in keys]
     assert got["n_disagree"].tolist() == [d[k] for k in keys]
-    assert all(got[c].dtype == np.int64 for c in got)
+    assert all(got[c].dtype == np.int32 for c in got)  # half the bytes of int64: exact at any size
 
 
 def test_collusion_does_not_depend_on_the_chunk_size(monkeypatch):
@@ -276,3 +276,63 @@ def test_compact_codes_pairs_in_order(one_minor):
     pairs, inverse = np.unique(major.astype(np.int64) * 4 + minor, return_inverse=True)
     np.testing.assert_array_equal(code, inverse)
     np.testing.assert_array_equal(first, [np.flatnonzero(inverse == c)[0] for c in range(len(pairs))])
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_truth_bias_effect_by_worker_blocks_is_bit_identical(monkeypatch, shuffle):
+    """The Dawid–Skene evidence's per-worker sums over blocks of workers (a bounded working set) equal the sums over
+    every judgment at once, to the last bit, for any block size; a 0/1 or boolean weight gives the same."""
+    J = _judgments(3, shuffle=shuffle)
+    rng = J.rng
+    loo = rng.uniform(0, 1, len(J.y))
+    weight = rng.uniform(0, 1, len(J.y)) < 0.8
+    whole = truth_bias.effect(J.y, J.worker, loo, weight.astype(float), J.n_workers)
+    assert np.isfinite(whole["effect"]).sum() > 10
+    for block in (len(J.y) - 1, 1_000, 37, 1):
+        monkeypatch.setattr(truth_bias, "EFFECT_BLOCK", block)
+        got = truth_bias.effect(J.y, J.worker, loo, weight, J.n_workers)
+        assert got.keys() == whole.keys()
+        for k in whole:
+            assert got[k].dtype == whole[k].dtype
+            np.testing.assert_array_equal(got[k], whole[k], err_msg=f"{k}, block {block}")
+
+
+@pytest.mark.parametrize("release", [False, True])
+def test_run_lets_per_item_tables_go_after_their_last_reader(release):
+    """`evalaudit run` (release) drops ``consensus`` once the items stage has read it and ``gold_items`` after
+    impact, with the engine views holding them; the items table is the same either way. Without release (a
+    notebook session) both stay."""
+    from evalaudit import impact, items, labelers
+    from evalaudit.pipeline import run_stages
+    from tests.helpers import T0, context
+
+    rng = np.random.default_rng(5)
+    rows = [{"item_id": f"i{i:03d}", "labeler_id": f"L{j}", "label": "pass" if rng.random() < 0.7 else "fail",
+             "failure_mode": "fm", "labeled_at": T0} for i in range(120) for j in rng.choice(6, 3, replace=False)]
+    ctx = context(labels=rows)
+    run_stages(ctx, [("labelers", labelers.stage), ("items", items.stage), ("impact", impact.stage)],
+               release=release)
+    assert ctx.tables["items"].num_rows == 120
+    kept = {"consensus", "gold_items"} & set(ctx.tables)
+    assert kept == (set() if release else {"consensus", "gold_items"})
+    assert ctx.engine.has_table("items_consensus") is not release
+
+
+@pytest.mark.parametrize("honeypots", [False, True])
+def test_reference_agreement_over_item_blocks_is_bit_identical(monkeypatch, honeypots):
+    """The spam check's agreement with the leave-one-out consensus, over blocks of whole items with the per-labeler
+    sums accumulated block after block, equals the one pass over every judgment to the last bit (three labels, so
+    ties give shares like 1/3 whose sums depend on the order of terms), with and without excluded workers."""
+    J = _judgments(4)
+    rng = J.rng
+    J.code = rng.integers(0, 3, len(J.item)).astype(np.int32)
+    J.n_labels = 3
+    J.truth_code = np.where(rng.random(J.n_items) < (0.1 if honeypots else 0), rng.integers(0, 3, J.n_items), -1)
+    exclude = rng.random(J.n_workers) < 0.1
+    for ex in (None, exclude):
+        monkeypatch.setattr(spam, "ITEM_BLOCK", len(J.item) + 1)
+        whole = spam.reference_agreement(J, False, 0.95, ex)
+        assert len(whole) > 20
+        for block in (2_000, 97):
+            monkeypatch.setattr(spam, "ITEM_BLOCK", block)
+            assert spam.reference_agreement(J, False, 0.95, ex) == whole, block

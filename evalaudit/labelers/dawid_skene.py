@@ -91,8 +91,11 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     # per-judgment buffers written in place every iteration (no new 10M-element arrays per step): the item code of
     # each sorted judgment (T is gathered through it, as np.repeat would give it), and each judgment's cell in a
     # two-column table of log likelihood ratios (worker, said positive)
-    it_s = np.repeat(np.arange(n_items, dtype=np.int32 if n_items < 2**31 else np.int64), n_item)
+    # (judgments already sorted by item: that is the item codes themselves, not a copy of them)
+    it_s = (np.asarray(item) if presorted else
+            np.repeat(np.arange(n_items, dtype=np.int32 if n_items < 2**31 else np.int64), n_item))
     cell = ws.astype(np.int32 if 2 * n_workers < 2**31 else np.int64) * 2 + yb
+    del yb
     t = np.empty(n_judgments)
     contrib_s = np.zeros(n_judgments)
     lr = np.empty(2 * n_workers)

@@ -60,8 +60,8 @@ class Judgments:
     n_raw: int  # judgments before repeated ones were dropped
     #: per judgment: the label's index in the label space (``LabelSpace.labels``)
     code: np.ndarray | None = None
-    #: per judgment: the label's place on the scale (number, or category step for ordinal labels), else the code
-    value: np.ndarray | None = None
+    #: per judgment: the label's place on the scale, held on ordered spaces only (read it as ``value``)
+    values: np.ndarray | None = None
     #: per judgment: it has a time (``labeled_at`` not null); time-based methods use only these
     timed: np.ndarray | None = None
     #: per item code: the honeypot answer's label code, -1 when not a honeypot (``truth`` is its binary view)
@@ -73,6 +73,13 @@ class Judgments:
     n_labels: int = 2
     #: per label code: its place on the scale (see ``value``)
     scale: np.ndarray | None = None
+
+    @property
+    def value(self) -> np.ndarray:
+        """Per judgment: the label's place on the scale (number, or category step for ordinal labels), else the
+        code. Only ordered spaces' methods read it, so on unordered ones it is made when asked for, not held (8
+        bytes per judgment)."""
+        return self.values if self.values is not None else self.scale[self.code]
 
     @property
     def n_items(self) -> int:
@@ -185,12 +192,19 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
     whole result with its labeler, failure-mode, label and batch strings (at 30M judgments that table alone was
     about 4 GiB). The codes are those of coding the whole result at once."""
     batches = engine.stream("labelers_judgments")
-    items: list[pa.Array] = []
+    # item ids are coded per batch (a batch's distinct ids and an int32 index into them) and the batches' id lists
+    # coded once at the end: a column taken from a streamed batch would keep the whole batch — all its columns'
+    # buffers, 100+ bytes per judgment — alive until the end of the fetch
+    item_ids: list[pa.Array] = []
+    item_local: list[np.ndarray] = []
     labs, fms, batch_ids = _FirstSeen(), _FirstSeen(), _FirstSeen()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("lab", "fm", "code", "ts", "timed", "batch")}
     label_values = pa.array(labels, pa.string())
     for rb in batches:
-        items.append(rb.column("item_id"))
+        enc = pc.dictionary_encode(rb.column("item_id"))
+        item_ids.append(enc.dictionary)
+        item_local.append(enc.indices.to_numpy(zero_copy_only=False).astype(np.int32))
+        del enc
         parts["lab"].append(labs.add(rb.column("labeler_id")))
         parts["fm"].append(fms.add(rb.column("failure_mode")))
         parts["code"].append(positions(rb.column("label"), label_values, np.int32))
@@ -199,14 +213,28 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
         parts["ts"].append(pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64))
         parts["batch"].append(batch_ids.add(rb.column("batch_id")))
         del rb, ts_col
-    out: dict = {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k == "ts" else
-                                                            bool if k == "timed" else np.int32))
-                 for k, v in parts.items()}
+    out: dict = {}
+    for k in list(parts):  # one column at a time, its batches freed as it is joined (not every column twice)
+        v = parts.pop(k)
+        out[k] = (np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k == "ts" else
+                                                       bool if k == "timed" else np.int32))
+        del v
     del parts
-    column = pa.chunked_array(items, type=items[0].type if items else pa.string())
-    del items
-    out["item"], out["item_dict"] = codes(column)
+    # the batches' distinct ids, in batch order and each batch's first-appearance order, coded by first appearance:
+    # the same codes and dictionary as coding the whole column at once
+    starts = np.cumsum([0] + [len(x) for x in item_ids])
+    column = pa.chunked_array(item_ids, type=item_ids[0].type if item_ids else pa.string())
+    del item_ids
+    per_entry, out["item_dict"] = codes(column)
     del column
+    out["item"] = np.empty(int(sum(len(x) for x in item_local)), dtype=np.int32)
+    at = 0
+    for b, local in enumerate(item_local):
+        n_b = len(local)
+        local_dict = per_entry[starts[b]:starts[b + 1]]
+        np.take(local_dict, local, out=out["item"][at:at + n_b])
+        at += n_b
+    del item_local, per_entry
     out["lab"], out["labelers"] = _canonical(out["lab"], labs.dictionary())
     out["fm"], out["fms"] = _canonical(out["fm"], fms.dictionary())
     return out
@@ -291,19 +319,28 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
     del order
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
-        item, item_raw, lab, fm, ts, timed = item[perm], item_raw[perm], lab[perm], fm[perm], ts[perm], timed[perm]
-        worker, code, batch = worker[perm], code[perm], batch[perm]
+        # one at a time, so only one array is held twice at any moment
+        item = item[perm]
+        item_raw = item_raw[perm]
+        lab = lab[perm]
+        fm = fm[perm]
+        ts = ts[perm]
+        timed = timed[perm]
+        worker = worker[perm]
+        code = code[perm]
+        batch = batch[perm]
         item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
         worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
         worker_first[worker] = np.arange(len(worker))
     del perm
     code = np.maximum(code, 0)  # every stored label is in the space (it is built from them)
     scale = scale_values(space) if len(labels) else np.zeros(1)
-    value = scale[code]
+    value = None
     ref = reference_code(space)
     if ref >= 0:
         y = (code == ref).astype(np.int8)
     else:  # ordered: above the middle of the scale (for answer patterns and the profile's rate only)
+        value = scale[code]
         mid = (value.min() + value.max()) / 2 if len(value) else 0.0
         y = (value > mid).astype(np.int8)
     # ISO week number: days since 1970-01-05 (a Monday) // 7
@@ -335,7 +372,8 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
         item_fm=fm[item_first], item_id=item_id,
         worker_labeler=lab[worker_first], worker_fm=fm[worker_first],
         labelers=labelers, failure_modes=fms, truth=truth, gold=gold, batch=batch, ts=ts, n_raw=n_raw,
-        code=code, value=value, timed=timed, truth_code=truth_code, listed_code=listed_code, reference=ref,
+        code=code, values=value if space.ordered else None, timed=timed, truth_code=truth_code,
+        listed_code=listed_code, reference=ref,
         n_labels=max(len(labels), 1), scale=scale,
     )
 

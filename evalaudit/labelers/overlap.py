@@ -26,7 +26,7 @@ def peer_choice(J, exclude: np.ndarray | None = None) -> np.ndarray:
     peer.
     Judgments are sorted by item, so an item's judgments are contiguous; one pass per offset."""
     n = len(J.item)
-    # positions fit 32 bits below 2^31 judgments: half the memory of this pass's three per-judgment arrays
+    # positions fit 32 bits below 2^31 judgments: half the memory of this pass's per-judgment arrays
     ix = np.int32 if n < 2**31 else np.int64
     n_item = np.bincount(J.item, minlength=J.n_items).astype(ix)
     start = np.concatenate([[0], np.cumsum(n_item)[:-1]]).astype(ix)
@@ -35,8 +35,9 @@ def peer_choice(J, exclude: np.ndarray | None = None) -> np.ndarray:
     pos = np.arange(n, dtype=ix)
     pos -= first
     ok_peer = np.ones(n, dtype=bool) if exclude is None else ~exclude[J.worker]
-    chosen = np.full(n, -1, dtype=np.int64)
-    todo = np.nonzero(k > 1)[0]  # judgments still looking for a peer; shrinks fast (most find one at offset 1)
+    chosen = np.full(n, -1, dtype=ix)
+    # judgments still looking for a peer; shrinks fast (most find one at offset 1)
+    todo = np.flatnonzero(k > 1).astype(ix, copy=False)
     for o in range(1, int(n_item.max(initial=1))):
         todo = todo[k[todo] > o]
         if len(todo) == 0:

@@ -40,8 +40,8 @@ def categorical(J, exclude: np.ndarray | None = None) -> Categorical:
     (labeler × failure mode codes) that serve as nobody's reference."""
     K, n = J.n_labels, len(J.item)
     elig = _eligible(J, exclude)
-    item = J.item.astype(np.int64)
-    cnt = np.bincount(item * K + J.code, weights=elig, minlength=J.n_items * K).reshape(J.n_items, K)
+    item = J.item  # (the int64 key below is made for the count alone, not held beside it)
+    cnt = np.bincount(item.astype(np.int64) * K + J.code, weights=elig, minlength=J.n_items * K).reshape(J.n_items, K)
     own = elig.astype(np.float32)
     n_other = cnt.sum(axis=1)[item] - own
     # per label, the other labelers' count of it on the judgment's item (float32: exact for counts < 2^24)

@@ -31,6 +31,8 @@ Thresholds come in as plain numbers (the stage reads them from ``[spam]``); the 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pyarrow as pa
 from scipy import stats
@@ -137,15 +139,25 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
             hi = np.tanh(np.arctanh(np.clip(rho, -0.999999, 0.999999)) + z / np.sqrt(np.maximum(n - 3, 1)))
         kind = "pearson_r"
     else:
-        ref = reference.categorical(J, exclude)
-        has = ref.has.astype(float)
-        n = np.bincount(lab, weights=has, minlength=L)
-        agree = np.bincount(lab, weights=ref.agree * has, minlength=L)
+        # over blocks of whole items (the leave-one-out consensus needs one item's judgments at a time), its
+        # per-judgment arrays one block at a time; the per-labeler sums accumulate block after block with np.add.at,
+        # which adds the same terms in the same order as one np.bincount over every judgment: the same bits
+        K = J.n_labels
+        n, agree = np.zeros(L), np.zeros(L)
+        own, refs = np.zeros((K, L)), np.zeros((K, L))
+        for sub, lo, hi in _item_blocks(J):
+            ref = reference.categorical(sub, exclude)
+            lb = lab[lo:hi]
+            has = ref.has.astype(float)
+            np.add.at(n, lb, has)
+            np.add.at(agree, lb, ref.agree * has)
+            for k in range(K):
+                np.add.at(own[k], lb, (sub.code == k) * has)
+                np.add.at(refs[k], lb, ref.ref_share[k] * has)
+            del ref, has, sub
         pe = np.zeros(L)
-        for k in range(J.n_labels):
-            own_k = np.bincount(lab, weights=(J.code == k) * has, minlength=L)
-            ref_k = np.bincount(lab, weights=ref.ref_share[k] * has, minlength=L)
-            pe += own_k * ref_k
+        for k in range(K):
+            pe += own[k] * refs[k]
         with np.errstate(invalid="ignore", divide="ignore"):
             pe = pe / (n * n)
             po = agree / n
@@ -156,6 +168,26 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
     names = J.labelers.to_pylist()
     return {names[i]: {"n": float(n[i]), "kappa": float(rho[i]), "kappa_hi": float(hi[i]), "measure": kind}
             for i in range(L) if n[i] > 0}
+
+
+#: judgments per block of whole items in :func:`reference_agreement` (bounds its per-judgment working set)
+ITEM_BLOCK = 1 << 20
+
+
+def _item_blocks(J):
+    """``(judgments of whole items, lo, hi)`` over ``J`` sorted by item, about :data:`ITEM_BLOCK` judgments each:
+    the block carries what :func:`evalaudit.labelers.reference.categorical` reads, its item codes counted from the
+    block's first item. Unsorted judgments are one block."""
+    item = J.item
+    n = len(item)
+    if n <= ITEM_BLOCK or bool(np.any(item[1:] < item[:-1])):
+        yield J, 0, n
+        return
+    for lo, hi in _chunks(n, item, ITEM_BLOCK):
+        i0, i1 = int(item[lo]), int(item[hi - 1]) + 1
+        yield SimpleNamespace(item=item[lo:hi] - item.dtype.type(i0), code=J.code[lo:hi], worker=J.worker[lo:hi],
+                              n_items=i1 - i0, n_labels=J.n_labels,
+                              truth_code=None if J.truth_code is None else J.truth_code[i0:i1]), lo, hi
 
 
 def label_counts(J) -> dict[str, tuple[int, float]]:
@@ -263,9 +295,13 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     starts = np.concatenate([[True], pair[1:] != pair[:-1]])
     idx = np.cumsum(starts) - 1
     pairs = pair[starts]
-    n = np.bincount(idx, weights=cnt).astype(np.int64)
-    d = np.bincount(idx, weights=cnt * (uniq & 1)).astype(np.int64)
-    return {"worker_a": pairs // W, "worker_b": pairs % W, "n": n, "n_disagree": d}
+    # int32 (worker codes and shared-item counts fit): the pairs grow with the store until every worker pair
+    # occurs, and are held while Dawid–Skene finishes — half the bytes of int64
+    n = np.bincount(idx, weights=cnt).astype(np.int32)
+    d = np.bincount(idx, weights=cnt * (uniq & 1)).astype(np.int32)
+    del idx, cnt, uniq
+    return {"worker_a": (pairs // W).astype(np.int32), "worker_b": (pairs % W).astype(np.int32), "n": n,
+            "n_disagree": d}
 
 
 def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity: np.ndarray, prior: np.ndarray,
@@ -296,20 +332,22 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
     # stable order by labeler a), so every sum runs over the same terms in the same order as over all pairs at once
     la_all = worker_labeler[wa]
     order = None if len(la_all) < 2 or bool(np.all(la_all[1:] >= la_all[:-1])) else np.argsort(la_all, kind="stable")
-    if order is not None:
-        pairs = {name: v[order] for name, v in pairs.items()}
+    if order is not None:  # each chunk's pairs are gathered in that order (not a sorted copy of every pair)
         la_all = la_all[order]
-    del order
     parts: list[tuple[np.ndarray, ...]] = []
     for lo, hi in _chunks(len(la_all), la_all):
-        fm, expected = _expected_disagree(pairs, lo, hi, sensitivity, specificity, prior, worker_fm)
+        chunk, a, b = ((pairs, lo, hi) if order is None
+                       else ({name: v[order[lo:hi]] for name, v in pairs.items()}, 0, hi - lo))
+        fm, expected = _expected_disagree(chunk, a, b, sensitivity, specificity, prior, worker_fm)
         expected = expected * ratio[fm]
         la = la_all[lo:hi].astype(np.int64)
-        lb = worker_labeler[pairs["worker_b"][lo:hi]].astype(np.int64)
+        lb = worker_labeler[chunk["worker_b"][a:b]].astype(np.int64)
         uniq_c, inv = np.unique(la * n_lab + lb, return_inverse=True)
-        parts.append((uniq_c, np.bincount(inv, weights=pairs["n"][lo:hi].astype(float)),
-                      np.bincount(inv, weights=pairs["n_disagree"][lo:hi].astype(float)),
+        parts.append((uniq_c, np.bincount(inv, weights=chunk["n"][a:b].astype(float)),
+                      np.bincount(inv, weights=chunk["n_disagree"][a:b].astype(float)),
                       np.bincount(inv, weights=expected)))
+        del chunk
+    del order
     del la_all
     uniq, n, d, e = (np.concatenate([p[i] for p in parts]) for i in range(4))
     enough = n >= min_pair_items
@@ -332,7 +370,7 @@ def colluding(pairs: pa.Table, q_max: float, ratio_max: float) -> np.ndarray:
 
 
 #: worker pairs handled at once by :func:`collusion` (bounds its working set: about 120 bytes per pair)
-PAIR_CHUNK = 2_000_000
+PAIR_CHUNK = 500_000  # 60 MB: the same sums for any size (chunks never split a labeler pair)
 
 
 def _chunks(n: int, boundary: np.ndarray | None = None, size: int | None = None) -> list[tuple[int, int]]:

@@ -97,7 +97,7 @@ def stage(ctx: Context) -> StageResult:
             multi_job = background.submit(dawid_skene.fit_multiclass, J.code, J.item, J.worker, J.item_fm,
                                           J.worker_fm, J.n_labels, J.truth_code, lc.ds_prior_strength, lc.ds_tol,
                                           lc.ds_max_iter)
-        grid_job = background.submit(drift.week_grid, J.worker[timed], J.week[timed], drift_values[timed],
+        grid_job = background.submit(drift.week_grid, *_timed(timed, J.worker, J.week, drift_values),
                                      J.worker_fm, J.n_workers, len(fm_names))
         return _stage(ctx, J, fm_names, lab_names, ds_job, multi_job, grid_job, pairs_job)
 
@@ -121,6 +121,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     hp_counts = honeypot.counts(J) if (J.truth >= 0).any() else None
     overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))
     sw, tops = spam.switches(J), spam.label_counts(J)
+    J.ts = None  # the times' only reader was the switch count (8 bytes per judgment not held through the stage)
     sc = cfg.spam
 
     def spam_pass(ref: dict) -> tuple[list[Finding], dict[str, dict]]:
@@ -162,10 +163,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     fm_informative = np.bincount(J.item_fm, weights=informative, minlength=len(fm_names))
     ds_fm = fm_informative >= lc.ds_min_items
     use_ds_item = ds_fm[J.item_fm]
-    informative_j = informative[J.item].astype(float)
     # the Dawid–Skene evidence reads items another labeler judged and nobody knows the answer to: known answers
     # are the honeypot evidence's (used once in the combined test), and single-label items only echo the prior
-    ds_items_j = ((n_item >= 2) & (J.truth_code < 0))[J.item].astype(float)
+    ds_items = (n_item >= 2) & (J.truth_code < 0)
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
     d = None
@@ -176,8 +176,10 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
         # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`)
         d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
-        parts += truth_bias.evidence(J, loo, ds_items_j, ds_fm, mode, space.labels, lab_names, fm_names,
-                                     lc.min_items, conf)
+        parts += truth_bias.evidence(J, loo, ds_items[J.item], ds_fm, mode, space.labels, lab_names,
+                                     fm_names, lc.min_items, conf)
+        del loo  # per-judgment arrays are released as soon as their last reader is done (bounded working set)
+        ds.contribution = None
     ds_workers = stats_table.dawid_skene_rates(ds, J, lab_names, fm_names)
     leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf)
     # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
@@ -208,15 +210,16 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         d_drift, has_d = shift.differences(J, positive, excluded if excluded.any() else None)
     elif d is not None:
         # vs the DS peer expectation where the item has other evidence, else vs peers' rate that week
-        d_drift = drift.discordance(d, informative_j, grid, J.y, J.worker, J.week, timed, J.worker_fm)
+        d_drift = drift.discordance(d, informative[J.item], grid, J.y, J.worker, J.week, timed, J.worker_fm)
         has_d = np.ones(len(J.y), dtype=bool)
     else:  # many unordered labels, no known acceptable one: disagreement with the leave-one-out consensus
         ref = reference.categorical(J, excluded if excluded.any() else None)
         d_drift, has_d = 1 - ref.agree, ref.has
-    use = timed & has_d
+    d = None
     drift_table, drift_series, n_drift_tests = drift.tables(
-        grid, J.worker[use], J.week[use], d_drift[use], J.worker_labeler, J.worker_fm, lab_names, fm_names,
-        dc.min_judgments, dc.min_weeks, dc.q_max, dc.min_change, scale)
+        grid, *_timed(timed & has_d, J.worker, J.week, d_drift), J.worker_labeler, J.worker_fm, lab_names,
+        fm_names, dc.min_judgments, dc.min_weeks, dc.q_max, dc.min_change, scale)
+    del d_drift, has_d
     ctx.progress("labelers", 4, 6)
 
     # -- concentration, profile -------------------------------------------------------------------------------
@@ -293,6 +296,13 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         summary=summary,
         skipped=skipped,
     )
+
+
+def _timed(use: np.ndarray, *per_judgment: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays' entries where ``use`` holds — the arrays themselves (no copies) when it holds everywhere."""
+    if use.all():
+        return per_judgment
+    return tuple(a[use] for a in per_judgment)
 
 
 def _skips(J, space, mode: str, binary_ds: bool) -> list[dict[str, str]]:

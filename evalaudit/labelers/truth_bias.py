@@ -33,12 +33,43 @@ METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene po
           "balanced item mix minus 1/2; sandwich standard error, normal interval)")
 
 
+#: judgments per block of workers in :func:`effect`: its dozen per-judgment temporaries exist for one block at a
+#: time, so the working set does not grow with the store
+EFFECT_BLOCK = 1 << 20
+
+
 def effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarray, n_workers: int,
            min_class: float = 10.0) -> dict[str, np.ndarray]:
     """Per worker: ``effect`` (s - t)/2, ``se``, ``rate`` (own positive rate on the weighted judgments),
     ``peer_rate`` (the reference's: mean of T), ``sensitivity``, ``specificity``, ``ok`` (at least ``min_class``
-    effective items of each class, sum T and sum 1 - T, and a non-degenerate system). ``weight``: 1 for the
-    judgments to use (items where others or a known answer speak), 0 otherwise."""
+    effective items of each class, sum T and sum 1 - T, and a non-degenerate system). ``weight``: 1 (or True) for
+    the judgments to use (items where others or a known answer speak), 0 otherwise.
+
+    Computed over blocks of consecutive worker codes of about :data:`EFFECT_BLOCK` judgments: a block holds every
+    judgment of its workers in their order, so each worker's sums run over the same terms in the same order as
+    over all judgments at once — the same numbers to the last bit, for any block size."""
+    worker = np.asarray(worker)
+    if len(worker) <= EFFECT_BLOCK:
+        return _effect(y, worker, loo, weight, n_workers, min_class)
+    ends = np.cumsum(np.bincount(worker, minlength=n_workers))
+    out: dict[str, np.ndarray] = {}
+    lo = 0
+    while lo < n_workers:
+        # the block's last worker: as many as fit in EFFECT_BLOCK judgments (at least one)
+        hi = max(int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + EFFECT_BLOCK, side="right")), lo + 1)
+        sel = np.flatnonzero((worker >= lo) & (worker < hi))
+        part = _effect(np.asarray(y)[sel], worker[sel], np.asarray(loo)[sel], np.asarray(weight)[sel], n_workers,
+                       min_class)
+        del sel
+        for k, v in part.items():
+            out.setdefault(k, np.empty(n_workers, dtype=v.dtype))[lo:hi] = v[lo:hi]
+        lo = hi
+    return out
+
+
+def _effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarray, n_workers: int,
+            min_class: float) -> dict[str, np.ndarray]:
+    """:func:`effect` over the given judgments at once."""
     y = np.asarray(y, dtype=float)
     T = np.clip(np.asarray(loo, dtype=float), 0.0, 1.0)
     w = np.asarray(weight, dtype=float)

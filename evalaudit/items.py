@@ -253,6 +253,7 @@ def facts_sql(n_labels: int | None) -> str:
         "n_agree_listed": "CASE " + " ".join(f"WHEN c.listed_code = {k} THEN c.n_code_{k}" for k in codes)
                           + " ELSE 0 END",
         "judged": "judged_by_count_columns" if q else "judged_by_label",
+        "label_code": "CAST(NULL AS BIGINT)" if q else "m.label_code",
     }
     text = named_sql.load("items_facts")
     for placeholder, value in fill.items():

@@ -68,20 +68,23 @@ marked AS (
         AND (f.since IS NULL OR l.labeled_at >= f.since)
 ),
 label_rows AS (
-    -- per item and latest label: how many labelers gave it (all, kept), and the per-item sums split by label
+    -- per item and latest label: how many labelers gave it (all, kept), and the per-item sums split by label. The
+    -- one-aggregation form groups by item alone (its label_code is NULL) and carries a count column per label code
+    -- instead (placeholder count_columns: all judgments, kept ones)
     SELECT
         m.item_id,
-        m.label_code,
+        {label_code} AS label_code,
         COUNT(*) AS n,
         SUM(m.kept) AS n_kept,
         SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS n_labelers_left,
         MIN(m.failure_mode) AS failure_mode,
         MAX(m.labeled_at) AS last_labeled_at,
         SUM(m.in_current_guideline) AS n_current_guideline,
-        SUM(m.with_guideline) AS n_with_guideline
+        SUM(m.with_guideline) AS n_with_guideline,
+        {count_columns}
     FROM marked AS m
     LEFT JOIN roster AS r ON m.labeler_id = r.labeler_id
-    GROUP BY m.item_id, m.label_code
+    GROUP BY m.item_id, {label_code}
 ),
 listed AS (
     SELECT i.item_id, lc.code AS listed_code
@@ -111,39 +114,22 @@ judged_by_label AS (
     LEFT JOIN listed AS li ON lr.item_id = li.item_id
     GROUP BY lr.item_id
 ),
-item_label_counts AS (
-    -- the same per-item sums in one aggregation over the judgments, with one count column per label code (all
-    -- judgments, kept ones)
-    SELECT
-        m.item_id,
-        COUNT(*) AS n_labelers,
-        SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS n_labelers_left,
-        MIN(m.failure_mode) AS labels_failure_mode,
-        MAX(m.labeled_at) AS last_labeled_at,
-        SUM(m.in_current_guideline) AS n_current_guideline,
-        SUM(m.with_guideline) AS n_with_guideline,
-        SUM(m.kept) AS n_kept,
-        MIN(li.listed_code) AS listed_code,
-        {count_columns}
-    FROM marked AS m
-    LEFT JOIN roster AS r ON m.labeler_id = r.labeler_id
-    LEFT JOIN listed AS li ON m.item_id = li.item_id
-    GROUP BY m.item_id
-),
 item_label_tops AS (
     SELECT
         c.*,
+        li.listed_code,
         {n_top} AS n_top,
         {n_top_kept} AS n_top_kept
-    FROM item_label_counts AS c
+    FROM label_rows AS c
+    LEFT JOIN listed AS li ON c.item_id = li.item_id
 ),
 judged_by_count_columns AS (
     -- the columns of judged_by_label: top_high / top_low are the highest / lowest code with the top count
     SELECT
         c.item_id,
-        c.n_labelers,
+        c.n AS n_labelers,
         c.n_labelers_left,
-        c.labels_failure_mode,
+        c.failure_mode AS labels_failure_mode,
         c.last_labeled_at,
         c.n_current_guideline,
         c.n_with_guideline,

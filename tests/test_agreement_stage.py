@@ -367,3 +367,27 @@ def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(h
                                    pc.less(data["labeled_at"], pa.scalar(start + timedelta(days=7)))))
         row = rows_of(table, "window", start.date().isoformat(), "krippendorff_alpha")[0]
         assert row["value"] == pytest.approx(agreement.krippendorff_alpha(week), abs=1e-12)
+
+
+@pytest.mark.parametrize("how", ["one", "two", "null"])
+def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(how: str) -> None:
+    """The one-pass query gives exactly the overall scope's patterns, and the failure_mode scope's when every item
+    lies in one failure mode; otherwise it says so (None) and the stage queries that scope on its own."""
+    from evalaudit.agreement import patterns as pat
+    from evalaudit.agreement.categories import build
+    from evalaudit.engine import engine_for_tables
+
+    data = history() if how == "one" else _mixed(history(), how)
+    engine = engine_for_tables({"labels": data})
+    engine.define_view("judgments", "judgments_all")
+    packing = pat.prepare(engine, build(["fail", "pass"]))
+    overall, by_failure_mode = pat.load_overall_and_failure_mode(engine, packing)
+    expected = {scope: pat.load(engine, scope, packing) for scope in ("overall", "failure_mode")}
+    assert (by_failure_mode is None) == (how != "one")
+    for scope, got in (("overall", overall), ("failure_mode", by_failure_mode)):
+        if got is None:
+            continue
+        assert list(got) == list(expected[scope]) == (["all"] if scope == "overall" else ["clear", "murky", "tiny"])
+        for name, patterns in expected[scope].items():
+            np.testing.assert_array_equal(got[name].counts, patterns.counts)
+            np.testing.assert_array_equal(got[name].items, patterns.items)

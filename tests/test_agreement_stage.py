@@ -370,9 +370,9 @@ def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(h
 
 
 @pytest.mark.parametrize("how", ["one", "two", "null"])
-def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(how: str) -> None:
-    """The one-pass query gives exactly the overall scope's patterns, and the failure_mode scope's when every item
-    lies in one failure mode; otherwise it says so (None) and the stage queries that scope on its own."""
+def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(how: str, monkeypatch) -> None:
+    """The one-pass query gives exactly the overall and failure_mode scopes' patterns; the failure_mode scope's own
+    query runs only when some item spans failure modes (or has judgments without one)."""
     from evalaudit.agreement import patterns as pat
     from evalaudit.agreement.categories import build
     from evalaudit.engine import engine_for_tables
@@ -381,13 +381,21 @@ def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(h
     engine = engine_for_tables({"labels": data})
     engine.define_view("judgments", "judgments_all")
     packing = pat.prepare(engine, build(["fail", "pass"]))
-    overall, by_failure_mode = pat.load_overall_and_failure_mode(engine, packing)
     expected = {scope: pat.load(engine, scope, packing) for scope in ("overall", "failure_mode")}
-    assert (by_failure_mode is None) == (how != "one")
-    for scope, got in (("overall", overall), ("failure_mode", by_failure_mode)):
-        if got is None:
-            continue
-        assert list(got) == list(expected[scope]) == (["all"] if scope == "overall" else ["clear", "murky", "tiny"])
+    issued: list[str] = []
+    original = DuckDBEngine.sql
+
+    def recording(self, text, **params):
+        issued.append(text)
+        return original(self, text, **params)
+
+    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    got = dict(zip(("overall", "failure_mode"), pat.load_overall_and_failure_mode(engine, packing), strict=True))
+    assert (pat.pattern_sql(pat.SCOPES["failure_mode"], packing) in issued) == (how != "one")
+    assert len(issued) == (1 if how == "one" else 2)
+    for scope, patterns_of in got.items():
+        assert list(patterns_of) == list(expected[scope]) == (["all"] if scope == "overall" else
+                                                               ["clear", "murky", "tiny"])
         for name, patterns in expected[scope].items():
-            np.testing.assert_array_equal(got[name].counts, patterns.counts)
-            np.testing.assert_array_equal(got[name].items, patterns.items)
+            np.testing.assert_array_equal(patterns_of[name].counts, patterns.counts)
+            np.testing.assert_array_equal(patterns_of[name].items, patterns.items)

@@ -302,25 +302,24 @@ def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
 OVERALL_BY_FAILURE_MODE = "agreement_overall_by_failure_mode"
 
 
-def load_overall_and_failure_mode(engine: Engine, packing: Packing
-                                  ) -> tuple[dict[str, Patterns], dict[str, Patterns] | None]:
-    """The `overall` scope's patterns and, when every item's judgments name one failure mode, the
-    `failure_mode` scope's, from one query (:data:`OVERALL_BY_FAILURE_MODE`) instead of two scans of the
-    judgments: an item that lies wholly in one failure mode has the same count vector in both scopes. The second
-    value is None when some item's judgments name several failure modes (or not all name one): the caller then
-    queries that scope itself. Same patterns, in the same order, as :func:`load` gives for each scope."""
+def load_overall_and_failure_mode(engine: Engine, packing: Packing, window: str = "week"
+                                  ) -> tuple[dict[str, Patterns], dict[str, Patterns]]:
+    """The `overall` and `failure_mode` scopes' patterns, from one query (:data:`OVERALL_BY_FAILURE_MODE`) instead
+    of two scans of the judgments when every item's judgments name one failure mode: such an item has the same
+    count vector in both scopes. When some item's judgments name several failure modes (or not all name one), or
+    the labels need more than one packed key, the failure_mode scope comes from its own query. Same patterns, in
+    the same order, as :func:`load` gives for each scope."""
     if packing.keys != 1:
-        return load(engine, "overall", packing), None
+        return load(engine, "overall", packing, window), load(engine, "failure_mode", packing, window)
     table = engine.query(OVERALL_BY_FAILURE_MODE)
     if table.num_rows == 0:
         return {}, {}
-    placed = pc.is_valid(table.column("failure_mode"))
     whole = table.group_by(["m", "k1"], use_threads=False).aggregate([("n_items", "sum")])
     whole = pa.table({"slice": pa.array(["all"] * whole.num_rows, pa.string()), "m": whole.column("m"),
                       "k1": whole.column("k1"), "n_items": whole.column("n_items_sum")})
     overall = {key[0]: p for key, p in _packed(whole, ["slice"], packing, (("slice", "all"),)).items()}
-    if not pc.all(placed).as_py():
-        return overall, None
+    if not pc.all(pc.is_valid(table.column("failure_mode"))).as_py():
+        return overall, load(engine, "failure_mode", packing, window)
     by_fm = table.rename_columns(["slice", "m", "k1", "n_items"])
     return overall, {key[0]: p for key, p in _packed(by_fm, ["slice"], packing, (("slice", "fm"),)).items()}
 
@@ -415,7 +414,7 @@ def windows_from_cells(cells: dict[tuple[str, ...], Patterns]) -> dict[str, Patt
 def _slice_names(column: pa.ChunkedArray) -> np.ndarray:
     """A slice column's values as names (object array of str): timestamps (window starts) by their UTC date in
     ISO form, as :func:`_slice_name` gives, converted column-wise."""
-    if pa.types.is_timestamp(column.type) and column.null_count == 0:
+    if pa.types.is_timestamp(column.type) and column.type.tz in (None, "UTC") and column.null_count == 0:
         day = pc.cast(column.cast(pa.timestamp(column.type.unit, tz="UTC")), pa.date32())
         return np.array(pc.cast(day, pa.string()).to_pylist(), dtype=object)
     return np.array([_slice_name(v) for v in column.to_pylist()], dtype=object)

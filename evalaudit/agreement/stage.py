@@ -294,18 +294,14 @@ def stage(ctx: Context) -> StageResult:
     # loaded: DuckDB (or Spark) works on its own threads, so the numpy bootstrap and the next scan overlap. The rows
     # come in the same order, with the same values, as when everything ran in turn.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalaudit-agreement") as sql:
-        base = sql.submit(pat.load_overall_and_failure_mode, ctx.engine, packing)
+        base = sql.submit(pat.load_overall_and_failure_mode, ctx.engine, packing, window)
         queued = {scope: sql.submit(pat.load, ctx.engine, scope, packing, window) for scope in ("batch", "vendor")}
         by_cell = sql.submit(pat.load_slicing, ctx.engine, pat.FAILURE_MODE_WINDOW, packing, window)
         pair_rows = sql.submit(api.pair_rows, ctx.engine, cfg.agreement.min_pair_items)
         overall, by_failure_mode = base.result()
-        if by_failure_mode is None:  # some item's judgments name several failure modes: that scope's own query
-            queued["failure_mode"] = sql.submit(pat.load, ctx.engine, "failure_mode", packing, window)
         # the window scope's patterns are summed from the failure mode × window cells when every item has one
-        # failure mode (the window query costs as much as the cells' query); else queried. Never when the failure
-        # mode scope needed its own query: an item in several failure modes, or partly in none, is counted
-        # differently there than overall.
-        derived = by_failure_mode is not None and pat.one_failure_mode_per_item(overall, by_failure_mode)
+        # failure mode (the window query costs as much as the cells' query); else queried
+        derived = pat.one_failure_mode_per_item(overall, by_failure_mode)
         if not derived:
             queued["window"] = sql.submit(pat.load, ctx.engine, "window", packing, window)
         for done, scope in enumerate(pat.SCOPES):
@@ -315,7 +311,7 @@ def stage(ctx: Context) -> StageResult:
             elif scope == "window":
                 patterns = pat.windows_from_cells(by_cell.result())
             else:
-                patterns = overall if scope == "overall" else by_failure_mode or {}
+                patterns = overall if scope == "overall" else by_failure_mode
             for name, p in sorted(patterns.items()):
                 rows.extend(slice_rows(scope, name, p, metrics, categories, cfg))
         cells = by_cell.result()

@@ -294,32 +294,36 @@ def stage(ctx: Context) -> StageResult:
     # loaded: DuckDB (or Spark) works on its own threads, so the numpy bootstrap and the next scan overlap. The rows
     # come in the same order, with the same values, as when everything ran in turn.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalaudit-agreement") as sql:
-        base = sql.submit(pat.load_overall_and_failure_mode, ctx.engine, packing, window)
-        queued = {scope: sql.submit(pat.load, ctx.engine, scope, packing, window) for scope in ("batch", "vendor")}
-        by_cell = sql.submit(pat.load_slicing, ctx.engine, pat.FAILURE_MODE_WINDOW, packing, window)
-        pair_rows = sql.submit(api.pair_rows, ctx.engine, cfg.agreement.min_pair_items)
-        overall, by_failure_mode = base.result()
-        # the window scope's patterns are summed from the failure mode × window cells when every item has one
-        # failure mode (the window query costs as much as the cells' query); else queried
-        derived = pat.one_failure_mode_per_item(overall, by_failure_mode)
-        if not derived:
-            queued["window"] = sql.submit(pat.load, ctx.engine, "window", packing, window)
-        for done, scope in enumerate(pat.SCOPES):
-            ctx.progress("agreement", done, steps)
-            if scope in queued:
-                patterns = queued[scope].result()
-            elif scope == "window":
-                patterns = pat.windows_from_cells(by_cell.result())
-            else:
-                patterns = overall if scope == "overall" else by_failure_mode
-            for name, p in sorted(patterns.items()):
-                rows.extend(slice_rows(scope, name, p, metrics, categories, cfg))
-        cells = by_cell.result()
-        ctx.progress("agreement", len(pat.SCOPES), steps)
-        alpha = next(m for m in metrics if m.kind == "alpha")
-        by_cell_table = failure_mode_window_table(cells, alpha, categories, cfg)
-        cohen_w = COHEN_FOR_LEVEL[level]
-        pairs = api.pairs_from_rows(pair_rows.result(), categories, cohen_w)
+        try:
+            base = sql.submit(pat.load_overall_and_failure_mode, ctx.engine, packing, window)
+            queued = {scope: sql.submit(pat.load, ctx.engine, scope, packing, window) for scope in ("batch", "vendor")}
+            by_cell = sql.submit(pat.load_slicing, ctx.engine, pat.FAILURE_MODE_WINDOW, packing, window)
+            pair_rows = sql.submit(api.pair_rows, ctx.engine, cfg.agreement.min_pair_items)
+            overall, by_failure_mode = base.result()
+            # the window scope's patterns are summed from the failure mode × window cells when every item has one
+            # failure mode (the window query costs as much as the cells' query); else queried
+            derived = pat.one_failure_mode_per_item(overall, by_failure_mode)
+            if not derived:
+                queued["window"] = sql.submit(pat.load, ctx.engine, "window", packing, window)
+            for done, scope in enumerate(pat.SCOPES):
+                ctx.progress("agreement", done, steps)
+                if scope in queued:
+                    patterns = queued[scope].result()
+                elif scope == "window":
+                    patterns = pat.windows_from_cells(by_cell.result())
+                else:
+                    patterns = overall if scope == "overall" else by_failure_mode
+                for name, p in sorted(patterns.items()):
+                    rows.extend(slice_rows(scope, name, p, metrics, categories, cfg))
+            cells = by_cell.result()
+            ctx.progress("agreement", len(pat.SCOPES), steps)
+            alpha = next(m for m in metrics if m.kind == "alpha")
+            by_cell_table = failure_mode_window_table(cells, alpha, categories, cfg)
+            cohen_w = COHEN_FOR_LEVEL[level]
+            pairs = api.pairs_from_rows(pair_rows.result(), categories, cohen_w)
+        except BaseException:  # an error or an interrupt: the queries not yet started are not run
+            sql.shutdown(wait=True, cancel_futures=True)
+            raise
     first = next((r for r in rows if r["scope"] == "overall"), None)
     if first is not None:
         kappas = np.asarray(pairs.column("kappa").to_numpy(zero_copy_only=False), dtype=float)

@@ -327,6 +327,19 @@ def _mixed(data: pa.Table, how: str) -> pa.Table:
     return data.set_column(data.column_names.index("failure_mode"), "failure_mode", pa.array(fm, pa.string()))
 
 
+def _record_sql(monkeypatch) -> list[str]:
+    """Every query text DuckDB engines run from now on, in order."""
+    issued: list[str] = []
+    original = DuckDBEngine.sql
+
+    def recording(self, text, **params):
+        issued.append(text)
+        return original(self, text, **params)
+
+    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    return issued
+
+
 @pytest.mark.parametrize("how", ["one", "two", "null"])
 def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(how: str, monkeypatch) -> None:
     """When every item has one failure mode the stage takes the window scope's patterns from the failure mode ×
@@ -351,14 +364,7 @@ def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(h
             np.testing.assert_array_equal(derived[week].counts, queried[week].counts)
             np.testing.assert_array_equal(derived[week].items, queried[week].items)
     window_query = pat.pattern_sql(pat.SCOPES["window"], packing)
-    issued: list[str] = []
-    original = DuckDBEngine.sql
-
-    def recording(self, text, **params):
-        issued.append(text)
-        return original(self, text, **params)
-
-    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    issued = _record_sql(monkeypatch)
     table = agreement.agreement_table(data).tables["agreement"]
     assert (window_query in issued) == (not derivable)
     for k in range(3):
@@ -382,14 +388,7 @@ def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(h
     engine.define_view("judgments", "judgments_all")
     packing = pat.prepare(engine, build(["fail", "pass"]))
     expected = {scope: pat.load(engine, scope, packing) for scope in ("overall", "failure_mode")}
-    issued: list[str] = []
-    original = DuckDBEngine.sql
-
-    def recording(self, text, **params):
-        issued.append(text)
-        return original(self, text, **params)
-
-    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    issued = _record_sql(monkeypatch)
     got = dict(zip(("overall", "failure_mode"), pat.load_overall_and_failure_mode(engine, packing), strict=True))
     assert (pat.pattern_sql(pat.SCOPES["failure_mode"], packing) in issued) == (how != "one")
     assert len(issued) == (1 if how == "one" else 2)

@@ -35,6 +35,7 @@ stage already produced (the items notebook, when a labeler is set aside or kept)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import numpy as np
@@ -42,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit import gold as gold_owner
+from evalaudit import sql as named_sql
 from evalaudit.findings import Finding
 from evalaudit.frames import mask as _mask
 from evalaudit.frames import numbers as _np
@@ -140,11 +142,12 @@ def stage(ctx: Context) -> StageResult:
     moment = gold_owner.as_of(ctx.cfg)
     guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
     flagged = _register_inputs(ctx)
-    facts = ctx.engine.query("items_facts", current_guideline=guideline or "", as_of=moment,
-                             repeats=int(counted["n_rows"] > counted["n_judgments"]))
+    labels_seen = [v for v in ctx.engine.query("agreement_label_values").column("label").to_pylist() if v is not None]
+    no_null_label = sum(ctx.labels.counts) == counted["n_rows"]  # every label row gives a label
+    facts = ctx.engine.sql(facts_sql(len(labels_seen) if no_null_label else None), current_guideline=guideline or "",
+                           as_of=moment, repeats=int(counted["n_rows"] > counted["n_judgments"]))
     n = facts.num_rows
     positive = ctx.labels.positive
-    labels_seen = [v for v in ctx.engine.query("agreement_label_values").column("label").to_pylist() if v is not None]
     negatives = [v for v in labels_seen if v != positive]
     binary = len(negatives) <= 1  # the positive label and at most one other: a posterior of "positive" decides
     negative = negatives[0] if negatives else None
@@ -217,6 +220,45 @@ def stage(ctx: Context) -> StageResult:
     result = _result(table, flagged, findings, summary)
     result.skipped = skipped
     return result
+
+
+#: label spaces of at most this many labels are counted per item in one aggregation, one count column per label
+#: (items_facts: judged_by_count_columns); larger ones per item × label first, then per item (judged_by_label)
+COUNT_COLUMNS_MAX = 16
+
+
+def facts_sql(n_labels: int | None) -> str:
+    """The named query ``items_facts`` filled for a store whose label rows carry ``n_labels`` distinct labels and
+    no null label (None: unknown, or null labels present). Up to COUNT_COLUMNS_MAX labels the per-item sums come
+    from one aggregation over the judgments with a count column per label code instead of two (item × label, then
+    item): about a third less work on the stage's one large query, with the same columns and values (the codes
+    are those of the query's label_codes: 1..n_labels in label order)."""
+    q = n_labels if n_labels and n_labels <= COUNT_COLUMNS_MAX else None
+    codes = range(1, (q or 1) + 1)
+
+    def greatest(prefix: str) -> str:
+        return f"GREATEST({', '.join(f'c.{prefix}_{k}' for k in codes)})" if len(codes) > 1 else f"c.{prefix}_1"
+
+    def pick(prefix: str, top: str, order: Iterable[int]) -> str:
+        return "CASE " + " ".join(f"WHEN c.{prefix}_{k} = c.{top} THEN {k}" for k in order) + " END"
+
+    fill = {
+        "count_columns": ",\n        ".join(
+            [f"SUM(CASE WHEN m.label_code = {k} THEN 1 ELSE 0 END) AS n_code_{k}" for k in codes]
+            + [f"SUM(CASE WHEN m.label_code = {k} THEN m.kept ELSE 0 END) AS kept_code_{k}" for k in codes]),
+        "n_top": greatest("n_code"), "n_top_kept": greatest("kept_code"),
+        "top_high": pick("n_code", "n_top", reversed(codes)), "top_low": pick("n_code", "n_top", codes),
+        "kept_high": pick("kept_code", "n_top_kept", reversed(codes)),
+        "kept_low": pick("kept_code", "n_top_kept", codes),
+        "n_agree_listed": "CASE " + " ".join(f"WHEN c.listed_code = {k} THEN c.n_code_{k}" for k in codes)
+                          + " ELSE 0 END",
+        "judged": "judged_by_count_columns" if q else "judged_by_label",
+        "label_code": "CAST(NULL AS BIGINT)" if q else "m.label_code",
+    }
+    text = named_sql.load("items_facts")
+    for placeholder, value in fill.items():
+        text = text.replace("{" + placeholder + "}", value)
+    return text
 
 
 def rederive(ctx: Context, items_table: pa.Table) -> StageResult:

@@ -327,6 +327,19 @@ def _mixed(data: pa.Table, how: str) -> pa.Table:
     return data.set_column(data.column_names.index("failure_mode"), "failure_mode", pa.array(fm, pa.string()))
 
 
+def _record_sql(monkeypatch) -> list[str]:
+    """Every query text DuckDB engines run from now on, in order."""
+    issued: list[str] = []
+    original = DuckDBEngine.sql
+
+    def recording(self, text, **params):
+        issued.append(text)
+        return original(self, text, **params)
+
+    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    return issued
+
+
 @pytest.mark.parametrize("how", ["one", "two", "null"])
 def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(how: str, monkeypatch) -> None:
     """When every item has one failure mode the stage takes the window scope's patterns from the failure mode ×
@@ -351,14 +364,7 @@ def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(h
             np.testing.assert_array_equal(derived[week].counts, queried[week].counts)
             np.testing.assert_array_equal(derived[week].items, queried[week].items)
     window_query = pat.pattern_sql(pat.SCOPES["window"], packing)
-    issued: list[str] = []
-    original = DuckDBEngine.sql
-
-    def recording(self, text, **params):
-        issued.append(text)
-        return original(self, text, **params)
-
-    monkeypatch.setattr(DuckDBEngine, "sql", recording)
+    issued = _record_sql(monkeypatch)
     table = agreement.agreement_table(data).tables["agreement"]
     assert (window_query in issued) == (not derivable)
     for k in range(3):
@@ -367,3 +373,28 @@ def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(h
                                    pc.less(data["labeled_at"], pa.scalar(start + timedelta(days=7)))))
         row = rows_of(table, "window", start.date().isoformat(), "krippendorff_alpha")[0]
         assert row["value"] == pytest.approx(agreement.krippendorff_alpha(week), abs=1e-12)
+
+
+@pytest.mark.parametrize("how", ["one", "two", "null"])
+def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(how: str, monkeypatch) -> None:
+    """The one-pass query gives exactly the overall and failure_mode scopes' patterns; the failure_mode scope's own
+    query runs only when some item spans failure modes (or has judgments without one)."""
+    from evalaudit.agreement import patterns as pat
+    from evalaudit.agreement.categories import build
+    from evalaudit.engine import engine_for_tables
+
+    data = history() if how == "one" else _mixed(history(), how)
+    engine = engine_for_tables({"labels": data})
+    engine.define_view("judgments", "judgments_all")
+    packing = pat.prepare(engine, build(["fail", "pass"]))
+    expected = {scope: pat.load(engine, scope, packing) for scope in ("overall", "failure_mode")}
+    issued = _record_sql(monkeypatch)
+    got = dict(zip(("overall", "failure_mode"), pat.load_overall_and_failure_mode(engine, packing), strict=True))
+    assert (pat.pattern_sql(pat.SCOPES["failure_mode"], packing) in issued) == (how != "one")
+    assert len(issued) == (1 if how == "one" else 2)
+    for scope, patterns_of in got.items():
+        assert list(patterns_of) == list(expected[scope]) == (["all"] if scope == "overall" else
+                                                               ["clear", "murky", "tiny"])
+        for name, patterns in expected[scope].items():
+            np.testing.assert_array_equal(patterns_of[name].counts, patterns.counts)
+            np.testing.assert_array_equal(patterns_of[name].items, patterns.items)

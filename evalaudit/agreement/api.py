@@ -349,7 +349,16 @@ def pairwise_cohen(data: Any, min_items: int = 20, weights: str | None = None,
 def pairs_table(engine: Any, categories: Categories, min_items: int, weights: str | None) -> pa.Table:
     """Run the agreement_pairs query and turn its cells into one row per labeler pair. Needs the codes view of
     ``categories`` on ``engine`` (:func:`patterns.prepare`)."""
-    rows = engine.query("agreement_pairs", min_items=int(min_items))
+    return pairs_from_rows(pair_rows(engine, min_items), categories, weights)
+
+
+def pair_rows(engine: Any, min_items: int) -> pa.Table:
+    """The agreement_pairs query's cells (needs the codes view, :func:`patterns.prepare`)."""
+    return engine.query("agreement_pairs", min_items=int(min_items))
+
+
+def pairs_from_rows(rows: pa.Table, categories: Categories, weights: str | None) -> pa.Table:
+    """One row per labeler pair (PAIRS_SCHEMA) from the agreement_pairs query's cells."""
     schema = PAIRS_SCHEMA
     if rows.num_rows == 0:
         return schema.empty_table()

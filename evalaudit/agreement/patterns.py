@@ -295,16 +295,46 @@ def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
         return {}
     if packing.keys == 0:
         return _unpacked(table, slicing, len(packing.slots))
+    return _packed(table, [name for name, _ in slicing.keys], packing, slicing.keys)
+
+
+#: the query that gives the overall and failure_mode scopes in one pass (one-key packing only)
+OVERALL_BY_FAILURE_MODE = "agreement_overall_by_failure_mode"
+
+
+def load_overall_and_failure_mode(engine: Engine, packing: Packing, window: str = "week"
+                                  ) -> tuple[dict[str, Patterns], dict[str, Patterns]]:
+    """The `overall` and `failure_mode` scopes' patterns, from one query (:data:`OVERALL_BY_FAILURE_MODE`) instead
+    of two scans of the judgments when every item's judgments name one failure mode: such an item has the same
+    count vector in both scopes. When some item's judgments name several failure modes (or not all name one), or
+    the labels need more than one packed key, the failure_mode scope comes from its own query. Same patterns, in
+    the same order, as :func:`load` gives for each scope."""
+    if packing.keys != 1:
+        return load(engine, "overall", packing, window), load(engine, "failure_mode", packing, window)
+    table = engine.query(OVERALL_BY_FAILURE_MODE)
+    if table.num_rows == 0:
+        return {}, {}
+    whole = table.group_by(["m", "k1"], use_threads=False).aggregate([("n_items", "sum")])
+    whole = pa.table({"slice": pa.array(["all"] * whole.num_rows, pa.string()), "m": whole.column("m"),
+                      "k1": whole.column("k1"), "n_items": whole.column("n_items_sum")})
+    overall = {key[0]: p for key, p in _packed(whole, ["slice"], packing, (("slice", "all"),)).items()}
+    if not pc.all(pc.is_valid(table.column("failure_mode"))).as_py():
+        return overall, load(engine, "failure_mode", packing, window)
+    by_fm = table.rename_columns(["slice", "m", "k1", "n_items"])
+    return overall, {key[0]: p for key, p in _packed(by_fm, ["slice"], packing, (("slice", "fm"),)).items()}
+
+
+def _packed(table: pa.Table, names: list[str], packing: Packing,
+            where: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], Patterns]:
+    """Patterns per slice from packed pattern rows (slice columns ``names``, m, k1..k4, n_items)."""
     keys = np.column_stack([table.column(f"k{k + 1}").to_numpy(zero_copy_only=False).astype(np.int64)
                             for k in range(packing.keys)])
     counts = packing.decode(keys)
     m = table.column("m").to_numpy(zero_copy_only=False).astype(np.int64)
     if not np.array_equal(counts.sum(axis=1), m):  # a count overflowed its slot: never silently wrong
-        raise RuntimeError(f"agreement pattern keys of slices {slicing.keys} did not decode to their label "
-                           "counts")
+        raise RuntimeError(f"agreement pattern keys of slices {where} did not decode to their label counts")
     n_items = table.column("n_items").to_numpy(zero_copy_only=False).astype(np.int64)
-    parts = [np.array([_slice_name(v) for v in table.column(name).to_pylist()], dtype=object)
-             for name, _ in slicing.keys]
+    parts = [_slice_names(table.column(name)) for name in names]
     # a deterministic order (slice key, then counts): GROUP BY output order varies between runs, and both the
     # floating-point sums and the bootstrap draws depend on the order of the patterns
     ranks = [np.unique(part, return_inverse=True)[1] for part in parts]
@@ -324,8 +354,7 @@ def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
 def _unpacked(table: pa.Table, slicing: Slicing, q: int) -> dict[tuple[str, ...], Patterns]:
     """Patterns per slice from unpacked rows (slice parts, item_id, code, n): one sparse count vector per item,
     compressed per slice."""
-    parts = [np.array([_slice_name(v) for v in table.column(name).to_pylist()], dtype=object)
-             for name, _ in slicing.keys]
+    parts = [_slice_names(table.column(name)) for name, _ in slicing.keys]
     keys = np.array(["\x1f".join(t) for t in zip(*parts, strict=True)], dtype=object)
     items = np.asarray(table.column("item_id").to_pylist(), dtype=object)
     codes = table.column("code").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -380,6 +409,15 @@ def windows_from_cells(cells: dict[tuple[str, ...], Patterns]) -> dict[str, Patt
         np.add.at(items, inverse.reshape(-1), np.concatenate([p.items for p in parts]))
         out[start] = Patterns(uniq.reshape(-1, counts.shape[1]), items)
     return out
+
+
+def _slice_names(column: pa.ChunkedArray) -> np.ndarray:
+    """A slice column's values as names (object array of str): timestamps (window starts) by their UTC date in
+    ISO form, as :func:`_slice_name` gives, converted column-wise."""
+    if pa.types.is_timestamp(column.type) and column.type.tz in (None, "UTC") and column.null_count == 0:
+        day = pc.cast(column.cast(pa.timestamp(column.type.unit, tz="UTC")), pa.date32())
+        return np.array(pc.cast(day, pa.string()).to_pylist(), dtype=object)
+    return np.array([_slice_name(v) for v in column.to_pylist()], dtype=object)
 
 
 def _slice_name(value: object) -> str:

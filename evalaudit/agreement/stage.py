@@ -19,6 +19,7 @@ policy as every other stage.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -288,32 +289,46 @@ def stage(ctx: Context) -> StageResult:
     packing = pat.prepare(ctx.engine, categories)
     rows: list[dict[str, Any]] = []
     steps = len(pat.SCOPES) + 1
-    loaded: dict[str, dict[str, pat.Patterns]] = {}
-    cells: dict[tuple[str, ...], pat.Patterns] = {}
-    for done, scope in enumerate(pat.SCOPES):
-        ctx.progress("agreement", done, steps)
-        if scope == "window":
-            # the failure mode × window cells first: when every item has one failure mode they hold the window
-            # scope's patterns too, and the window query (as costly as the cells' query) is not needed
-            cells = pat.load_slicing(ctx.engine, pat.FAILURE_MODE_WINDOW, packing, cfg.agreement.window)
-            if pat.one_failure_mode_per_item(loaded["overall"], loaded["failure_mode"]):
-                loaded[scope] = pat.windows_from_cells(cells)
-                for name, patterns in sorted(loaded[scope].items()):
-                    rows.extend(slice_rows(scope, name, patterns, metrics, categories, cfg))
-                continue
-        loaded[scope] = pat.load(ctx.engine, scope, packing, cfg.agreement.window)
-        for name, patterns in sorted(loaded[scope].items()):
-            rows.extend(slice_rows(scope, name, patterns, metrics, categories, cfg))
-    ctx.progress("agreement", len(pat.SCOPES), steps)
-    alpha = next(m for m in metrics if m.kind == "alpha")
-    by_cell = failure_mode_window_table(cells, alpha, categories, cfg)
-    cohen_w = COHEN_FOR_LEVEL[level]
-    pairs = api.pairs_table(ctx.engine, categories, cfg.agreement.min_pair_items, cohen_w)
-    overall = next((r for r in rows if r["scope"] == "overall"), None)
-    if overall is not None:
+    window = cfg.agreement.window
+    # the queries run one after another on a worker thread while this one evaluates the slices of the scopes already
+    # loaded: DuckDB (or Spark) works on its own threads, so the numpy bootstrap and the next scan overlap. The rows
+    # come in the same order, with the same values, as when everything ran in turn.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalaudit-agreement") as sql:
+        try:
+            base = sql.submit(pat.load_overall_and_failure_mode, ctx.engine, packing, window)
+            queued = {scope: sql.submit(pat.load, ctx.engine, scope, packing, window) for scope in ("batch", "vendor")}
+            by_cell = sql.submit(pat.load_slicing, ctx.engine, pat.FAILURE_MODE_WINDOW, packing, window)
+            pair_rows = sql.submit(api.pair_rows, ctx.engine, cfg.agreement.min_pair_items)
+            overall, by_failure_mode = base.result()
+            # the window scope's patterns are summed from the failure mode × window cells when every item has one
+            # failure mode (the window query costs as much as the cells' query); else queried
+            derived = pat.one_failure_mode_per_item(overall, by_failure_mode)
+            if not derived:
+                queued["window"] = sql.submit(pat.load, ctx.engine, "window", packing, window)
+            for done, scope in enumerate(pat.SCOPES):
+                ctx.progress("agreement", done, steps)
+                if scope in queued:
+                    patterns = queued[scope].result()
+                elif scope == "window":
+                    patterns = pat.windows_from_cells(by_cell.result())
+                else:
+                    patterns = overall if scope == "overall" else by_failure_mode
+                for name, p in sorted(patterns.items()):
+                    rows.extend(slice_rows(scope, name, p, metrics, categories, cfg))
+            cells = by_cell.result()
+            ctx.progress("agreement", len(pat.SCOPES), steps)
+            alpha = next(m for m in metrics if m.kind == "alpha")
+            by_cell_table = failure_mode_window_table(cells, alpha, categories, cfg)
+            cohen_w = COHEN_FOR_LEVEL[level]
+            pairs = api.pairs_from_rows(pair_rows.result(), categories, cohen_w)
+        except BaseException:  # an error or an interrupt: the queries not yet started are not run
+            sql.shutdown(wait=True, cancel_futures=True)
+            raise
+    first = next((r for r in rows if r["scope"] == "overall"), None)
+    if first is not None:
         kappas = np.asarray(pairs.column("kappa").to_numpy(zero_copy_only=False), dtype=float)
         kappas = kappas[np.isfinite(kappas)]
-        rows.append({**{k: overall[k] for k in ("scope", "slice", "n_items", "n_labels", "n_pairable")},
+        rows.append({**{k: first[k] for k in ("scope", "slice", "n_items", "n_labels", "n_pairable")},
                      "metric": "cohen_kappa", "level": cohen_w or "nominal",
                      "value": float(kappas.mean()) if kappas.size else None, "ci_low": None, "ci_high": None,
                      "ci_method": None, "n_resamples": None,
@@ -330,7 +345,8 @@ def stage(ctx: Context) -> StageResult:
             "no judgment has labeled_at: there is no window scope and no failure mode x window table" if whole
             else f"{judged['n_untimed']} of {judged['n_rows']} label rows have no labeled_at and are left out of "
                  "the window scope and the failure mode x window table")))
-    return StageResult(tables={"agreement": table, "agreement_pairs": pairs, FAILURE_MODE_WINDOW_TABLE: by_cell},
+    return StageResult(tables={"agreement": table, "agreement_pairs": pairs,
+                               FAILURE_MODE_WINDOW_TABLE: by_cell_table},
                        findings=findings, summary={"agreement": _summary(rows, pairs, findings, cfg)},
                        skipped=skipped)
 

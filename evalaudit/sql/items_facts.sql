@@ -1,5 +1,10 @@
 -- One row per eval item (in the items table, or judged in labels), in item_id order: everything the items stage needs
 -- to know about it.
+-- A template, filled by evalaudit.items.facts_sql with code-owned expressions (never user input): the placeholder
+-- judged names the CTE that aggregates per item - judged_by_label, two aggregations (item x label, then item) for
+-- any label space, or judged_by_count_columns, one aggregation with a count column per label code (placeholder
+-- count_columns) and the top-count expressions over them, for small label spaces without null labels; both give
+-- the same columns and values.
 --   * from the items table, through the view `item_answers` (the latest ingested row of an item wins): failure
 --     mode, today's gold label, honeypot answer;
 --   * over each labeler's latest judgment of the item: how many labelers judged it (n_labelers), how many of them
@@ -63,27 +68,30 @@ marked AS (
         AND (f.since IS NULL OR l.labeled_at >= f.since)
 ),
 label_rows AS (
-    -- per item and latest label: how many labelers gave it (all, kept), and the per-item sums split by label
+    -- per item and latest label: how many labelers gave it (all, kept), and the per-item sums split by label. The
+    -- one-aggregation form groups by item alone (its label_code is NULL) and carries a count column per label code
+    -- instead (placeholder count_columns: all judgments, kept ones)
     SELECT
         m.item_id,
-        m.label_code,
+        {label_code} AS label_code,
         COUNT(*) AS n,
         SUM(m.kept) AS n_kept,
         SUM(CASE WHEN r.active_to IS NOT NULL AND r.active_to < $as_of THEN 1 ELSE 0 END) AS n_labelers_left,
         MIN(m.failure_mode) AS failure_mode,
         MAX(m.labeled_at) AS last_labeled_at,
         SUM(m.in_current_guideline) AS n_current_guideline,
-        SUM(m.with_guideline) AS n_with_guideline
+        SUM(m.with_guideline) AS n_with_guideline,
+        {count_columns}
     FROM marked AS m
     LEFT JOIN roster AS r ON m.labeler_id = r.labeler_id
-    GROUP BY m.item_id, m.label_code
+    GROUP BY m.item_id, {label_code}
 ),
 listed AS (
     SELECT i.item_id, lc.code AS listed_code
     FROM item_rows AS i
     JOIN label_codes AS lc ON lc.label = COALESCE(i.gold_label, i.honeypot_label)
 ),
-judged AS (
+judged_by_label AS (
     -- the top label without a window: among the labels with the top count, max_by picks the highest code with
     -- `count * 1e9 + code` and the lowest with `count * 1e9 - code`; they differ exactly when the top is tied
     SELECT
@@ -105,6 +113,39 @@ judged AS (
     FROM label_rows AS lr
     LEFT JOIN listed AS li ON lr.item_id = li.item_id
     GROUP BY lr.item_id
+),
+item_label_tops AS (
+    SELECT
+        c.*,
+        li.listed_code,
+        {n_top} AS n_top,
+        {n_top_kept} AS n_top_kept
+    FROM label_rows AS c
+    LEFT JOIN listed AS li ON c.item_id = li.item_id
+),
+judged_by_count_columns AS (
+    -- the columns of judged_by_label: top_high / top_low are the highest / lowest code with the top count
+    SELECT
+        c.item_id,
+        c.n AS n_labelers,
+        c.n_labelers_left,
+        c.failure_mode AS labels_failure_mode,
+        c.last_labeled_at,
+        c.n_current_guideline,
+        c.n_with_guideline,
+        c.n_top,
+        {top_high} AS top_high,
+        {top_low} AS top_low,
+        {n_agree_listed} AS n_agree_listed,
+        c.n_kept,
+        c.n_top_kept,
+        {kept_high} AS kept_high,
+        {kept_low} AS kept_low
+    FROM item_label_tops AS c
+),
+judged AS (
+    SELECT *
+    FROM {judged}
 ),
 facts AS (
     SELECT

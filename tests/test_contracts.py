@@ -418,6 +418,23 @@ def test_parquet_batch_with_native_timestamps(world: dict[str, Path]) -> None:
     assert eng.sql("SELECT count(*) AS n FROM quarantine").column("n")[0].as_py() == 0
 
 
+def test_epoch_milliseconds_beyond_year_9999_are_reported_not_a_traceback(world: dict[str, Path]) -> None:
+    # epoch milliseconds read as seconds: a timestamp in year 56302, which Python's datetime cannot hold; the check
+    # names the row under both expectations it breaks and its JSON and text still render
+    rows = clean_batch_rows()
+    rows[4]["labeled_at"] = "1714557600000"
+    result = run_check(world, rows, "epoch_ms")
+    names = by_name(result)
+    assert failed_names(result) == {"labeled_at_parseable", "labeled_at_not_in_future", "labeled_at_in_window"}
+    assert names["labeled_at_parseable"].examples == [
+        {"row": 4, "labeled_at": "1714557600000", "item_id": "n002", "labeler_id": "l1"}]
+    future = names["labeled_at_not_in_future"].examples
+    assert [e["row"] for e in future] == [4] and future[0]["labeled_at"].startswith("56302-03-03T16:00:00")
+    assert future[0]["labeled_at"].endswith("+00:00")
+    assert json.loads(json.dumps(result.to_json()))["status"] == "failed"
+    assert "row 4: labeled_at '56302-03-03T16:00:00" in result.to_text()
+
+
 # -- property: the rows GX reports are exactly the offending rows, in order -------------------------------------
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["l1", "l2", "zz"]),

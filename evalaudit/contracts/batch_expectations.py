@@ -425,9 +425,11 @@ def mean_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
     _shift_spec(out, spec, frame, c)
 
 
-def checks(engine: DuckDBEngine, cfg: Config) -> BatchChecks:
+def checks(engine: DuckDBEngine, cfg: Config, label_counts: list[dict] | None = None) -> BatchChecks:
+    """The batch expectations; ``label_counts``: the rows of ``contracts_label_values`` when the caller already
+    read them (the check does, for the allowed labels)."""
     out = BatchChecks()
-    rows = engine.query("contracts_label_values").to_pylist()
+    rows = engine.query("contracts_label_values").to_pylist() if label_counts is None else label_counts
     space = labelspace.build({r["label"]: int(r["n_labels"]) for r in rows}, cfg)
     overlap(engine, cfg, out)
     honeypot(engine, cfg, out)

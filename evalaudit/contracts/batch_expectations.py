@@ -197,7 +197,7 @@ def agreement_check(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: B
     b = h = None
     problem = None
     try:
-        observed = set(batch_j.column("label").to_pylist()) | set(history_j.column("label").to_pylist())
+        observed = {x for t in (batch_j, history_j) for x in pc.unique(t.column("label")).to_pylist()}
         cats = build_categories(sorted(x for x in observed if x is not None), list(space.labels),
                                 cfg.labels.order or None)
         delta2 = krippendorff_metric(level, cats)

@@ -530,3 +530,32 @@ def test_vectorised_exact_tests_match_scipy(n1: int, n2: int, data: st.DataObjec
     p = compare.honeypot_lower([k1], [n1], [k2], [n2])
     expected = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="less").pvalue
     assert float(p[0]) == pytest.approx(expected, rel=1e-7, abs=1e-12)
+
+
+# -- GX's result formats: counts for every expectation, example rows for the failing ones ------------------------
+def test_holding_and_failing_expectations_of_one_frame_report_counts_and_examples() -> None:
+    import pandas as pd
+
+    from evalaudit.contracts.gx import Spec, validate
+
+    frame = pd.DataFrame({"source_row": [0, 1, 2, 3, 4], "item_id": ["a", "b", "c", "d", "e"],
+                          "label": ["pass", "maybe", "fail", "maybe", "MAYBE"]})
+    metrics = pd.DataFrame({"p_value": [0.01]})
+    specs = [
+        Spec("not_null:label", "row", "", "rows", lambda g: g.ExpectColumnValuesToNotBeNull(column="label"),
+             column="label"),
+        Spec("label_in_allowed_values", "row", "", "rows",
+             lambda g: g.ExpectColumnValuesToBeInSet(column="label", value_set=["pass", "fail"]), column="label"),
+        Spec("agreement_vs_history", "batch", "", "m",
+             lambda g: g.ExpectColumnValuesToBeBetween(column="p_value", min_value=0.05), column="p_value",
+             index_columns=(), scalar=True, observed=0.01),
+    ]
+    held, failed, scalar = validate({"rows": frame, "m": metrics}, specs, examples=2)
+    assert (held.status, held.element_count, held.unexpected_count, held.examples) == ("passed", 5, 0, [])
+    assert (failed.status, failed.element_count, failed.unexpected_count) == ("failed", 5, 3)
+    # the first two offending rows, read at the positions GX reported, with the rows' identifying columns
+    assert failed.examples == [{"label": "maybe", "row": 1, "item_id": "b"}, {"label": "maybe", "row": 3,
+                                                                              "item_id": "d"}]
+    assert failed.gx_type == "expect_column_values_to_be_in_set"
+    # a one-row metric: its verdict and observed value, no row counts, no examples
+    assert (scalar.status, scalar.element_count, scalar.examples, scalar.observed) == ("failed", None, [], 0.01)

@@ -418,6 +418,23 @@ def test_parquet_batch_with_native_timestamps(world: dict[str, Path]) -> None:
     assert eng.sql("SELECT count(*) AS n FROM quarantine").column("n")[0].as_py() == 0
 
 
+def test_epoch_milliseconds_beyond_year_9999_are_reported_not_a_traceback(world: dict[str, Path]) -> None:
+    # epoch milliseconds read as seconds: a timestamp in year 56302, which Python's datetime cannot hold; the check
+    # names the row under both expectations it breaks and its JSON and text still render
+    rows = clean_batch_rows()
+    rows[4]["labeled_at"] = "1714557600000"
+    result = run_check(world, rows, "epoch_ms")
+    names = by_name(result)
+    assert failed_names(result) == {"labeled_at_parseable", "labeled_at_not_in_future", "labeled_at_in_window"}
+    assert names["labeled_at_parseable"].examples == [
+        {"row": 4, "labeled_at": "1714557600000", "item_id": "n002", "labeler_id": "l1"}]
+    future = names["labeled_at_not_in_future"].examples
+    assert [e["row"] for e in future] == [4] and future[0]["labeled_at"].startswith("56302-03-03T16:00:00")
+    assert future[0]["labeled_at"].endswith("+00:00")
+    assert json.loads(json.dumps(result.to_json()))["status"] == "failed"
+    assert "row 4: labeled_at '56302-03-03T16:00:00" in result.to_text()
+
+
 # -- property: the rows GX reports are exactly the offending rows, in order -------------------------------------
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["l1", "l2", "zz"]),
@@ -513,3 +530,32 @@ def test_vectorised_exact_tests_match_scipy(n1: int, n2: int, data: st.DataObjec
     p = compare.honeypot_lower([k1], [n1], [k2], [n2])
     expected = stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="less").pvalue
     assert float(p[0]) == pytest.approx(expected, rel=1e-7, abs=1e-12)
+
+
+# -- GX's result formats: counts for every expectation, example rows for the failing ones ------------------------
+def test_holding_and_failing_expectations_of_one_frame_report_counts_and_examples() -> None:
+    import pandas as pd
+
+    from evalaudit.contracts.gx import Spec, validate
+
+    frame = pd.DataFrame({"source_row": [0, 1, 2, 3, 4], "item_id": ["a", "b", "c", "d", "e"],
+                          "label": ["pass", "maybe", "fail", "maybe", "MAYBE"]})
+    metrics = pd.DataFrame({"p_value": [0.01]})
+    specs = [
+        Spec("not_null:label", "row", "", "rows", lambda g: g.ExpectColumnValuesToNotBeNull(column="label"),
+             column="label"),
+        Spec("label_in_allowed_values", "row", "", "rows",
+             lambda g: g.ExpectColumnValuesToBeInSet(column="label", value_set=["pass", "fail"]), column="label"),
+        Spec("agreement_vs_history", "batch", "", "m",
+             lambda g: g.ExpectColumnValuesToBeBetween(column="p_value", min_value=0.05), column="p_value",
+             index_columns=(), scalar=True, observed=0.01),
+    ]
+    held, failed, scalar = validate({"rows": frame, "m": metrics}, specs, examples=2)
+    assert (held.status, held.element_count, held.unexpected_count, held.examples) == ("passed", 5, 0, [])
+    assert (failed.status, failed.element_count, failed.unexpected_count) == ("failed", 5, 3)
+    # the first two offending rows, read at the positions GX reported, with the rows' identifying columns
+    assert failed.examples == [{"label": "maybe", "row": 1, "item_id": "b"}, {"label": "maybe", "row": 3,
+                                                                              "item_id": "d"}]
+    assert failed.gx_type == "expect_column_values_to_be_in_set"
+    # a one-row metric: its verdict and observed value, no row counts, no examples
+    assert (scalar.status, scalar.element_count, scalar.examples, scalar.observed) == ("failed", None, [], 0.01)

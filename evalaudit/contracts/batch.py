@@ -59,24 +59,34 @@ def load(engine: DuckDBEngine, path: Path, fmt: str = "auto") -> Batch:
     else:
         types = dict.fromkeys(src.columns, "VARCHAR")
         engine.register("__batch_src", src.table)
-    # two steps: the normalised values are stored once (table ``__batch_values``, with the raw text of the columns
-    # that may fail to convert); the view ``batch`` adds ``<column>_unparsed``, evaluating ingest's reason
+    # the normalised values are stored once (table ``__batch_values``, with the raw text of the columns that may
+    # fail to convert and an empty ``<column>_unparsed``); ``<column>_unparsed`` is then filled by ingest's reason
     # expression only on rows whose stored value is missing or out of range (the only rows it can name, see
-    # _unparsed) — the reason expressions re-derive the value several times, a third of the load on a 1M-row batch
+    # _unparsed), and only when such a row exists. ``batch`` is a plain projection of the stored table: a view
+    # holding the reason expressions (regular expressions and casts over the raw text, several kilobytes of SQL)
+    # cost every query that read it about 30 ms of binding, however few rows the batch has.
     stored = [f"CAST({quote_ident(ROW)} AS BIGINT) AS source_row"]
     shown = ["source_row"]
+    pending: list[tuple[schema.Column, str]] = []
     for col in table.columns:
         src_expr = quote_ident(col.name) if col.name in present else None
         e = normalize.column_expr(col, src_expr, types.get(col.name, ""), fill_unspecified=True)
         stored.append(f"{e.value} AS {quote_ident(col.name)}")
         shown.append(quote_ident(col.name))
         if col.name in PARSED:
-            shown.append(_unparsed(col, src_expr, types.get(col.name, "")))
+            stored.append(f"CAST(NULL AS VARCHAR) AS {quote_ident(col.name + '_unparsed')}")
+            shown.append(quote_ident(col.name + "_unparsed"))
             if src_expr is not None:
                 stored.append(f"{src_expr} AS {quote_ident(_RAW + col.name)}")
+                pending.append((col, types.get(col.name, "")))
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __batch_values AS SELECT {', '.join(stored)} "
                     "FROM __batch_src").fetchall()
+        for col, src_type in pending:
+            where, reason = _unparsed(col, src_type)
+            if con.execute(f"SELECT EXISTS (SELECT 1 FROM __batch_values WHERE {where})").fetchall()[0][0]:
+                con.execute(f"UPDATE __batch_values SET {quote_ident(col.name + '_unparsed')} = {reason} "
+                            f"WHERE {where}").fetchall()
         con.execute(f"CREATE OR REPLACE TEMP VIEW batch AS SELECT {', '.join(shown)} FROM __batch_values").fetchall()
         n = con.execute("SELECT count(*) FROM __batch_values").fetchall()[0][0]
     except Exception as e:  # duckdb raises several types for unreadable content
@@ -84,17 +94,15 @@ def load(engine: DuckDBEngine, path: Path, fmt: str = "auto") -> Batch:
     return Batch(Path(path), src.format, present, ignored, int(n), list(src.bad_rows))
 
 
-def _unparsed(col: schema.Column, src_expr: str | None, src_type: str) -> str:
-    """``<column>_unparsed`` over ``__batch_values``: the offending text when the file gives one and ingest's
-    normalisation would quarantine the row for it (``Expr.problem``), else NULL.
+def _unparsed(col: schema.Column, src_type: str) -> tuple[str, str]:
+    """(rows, value) of ``<column>_unparsed`` over ``__batch_values``: the rows whose file gives a text and whose
+    stored value is missing or outside what ingest stores (a timestamp outside MIN_YEAR..MAX_YEAR; a number that
+    is NaN, infinite or negative), and on them the offending text when ingest's normalisation would quarantine the
+    row for it (``Expr.problem``), else NULL.
 
-    The reason is evaluated only where the stored value is missing or outside what ingest stores (a timestamp
-    outside MIN_YEAR..MAX_YEAR; a number that is NaN, infinite or negative): every reason of a given text names
-    such a value, so the guard changes no verdict (tests/test_contracts_batch_load.py compares it with the
-    unguarded expression) and spares the reason's repeated parsing on every row that converted."""
-    name = quote_ident(col.name + "_unparsed")
-    if src_expr is None:
-        return f"CAST(NULL AS VARCHAR) AS {name}"
+    Every reason of a given text names such a value, so the guard changes no verdict (tests/test_contracts_batch_
+    load.py compares it with the reason evaluated on every row) and spares the reason's repeated parsing on every
+    row that converted."""
     raw = quote_ident(_RAW + col.name)
     problem = normalize.column_expr(col, raw, src_type, fill_unspecified=True).problem
     value = quote_ident(col.name)
@@ -104,9 +112,8 @@ def _unparsed(col: schema.Column, src_expr: str | None, src_type: str) -> str:
     else:
         outside = f"isnan({value}) OR isinf({value}) OR {value} < 0"
     text = f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '')"
-    # nested CASE, not AND: DuckDB evaluates a THEN branch only on the rows its WHEN selected
-    return (f"CASE WHEN {value} IS NULL OR {outside} THEN "
-            f"CASE WHEN {text} IS NOT NULL AND ({problem}) IS NOT NULL THEN left({text}, 200) END END AS {name}")
+    return (f"{text} IS NOT NULL AND ({value} IS NULL OR {outside})",
+            f"CASE WHEN ({problem}) IS NOT NULL THEN left({text}, 200) END")
 
 
 def rows(engine: DuckDBEngine) -> pa.Table:

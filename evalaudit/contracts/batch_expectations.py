@@ -198,7 +198,7 @@ def agreement_check(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: B
     b = h = None
     problem = None
     try:
-        observed = set(batch_j.column("label").to_pylist()) | set(history_j.column("label").to_pylist())
+        observed = {x for t in (batch_j, history_j) for x in pc.unique(t.column("label")).to_pylist()}
         cats = build_categories(sorted(x for x in observed if x is not None), list(space.labels),
                                 cfg.labels.order or None)
         delta2 = krippendorff_metric(level, cats)
@@ -426,9 +426,11 @@ def mean_shift(engine: DuckDBEngine, cfg: Config, space: LabelSpace, out: BatchC
     _shift_spec(out, spec, frame, c)
 
 
-def checks(engine: DuckDBEngine, cfg: Config) -> BatchChecks:
+def checks(engine: DuckDBEngine, cfg: Config, label_counts: list[dict] | None = None) -> BatchChecks:
+    """The batch expectations; ``label_counts``: the rows of ``contracts_label_values`` when the caller already
+    read them (the check does, for the allowed labels)."""
     out = BatchChecks()
-    rows = engine.query("contracts_label_values").to_pylist()
+    rows = engine.query("contracts_label_values").to_pylist() if label_counts is None else label_counts
     space = labelspace.build({r["label"]: int(r["n_labels"]) for r in rows}, cfg)
     overlap(engine, cfg, out)
     honeypot(engine, cfg, out)

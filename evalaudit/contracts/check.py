@@ -63,13 +63,14 @@ def check_batch(path: str | Path, store_dir: str | Path, cfg: Config | None = No
         result.n_rows = batch.n_rows + len(batch.bad_rows)
         result.ignored_columns = batch.ignored
         rows = batch_mod.rows(engine)
-        allowed = cfg.labels.values or engine.query("contracts_store_labels").column("label").to_pylist()
+        label_counts = engine.query("contracts_label_values").to_pylist()
+        allowed = cfg.labels.values or [r["label"] for r in label_counts if r["n_stored"]]
         known = (engine.query("contracts_known_labelers").column("labeler_id").to_pylist()
                  if engine.has_table("labelers") else None)
         latest = None if cfg.gold.current_guideline else engine.query("items_current_guideline").column(0)[0].as_py()
         specs, cannot = row_expectations.specs(batch, cfg, allowed, known, now, latest)
         frames = row_expectations.frames(batch, rows)
-        metric = batch_expectations.checks(engine, cfg)
+        metric = batch_expectations.checks(engine, cfg, label_counts)
     finally:
         engine.close()
     specs += metric.specs

@@ -186,7 +186,12 @@ def clean(value: Any) -> Any:
         with contextlib.suppress(ValueError, AttributeError):
             value = value.item()
     if hasattr(value, "isoformat") and not isinstance(value, str):
-        return value.isoformat()
+        try:
+            return value.isoformat()
+        except (ValueError, NotImplementedError, OverflowError):
+            # a pandas timestamp beyond Python's year 9999 (epoch milliseconds read as seconds land in year 56302,
+            # and the check shows such a row as an example): numpy writes any year; DuckDB's timestamps are UTC
+            return np.datetime_as_string(value.to_datetime64()) + ("+00:00" if value.tzinfo is not None else "")
     if isinstance(value, Decimal):  # DuckDB returns SUMs as HUGEINT/DECIMAL
         value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float) and not math.isfinite(value):

@@ -4,8 +4,9 @@ rows that cannot be stored into a quarantine file with their reason, and the jud
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,18 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, obje
     return con.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
 
 
+@contextlib.contextmanager
+def _settings(con: duckdb.DuckDBPyConnection, settings: Mapping[str, str]) -> Iterator[None]:
+    """DuckDB session ``settings`` for the statements of the with-block, reset afterwards."""
+    for name, value in settings.items():
+        con.execute(f"SET {name} = {quote_literal(value)}")
+    try:
+        yield
+    finally:
+        for name in settings:
+            con.execute(f"RESET {name}")
+
+
 def stage_file(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, names: dict[str, str],
            sha: str, ingested_at: datetime, staging: Path,
            stored: list[Path]) -> tuple[Path, Path | None, FileResult]:
@@ -76,8 +89,9 @@ def stage_file(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table,
     if src.parquet is not None:
         params["source_path"] = str(src.parquet)
     data = staging / f"{table.name}.parquet"
-    added = _execute(con, f"COPY ({cte}{good_sql}) TO {quote_literal(str(data))} "
-                     "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)", params).fetchall()[0][0]
+    with _settings(con, normalize.GOOD_ROWS_SETTINGS):
+        added = _execute(con, f"COPY ({cte}{good_sql}) TO {quote_literal(str(data))} "
+                         "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)", params).fetchall()[0][0]
     quarantine = staging / "quarantine.parquet"
     parts: list[str] = []
     # a row is stored exactly when its reason is NULL, so when every source row was stored the bad-rows query would

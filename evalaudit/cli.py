@@ -164,11 +164,19 @@ def progress_display(quiet: bool, on_terminal: bool) -> Iterator[Callable[[str, 
         yield rich_progress
 
 
+#: whether this command line is the process's own (set by _Group.main)
+_WHOLE_PROCESS = [False]
+
+
 class _Group(click.Group):
     """Usage errors, like every other input error, are one sentence on stderr and exit code 2."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        # no arguments given: the process's own command line (the console script, `python -m evalaudit.cli`), so
+        # this command is the whole life of the process (see evalaudit.startup); a caller in its own interpreter
+        # (a test's CliRunner, a script) passes its arguments
+        _WHOLE_PROCESS[0] = not args and kwargs.get("args") is None
         try:
             rv = super().main(*args, **kwargs)
         except click.UsageError as e:
@@ -330,6 +338,10 @@ def run(store: Path, out: Path, config: Path | None, fail_on: str, fail_on_new: 
     from evalaudit import config as config_mod
     from evalaudit.run import audit
 
+    if engine == "duckdb" and _WHOLE_PROCESS[0]:
+        from evalaudit.startup import without_pandas
+
+        without_pandas()  # pyarrow would import it unused (evalaudit.startup)
     _setup_logging(quiet)
     cfg = config_mod.load(config)
     if engine != "spark" and (spark_master or spark_conf):

@@ -370,3 +370,25 @@ def test_category_labels_leave_room_for_each_label(n, length, span, ordered):
     assert all(b - a >= need - 0.2 for a, b in itertools.pairwise(at))
     assert not (ordered and vertical)
     assert parts and (ordered or vertical or len(parts) == n)
+
+
+#: the template's table row as it was, a Jinja expression per cell: `report.row_cells` must write the same HTML
+_CELLS_IN_JINJA = ('{% for v in row %}{% if v is number %}<td class="num" data-v="{{ v }}">'
+                   '{{ v | fmtcol(columns[loop.index0]) }}</td>{% elif columns[loop.index0] == "severity" %}'
+                   '<td class="sev-{{ v }}">{{ v }}</td>{% else %}<td>{{ v | fmt }}</td>{% endif %}{% endfor %}')
+
+_CELL_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**12, 10**12),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
+    st.sampled_from(["high", "<b>&'\"", "", " ", "—"]),
+    st.builds(lambda t: report.Markup('<a href="#x">{}</a>').format(t), st.text(max_size=6)),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["severity", "p_value", "q_value", "n", "labeler_id", "effect"]),
+                          _CELL_VALUES), max_size=8))
+def test_row_cells_write_what_the_per_cell_template_wrote(cells):
+    columns, row = [c for c, _ in cells], [v for _, v in cells]
+    reference = report._env.from_string(_CELLS_IN_JINJA).render(row=row, columns=columns)
+    assert str(report.row_cells(row, columns)) == reference

@@ -90,6 +90,7 @@ def _ingest(store: Store, files: list[Path], tbl: schema.Table, table: str, fmt:
     with store.lock(), store.staging() as staging:
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # a 10M-row COPY would draw one between the summary lines
         con.execute(f"SET temp_directory = {quote_literal(str(staging / 'spill'))}")
         # the de-duplication's hash tables spill beyond this instead of growing with the file (10M rows: 3.5 GiB
         # peak uncapped); the cap is DuckDB's, so the process peak stays near 3 GiB (benchmarks/RESULTS.md)

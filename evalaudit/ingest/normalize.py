@@ -164,6 +164,10 @@ def _sql_type(t: pa.DataType) -> str:
     return "VARCHAR"
 
 
+#: the session settings the good-rows query of `build` is run under (and reset after): see there
+GOOD_ROWS_SETTINGS = {"disabled_optimizers": "filter_pushdown"}
+
+
 def build(table: schema.Table, source_types: dict[str, str], row_col: str) -> tuple[str, str]:
     """SQL for (good rows, bad rows) of relation ``src``, given its column -> DuckDB type.
 
@@ -183,11 +187,19 @@ def build(table: schema.Table, source_types: dict[str, str], row_col: str) -> tu
         if problems else "NULL"
     select_cols = ",\n  ".join(f"{e.value} AS {quote_ident(c.name)}" for c, e in exprs)
     extra_cols = "".join(f",\n  CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in extra)
+    # the checks become one flag computed beside the values, so a TRIM the value and its check share runs once per
+    # row (DuckDB's common-subexpression pass works within one projection); the flag takes the name of the row-number
+    # column, which no source may use (evalaudit.ingest.readers.RESERVED). Run with GOOD_ROWS_SETTINGS, or the
+    # optimizer pushes the filter below the projection and evaluates the checks' TRIMs again.
+    ok = quote_ident(row_col)
+    names = [*(c.name for c, _ in exprs), *extra, *(p.name for p in table.provenance)]
+    outer = ", ".join(map(quote_ident, names))
     good = (
-        f"SELECT\n  {select_cols}{extra_cols},\n"
+        f"SELECT {outer} FROM (SELECT\n  {select_cols}{extra_cols},\n"
         f"  $source_file AS source_file, $source_sha256 AS source_sha256,\n"
-        f"  CAST({quote_ident(row_col)} AS BIGINT) AS source_row, $ingested_at AS ingested_at\n"
-        f"FROM src WHERE {' AND '.join(f'({p}) IS NULL' for _, p in problems) or 'true'}"
+        f"  CAST({quote_ident(row_col)} AS BIGINT) AS source_row, $ingested_at AS ingested_at,\n"
+        f"  ({' AND '.join(f'({p}) IS NULL' for _, p in problems) or 'true'}) AS {ok}\n"
+        f"FROM src) WHERE {ok}"
     )
     bad = (
         f"SELECT $table_name AS \"table\", $source_file AS source_file, $source_sha256 AS source_sha256,\n"

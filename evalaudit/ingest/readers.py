@@ -180,11 +180,21 @@ def _read_parquet(path: Path) -> Source:
     try:
         pf = pq.ParquetFile(path)
         names = pf.schema_arrow.names
-        if pf.metadata.num_rows:
-            pf.read_row_group(pf.metadata.num_row_groups - 1, columns=names[:1])  # touch the data pages too
+        if pf.metadata.num_rows:  # touch the data pages too (of one column: the cheapest to decode)
+            pf.read_row_group(pf.metadata.num_row_groups - 1, columns=[_cheapest_column(pf, names)])
     except Exception as e:  # pyarrow raises several types for damaged files
         raise UnusableInput(f"{path}: not a readable Parquet file ({first_line(e)})") from None
     return Source(path, "parquet", list(names), parquet=path)
+
+
+def _cheapest_column(pf: pq.ParquetFile, names: list[str]) -> str:
+    """The flat column of the last row group that is quickest to read whole: fixed-width values first (a million
+    strings become a million Python-visible Arrow strings, 0.3 s; a million numbers are one copy), then the
+    fewest bytes."""
+    last = pf.metadata.row_group(pf.metadata.num_row_groups - 1)
+    flat = sorted((c.physical_type == "BYTE_ARRAY", c.total_uncompressed_size, c.path_in_schema)
+                  for c in map(last.column, range(last.num_columns)) if c.path_in_schema in names)
+    return flat[0][2] if flat else names[0]
 
 
 # -- text formats ------------------------------------------------------------------------------------------------

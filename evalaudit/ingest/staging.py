@@ -4,8 +4,9 @@ rows that cannot be stored into a quarantine file with their reason, and the jud
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,18 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, obje
     return con.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
 
 
+@contextlib.contextmanager
+def _settings(con: duckdb.DuckDBPyConnection, settings: Mapping[str, str]) -> Iterator[None]:
+    """DuckDB session ``settings`` for the statements of the with-block, reset afterwards."""
+    for name, value in settings.items():
+        con.execute(f"SET {name} = {quote_literal(value)}")
+    try:
+        yield
+    finally:
+        for name in settings:
+            con.execute(f"RESET {name}")
+
+
 def stage_file(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table, names: dict[str, str],
            sha: str, ingested_at: datetime, staging: Path,
            stored: list[Path]) -> tuple[Path, Path | None, FileResult]:
@@ -76,29 +89,21 @@ def stage_file(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table,
     if src.parquet is not None:
         params["source_path"] = str(src.parquet)
     data = staging / f"{table.name}.parquet"
-    added = _execute(con, f"COPY ({cte}{good_sql}) TO {quote_literal(str(data))} "
-                     "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)", params).fetchall()[0][0]
-    reader_bad = pa.table(
-        {
-            "table": pa.array([table.name] * len(src.bad_rows), pa.string()),
-            "source_file": pa.array([params["source_file"]] * len(src.bad_rows), pa.string()),
-            "source_sha256": pa.array([sha] * len(src.bad_rows), pa.string()),
-            "source_row": pa.array([b.row for b in src.bad_rows], pa.int64()),
-            "column": pa.array([b.column for b in src.bad_rows], pa.string()),
-            "reason": pa.array([b.reason for b in src.bad_rows], pa.string()),
-            "raw": pa.array([b.raw for b in src.bad_rows], pa.string()),
-            "quarantined_at": pa.array([ingested_at] * len(src.bad_rows), schema.TIMESTAMP),
-        }
-    )
-    con.register("__reader_bad", reader_bad)
+    with _settings(con, normalize.GOOD_ROWS_SETTINGS):
+        added = _execute(con, f"COPY ({cte}{good_sql}) TO {quote_literal(str(data))} "
+                         "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)", params).fetchall()[0][0]
     quarantine = staging / "quarantine.parquet"
+    parts: list[str] = []
     # a row is stored exactly when its reason is NULL, so when every source row was stored the bad-rows query would
     # scan the whole file again to find none: only the reader's own bad rows (if any) are quarantined then
-    every_row_stored = int(added) == _source_rows(src)
-    bad_part = "" if every_row_stored else f"SELECT * FROM ({bad_sql}) UNION ALL "
+    if int(added) != _source_rows(src):
+        parts.append(f"SELECT * FROM ({bad_sql})")
+    if src.bad_rows:  # an Arrow table only when there are rows: pyarrow's first pa.array imports pandas (0.4 s)
+        con.register("__reader_bad", _reader_bad_rows(src, table, params["source_file"], sha, ingested_at))
+        parts.append("SELECT * FROM __reader_bad")
     n_bad = 0
-    if bad_part or src.bad_rows:
-        n_bad = _execute(con, f"COPY ({cte}{bad_part}SELECT * FROM __reader_bad ORDER BY source_row) TO "
+    if parts:
+        n_bad = _execute(con, f"COPY ({cte}{' UNION ALL '.join(parts)} ORDER BY source_row) TO "
                          f"{quote_literal(str(quarantine))} (FORMAT parquet, COMPRESSION zstd)",
                          params).fetchall()[0][0]
     reasons: list[tuple[str, int]] = []
@@ -113,6 +118,22 @@ def stage_file(con: duckdb.DuckDBPyConnection, src: Source, table: schema.Table,
         result.rows_duplicate_in_file, result.rows_duplicate_stored = dedupe(con, data, stored, staging)
         result.rows_added -= result.rows_duplicate_in_file + result.rows_duplicate_stored
     return data, (quarantine if n_bad else None), result
+
+
+def _reader_bad_rows(src: Source, table: schema.Table, source_file: object, sha: str,
+                     ingested_at: datetime) -> pa.Table:
+    """The rows the reader could not read, in the quarantine's schema."""
+    n = len(src.bad_rows)
+    return pa.table({
+        "table": pa.array([table.name] * n, pa.string()),
+        "source_file": pa.array([source_file] * n, pa.string()),
+        "source_sha256": pa.array([sha] * n, pa.string()),
+        "source_row": pa.array([b.row for b in src.bad_rows], pa.int64()),
+        "column": pa.array([b.column for b in src.bad_rows], pa.string()),
+        "reason": pa.array([b.reason for b in src.bad_rows], pa.string()),
+        "raw": pa.array([b.raw for b in src.bad_rows], pa.string()),
+        "quarantined_at": pa.array([ingested_at] * n, schema.TIMESTAMP),
+    })
 
 
 #: words in a DuckDB error that mean the disk refused a write (not that the input is unreadable)

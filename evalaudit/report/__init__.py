@@ -17,12 +17,13 @@ import hashlib
 import json
 from functools import cache
 from importlib import resources
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pyarrow as pa
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from evalaudit import impact as impact_mod
 from evalaudit import verdict as verdict_mod
@@ -62,8 +63,25 @@ def fmtcol(value: Any, column: str) -> str:
     return fmt(value, column)
 
 
+def row_cells(row: list[Any], columns: list[str]) -> Markup:
+    """One table row's cells: a number right-aligned with its raw value in ``data-v`` (the script sorts by it), a
+    severity with its class, anything else formatted; every value escaped. One Python call per row, not a Jinja
+    expression per cell: a small store's report has 20,000 cells, and that was two thirds of its rendering."""
+    out = []
+    for i, v in enumerate(row):
+        column = columns[i]
+        if isinstance(v, Number):  # Jinja's `is number`
+            out.append(f'<td class="num" data-v="{escape(v)}">{escape(fmt(v, column))}</td>')
+        elif column == "severity":
+            out.append(f'<td class="sev-{escape(v)}">{escape(v)}</td>')
+        else:
+            out.append(f"<td>{escape(fmt(v))}</td>")
+    return Markup("".join(out))
+
+
 _env.filters["fmt"] = fmt
 _env.filters["fmtcol"] = fmtcol
+_env.filters["row_cells"] = row_cells
 
 
 def script_json(value: Any) -> Markup:

@@ -374,7 +374,7 @@ def test_category_labels_leave_room_for_each_label(n, length, span, ordered):
 
 #: the template's table row as it was, a Jinja expression per cell: `report.row_cells` must write the same HTML
 _CELLS_IN_JINJA = ('{% for v in row %}{% if v is number %}<td class="num" data-v="{{ v }}">'
-                   '{{ v | fmtcol(columns[loop.index0]) }}</td>{% elif columns[loop.index0] == "severity" %}'
+                   '{{ v | fmt(columns[loop.index0]) }}</td>{% elif columns[loop.index0] == "severity" %}'
                    '<td class="sev-{{ v }}">{{ v }}</td>{% else %}<td>{{ v | fmt }}</td>{% endif %}{% endfor %}')
 
 _CELL_VALUES = st.one_of(

@@ -59,10 +59,6 @@ def fmt(value: Any, column: str | None = None) -> str:
     return str(value)
 
 
-def fmtcol(value: Any, column: str) -> str:
-    return fmt(value, column)
-
-
 def row_cells(row: list[Any], columns: list[str]) -> Markup:
     """One table row's cells: a number right-aligned with its raw value in ``data-v`` (the script sorts by it), a
     severity with its class, anything else formatted; every value escaped. One Python call per row, not a Jinja
@@ -80,7 +76,6 @@ def row_cells(row: list[Any], columns: list[str]) -> Markup:
 
 
 _env.filters["fmt"] = fmt
-_env.filters["fmtcol"] = fmtcol
 _env.filters["row_cells"] = row_cells
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -167,10 +168,11 @@ def stage(ctx: Context) -> StageResult:
     tally = _Tally()
     source_counts = np.zeros(len(GOLD_SOURCES), dtype=np.int64)
     untimed = 0
-    batches = ctx.engine.stream_sql(facts_sql(len(labels_seen) if no_null_label else None), BATCH_ROWS,
-                                    current_guideline=guideline or "", as_of=moment,
-                                    repeats=int(counted["n_rows"] > counted["n_judgments"]))
-    for batch in batches:
+    text = facts_sql(len(labels_seen) if no_null_label else None)
+    params = {"current_guideline": guideline or "", "as_of": moment,
+              "repeats": int(counted["n_rows"] > counted["n_judgments"])}
+    for batch in (b for part in parts(ctx.tables.get("consensus"), counted["n_judgments"], PART_JUDGMENTS)
+                  for b in ctx.engine.stream_sql(text, BATCH_ROWS, **params, **part)):
         facts = pa.Table.from_batches([batch])
         chunk, matrix, kept, source = _derive(cfg, facts, moment, guideline, positive, negative, binary)
         n_labelers = _np(facts.column("n_labelers"))
@@ -189,6 +191,30 @@ def stage(ctx: Context) -> StageResult:
     result = _result(ctx, items_table, flagged, findings, summary)
     result.skipped = skipped
     return result
+
+
+#: the most judgments the query ``items_facts`` aggregates at once: a larger store's items are asked for in parts
+#: of the item_id range (:func:`parts`), so the query's working memory stays that of a store this size
+PART_JUDGMENTS = 12_000_000
+#: the one part that is every item (the query's parameters)
+ALL_ITEMS = {"part_first": 1, "part_last": 1, "part_lo": "", "part_hi": ""}
+
+
+def parts(consensus: pa.Table | None, n_judgments: int, size: int = PART_JUDGMENTS) -> list[dict[str, object]]:
+    """The parts of the item_id range the items stage asks ``items_facts`` for, in item_id order, each about
+    ``size`` judgments: the boundaries are quantiles of a regular sample of 10,000 of the labelers stage's
+    consensus item ids (every judged item has one). A boundary only splits the work; wherever it falls, every item
+    is in exactly one part."""
+    k = -(-n_judgments // size)
+    if k <= 1 or consensus is None or not consensus.num_rows:
+        return [ALL_ITEMS]
+    ids = consensus.column("item_id")
+    sample = sorted(set(ids.take(np.linspace(0, len(ids) - 1, min(len(ids), 10_000)).astype(np.int64))
+                        .to_pylist()) - {None})
+    bounds = sorted({sample[len(sample) * j // k] for j in range(1, k)})
+    edges: list[str | None] = [None, *bounds, None]
+    return [{"part_first": int(lo is None), "part_last": int(hi is None), "part_lo": lo or "", "part_hi": hi or ""}
+            for lo, hi in pairwise(edges)]
 
 
 def _derive(cfg, facts: pa.Table, moment: datetime, guideline: str | None, positive: str | None,

@@ -32,6 +32,11 @@ roster AS (
     FROM labelers
     GROUP BY labeler_id
 ),
+part_consensus AS (
+    SELECT *
+    FROM items_consensus
+    WHERE ($part_first = 1 OR item_id >= $part_lo) AND ($part_last = 1 OR item_id < $part_hi)
+),
 label_codes AS (
     -- labels as small integers, so that the aggregations over every judgment below carry no label strings
     SELECT label, ROW_NUMBER() OVER (ORDER BY label) AS code
@@ -202,6 +207,6 @@ SELECT
 FROM facts AS f
 LEFT JOIN label_codes AS top ON f.top_high = top.code
 LEFT JOIN label_codes AS kept ON f.kept_high = kept.code
-LEFT JOIN items_consensus AS c
+LEFT JOIN part_consensus AS c
     ON f.item_id = c.item_id AND (c.failure_mode IS NULL OR c.failure_mode = f.failure_mode)
 ORDER BY f.item_id

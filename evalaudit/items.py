@@ -292,14 +292,15 @@ class _Sink:
     (`evalaudit run`) — written as Parquet there as they come, so that only one batch is in memory at a time.
     :meth:`finish` adds the re-labeling order, which needs every item, in a second pass over the batches."""
 
-    PASS_ONE = ".items-unordered.parquet"
+    #: the first pass's scratch file: Arrow IPC, uncompressed (written and read back at memory speed)
+    PASS_ONE = ".items-unordered.arrow"
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
         self.batches: list[pa.Table] = []
-        self.writer: pq.ParquetWriter | None = None
+        self.writer: pa.ipc.RecordBatchFileWriter | None = None
         if directory is not None:
-            self.writer = pq.ParquetWriter(directory / self.PASS_ONE, ITEMS_SCHEMA, compression="lz4")
+            self.writer = pa.ipc.new_file(directory / self.PASS_ONE, ITEMS_SCHEMA)
 
     def add(self, table: pa.Table) -> None:
         if self.writer is not None:
@@ -319,8 +320,10 @@ class _Sink:
         assert self.directory is not None
         unordered, path = self.directory / self.PASS_ONE, self.directory / OUTPUT_FILE
         start = 0
-        with pq.ParquetWriter(path, ITEMS_SCHEMA, compression="zstd") as writer:
-            for batch in pq.ParquetFile(unordered).iter_batches(batch_size=BATCH_ROWS):
+        with pq.ParquetWriter(path, ITEMS_SCHEMA, compression="zstd") as writer, pa.OSFile(str(unordered)) as f:
+            reader = pa.ipc.open_file(f)  # read, not memory-mapped: a batch's pages leave with the batch
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
                 table, stop = pa.Table.from_batches([batch]), start + batch.num_rows
                 for name, kind, values in columns:
                     table = table.set_column(ITEMS_SCHEMA.get_field_index(name), name,

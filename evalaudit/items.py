@@ -142,6 +142,8 @@ OUTPUT_FILE = "items.parquet"
 #: items per batch of the stage's one query: the stage's NumPy and Arrow work holds this many items at a time, plus
 #: about 30 bytes per item for the re-labeling order and the findings (:class:`_Tally`)
 BATCH_ROWS = 1 << 19
+#: rows per row group of the items.parquet the stage writes (pyarrow's default, as the other outputs get)
+ROW_GROUP_ROWS = 1 << 20
 
 
 def stage(ctx: Context) -> StageResult:
@@ -319,7 +321,7 @@ class _Sink:
         self.writer.close()
         assert self.directory is not None
         unordered, path = self.directory / self.PASS_ONE, self.directory / OUTPUT_FILE
-        start = 0
+        start, pending = 0, ITEMS_SCHEMA.empty_table()
         with pq.ParquetWriter(path, ITEMS_SCHEMA, compression="zstd") as writer, pa.OSFile(str(unordered)) as f:
             reader = pa.ipc.open_file(f)  # read, not memory-mapped: a batch's pages leave with the batch
             for i in range(reader.num_record_batches):
@@ -328,8 +330,12 @@ class _Sink:
                 for name, kind, values in columns:
                     table = table.set_column(ITEMS_SCHEMA.get_field_index(name), name,
                                              pa.array(values[start:stop], kind))
-                writer.write_table(table)
-                start = stop
+                pending, start = pa.concat_tables([pending, table]), stop
+                while pending.num_rows >= ROW_GROUP_ROWS:  # row groups as `pq.write_table` makes them
+                    writer.write_table(pending.slice(0, ROW_GROUP_ROWS))
+                    pending = pending.slice(ROW_GROUP_ROWS)
+            if pending.num_rows:
+                writer.write_table(pending)
         unordered.unlink()
         return ds.dataset(path, format="parquet")
 

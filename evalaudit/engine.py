@@ -48,6 +48,9 @@ class Engine(Protocol):
     def stream(self, name: str, batch_rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
         """The named query's rows (no parameters) as record batches, in the order :meth:`query` returns them."""
 
+    def stream_sql(self, text: str, batch_rows: int = 1 << 20, **params: Any) -> Iterator[pa.RecordBatch]:
+        """:meth:`sql`'s rows as record batches of about ``batch_rows``, in the order :meth:`sql` returns them."""
+
     def has_table(self, name: str) -> bool:
         """True when the view exists and holds at least one row."""
 
@@ -167,7 +170,12 @@ class DuckDBEngine:
         """The named query's rows as record batches of about ``batch_rows``, in the order :meth:`query` returns
         them, without the whole result in memory at once (a caller that reduces each batch holds only its
         reduction)."""
-        yield from self.con.sql(named_sql.load(name)).to_arrow_reader(batch_rows)
+        yield from self.stream_sql(named_sql.load(name), batch_rows)
+
+    def stream_sql(self, text: str, batch_rows: int = 1 << 20, **params: Any) -> Iterator[pa.RecordBatch]:
+        """Ad-hoc SQL text's rows as record batches (see :meth:`stream`), with bound parameters."""
+        used = {k: v for k, v in params.items() if f"${k}" in text}
+        yield from self.con.sql(text, params=used or None).to_arrow_reader(batch_rows)
 
     def close(self) -> None:
         self.con.close()

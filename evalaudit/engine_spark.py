@@ -276,6 +276,10 @@ class SparkEngine:
         embedded engine's; on Spark the cluster's driver memory governs."""
         yield from self.query(name).to_batches(batch_rows)
 
+    def stream_sql(self, text: str, batch_rows: int = 1 << 20, **params: Any) -> Iterator[pa.RecordBatch]:
+        """:meth:`sql`'s rows as record batches: slices of the one Arrow result, as in :meth:`stream`."""
+        yield from self.sql(text, **params).to_batches(batch_rows)
+
     def close(self) -> None:
         """Drop this engine's views; the session stays (it may be shared, and starting one takes seconds)."""
         for name in self._views:

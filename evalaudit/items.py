@@ -36,11 +36,16 @@ stage already produced (the items notebook, when a labeler is set aside or kept)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from evalaudit import gold as gold_owner
 from evalaudit import sql as named_sql
@@ -132,11 +137,23 @@ def _register_inputs(ctx: Context) -> pa.Table:
     return flagged
 
 
+#: the items table's file name in the output directory (docs/outputs.md)
+OUTPUT_FILE = "items.parquet"
+#: items per batch of the stage's one query: the stage's NumPy and Arrow work holds this many items at a time, plus
+#: about 30 bytes per item for the re-labeling order and the findings (:class:`_Tally`)
+BATCH_ROWS = 1 << 19
+#: rows per row group of the items.parquet the stage writes (pyarrow's default, as the other outputs get)
+ROW_GROUP_ROWS = 1 << 20
+
+
 def stage(ctx: Context) -> StageResult:
     """Derive gold, flag poisoned and stale items, rank the re-labeling queue; findings poisoned_items/stale_items.
 
     Everything per item comes from one query (``items_facts``, which also marks the judgments the flagged
-    labelers' are set aside from); the rest is vectorised over its columns."""
+    labelers' are set aside from), read in batches of :data:`BATCH_ROWS` items; each batch is vectorised over its
+    columns. The re-labeling order needs every item's poison score, so a second pass over the batches adds it.
+    With ``ctx.write_dir`` set (`evalaudit run`) the batches go to ``items.parquet`` there as they are derived and
+    the stage returns a dataset over that file: the items table is never whole in memory."""
     cfg = ctx.cfg
     counted = define_judgments(ctx)  # the one repeated-judgment policy: the view `judgments` every stage reads
     moment = gold_owner.as_of(ctx.cfg)
@@ -144,16 +161,71 @@ def stage(ctx: Context) -> StageResult:
     flagged = _register_inputs(ctx)
     labels_seen = [v for v in ctx.engine.query("agreement_label_values").column("label").to_pylist() if v is not None]
     no_null_label = sum(ctx.labels.counts) == counted["n_rows"]  # every label row gives a label
-    facts = ctx.engine.sql(facts_sql(len(labels_seen) if no_null_label else None), current_guideline=guideline or "",
-                           as_of=moment, repeats=int(counted["n_rows"] > counted["n_judgments"]))
-    n = facts.num_rows
     positive = ctx.labels.positive
     negatives = [v for v in labels_seen if v != positive]
     binary = len(negatives) <= 1  # the positive label and at most one other: a posterior of "positive" decides
     negative = negatives[0] if negatives else None
+    several_values = many_values(ctx)
+    sink = _Sink(ctx.write_dir)
+    tally = _Tally()
+    source_counts = np.zeros(len(GOLD_SOURCES), dtype=np.int64)
+    untimed = 0
+    text = facts_sql(len(labels_seen) if no_null_label else None)
+    params = {"current_guideline": guideline or "", "as_of": moment,
+              "repeats": int(counted["n_rows"] > counted["n_judgments"])}
+    for batch in (b for part in parts(ctx.tables.get("consensus"), counted["n_judgments"], PART_JUDGMENTS)
+                  for b in ctx.engine.stream_sql(text, BATCH_ROWS, **params, **part)):
+        facts = pa.Table.from_batches([batch])
+        chunk, matrix, kept, source = _derive(cfg, facts, moment, guideline, positive, negative, binary)
+        n_labelers = _np(facts.column("n_labelers"))
+        untimed += int(((n_labelers > 0) & ~_mask(pc.is_valid(facts.column("last_labeled_at")))).sum())
+        source_counts += np.bincount(source[source >= 0], minlength=len(GOLD_SOURCES))
+        del facts, batch
+        sink.add(_audit(ctx, chunk, matrix, kept, tally, several_values))
+    expected, priority = _relabel_order(tally)
+    items_table = sink.finish(expected, priority)
+    findings, summary = _conclude(ctx, tally, flagged, guideline, moment)
+    summary["items"]["gold_source"] = {s: int(source_counts[k]) for k, s in enumerate(GOLD_SOURCES)}
+    skipped = [skip("items: flagged_deciding_vote", MANY_VALUES_REASON)] if several_values else []
+    if untimed and cfg.gold.max_age_days > 0:
+        skipped.append(skip("stale items: too_old", f"{untimed:,} judged items have no labeled_at on any judgment, "
+                                                    "so their age is unknown and they are never flagged too_old"))
+    result = _result(ctx, items_table, flagged, findings, summary)
+    result.skipped = skipped
+    return result
 
-    # -- gold ---------------------------------------------------------------------------------------------------
-    item_ids = facts.column("item_id").combine_chunks()
+
+#: the most judgments the query ``items_facts`` aggregates at once: a larger store's items are asked for in parts
+#: of the item_id range (:func:`parts`), so the query's working memory stays that of a store this size
+PART_JUDGMENTS = 12_000_000
+#: the one part that is every item (the query's parameters)
+ALL_ITEMS = {"part_first": 1, "part_last": 1, "part_lo": "", "part_hi": ""}
+
+
+def parts(consensus: pa.Table | None, n_judgments: int, size: int = PART_JUDGMENTS) -> list[dict[str, object]]:
+    """The parts of the item_id range the items stage asks ``items_facts`` for, in item_id order, each about
+    ``size`` judgments: the boundaries are quantiles of a regular sample of 10,000 of the labelers stage's
+    consensus item ids (every judged item has one). A boundary only splits the work; wherever it falls, every item
+    is in exactly one part."""
+    k = -(-n_judgments // size)
+    if k <= 1 or consensus is None or not consensus.num_rows:
+        return [ALL_ITEMS]
+    ids = consensus.column("item_id")
+    sample = sorted(set(ids.take(np.linspace(0, len(ids) - 1, min(len(ids), 10_000)).astype(np.int64))
+                        .to_pylist()) - {None})
+    bounds = sorted({sample[len(sample) * j // k] for j in range(1, k)})
+    edges: list[str | None] = [None, *bounds, None]
+    return [{"part_first": int(lo is None), "part_last": int(hi is None), "part_lo": lo or "", "part_hi": hi or ""}
+            for lo, hi in pairwise(edges)]
+
+
+def _derive(cfg, facts: pa.Table, moment: datetime, guideline: str | None, positive: str | None,
+            negative: str | None, binary: bool
+            ) -> tuple[pa.Table, np.ndarray, tuple[np.ndarray, pa.Array, np.ndarray], np.ndarray]:
+    """One batch of the query ``items_facts`` as rows of the items table (its re-labeling order still null, the
+    columns that depend on who is flagged still null: :func:`_audit` fills them), with the flags that do not depend
+    on who is flagged, the per-item (n_kept, kept_label, kept_tied) and the gold source codes."""
+    n = facts.num_rows
     given, honeypot = facts.column("gold_label"), facts.column("honeypot_label")
     n_labelers = _np(facts.column("n_labelers"))
     posterior = _np(facts.column("posterior_positive"), dtype=float, fill=np.nan)
@@ -185,41 +257,87 @@ def stage(ctx: Context) -> StageResult:
         matrix[:, FLAGS.index(name)] = flag
     matrix[:, FLAGS.index("no_judgments")] = n_labelers == 0
 
-    # -- re-labeling priority: items come in item_id order, which breaks ties ----------------------------------
-    is_honeypot = has_honeypot
-    gold_mask = has_gold & ~is_honeypot  # the gold set (evalaudit.gold.in_gold_set of the table below)
-    fm_index, fm_names = fm = _failure_mode_codes(facts.column("failure_mode"))
+    table = pa.table({
+        "item_id": facts.column("item_id"), "failure_mode": facts.column("failure_mode"), "gold_label": gold,
+        "poison_score": pa.array(poison, pa.float64(), mask=~np.isfinite(poison)),
+        "flags": pa.nulls(n, pa.list_(pa.string())),
+        "relabel_priority": pa.nulls(n, pa.int64()), "gold_source": _strings(source, GOLD_SOURCES),
+        "audited_label": pa.nulls(n, pa.string()), "audited_status": pa.nulls(n, pa.string()),
+        "consensus_label": consensus_label,
+        "posterior_gold": pa.array(post_gold, pa.float64(), mask=~np.isfinite(post_gold)),
+        "n_labelers": pa.array(n_labelers), "n_judgments": facts.column("n_judgments"),
+        "last_labeled_at": last, "expected_score_change": pa.nulls(n, pa.float64()),
+        "is_honeypot": pa.array(has_honeypot),
+    }, schema=ITEMS_SCHEMA)
+    kept = (_np(facts.column("n_kept")), facts.column("kept_label").combine_chunks(),
+            _np(facts.column("kept_tied")) > 0)
+    return table, matrix, kept, source
+
+
+def _relabel_order(tally: _Tally) -> tuple[np.ndarray, np.ndarray]:
+    """Per item (in the stage's item_id order): expected_score_change and relabel_priority. Re-labeling an item
+    whose gold flips moves the overall score by 1/N, so the rank follows the poison score; ties go to the item whose
+    failure-mode score moves more (poison_score / gold items of its failure mode), then to the item id."""
+    fm_index, fm_names = tally.failure_modes()
+    gold_mask, poison = np.concatenate(tally.gold_mask), np.concatenate(tally.poison)
+    n = len(gold_mask)
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
     expected = np.where(gold_mask, np.nan_to_num(poison) / np.maximum(fm_gold[fm_index], 1), 0.0)
     order = np.lexsort((np.arange(n), -expected, -np.where(gold_mask, np.nan_to_num(poison), -1.0)))
     priority = np.empty(n, dtype=np.int64)
     priority[order] = np.arange(1, n + 1)
+    return expected, priority
 
-    table = pa.table({
-        "item_id": item_ids, "failure_mode": facts.column("failure_mode"), "gold_label": gold,
-        "poison_score": pa.array(poison, pa.float64(), mask=~np.isfinite(poison)),
-        "flags": pa.nulls(n, pa.list_(pa.string())),
-        "relabel_priority": pa.array(priority), "gold_source": _strings(source, GOLD_SOURCES),
-        "audited_label": pa.nulls(n, pa.string()), "audited_status": pa.nulls(n, pa.string()),
-        "consensus_label": consensus_label,
-        "posterior_gold": pa.array(post_gold, pa.float64(), mask=~np.isfinite(post_gold)),
-        "n_labelers": pa.array(n_labelers), "n_judgments": facts.column("n_judgments"),
-        "last_labeled_at": last, "expected_score_change": pa.array(expected),
-        "is_honeypot": pa.array(is_honeypot),
-    }, schema=ITEMS_SCHEMA)
-    kept = (_np(facts.column("n_kept")), facts.column("kept_label").combine_chunks(),
-            _np(facts.column("kept_tied")) > 0)
-    del facts
-    table, matrix, findings, summary = _audit(ctx, table, matrix, kept, fm, flagged, guideline, moment)
-    summary["items"]["gold_source"] = {s: int((source == k).sum()) for k, s in enumerate(GOLD_SOURCES)}
-    skipped = [skip("items: flagged_deciding_vote", MANY_VALUES_REASON)] if many_values(ctx) else []
-    untimed = int(((n_labelers > 0) & ~_mask(pc.is_valid(last))).sum())
-    if untimed and cfg.gold.max_age_days > 0:
-        skipped.append(skip("stale items: too_old", f"{untimed:,} judged items have no labeled_at on any judgment, "
-                                                    "so their age is unknown and they are never flagged too_old"))
-    result = _result(table, flagged, findings, summary)
-    result.skipped = skipped
-    return result
+
+class _Sink:
+    """Where the items table's batches go: kept in memory (a notebook, the API), or — with a directory
+    (`evalaudit run`) — written as Parquet there as they come, so that only one batch is in memory at a time.
+    :meth:`finish` adds the re-labeling order, which needs every item, in a second pass over the batches."""
+
+    #: the first pass's scratch file: Arrow IPC, uncompressed (written and read back at memory speed)
+    PASS_ONE = ".items-unordered.arrow"
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.batches: list[pa.Table] = []
+        self.writer: pa.ipc.RecordBatchFileWriter | None = None
+        if directory is not None:
+            self.writer = pa.ipc.new_file(directory / self.PASS_ONE, ITEMS_SCHEMA)
+
+    def add(self, table: pa.Table) -> None:
+        if self.writer is not None:
+            self.writer.write_table(table)
+        else:
+            self.batches.append(table)
+
+    def finish(self, expected: np.ndarray, priority: np.ndarray) -> pa.Table | ds.Dataset:
+        columns = (("relabel_priority", pa.int64(), priority), ("expected_score_change", pa.float64(), expected))
+        if self.writer is None:
+            table = pa.concat_tables(self.batches) if self.batches else ITEMS_SCHEMA.empty_table()
+            self.batches = []
+            for name, kind, values in columns:
+                table = table.set_column(ITEMS_SCHEMA.get_field_index(name), name, pa.array(values, kind))
+            return table
+        self.writer.close()
+        assert self.directory is not None
+        unordered, path = self.directory / self.PASS_ONE, self.directory / OUTPUT_FILE
+        start, pending = 0, ITEMS_SCHEMA.empty_table()
+        with pq.ParquetWriter(path, ITEMS_SCHEMA, compression="zstd") as writer, pa.OSFile(str(unordered)) as f:
+            reader = pa.ipc.open_file(f)  # read, not memory-mapped: a batch's pages leave with the batch
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                table, stop = pa.Table.from_batches([batch]), start + batch.num_rows
+                for name, kind, values in columns:
+                    table = table.set_column(ITEMS_SCHEMA.get_field_index(name), name,
+                                             pa.array(values[start:stop], kind))
+                pending, start = pa.concat_tables([pending, table]), stop
+                while pending.num_rows >= ROW_GROUP_ROWS:  # row groups as `pq.write_table` makes them
+                    writer.write_table(pending.slice(0, ROW_GROUP_ROWS))
+                    pending = pending.slice(ROW_GROUP_ROWS)
+            if pending.num_rows:
+                writer.write_table(pending)
+        unordered.unlink()
+        return ds.dataset(path, format="parquet")
 
 
 #: label spaces of at most this many labels are counted per item in one aggregation, one count column per label
@@ -274,49 +392,111 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
     kept = _aligned_kept(_np(items_table.column("n_labelers")), ctx.engine.query("items_kept_counts"))
     ctx.engine.drop("items_rows")
     matrix = _flag_matrix(items_table.column("flags"))
-    fm = _failure_mode_codes(items_table.column("failure_mode"))
     guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
-    table, matrix, findings, summary = _audit(ctx, items_table, matrix, kept, fm, flagged, guideline,
-                                              gold_owner.as_of(ctx.cfg))
+    tally = _Tally()
+    table = _audit(ctx, items_table, matrix, kept, tally, many_values(ctx))
+    findings, summary = _conclude(ctx, tally, flagged, guideline, gold_owner.as_of(ctx.cfg))
     source = table.column("gold_source")
     summary["items"]["gold_source"] = {s: int(pc.sum(pc.equal(source, s)).as_py() or 0) for s in GOLD_SOURCES}
-    return _result(table, flagged, findings, summary)
+    return _result(ctx, table, flagged, findings, summary)
+
+
+@dataclass
+class _Tally:
+    """What the findings, the summary and the re-labeling order need from every batch of items, gathered batch by
+    batch: per item whether it is in the gold set, its poison score, its failure mode (codes into the batch's
+    names) and its flags; per finding the smallest item ids it could name as examples."""
+
+    gold_mask: list[np.ndarray] = field(default_factory=list)
+    poison: list[np.ndarray] = field(default_factory=list)
+    fm_codes: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    matrix: list[np.ndarray] = field(default_factory=list)
+    n_items: int = 0
+    n_honeypots: int = 0
+    #: (finding kind, failure mode or stale reason) -> candidate example item ids
+    examples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def add(self, table: pa.Table, matrix: np.ndarray, gold_mask: np.ndarray) -> None:
+        fm_index, fm_names = _failure_mode_codes(table.column("failure_mode"))
+        self.gold_mask.append(gold_mask)
+        self.poison.append(_np(table.column("poison_score"), dtype=float, fill=np.nan))
+        self.fm_codes.append((fm_index, fm_names))
+        self.matrix.append(matrix)
+        self.n_items += table.num_rows
+        self.n_honeypots += int(_mask(table.column("is_honeypot")).sum())
+        item_ids = table.column("item_id")
+        poisoned = _poisoned(matrix, gold_mask)
+        for k in np.unique(fm_index[poisoned]):
+            self.examples.setdefault(("poisoned_items", str(fm_names[k])), []).extend(
+                _first_ids(item_ids, poisoned & (fm_index == k)))
+        for reason in STALE_FLAGS:
+            mask = matrix[:, FLAGS.index(reason)] & gold_mask
+            if mask.any():
+                self.examples.setdefault(("stale_items", reason), []).extend(_first_ids(item_ids, mask))
+
+    def failure_modes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per item its failure mode's code over all batches, numbered in sorted order, and the names in order."""
+        seen = pa.array(np.unique(np.concatenate([names for _, names in self.fm_codes] or [np.array([], object)]))
+                        .tolist(), pa.string())
+        _, names = codes(seen, canonical=True)
+        where = {name: k for k, name in enumerate(names.to_pylist())}
+        index = [np.array([where[str(x)] for x in batch_names], dtype=np.int32)[batch_index] if len(batch_names)
+                 else batch_index for batch_index, batch_names in self.fm_codes]
+        return (np.concatenate(index) if index else np.zeros(0, dtype=np.int32)), np.asarray(names.to_pylist(),
+                                                                                             dtype=object)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """gold_mask, poison and the flag matrix over all batches."""
+        if not self.matrix:
+            return np.zeros(0, dtype=bool), np.zeros(0), np.zeros((0, len(FLAGS)), dtype=bool)
+        return np.concatenate(self.gold_mask), np.concatenate(self.poison), np.concatenate(self.matrix)
+
+    def first_ids(self, kind: str, key: str, k: int = 50) -> list[str]:
+        """The ``k`` smallest candidate item ids of a finding (each batch offered its own ``k`` smallest)."""
+        return sorted(self.examples.get((kind, key), []))[:k]
+
+
+def _poisoned(matrix: np.ndarray, gold_mask: np.ndarray) -> np.ndarray:
+    """Gold items carrying any of :data:`POISON_FLAGS`."""
+    return matrix[:, [FLAGS.index(f) for f in sorted(POISON_FLAGS)]].any(axis=1) & gold_mask
 
 
 def _audit(ctx: Context, table: pa.Table, matrix: np.ndarray, kept: tuple[np.ndarray, pa.Array, np.ndarray],
-           fm: tuple[np.ndarray, np.ndarray], flagged: pa.Table, guideline: str | None, moment: datetime
-           ) -> tuple[pa.Table, np.ndarray, list[Finding], dict]:
-    """Fill in what depends on the flagged labelers and the thresholds: audited gold, three flags, findings.
-    ``kept``: per item, (n_kept, kept_label, kept_tied) — see :func:`audited_gold`; ``fm``: the failure modes'
-    codes per item and their names (:func:`_failure_mode_codes`)."""
+           tally: _Tally, several_values: bool) -> pa.Table:
+    """Fill in what depends on the flagged labelers and the thresholds — audited gold, three flags — for a batch
+    of items (or a whole items table), and add the batch to ``tally`` for the findings. ``kept``: per item,
+    (n_kept, kept_label, kept_tied) — see :func:`audited_gold`."""
     cfg = ctx.cfg
     gold = table.column("gold_label").combine_chunks()
     audited = audited_gold(gold, _np(table.column("n_labelers")), *kept)
     post_gold = _np(table.column("posterior_gold"), dtype=float, fill=np.nan)
     matrix[:, FLAGS.index("flagged_labeler_only")] = audited.flagged_only
     # numeric scores with many values: the majority of the remaining judgments is no consensus (they all differ)
-    matrix[:, FLAGS.index("flagged_deciding_vote")] = audited.deciding_vote & ~many_values(ctx)
+    matrix[:, FLAGS.index("flagged_deciding_vote")] = audited.deciding_vote & ~several_values
     matrix[:, FLAGS.index("gold_disagrees_with_consensus")] = (
         np.isfinite(post_gold) & (1 - np.nan_to_num(post_gold, nan=1.0) >= cfg.items.consensus_min_posterior))
     for name, column in (("flags", _flag_lists(matrix)), ("audited_label", audited.label),
                          ("audited_status", _strings(audited.status, AUDITED_STATUSES))):
         table = table.set_column(table.schema.get_field_index(name), name, column)
+    tally.add(table, matrix, in_gold_set(table))
+    return table
 
-    gold_mask = in_gold_set(table)
-    fm_index, fm_names = fm
+
+def _conclude(ctx: Context, tally: _Tally, flagged: pa.Table, guideline: str | None, moment: datetime
+              ) -> tuple[list[Finding], dict]:
+    """The findings poisoned_items and stale_items and ``summary.items`` from the tally of every batch."""
+    gold_mask, poison, matrix = tally.arrays()
+    fm_index, fm_names = tally.failure_modes()
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
-    poison = _np(table.column("poison_score"), dtype=float, fill=np.nan)
-    findings = _poisoned_findings(ctx, fm_names, fm_index, fm_gold, matrix, gold_mask, poison, flagged,
-                                  table.column("item_id"))
-    findings += _stale_findings(ctx, fm_names, fm_index, matrix, gold_mask, table.column("item_id"), guideline)
+    findings = _poisoned_findings(ctx, fm_names, fm_index, fm_gold, matrix, gold_mask, poison, flagged, tally)
+    findings += _stale_findings(ctx, fm_names, fm_index, matrix, gold_mask, tally, guideline)
     summary = {"items": {
-        "n_items": table.num_rows, "n_gold": int(gold_mask.sum()),
-        "n_honeypots": int(_mask(table.column("is_honeypot")).sum()),
+        "n_items": tally.n_items, "n_gold": int(gold_mask.sum()), "n_honeypots": tally.n_honeypots,
         "current_guideline": guideline, "as_of": moment.isoformat(),
         "flags": dict(zip(FLAGS, (matrix & gold_mask[:, None]).sum(axis=0).tolist(), strict=True)),
         "flagged_labelers": flagged.num_rows,
     }}
-    return table, matrix, findings, summary
+    return findings, summary
 
 
 def many_values(ctx: Context) -> bool:
@@ -331,11 +511,19 @@ MANY_VALUES_REASON = ("numeric scores with many distinct values: the majority of
                       "re-derived without them")
 
 
-def _result(table: pa.Table, flagged: pa.Table, findings: list[Finding], summary: dict) -> StageResult:
-    gold_items = table.select(["item_id", "failure_mode", "gold_label", "audited_label", "audited_status"])
-    return StageResult(tables={"items": table, "flagged_labelers": flagged,
-                               "gold_items": gold_items.filter(pa.array(in_gold_set(table)))},
-                       findings=findings, summary=summary)
+def _result(ctx: Context, table: pa.Table | ds.Dataset, flagged: pa.Table, findings: list[Finding], summary: dict
+            ) -> StageResult:
+    """The stage's tables: the items table (or the dataset over its written file), the flagged labelers and the
+    gold set's rows (which impact and coverage read: with the items table written to a file, read back only when
+    the store has predictions or production traffic for them)."""
+    columns = ["item_id", "failure_mode", "gold_label", "audited_label", "audited_status"]
+    tables = {"items": table, "flagged_labelers": flagged}
+    if isinstance(table, pa.Table):
+        tables["gold_items"] = table.select(columns).filter(pa.array(in_gold_set(table)))
+    elif ctx.engine.has_table("predictions") or ctx.engine.has_table("production"):
+        gold = table.to_table(columns=[*columns, "is_honeypot"])
+        tables["gold_items"] = gold.filter(pa.array(in_gold_set(gold))).select(columns)
+    return StageResult(tables=tables, findings=findings, summary=summary)
 
 
 def _failure_mode_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -359,11 +547,11 @@ def _first_ids(item_ids: pa.ChunkedArray, mask: np.ndarray, k: int = 50) -> list
 
 
 def _poisoned_findings(ctx: Context, fm_names, fm_index, fm_gold, flag_matrix, gold_mask, poison, flagged,
-                       item_ids) -> list[Finding]:
+                       tally: _Tally) -> list[Finding]:
     """One poisoned_items finding per failure mode with poisoned gold: how many, what share, how many likely wrong."""
     cfg = ctx.cfg.items
     cols = [FLAGS.index(f) for f in sorted(POISON_FLAGS)]
-    poisoned = flag_matrix[:, cols].any(axis=1) & gold_mask
+    poisoned = _poisoned(flag_matrix, gold_mask)
     per_fm = np.bincount(fm_index[poisoned], minlength=len(fm_names))
     wrong_fm = np.bincount(fm_index[poisoned], weights=np.nan_to_num(poison[poisoned]), minlength=len(fm_names))
     flag_fm = {j: np.bincount(fm_index[poisoned & flag_matrix[:, j]], minlength=len(fm_names)) for j in cols}
@@ -372,7 +560,6 @@ def _poisoned_findings(ctx: Context, fm_names, fm_index, fm_gold, flag_matrix, g
     out = []
     for k in np.flatnonzero(per_fm >= 5):
         name = str(fm_names[k])
-        mask = poisoned & (fm_index == k)
         count = int(per_fm[k])
         share = count / max(fm_gold[k], 1)
         likely_wrong = float(wrong_fm[k])
@@ -390,12 +577,13 @@ def _poisoned_findings(ctx: Context, fm_names, fm_index, fm_gold, flag_matrix, g
             message=(f"{count:,} gold items of {name} ({share:.1%}) rest on flagged labelers' judgments or "
                      f"contradict the consensus; about {likely_wrong:,.0f} of them are likely wrong."),
             details={"by_flag": by_flag, "likely_wrong": round(likely_wrong, 1), "flagged_labelers": labelers,
-                     "item_ids": _first_ids(item_ids, mask)},
+                     "item_ids": tally.first_ids("poisoned_items", name)},
         ))
     return out
 
 
-def _stale_findings(ctx: Context, fm_names, fm_index, flag_matrix, gold_mask, item_ids, guideline) -> list[Finding]:
+def _stale_findings(ctx: Context, fm_names, fm_index, flag_matrix, gold_mask, tally: _Tally, guideline
+                    ) -> list[Finding]:
     """One stale_items finding per reason (superseded guideline, too old, labelers inactive), with the failure
     modes it touches."""
     cfg = ctx.cfg.items
@@ -421,6 +609,7 @@ def _stale_findings(ctx: Context, fm_names, fm_index, flag_matrix, gold_mask, it
             failure_mode=top[0][0] if len(top) == 1 else None, effect=share, n=count,
             evidence=f"census of gold items flagged {reason}",
             message=f"{count:,} gold items ({share:.1%} of the gold set) {texts[reason]}.",
-            details={"reason": reason, "by_failure_mode": dict(top), "item_ids": _first_ids(item_ids, mask)},
+            details={"reason": reason, "by_failure_mode": dict(top),
+                     "item_ids": tally.first_ids("stale_items", reason)},
         ))
     return out

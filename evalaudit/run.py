@@ -122,21 +122,27 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
         eng = store_engine(store, master=spark_master, conf=spark_conf)
     else:
         eng = store.engine(memory_limit=os.environ.get("EVALAUDIT_MEMORY_LIMIT", cfg.run.memory_limit))
-    ctx = Context(engine=eng, cfg=cfg)
+    tmp = _partial_dir(out)  # the output directory being built: the items stage writes items.parquet into it
+    ctx = Context(engine=eng, cfg=cfg, write_dir=tmp)
     if progress is not None:
         ctx.progress = progress
     selected = stages if stages is not None else pipeline.stages()
     try:
         pipeline.run_stages(ctx, _with_progress(selected, progress) if progress is not None else selected,
                             release=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     finally:
         eng.close()
 
     t0 = time.perf_counter()
     tables, found, extra = dict(ctx.tables), list(ctx.findings), dict(ctx.summary)
     if redact_labelers:
-        redactor = Redactor.for_run(load_salt(out.parent), tables, found)
-        tables = {name: redactor.table(t) for name, t in tables.items()}
+        # a table a stage already wrote (a dataset over its file) names items, never labelers
+        in_memory = {name: t for name, t in tables.items() if isinstance(t, pa.Table)}
+        redactor = Redactor.for_run(load_salt(out.parent), in_memory, found)
+        tables = {**tables, **{name: redactor.table(t) for name, t in in_memory.items()}}
         found = [redactor.finding(f) for f in found]
         extra = redactor.value(extra)
     fnd.assign_keys(found)  # after redaction: keys never hash a real labeler id
@@ -146,17 +152,11 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     hist_path = history.path_for(out)
 
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _sweep_partials(out)
-        tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-    except OSError as e:
-        raise output_error(out, e) from None
-    try:
         # Parquet encoding releases the GIL: write the tables on a second core while the report renders
         with ThreadPoolExecutor(max_workers=2) as pool:
             writes = [pool.submit(_write_parquet, tables[name], tmp / f"{name}.parquet")
-                      for name in (*pipeline.OUTPUT_TABLES, *pipeline.EXTRA_TABLES) if name in tables]
+                      for name in (*pipeline.OUTPUT_TABLES, *pipeline.EXTRA_TABLES)
+                      if isinstance(tables.get(name), pa.Table)]  # the rest the stages wrote already
             with _out_lock(out):
                 # under the lock, so two runs of one --out each compare with the run recorded just before them
                 past = history.read(hist_path, report=out.name) if keep_history else None
@@ -192,6 +192,18 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     failed = (fnd.exceeds(ordered, fail_on_new, only_new=True) if fail_on_new is not None
               else fnd.exceeds(ordered, fail_on))
     return RunResult(out, ordered, doc["summary"], ctx.timings, failed)
+
+
+def _partial_dir(out: Path) -> Path:
+    """A new, empty directory beside ``out`` to build the run's output in (swapped in by :func:`_swap_in`)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_partials(out)
+        tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as e:
+        raise output_error(out, e) from None
+    return tmp
 
 
 def _sweep_partials(out: Path) -> None:

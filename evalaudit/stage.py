@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -52,6 +53,10 @@ class Context:
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None
     #: what was skipped so far (``StageResult.skipped`` of every stage, in order)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: where a stage may write its per-item output tables (docs/outputs.md) as it derives them, batch by batch,
+    #: returning a ``pyarrow.dataset.Dataset`` over the file instead of a table (`evalaudit run`: the output
+    #: directory being built; None: tables in memory, as a notebook or the Python API wants them)
+    write_dir: Path | None = None
     _labels: LabelSpace | None = None
     _judgments: dict[str, int] | None = None
 

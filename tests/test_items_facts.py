@@ -30,7 +30,7 @@ def test_counts_from_the_judgments_equal_those_from_the_labels_when_nothing_repe
     counted = define_judgments(ctx)
     assert counted["n_rows"] == counted["n_judgments"]
     items._register_inputs(ctx)
-    args = {"current_guideline": "v2", "as_of": gold.as_of(ctx.cfg)}
+    args = {"current_guideline": "v2", "as_of": gold.as_of(ctx.cfg), **items.ALL_ITEMS}
     from_judgments = ctx.engine.sql(items.facts_sql(2), repeats=0, **args)
     from_labels = ctx.engine.sql(items.facts_sql(2), repeats=1, **args)
     assert from_judgments.num_rows == 91  # 90 judged items and one only in the items table
@@ -61,7 +61,7 @@ def test_one_aggregation_with_count_columns_equals_the_two_step_form(labels):
     ctx.engine.register("flagged_labelers", gold.flagged_table([("l1", None), ("l2", "fm1"),
                                                                 ("l3", "fm0", T0 + timedelta(days=30))]))
     ctx.engine.register("items_consensus", items._CONSENSUS_SCHEMA.empty_table())
-    args = {"current_guideline": "v2", "as_of": gold.as_of(ctx.cfg), "repeats": 0}
+    args = {"current_guideline": "v2", "as_of": gold.as_of(ctx.cfg), "repeats": 0, **items.ALL_ITEMS}
     two_step = ctx.engine.sql(items.facts_sql(None), **args)
     one_pass = ctx.engine.sql(items.facts_sql(len(labels)), **args)
     assert "judged_by_count_columns" in items.facts_sql(len(labels)) and "judged_by_label" in items.facts_sql(None)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from evalaudit.config import Config
 from evalaudit.contracts.result import FAILED, PASSED, SKIPPED, ExpectationResult
@@ -52,16 +53,23 @@ def _result(name: str, description: str, observed: float | None, bound: float, n
                              note=skip if skip is not None else note, details=details or [])
 
 
-def gold_expectations(items: pa.Table, labeler_stats: pa.Table | None, cfg: Config) -> list[ExpectationResult]:
+def gold_expectations(items: pa.Table | ds.Dataset, labeler_stats: pa.Table | None, cfg: Config
+                      ) -> list[ExpectationResult]:
     """The three gold expectations over the items stage's table and the labelers stage's ``labeler_stats``."""
     validate_config(cfg)
     c, g = cfg.contracts, cfg.gold
+    n = n_stale = n_single = 0
     # masks over the items table's columns only (the gold set and stale as evalaudit.gold defines them): copying a
-    # table of millions of items would cost seconds
-    gold = in_gold_set(items)
-    n = int(gold.sum())
-    n_stale = int((stale_mask(items.column("flags")) & gold).sum())
-    n_single = int(((pc.fill_null(items.column("n_labelers"), 0).to_numpy(zero_copy_only=False) == 1) & gold).sum())
+    # table of millions of items would cost seconds; a dataset over the items.parquet a run wrote is read a batch
+    # of four columns at a time
+    columns = ["gold_label", "is_honeypot", "flags", "n_labelers"]
+    for part in ([items] if isinstance(items, pa.Table) else
+                 (pa.Table.from_batches([b]) for b in items.to_batches(columns=columns))):
+        gold = in_gold_set(part)
+        n += int(gold.sum())
+        n_stale += int((stale_mask(part.column("flags")) & gold).sum())
+        n_single += int(((pc.fill_null(part.column("n_labelers"), 0).to_numpy(zero_copy_only=False) == 1)
+                         & gold).sum())
     rules = [f"no judgment under the current guideline ({g.current_guideline or 'the latest guideline judged'})",
              "judged only by labelers who have left"]
     if g.max_age_days > 0:

@@ -465,23 +465,35 @@ def items_section(tables: dict[str, pa.Table]) -> Section:
     if t is None:
         sec.missing = "not computed: the items stage did not run"
         return sec
-    if "flags" in t.column_names and t.num_rows:
-        flat = pc.list_flatten(t["flags"])
-        counts = pc.value_counts(flat).to_pylist() if len(flat) else []
-        counts = sorted(((c["values"], c["counts"]) for c in counts if c["values"] is not None),
-                        key=lambda x: -x[1])
-        if counts:
-            sec.charts.append(svg.grouped_bars([c[0] for c in counts], {"items": [float(c[1]) for c in counts]},
-                                               title="Gold items per flag", x_label="items", y_label="flag"))
-        n_flagged = int(pc.sum(pc.greater(pc.list_value_length(t["flags"]), 0)).as_py() or 0)
-        sec.intro += f" {n_flagged:,} of {t.num_rows:,} gold items carry at least one flag."
-    cols = ["item_id", "failure_mode", "gold_label", "poison_score", "flags", "relabel_priority"]
-    cols += [c for c in t.column_names if c not in cols][:4]
-    flagged = t.filter(pc.greater(pc.list_value_length(t["flags"]), 0)) if "flags" in t.column_names else t
+    names = t.schema.names
+    counts: dict[str, int] = {}  # flag -> items, in order of first appearance
+    n_rows = n_flagged = 0
     keys = [("relabel_priority", "descending"), ("poison_score", "descending")]
-    top = _top(flagged, keys, MAX_ROWS)
+    tops = []
+    # a table in memory, or a dataset over the items.parquet the run wrote: read a batch at a time
+    for part in ([t] if isinstance(t, pa.Table) else (pa.Table.from_batches([b]) for b in t.to_batches())):
+        n_rows += part.num_rows
+        flagged = part
+        if "flags" in names and part.num_rows:
+            flat = pc.list_flatten(part["flags"])
+            for c in (pc.value_counts(flat).to_pylist() if len(flat) else []):
+                if c["values"] is not None:
+                    counts[c["values"]] = counts.get(c["values"], 0) + c["counts"]
+            has_flags = pc.greater(pc.list_value_length(part["flags"]), 0)
+            n_flagged += int(pc.sum(has_flags).as_py() or 0)
+            flagged = part.filter(has_flags)
+        tops.append(_top(flagged, keys, MAX_ROWS))
+    if "flags" in names and n_rows:
+        ordered = sorted(counts.items(), key=lambda x: -x[1])
+        if ordered:
+            sec.charts.append(svg.grouped_bars([c[0] for c in ordered], {"items": [float(c[1]) for c in ordered]},
+                                               title="Gold items per flag", x_label="items", y_label="flag"))
+        sec.intro += f" {n_flagged:,} of {n_rows:,} gold items carry at least one flag."
+    cols = ["item_id", "failure_mode", "gold_label", "poison_score", "flags", "relabel_priority"]
+    cols += [c for c in names if c not in cols][:4]
+    top = _top(pa.concat_tables(tops), keys, MAX_ROWS) if tops else t.schema.empty_table()
     tb = table_of(top, cols, "Flagged gold items, highest re-label priority first", "items.parquet")
-    tb.total = flagged.num_rows
+    tb.total = n_flagged if "flags" in names else n_rows
     sec.tables.append(tb)
     return sec
 

@@ -1,5 +1,7 @@
 -- One row per eval item (in the items table, or judged in labels), in item_id order: everything the items stage needs
--- to know about it.
+-- to know about it. Only the items of one part of the item_id range: from $part_lo (unless $part_first = 1) up to,
+-- not including, $part_hi (unless $part_last = 1) - one part with both flags set is every item; the items stage
+-- asks for a large store's items a part at a time, so that this query's aggregation never holds all of them.
 -- A template, filled by evalaudit.items.facts_sql with code-owned expressions (never user input): the placeholder
 -- judged names the CTE that aggregates per item - judged_by_label, two aggregations (item x label, then item) for
 -- any label space, or judged_by_count_columns, one aggregation with a count column per label code (placeholder
@@ -23,11 +25,17 @@
 WITH item_rows AS (
     SELECT item_id, failure_mode, gold_label, honeypot_label
     FROM item_answers
+    WHERE ($part_first = 1 OR item_id >= $part_lo) AND ($part_last = 1 OR item_id < $part_hi)
 ),
 roster AS (
     SELECT labeler_id, max_by(active_to, ingested_at) AS active_to
     FROM labelers
     GROUP BY labeler_id
+),
+part_consensus AS (
+    SELECT *
+    FROM items_consensus
+    WHERE ($part_first = 1 OR item_id >= $part_lo) AND ($part_last = 1 OR item_id < $part_hi)
 ),
 label_codes AS (
     -- labels as small integers, so that the aggregations over every judgment below carry no label strings
@@ -46,6 +54,7 @@ item_counts AS (
         SUM(CASE WHEN guideline_version IS NOT NULL THEN 1 ELSE 0 END) AS n_with_guideline
     FROM labels
     WHERE $repeats = 1
+        AND ($part_first = 1 OR item_id >= $part_lo) AND ($part_last = 1 OR item_id < $part_hi)
     GROUP BY item_id
 ),
 marked AS (
@@ -66,6 +75,7 @@ marked AS (
         ON l.labeler_id = f.labeler_id
         AND (f.failure_mode IS NULL OR f.failure_mode = l.failure_mode)
         AND (f.since IS NULL OR l.labeled_at >= f.since)
+    WHERE ($part_first = 1 OR l.item_id >= $part_lo) AND ($part_last = 1 OR l.item_id < $part_hi)
 ),
 label_rows AS (
     -- per item and latest label: how many labelers gave it (all, kept), and the per-item sums split by label. The
@@ -197,6 +207,6 @@ SELECT
 FROM facts AS f
 LEFT JOIN label_codes AS top ON f.top_high = top.code
 LEFT JOIN label_codes AS kept ON f.kept_high = kept.code
-LEFT JOIN items_consensus AS c
+LEFT JOIN part_consensus AS c
     ON f.item_id = c.item_id AND (c.failure_mode IS NULL OR c.failure_mode = f.failure_mode)
 ORDER BY f.item_id

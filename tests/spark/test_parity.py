@@ -38,12 +38,12 @@ Log = dict[str, list[tuple[str, pa.Table]]]
 
 
 def _recording(monkeypatch: pytest.MonkeyPatch, cls: type, log: Log) -> None:
-    """Wrap ``cls.sql`` and ``cls.stream`` so every query's text and result are kept, keyed by the text's hash. A
-    streamed query is kept once, whole, whether or not the engine's ``stream`` runs it through ``sql`` (Spark's
-    does, DuckDB's reads it batch by batch)."""
+    """Wrap ``cls.sql``, ``cls.stream`` and ``cls.stream_sql`` so every query's text and result are kept, keyed by
+    the text's hash. A streamed query is kept once, whole, whether or not the engine's ``stream`` runs it through
+    ``sql`` or ``stream_sql`` (Spark's does, DuckDB's reads it batch by batch)."""
     from evalaudit import sql as named_sql
 
-    original_sql, original_stream = cls.sql, cls.stream
+    original_sql, original_stream, original_stream_sql = cls.sql, cls.stream, cls.stream_sql
     streaming = {"depth": 0}
 
     def keep(text: str, result: pa.Table) -> None:
@@ -64,8 +64,20 @@ def _recording(monkeypatch: pytest.MonkeyPatch, cls: type, log: Log) -> None:
         keep(named_sql.load(name), pa.Table.from_batches(batches) if batches else pa.table({}))
         yield from batches
 
+    def stream_sql(self: Any, text: str, batch_rows: int = 1 << 20, **params: Any) -> Iterator[pa.RecordBatch]:
+        outer = not streaming["depth"]  # not inside `stream`, which keeps the query itself
+        streaming["depth"] += 1
+        try:
+            batches = list(original_stream_sql(self, text, batch_rows, **params))
+        finally:
+            streaming["depth"] -= 1
+        if outer:
+            keep(text, pa.Table.from_batches(batches) if batches else pa.table({}))
+        yield from batches
+
     monkeypatch.setattr(cls, "sql", sql)
     monkeypatch.setattr(cls, "stream", stream)
+    monkeypatch.setattr(cls, "stream_sql", stream_sql)
 
 
 @pytest.fixture(scope="module")

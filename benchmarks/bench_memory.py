@@ -88,17 +88,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1m", choices=sorted(bench_shapes.SIZES))
     ap.add_argument("--shape", default="random", choices=bench_shapes.SHAPES)
+    ap.add_argument("--store", help="an existing store to read (read only) instead of building one")
+    ap.add_argument("--labelers-only", action="store_true",
+                    help="run the labelers stage alone (the run's memory limit; no other stage, no outputs)")
     args = ap.parse_args()
     n = bench_shapes.SIZES[args.size]
-    store, _ = bench_shapes.build(args.shape, n)
+    store = args.store or bench_shapes.build(args.shape, n)[0]
 
     from evalaudit import run
     from evalaudit.config import Config
-    from evalaudit.labelers import consensus, drift, judgments, truth_bias
+    from evalaudit.labelers import consensus, drift, judgments, spam, truth_bias
     from evalaudit.labelers import leniency as lenient_rows
 
     phases = Phases()
     for module, name, label in ((judgments, "load", "labelers: load"),
+                                (spam, "reference_agreement", "labelers: spam agreement"),
                                 (lenient_rows, "evidence", "labelers: evidence pass"),
                                 (truth_bias, "evidence", "labelers: Dawid–Skene evidence"),
                                 (consensus, "table", "labelers: consensus table"),
@@ -109,15 +113,40 @@ def main() -> None:
     before = rss()
     with tempfile.TemporaryDirectory() as tmp, phases:
         t0 = time.perf_counter()
-        result = run.audit(store, Path(tmp) / "report", Config(), fail_on="never",
-                           progress=lambda stage, done, total: phases.mark(f"{stage} {done}/{total}"))
-        wall = time.perf_counter() - t0
+        cpu0 = time.process_time()
+        progress = lambda stage, done, total: phases.mark(f"{stage} {done}/{total}")  # noqa: E731
+        if args.labelers_only:
+            findings = _labelers_only(store, progress)
+        else:
+            findings = run.audit(store, Path(tmp) / "report", Config(), fail_on="never", progress=progress).findings
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     peak = max(r for _, r in phases.samples)
-    print(f"{n:,} judgments: wall {wall:.1f} s, {len(result.findings)} findings, RSS before {before / 2**30:.2f} GiB, "
-          f"peak {peak / 2**30:.2f} GiB ({(peak - before) / n:.0f} B/judgment above the start)\n")
+    print(f"{n:,} judgments: wall {wall:.1f} s, CPU {cpu:.1f} s, {len(findings)} findings, RSS before "
+          f"{before / 2**30:.2f} GiB, peak {peak / 2**30:.2f} GiB ({(peak - before) / n:.0f} B/judgment above the "
+          f"start)\n")
     print("| phase | peak RSS | bytes / judgment above the start |\n|---|---|---|")
     for label, r in phases.peaks():
         print(f"| {label} | {r / 2**30:.2f} GiB | {max(r - before, 0) / n:.0f} |")
+
+
+def _labelers_only(store: str, progress) -> list:
+    """The labelers stage alone over ``store`` with the run's memory limit (what `evalaudit run` gives it)."""
+    import os
+
+    from evalaudit import labelers, pipeline
+    from evalaudit.config import Config
+    from evalaudit.stage import Context
+    from evalaudit.store import Store
+
+    cfg = Config()
+    eng = Store.open(store).engine(memory_limit=os.environ.get("EVALAUDIT_MEMORY_LIMIT", cfg.run.memory_limit))
+    ctx = Context(engine=eng, cfg=cfg, progress=progress)
+    try:
+        progress("labelers", 0, 6)
+        pipeline.run_stages(ctx, [("labelers", labelers.stage)], release=True)
+    finally:
+        eng.close()
+    return ctx.findings
 
 
 if __name__ == "__main__":

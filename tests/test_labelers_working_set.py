@@ -189,9 +189,11 @@ def test_load_reads_activity_from_the_query_when_nothing_is_set_aside():
     assert act[("x", "f")]["last_labeled_at"].timestamp() * 1e6 == 5
 
 
-def test_switches_match_a_plain_count():
+@pytest.mark.parametrize("block", [1 << 20, 300, 1])
+def test_switches_match_a_plain_count(monkeypatch, block):
     """Per labeler: consecutive timed judgments (by time, then label) and how many change label, counted in Python;
-    untimed judgments take no part."""
+    untimed judgments take no part — the same for any block of labelers the sort runs over."""
+    monkeypatch.setattr(spam, "ITEM_BLOCK", block)
     rng = np.random.default_rng(5)
     n, n_lab = 2_000, 7
     lab = rng.integers(0, n_lab, n)

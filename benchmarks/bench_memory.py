@@ -90,7 +90,7 @@ def main() -> None:
     ap.add_argument("--shape", default="random", choices=bench_shapes.SHAPES)
     ap.add_argument("--store", help="an existing store to read (read only) instead of building one")
     ap.add_argument("--labelers-only", action="store_true",
-                    help="run the labelers stage alone (the run's memory limit; no other stage, no outputs)")
+                    help="run the store and labelers stages alone (the run's memory limit; no outputs)")
     args = ap.parse_args()
     n = bench_shapes.SIZES[args.size]
     store = args.store or bench_shapes.build(args.shape, n)[0]
@@ -130,7 +130,8 @@ def main() -> None:
 
 
 def _labelers_only(store: str, progress) -> list:
-    """The labelers stage alone over ``store`` with the run's memory limit (what `evalaudit run` gives it)."""
+    """The store stage (it defines the judgments that count, which the labelers stage reads) and then the labelers
+    stage over ``store``, with the run's memory limit, as `evalaudit run` gives them."""
     import os
 
     from evalaudit import labelers, pipeline
@@ -142,6 +143,8 @@ def _labelers_only(store: str, progress) -> list:
     eng = Store.open(store).engine(memory_limit=os.environ.get("EVALAUDIT_MEMORY_LIMIT", cfg.run.memory_limit))
     ctx = Context(engine=eng, cfg=cfg, progress=progress)
     try:
+        progress("store", 0, 1)
+        pipeline.run_stages(ctx, [("store", pipeline.store_summary)], release=True)
         progress("labelers", 0, 6)
         pipeline.run_stages(ctx, [("labelers", labelers.stage)], release=True)
     finally:

@@ -63,7 +63,7 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
     K = len(labels)
     n_item = np.bincount(J.item, minlength=J.n_items)
     if ds is not None or multi is not None:  # (the mean needs no item × label counts: K may be thousands)
-        counts = np.bincount(J.item.astype(np.int64) * K + J.code, minlength=J.n_items * K).reshape(J.n_items, K)
+        counts = _item_label_counts(J, K)
         top = counts.max(axis=1) if K else np.zeros(J.n_items)
         tied = (counts == top[:, None]).sum(axis=1) > 1
     hp = J.truth_code >= 0
@@ -74,14 +74,14 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
     if ds is not None:
         ref = J.reference
         other = 1 - ref
-        maj = dawid_skene.majority(J.y, J.item, J.n_items, J.truth)
+        maj = _majority(J)
         # an exact tie in the majority share is resolved by the Dawid–Skene posterior
         maj = np.where(maj == 0.5, ds.posterior, maj)
         post_pos = np.where(use_ds_item, ds.posterior, maj)
         cons = np.where(post_pos >= 0.5, ref, other)
         p_cons = np.where(cons == ref, post_pos, 1 - post_pos)
         p_listed = np.where(listed < 0, np.nan, np.where(listed == ref, post_pos, 1 - post_pos))
-        method = np.where(use_ds_item, "dawid_skene", "majority")
+        method = (use_ds_item, ("dawid_skene", "majority"))
         tie_resolved = tied & (n_item > 0) & ~hp
     elif multi is not None:
         best, _p_best = dawid_skene.decide(multi.posterior)
@@ -91,7 +91,7 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         cons = np.where(use_ds_item | hp, best, maj)
         p_cons = multi.posterior[np.arange(J.n_items), cons]
         p_listed = np.where(listed < 0, np.nan, multi.posterior[np.arange(J.n_items), np.maximum(listed, 0)])
-        method = np.where(use_ds_item, "dawid_skene", "majority")
+        method = (use_ds_item, ("dawid_skene", "majority"))
         tie_resolved = tied & (n_item > 0) & ~hp
         if J.scale is not None:
             value = J.scale[cons]
@@ -103,9 +103,10 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         tie_resolved = np.zeros(J.n_items, dtype=bool)
     names = pa.array(labels, pa.string())
     cons = np.asarray(cons, dtype=np.int64)
+    # string columns taken from their few values by code (the same strings as from a per-item object array)
     return pa.table({
         "item_id": J.item_id,
-        "failure_mode": pa.array(fm_names[J.item_fm], pa.string()),
+        "failure_mode": pa.array(fm_names, pa.string()).take(pa.array(J.item_fm)),
         "posterior_positive": _nan_array(post_pos),
         "consensus_label": names.take(pa.array(cons, pa.int64(), mask=cons < 0)),
         "posterior_consensus": _nan_array(p_cons),
@@ -114,5 +115,54 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         "consensus_se": _nan_array(se),
         "tie_resolved": pa.array(tie_resolved, pa.bool_()),
         "n_labels": n_item.astype(np.int64),
-        "method": pa.array(np.asarray(method, dtype=object), pa.string()),
+        "method": _strings(method),
     }, schema=CONSENSUS_SCHEMA)
+
+
+def _strings(method) -> pa.Array:
+    """``method`` (a per-item array of a few strings, or a boolean "Dawid–Skene used" per item) as strings."""
+    if isinstance(method, tuple):
+        use_ds, names = method
+        return pa.array(names, pa.string()).take(pa.array(np.where(use_ds, 0, 1).astype(np.int8)))
+    return pa.array(np.asarray(method, dtype=object), pa.string())
+
+
+def _item_blocks(J, size: int = 1 << 20):
+    """``(lo, hi, first item, end item)`` over the judgments (sorted by item) in blocks of whole items; one block
+    when they are not sorted."""
+    item = J.item
+    n = len(item)
+    if n <= size or bool(np.any(item[1:] < item[:-1])):
+        yield 0, n, 0, J.n_items
+        return
+    lo = 0
+    while lo < n:
+        hi = min(lo + size, n)
+        if hi < n:
+            hi = int(np.searchsorted(item, item[hi - 1], side="right"))
+        i0 = int(item[lo])
+        i1 = int(item[hi]) if hi < n else J.n_items
+        yield lo, hi, i0, i1
+        lo = hi
+
+
+def _item_label_counts(J, K: int) -> np.ndarray:
+    """Per item × label: judgments (int64), block by block of whole items (no per-judgment 8-byte key)."""
+    counts = np.zeros((J.n_items, K), dtype=np.int64)
+    for lo, hi, i0, i1 in _item_blocks(J):
+        key = (J.item[lo:hi] - i0).astype(np.int64)
+        key *= K
+        key += J.code[lo:hi]
+        counts[i0:i1] = np.bincount(key, minlength=(i1 - i0) * K).reshape(i1 - i0, K)
+    return counts
+
+
+def _majority(J) -> np.ndarray:
+    """:func:`evalaudit.labelers.dawid_skene.majority` block by block of whole items: each item's share sums its
+    judgments in the same order as one bincount over all (the same bits), without a float copy of every label."""
+    n = np.bincount(J.item, minlength=J.n_items).astype(float)
+    pos = np.zeros(J.n_items)
+    for lo, hi, i0, i1 in _item_blocks(J):
+        pos[i0:i1] = np.bincount(J.item[lo:hi] - i0, weights=J.y[lo:hi].astype(float), minlength=i1 - i0)
+    share = pos / np.maximum(n, 1)
+    return np.where(J.truth >= 0, J.truth, share)

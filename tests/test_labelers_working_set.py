@@ -338,3 +338,65 @@ def test_reference_agreement_over_item_blocks_is_bit_identical(monkeypatch, hone
         for block in (2_000, 97):
             monkeypatch.setattr(spam, "ITEM_BLOCK", block)
             assert spam.reference_agreement(J, False, 0.95, ex) == whole, block
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_dawid_skene_over_item_chunks_is_bit_identical(monkeypatch, shuffle):
+    """The EM over chunks of whole items (per-worker sums with np.add.at, per-item sums per chunk) gives the same
+    posterior, rates, iterations and per-judgment contributions as one chunk, to the last bit, for any chunk size;
+    the leave-one-out posterior of any part of the judgments is that part of the whole."""
+    J = _judgments(6, shuffle=shuffle)
+    truth = np.where(J.rng.random(J.n_items) < 0.05, J.rng.integers(0, 2, J.n_items), -1).astype(np.int8)
+    monkeypatch.setattr(dawid_skene, "EM_CHUNK", len(J.y) + 1)
+    whole = dawid_skene.fit(J.y, J.item, J.worker, J.item_fm, J.worker_fm, truth)
+    loo = dawid_skene.leave_one_out(whole, J.item, truth)
+    for size in (1_000, 37):
+        monkeypatch.setattr(dawid_skene, "EM_CHUNK", size)
+        got = dawid_skene.fit(J.y, J.item, J.worker, J.item_fm, J.worker_fm, truth)
+        assert got.n_iter == whole.n_iter
+        for name in ("posterior", "log_odds", "sensitivity", "specificity", "prior", "contribution"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(whole, name), err_msg=f"{name}, {size}")
+    part = np.flatnonzero(J.worker % 3 == 1)
+    np.testing.assert_array_equal(dawid_skene.leave_one_out(whole, J.item, truth, part), loo[part])
+    np.testing.assert_array_equal(dawid_skene.leave_one_out(whole, J.item, truth, slice(100, 900)), loo[100:900])
+
+
+def test_overlap_and_consensus_counts_over_item_blocks_are_identical(monkeypatch):
+    """Overlap's peer counts, the consensus's item × label counts and majority shares, block by block of whole
+    items, equal one pass over every judgment (with and without excluded peers)."""
+    from evalaudit.labelers import consensus
+
+    J = _judgments(7)
+    J.code = J.y.astype(np.int32)
+    J.truth = np.where(J.rng.random(J.n_items) < 0.05, J.rng.integers(0, 2, J.n_items), -1).astype(np.int8)
+    J.truth_code = J.truth.astype(np.int32)
+    J.n_labels = 2
+    exclude = J.rng.random(J.n_workers) < 0.2
+    monkeypatch.setattr(judgments, "ITEM_BLOCK", len(J.y) + 1)
+    whole = [overlap.counts(J, ex) for ex in (None, exclude)]
+    counts, share = consensus._item_label_counts(J, 2), consensus._majority(J)
+    np.testing.assert_array_equal(share, dawid_skene.majority(J.y, J.item, J.n_items, J.truth))
+    for block in (500, 7):
+        monkeypatch.setattr(judgments, "ITEM_BLOCK", block)
+        assert [overlap.counts(J, ex) for ex in (None, exclude)] == whole
+        np.testing.assert_array_equal(consensus._item_label_counts(J, 2), counts)
+        np.testing.assert_array_equal(consensus._majority(J), share)
+
+
+def test_change_points_piece_by_piece_are_identical():
+    """Drift's worker × week sums accumulated piece after piece equal the change points over all judgments."""
+    from evalaudit.labelers import drift
+
+    rng = np.random.default_rng(8)
+    n, n_workers = 5_000, 6
+    worker = rng.integers(0, n_workers, n).astype(np.int32)
+    week = (2900 + rng.integers(0, 20, n)).astype(np.int32)
+    d = rng.normal(0, 1, n) + (week > 2910) * (worker == 2) * 0.8
+    whole = drift.change_points(worker, week, d, n_workers, 50, 4, 0.01)
+    assert np.isfinite(whole["stat"]).sum() == n_workers
+    for step in (n, 999, 1):
+        pieces = ((worker[lo:lo + step], week[lo:lo + step], d[lo:lo + step]) for lo in range(0, n, step))
+        got = drift.change_points_over(pieces, n_workers, int(week.min()), int(week.max() - week.min()) + 1, 50, 4,
+                                       0.01)
+        for k in whole:
+            np.testing.assert_array_equal(got[k], whole[k], err_msg=f"{k}, {step}")

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from evalaudit.labelers import dawid_skene, reference
+from evalaudit.labelers.judgments import item_blocks
 
 #: ordered spaces with more labels than this get the mean instead of a K×K Dawid–Skene model
 MAX_DS_LABELS = 20
@@ -127,33 +128,14 @@ def _strings(method) -> pa.Array:
     return pa.array(np.asarray(method, dtype=object), pa.string())
 
 
-def _item_blocks(J, size: int = 1 << 20):
-    """``(lo, hi, first item, end item)`` over the judgments (sorted by item) in blocks of whole items; one block
-    when they are not sorted."""
-    item = J.item
-    n = len(item)
-    if n <= size or bool(np.any(item[1:] < item[:-1])):
-        yield 0, n, 0, J.n_items
-        return
-    lo = 0
-    while lo < n:
-        hi = min(lo + size, n)
-        if hi < n:
-            hi = int(np.searchsorted(item, item[hi - 1], side="right"))
-        i0 = int(item[lo])
-        i1 = int(item[hi]) if hi < n else J.n_items
-        yield lo, hi, i0, i1
-        lo = hi
-
-
 def _item_label_counts(J, K: int) -> np.ndarray:
     """Per item × label: judgments (int64), block by block of whole items (no per-judgment 8-byte key)."""
     counts = np.zeros((J.n_items, K), dtype=np.int64)
-    for lo, hi, i0, i1 in _item_blocks(J):
-        key = (J.item[lo:hi] - i0).astype(np.int64)
+    for b, _, _, i0 in item_blocks(J):
+        key = b.item.astype(np.int64)
         key *= K
-        key += J.code[lo:hi]
-        counts[i0:i1] = np.bincount(key, minlength=(i1 - i0) * K).reshape(i1 - i0, K)
+        key += b.code
+        counts[i0:i0 + b.n_items] = np.bincount(key, minlength=b.n_items * K).reshape(b.n_items, K)
     return counts
 
 
@@ -162,7 +144,7 @@ def _majority(J) -> np.ndarray:
     judgments in the same order as one bincount over all (the same bits), without a float copy of every label."""
     n = np.bincount(J.item, minlength=J.n_items).astype(float)
     pos = np.zeros(J.n_items)
-    for lo, hi, i0, i1 in _item_blocks(J):
-        pos[i0:i1] = np.bincount(J.item[lo:hi] - i0, weights=J.y[lo:hi].astype(float), minlength=i1 - i0)
+    for b, _, _, i0 in item_blocks(J):
+        pos[i0:i0 + b.n_items] = np.bincount(b.item, weights=b.y.astype(float), minlength=b.n_items)
     share = pos / np.maximum(n, 1)
     return np.where(J.truth >= 0, J.truth, share)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from evalaudit.labelers.judgments import ranges
+
 _EPS = 1e-3
 
 
@@ -68,19 +70,6 @@ class DSResult:
 EM_CHUNK = 1 << 20
 
 
-def _item_chunks(item_sorted: np.ndarray, size: int) -> list[tuple[int, int]]:
-    """[lo, hi) ranges of about ``size`` judgments over judgments sorted by item, never splitting an item."""
-    n = len(item_sorted)
-    out, lo = [], 0
-    while lo < n:
-        hi = min(lo + size, n)
-        if hi < n:
-            hi = int(np.searchsorted(item_sorted, item_sorted[hi - 1], side="right"))
-        out.append((lo, hi))
-        lo = hi
-    return out
-
-
 def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndarray, worker_group: np.ndarray,
         truth: np.ndarray | None = None, prior_strength: float = 4.0, tol: float = 1e-4,
         max_iter: int = 50) -> DSResult:
@@ -110,7 +99,7 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     # the item code of each sorted judgment (the item codes themselves when already sorted, not a copy)
     it_s = (np.asarray(item) if presorted else
             np.repeat(np.arange(n_items, dtype=np.int32 if n_items < 2**31 else np.int64), n_item))
-    chunks = _item_chunks(it_s, EM_CHUNK)
+    chunks = ranges(len(it_s), it_s, EM_CHUNK)
     n_judgments = len(ys)
     buf = np.empty(min(n_judgments, max((hi - lo for lo, hi in chunks), default=0)))
 

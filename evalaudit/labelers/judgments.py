@@ -16,6 +16,7 @@ label in sorted order (leniency is then reported per label), and on ordered spac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
@@ -88,6 +89,59 @@ class Judgments:
     @property
     def n_workers(self) -> int:
         return len(self.worker_fm)
+
+
+#: judgments per block of whole items in the stage's passes that run block by block (:func:`item_blocks`): their
+#: per-judgment arrays exist for one block at a time, so the working set does not grow with the store
+ITEM_BLOCK = 1 << 20
+
+
+def ranges(n: int, boundary: np.ndarray | None = None, size: int = ITEM_BLOCK) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of about ``size`` rows covering ``range(n)``; with ``boundary`` (non-decreasing), a range
+    never ends between two rows of equal ``boundary``."""
+    out, lo = [], 0
+    while lo < n:
+        hi = min(lo + size, n)
+        if boundary is not None and hi < n:
+            hi = int(np.searchsorted(boundary, boundary[hi - 1], side="right"))
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def item_blocks(J, size: int | None = None):
+    """``(block, lo, hi, i0)`` over the judgments of ``J`` (sorted by item) in blocks of whole items of about
+    ``size`` judgments (:data:`ITEM_BLOCK`): ``block`` has the per-judgment arrays of judgments lo:hi (``item``,
+    ``code``, ``worker``, ``y``: views), its item codes counted from its first item (item ``i0`` of ``J``), the
+    per-item arrays of its items (``truth_code``, ``truth``; ``n_items`` of them) and the counts of ``J``
+    (``n_labels``, ``n_workers``). Per-item work on a block is then per-item work on ``J``. Unsorted or small
+    judgments are one block: ``J`` itself."""
+    size = size or ITEM_BLOCK
+    item = J.item
+    n = len(item)
+    if n <= size or bool(np.any(item[1:] < item[:-1])):
+        yield J, 0, n, 0
+        return
+    for lo, hi in ranges(n, item, size):
+        i0, i1 = int(item[lo]), int(item[hi - 1]) + 1
+
+        def per_item(a, i0=i0, i1=i1):
+            return None if a is None else a[i0:i1]
+
+        yield SimpleNamespace(item=item[lo:hi] - item.dtype.type(i0), n_items=i1 - i0, code=J.code[lo:hi],
+                              worker=J.worker[lo:hi], y=J.y[lo:hi], n_labels=J.n_labels, n_workers=J.n_workers,
+                              truth_code=per_item(J.truth_code),
+                              truth=per_item(getattr(J, "truth", None))), lo, hi, i0
+
+
+def _adjacent_equal(key: np.ndarray, order: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Whether two neighbours of ``key[order]`` (sorted) are equal, read chunk by chunk (not a sorted copy)."""
+    n = len(order)
+    for lo in range(0, max(n - 1, 0), chunk):
+        part = key[order[lo:min(lo + chunk + 1, n)]]
+        if bool(np.any(part[1:] == part[:-1])):
+            return True
+    return False
 
 
 def _latest(key: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -293,9 +347,7 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     item, item_first = _compact(item_raw, fm, len(fms))
     key = item.astype(np.int64) * len(labelers) + lab
     order = np.argsort(key)
-    sorted_key = key[order]
-    repeated = len(key) > 1 and bool(np.any(sorted_key[1:] == sorted_key[:-1]))
-    del sorted_key
+    repeated = _adjacent_equal(key, order)
     if repeated:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
         keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))

@@ -31,12 +31,11 @@ Thresholds come in as plain numbers (the stage reads them from ``[spam]``); the 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pyarrow as pa
 from scipy import stats
 
+from evalaudit.labelers import judgments
 from evalaudit.multiplicity import bh
 
 SPAM_METHOD = ("spam: Cohen's kappa vs the leave-one-out consensus of the other labelers on the same items "
@@ -174,7 +173,7 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
         K = J.n_labels
         n, agree = np.zeros(L), np.zeros(L)
         own, refs = np.zeros((K, L)), np.zeros((K, L))
-        for sub, lo, hi in _item_blocks(J):
+        for sub, lo, hi, _ in judgments.item_blocks(J, ITEM_BLOCK):
             ref = reference.categorical(sub, exclude)
             lb = J.worker_labeler[J.worker[lo:hi]].astype(np.int64)
             has = ref.has.astype(float)
@@ -199,24 +198,9 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
             for i in range(L) if n[i] > 0}
 
 
-#: judgments per block of whole items in :func:`reference_agreement` (bounds its per-judgment working set)
-ITEM_BLOCK = 1 << 20
-
-
-def _item_blocks(J):
-    """``(judgments of whole items, lo, hi)`` over ``J`` sorted by item, about :data:`ITEM_BLOCK` judgments each:
-    the block carries what :func:`evalaudit.labelers.reference.categorical` reads, its item codes counted from the
-    block's first item. Unsorted judgments are one block."""
-    item = J.item
-    n = len(item)
-    if n <= ITEM_BLOCK or bool(np.any(item[1:] < item[:-1])):
-        yield J, 0, n
-        return
-    for lo, hi in _chunks(n, item, ITEM_BLOCK):
-        i0, i1 = int(item[lo]), int(item[hi - 1]) + 1
-        yield SimpleNamespace(item=item[lo:hi] - item.dtype.type(i0), code=J.code[lo:hi], worker=J.worker[lo:hi],
-                              n_items=i1 - i0, n_labels=J.n_labels,
-                              truth_code=None if J.truth_code is None else J.truth_code[i0:i1]), lo, hi
+#: judgments per block of whole items in :func:`reference_agreement` and of labelers in :func:`switches` (bounds
+#: their per-judgment working sets)
+ITEM_BLOCK = judgments.ITEM_BLOCK
 
 
 def label_counts(J) -> dict[str, tuple[int, float]]:
@@ -411,17 +395,8 @@ PAIR_CHUNK = 500_000  # 60 MB: the same sums for any size (chunks never split a 
 
 
 def _chunks(n: int, boundary: np.ndarray | None = None, size: int | None = None) -> list[tuple[int, int]]:
-    """[lo, hi) ranges of about ``size`` rows covering ``range(n)``; with ``boundary`` (non-decreasing), a range
-    never ends between two rows of equal ``boundary``."""
-    size = size or PAIR_CHUNK
-    out, lo = [], 0
-    while lo < n:
-        hi = min(lo + size, n)
-        if boundary is not None and hi < n:
-            hi = int(np.searchsorted(boundary, boundary[hi - 1], side="right"))
-        out.append((lo, hi))
-        lo = hi
-    return out
+    """[lo, hi) ranges of about ``size`` (:data:`PAIR_CHUNK`) rows (:func:`evalaudit.labelers.judgments.ranges`)."""
+    return judgments.ranges(n, boundary, size or PAIR_CHUNK)
 
 
 def _expected_disagree(pairs: dict[str, np.ndarray], lo: int, hi: int, sensitivity: np.ndarray,

@@ -400,3 +400,50 @@ def test_change_points_piece_by_piece_are_identical():
                                        0.01)
         for k in whole:
             np.testing.assert_array_equal(got[k], whole[k], err_msg=f"{k}, {step}")
+
+
+def test_labelers_stage_does_not_depend_on_the_block_sizes(monkeypatch):
+    """The whole labelers stage, with every block-by-block pass cut into small blocks (Dawid–Skene EM, overlap,
+    consensus counts, profile, spam, drift, the Dawid–Skene evidence), returns the same tables and findings as with
+    one block — on a store with honeypots, listed gold, lenient and drifting labelers and judgments over weeks."""
+    import sys
+    from datetime import timedelta
+
+    from evalaudit import labelers
+    from evalaudit.labelers import concentration
+    from evalaudit.pipeline import run_stages
+    from tests.helpers import T0, context
+
+    rng = np.random.default_rng(11)
+    items = [{"item_id": f"i{i:04d}", "failure_mode": f"fm{i % 2}", "gold_label": "pass" if i % 3 else "fail",
+              "honeypot_label": ("pass" if rng.random() < 0.6 else "fail") if i % 17 == 0 else None}
+             for i in range(900)]
+    rows = []
+    for i, it in enumerate(items):
+        p_true = 0.7 if it["failure_mode"] == "fm0" else 0.4
+        truth = it["honeypot_label"] or ("pass" if rng.random() < p_true else "fail")
+        for j in rng.choice(12, 1 + rng.poisson(1.8) % 5, replace=False):
+            week = int(rng.integers(0, 12))
+            lenient = (j == 3) or (j == 5 and week >= 6)  # one lenient labeler, one who turns lenient
+            label = truth if rng.random() < 0.85 else ("fail" if truth == "pass" else "pass")
+            if lenient and rng.random() < 0.5:
+                label = "pass"
+            rows.append({"item_id": it["item_id"], "labeler_id": f"L{j:02d}", "label": label,
+                         "failure_mode": it["failure_mode"], "labeled_at": T0 + timedelta(days=7 * week + i % 7)})
+
+    def run():
+        ctx = context(labels=rows, items=items)
+        run_stages(ctx, [("labelers", labelers.stage)])
+        return ctx
+
+    whole = run()
+    assert whole.findings and whole.tables["leniency"].num_rows > 20
+    stage = sys.modules["evalaudit.labelers.stage"]  # (the package exports the stage function under this name)
+    for module, name in ((judgments, "ITEM_BLOCK"), (spam, "ITEM_BLOCK"), (dawid_skene, "EM_CHUNK"),
+                         (stage, "CHUNK"), (truth_bias, "EFFECT_BLOCK")):
+        monkeypatch.setattr(module, name, 97)
+    assert concentration.ranges is judgments.ranges  # (reads judgments.ITEM_BLOCK)
+    small = run()
+    for name, t in whole.tables.items():
+        assert small.tables[name].equals(t), name
+    assert [f.__dict__ for f in small.findings] == [f.__dict__ for f in whole.findings]

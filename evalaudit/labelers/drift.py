@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
+from evalaudit.labelers.judgments import ranges
 from evalaudit.multiplicity import bh
 
 METHOD = ("drift: CUSUM change-point test (Page 1954) on weekly discordance with the leave-one-out Dawid–Skene "
@@ -131,7 +132,25 @@ def week_grid(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np
     if len(y) == 0:
         z = np.zeros((n_workers, 1))
         return WeekGrid(0, z, z, np.zeros((n_fm, 1)), np.zeros((n_fm, 1)))
-    w0, n_weeks, count, (pos,) = _grid(worker, week, [y.astype(float)], n_workers)
+    # chunk by chunk of judgments (one chunk's cell codes and float labels at a time): counts and sums of integer
+    # labels are whole numbers, exact in any grouping; other values (an ordered scale's) are added with np.add.at in
+    # the judgments' order — either way the numbers of one bincount over every judgment
+    whole = np.issubdtype(y.dtype, np.integer) or y.dtype == bool
+    w0 = int(week.min())
+    n_weeks = int(week.max()) - w0 + 1
+    size = n_workers * n_weeks
+    counts, positives = np.zeros(size, dtype=np.int64), np.zeros(size)
+    for lo, hi in ranges(len(y)):
+        cell = worker[lo:hi].astype(np.int64) * n_weeks + (week[lo:hi] - w0)
+        counts += np.bincount(cell, minlength=size)
+        if whole:
+            positives += np.bincount(cell, weights=y[lo:hi].astype(float), minlength=size)
+        else:
+            np.add.at(positives, cell, y[lo:hi].astype(float))
+        del cell
+    count = counts.reshape(n_workers, n_weeks).astype(float)
+    pos = positives.reshape(n_workers, n_weeks)
+    del counts, positives
     fm_count = np.zeros((n_fm, n_weeks))
     fm_pos = np.zeros((n_fm, n_weeks))
     np.add.at(fm_count, worker_fm.astype(np.int64), count)

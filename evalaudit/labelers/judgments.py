@@ -184,7 +184,10 @@ def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.nda
         # failure modes, 0.6 GiB of int32 at 30M judgments)
         code = major.astype(np.int32)
     else:
-        key = major.astype(np.int64) * n_minor + minor
+        # 32-bit keys when every pair fits (labeler × failure mode: 40,000 pairs), half the transient bytes
+        key = major.astype(np.int32 if n_major * max(n_minor, 1) < 2**31 else np.int64)
+        key *= n_minor
+        key += minor
         present = np.zeros(int(key.max()) + 1 if len(key) else 0, dtype=bool)
         present[key] = True
         mapping = np.cumsum(present, dtype=np.int32) - 1

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from evalaudit.labelers.evidence import evidence_table, z_interval
+from evalaudit.labelers.judgments import ranges
 
 METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene posterior (moment estimates of "
           "sensitivity and specificity with the soft posterior as reference; (s - t) / 2, the positive rate on a "
@@ -114,7 +115,12 @@ def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, l
     two labels (per label): the reference label's row and its mirror for the other label (``labels``: the label
     space's labels); on more labels none. ``weight``: as in :func:`effect`."""
     parts = []
-    n_w = np.bincount(J.worker, weights=weight, minlength=J.n_workers)
+    if np.asarray(weight).dtype == bool:  # judgments counted chunk by chunk (whole numbers: exact in any grouping)
+        n_w = np.zeros(J.n_workers)
+        for lo, hi in ranges(len(weight)):
+            n_w += np.bincount(J.worker[lo:hi][weight[lo:hi]], minlength=J.n_workers)
+    else:
+        n_w = np.bincount(J.worker, weights=weight, minlength=J.n_workers)
     ds_eff = effect(J.y, J.worker, loo, weight, J.n_workers)
     mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
     lo, hi, p = z_interval(mean_d, se, confidence)

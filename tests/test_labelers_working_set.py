@@ -447,3 +447,26 @@ def test_labelers_stage_does_not_depend_on_the_block_sizes(monkeypatch):
     for name, t in whole.tables.items():
         assert small.tables[name].equals(t), name
     assert [f.__dict__ for f in small.findings] == [f.__dict__ for f in whole.findings]
+
+
+def test_batch_codes_are_loaded_only_for_batch_strata():
+    """The judgments' batch codes are read only when the assignment evidence is stratified by batch (their only
+    reader): the stage's assignment rows stratified by batch are those of a load that always codes them."""
+    from evalaudit import labelers
+    from evalaudit.pipeline import run_stages
+    from tests.helpers import T0, context
+
+    rng = np.random.default_rng(12)
+    rows = [{"item_id": f"i{i:04d}", "labeler_id": f"L{int(rng.integers(0, 8))}",
+             "label": "pass" if rng.random() < 0.6 else "fail", "failure_mode": "fm", "labeled_at": T0,
+             "batch_id": f"b{i % 5}" if i % 7 else None} for i in range(1_500)]
+    cfg = Config()
+    cfg.leniency.strata = "batch"
+    ctx = context(cfg, labels=rows)
+    run_stages(ctx, [("labelers", labelers.stage)])
+    rows_by_batch = ctx.tables["leniency"].filter(pa.compute.equal(ctx.tables["leniency"]["evidence"], "assignment"))
+    assert rows_by_batch.num_rows > 0
+    eng = context(labels=rows).engine
+    with_batches = judgments.load(eng, "pass", batches=True)
+    assert judgments.load(eng, "pass", batches=False).batch is None
+    assert (with_batches.batch >= 0).sum() == sum(1 for r in rows if r["batch_id"] is not None)

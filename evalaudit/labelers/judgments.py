@@ -56,7 +56,7 @@ class Judgments:
     failure_modes: pa.Array  # failure mode code -> name
     truth: np.ndarray  # per item code: honeypot answer 1/0, -1 when not a honeypot
     gold: np.ndarray  # per item code: 1 when the item is gold (see ``load``), else 0
-    batch: np.ndarray  # int32 batch code per judgment, -1 when the judgment names no batch
+    batch: np.ndarray | None  # int32 batch code per judgment, -1 when it names no batch (None: not loaded)
     ts: np.ndarray  # int64 microseconds since the epoch per judgment (labeled_at; 0 where it is null)
     n_raw: int  # judgments before repeated ones were dropped
     #: per judgment: the label's index in the label space (``LabelSpace.labels``)
@@ -243,7 +243,7 @@ def _renumber(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
+def _fetch(engine: Engine, labels: tuple[str, ...], with_batch: bool = True) -> dict:
     """The named query ``labelers_judgments`` read batch by batch and coded as it arrives, so that only the item
     ids (coded once all are in: their codes follow first appearance) and the integer codes are ever held — not the
     whole result with its labeler, failure-mode, label and batch strings (at 30M judgments that table alone was
@@ -268,9 +268,13 @@ def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
         ts_col = rb.column("labeled_at").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         parts["timed"].append(pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool))
         parts["ts"].append(pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64))
-        parts["batch"].append(batch_ids.add(rb.column("batch_id")))
+        if with_batch:
+            parts["batch"].append(batch_ids.add(rb.column("batch_id")))
         del rb, ts_col
     out: dict = {}
+    if not with_batch:
+        del parts["batch"]
+        out["batch"] = None
     for k in list(parts):  # one column at a time, its batches freed as it is joined (not every column twice)
         v = parts.pop(k)
         out[k] = (np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k == "ts" else
@@ -322,11 +326,13 @@ def reference_code(space) -> int:
     return int(np.argmax(space.counts)) if labels else 0
 
 
-def load(engine: Engine, space, defined: bool = False) -> Judgments:
+def load(engine: Engine, space, defined: bool = False, batches: bool = True) -> Judgments:
     """Fetch the judgments that count (the view ``judgments``: one per labeler and item, by the run's one
     repeated-judgment policy; defined here unless ``defined``), register the views this stage's queries read
     (``labelers_judgments``, ``labelers_items``) and encode the judgments for numpy. ``space`` is the run's
-    :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored)."""
+    :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored).
+    ``batches``: code each judgment's batch (``Judgments.batch``; only the assignment evidence stratified by batch
+    reads it), else ``batch`` is None (4 bytes per judgment not held, the batch ids not coded)."""
     table: pa.Table | None = None
     n_rows = None
     if not defined:
@@ -338,7 +344,7 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     labels = tuple(space.labels)
     items = engine.query("labelers_items") if engine.has_table("items") else _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
-    cols = _fetch(engine, labels)
+    cols = _fetch(engine, labels, batches)
     item_raw, item_dict, lab, labelers, fm, fms = (cols[k] for k in ("item", "item_dict", "lab", "labelers", "fm",
                                                                      "fms"))
     code, ts, timed, batch = cols["code"], cols["ts"], cols["timed"], cols["batch"]
@@ -351,17 +357,21 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     key = item.astype(np.int64) * len(labelers) + lab
     order = np.argsort(key)
     repeated = _adjacent_equal(key, order)
-    if repeated:
+    if not repeated:
+        del key
+        if len(order) < 2**31:  # positions in 32 bits while the arrays are permuted (half the bytes)
+            order = order.astype(np.int32)
+    else:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
         keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))
         # the kept rows' times and durations for the view (a view of raw labels only: the pipeline's `judgments`
         # holds one judgment per labeler and item, so this is not the path a run takes)
         table = engine.query("labelers_judgments").select(["labeled_at", "duration_s"]).take(pa.array(keep))
         item_raw, lab, fm, ts, timed, code = item_raw[keep], lab[keep], fm[keep], ts[keep], timed[keep], code[keep]
-        batch = _renumber(batch[keep])
+        batch = _renumber(batch[keep]) if batch is not None else None
         item, item_first = _compact(item_raw, fm, len(fms))
         order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
-    del key
+        del key
     # the view later queries read keeps only what they use (the codes above hold the rest), to save memory; with
     # no repeated judgment set aside here it is the query itself, read again from the store when used, so no copy
     # of the judgments' strings stays in memory through the stage
@@ -371,22 +381,22 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     else:
         table = None
     worker, worker_first = _compact(lab, fm, len(fms))
+    # the per-item and per-worker facts from any one of their judgments (the first, in the fetched order): then the
+    # labeler, failure-mode and raw item codes of every judgment are let go instead of being permuted and held
+    item_fm, item_raw_first = fm[item_first], item_raw[item_first]
+    worker_labeler, worker_fm = lab[worker_first], fm[worker_first]
+    del item_raw, lab, fm, item_first, worker_first
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
     del order
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
         # one at a time, so only one array is held twice at any moment
         item = item[perm]
-        item_raw = item_raw[perm]
-        lab = lab[perm]
-        fm = fm[perm]
         ts = ts[perm]
         timed = timed[perm]
         worker = worker[perm]
         code = code[perm]
-        batch = batch[perm]
-        item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
-        worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
-        worker_first[worker] = np.arange(len(worker))
+        if batch is not None:
+            batch = batch[perm]
     del perm
     code = np.maximum(code, 0)  # every stored label is in the space (it is built from them)
     scale = scale_values(space) if len(labels) else np.zeros(1)
@@ -401,9 +411,10 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     # ISO week number: days since 1970-01-05 (a Monday) // 7
     week = ((ts // 86_400_000_000 - 4) // 7).astype(np.int32)
 
-    item_id = pc.take(item_dict, pa.array(item_raw[item_first]))
-    truth_code = np.full(len(item_first), -1, dtype=np.int32)
-    listed_code = np.full(len(item_first), -1, dtype=np.int32)
+    item_id = pc.take(item_dict, pa.array(item_raw_first))
+    del item_raw_first
+    truth_code = np.full(len(item_fm), -1, dtype=np.int32)
+    listed_code = np.full(len(item_fm), -1, dtype=np.int32)
     if items.num_rows:
         pos = positions(item_id, items["item_id"])
         known = pos >= 0
@@ -424,8 +435,7 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
         engine.define_view(JUDGMENTS_VIEW, "labelers_judgments")
     return Judgments(
         table=table, y=y, item=item, worker=worker, week=week,
-        item_fm=fm[item_first], item_id=item_id,
-        worker_labeler=lab[worker_first], worker_fm=fm[worker_first],
+        item_fm=item_fm, item_id=item_id, worker_labeler=worker_labeler, worker_fm=worker_fm,
         labelers=labelers, failure_modes=fms, truth=truth, gold=gold, batch=batch, ts=ts, n_raw=n_raw,
         code=code, values=value if space.ordered else None, timed=timed, truth_code=truth_code,
         listed_code=listed_code, reference=ref,

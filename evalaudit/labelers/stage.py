@@ -77,7 +77,8 @@ def stage(ctx: Context) -> StageResult:
     define_judgments(ctx)  # the one repeated-judgment policy: labelers_judgments reads the view `judgments`
     lc = cfg.leniency
     space = ctx.labels
-    J = judgments.load(eng, space, defined=True)
+    # batch codes only for the assignment evidence stratified by batch (its only reader)
+    J = judgments.load(eng, space, defined=True, batches=lc.strata == "batch")
     if len(J.y) == 0:
         return _empty_result()
     ctx.progress("labelers", 1, 6)

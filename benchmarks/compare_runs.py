@@ -10,8 +10,9 @@ side then runs ``evalaudit run --fail-on never`` on each store as a child proces
 pointing at its code), and every output is compared: each Parquet file with ``pyarrow.Table.equals`` (and, when
 not equal, the largest difference per column), ``findings.json`` as JSON without the keys that time or name the
 run. Prints one line per store and file; exits 1 when anything differs beyond ``--atol`` (0: bit for bit). Note:
-main itself is not bit-reproducible on every store (two runs of the same code on trec_relevance differ by up to
-1e-14: the engine's row order reaches some sums), so compare such stores with a small ``--atol``.
+main itself is not bit-reproducible on every store with several DuckDB threads (two runs of the same code on
+trec_relevance differ by up to 1e-14: the engine's row order reaches some sums); with ``EVALAUDIT_THREADS=1`` (the
+child processes inherit it) it is, so compare bit for bit that way, or use a small ``--atol``.
 """
 
 from __future__ import annotations

@@ -56,7 +56,9 @@ def test_pair_counts_match_a_plain_count(seed):
     assert got["worker_b"].tolist() == [k[1] for k in keys]
     assert got["n"].tolist() == [n[k] for k in keys]
     assert got["n_disagree"].tolist() == [d[k] for k in keys]
-    assert all(got[c].dtype == np.int32 for c in got)  # half the bytes of int64: exact at any size
+    assert all(got[c].dtype == np.uint16 for c in got)  # the narrowest that holds them: exact at any size
+    wide = spam._narrow(np.array([0, 2**16]))
+    assert wide.dtype == np.int32 and wide.tolist() == [0, 2**16]
 
 
 def test_collusion_does_not_depend_on_the_chunk_size(monkeypatch):

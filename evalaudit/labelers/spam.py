@@ -314,15 +314,20 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     np.not_equal(key[1:], key[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     del new
-    # int32 (worker codes and shared-item counts fit): the pairs grow with the store until every worker pair
-    # occurs, and are held while Dawid–Skene finishes — half the bytes of int64
-    n = np.diff(np.append(starts, len(key))).astype(np.int32)
-    d = np.add.reduceat(disagree, starts, dtype=np.int32)
+    # the narrowest of uint16 and int32 that holds each column's values (the same numbers): the pairs grow with the
+    # store until every worker pair occurs, and are held while Dawid–Skene finishes — 8 bytes a pair when worker
+    # codes and shared-item counts stay below 65,536 (40,000 workers do), else 16
+    n = _narrow(np.diff(np.append(starts, len(key))))
+    d = _narrow(np.add.reduceat(disagree, starts, dtype=np.int32))
     del disagree
     pairs = key[starts]
     del key, starts
-    return {"worker_a": (pairs // kt(W)).astype(np.int32), "worker_b": (pairs % kt(W)).astype(np.int32), "n": n,
-            "n_disagree": d}
+    return {"worker_a": _narrow(pairs // kt(W)), "worker_b": _narrow(pairs % kt(W)), "n": n, "n_disagree": d}
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Non-negative integer codes or counts as uint16 when they fit, else int32 (exact either way)."""
+    return values.astype(np.uint16 if int(values.max(initial=0)) < 2**16 else np.int32)
 
 
 def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity: np.ndarray, prior: np.ndarray,

@@ -52,8 +52,12 @@ def binary_model(space) -> bool:
 
 
 def _nan_array(x: np.ndarray) -> pa.Array:
+    """Floats with NaN (and infinities) as nulls; a column of nothing but NaN as nulls without a data buffer."""
     x = np.asarray(x, dtype=float)
-    return pa.array(x, pa.float64(), mask=~np.isfinite(x))
+    finite = np.isfinite(x)
+    if not finite.any():
+        return pa.nulls(len(x), pa.float64())
+    return pa.array(x, pa.float64(), mask=~finite)
 
 
 def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndarray, ds=None, multi=None
@@ -67,6 +71,8 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         counts = _item_label_counts(J, K)
         top = counts.max(axis=1) if K else np.zeros(J.n_items)
         tied = (counts == top[:, None]).sum(axis=1) > 1
+        if multi is None:  # (the multi-class majority reads them below)
+            del counts, top
     hp = J.truth_code >= 0
     listed = J.listed_code
     post_pos = np.full(J.n_items, np.nan)
@@ -79,6 +85,7 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         # an exact tie in the majority share is resolved by the Dawid–Skene posterior
         maj = np.where(maj == 0.5, ds.posterior, maj)
         post_pos = np.where(use_ds_item, ds.posterior, maj)
+        del maj
         cons = np.where(post_pos >= 0.5, ref, other)
         p_cons = np.where(cons == ref, post_pos, 1 - post_pos)
         p_listed = np.where(listed < 0, np.nan, np.where(listed == ref, post_pos, 1 - post_pos))
@@ -104,20 +111,26 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         tie_resolved = np.zeros(J.n_items, dtype=bool)
     names = pa.array(labels, pa.string())
     cons = np.asarray(cons, dtype=np.int64)
-    # string columns taken from their few values by code (the same strings as from a per-item object array)
-    return pa.table({
-        "item_id": J.item_id,
-        "failure_mode": pa.array(fm_names, pa.string()).take(pa.array(J.item_fm)),
-        "posterior_positive": _nan_array(post_pos),
-        "consensus_label": names.take(pa.array(cons, pa.int64(), mask=cons < 0)),
-        "posterior_consensus": _nan_array(p_cons),
-        "posterior_listed": _nan_array(p_listed),
-        "consensus_value": _nan_array(value),
-        "consensus_se": _nan_array(se),
-        "tie_resolved": pa.array(tie_resolved, pa.bool_()),
-        "n_labels": n_item.astype(np.int64),
-        "method": _strings(method),
-    }, schema=CONSENSUS_SCHEMA)
+    # column by column, each per-item numpy array let go once it is an Arrow column (not all of them twice at
+    # once); string columns taken from their few values by code (the same strings as from a per-item object array)
+    columns = {"item_id": J.item_id, "failure_mode": pa.array(fm_names, pa.string()).take(pa.array(J.item_fm)),
+               "posterior_positive": _nan_array(post_pos)}
+    del post_pos
+    columns["consensus_label"] = names.take(pa.array(cons, pa.int64(), mask=cons < 0))
+    del cons
+    columns["posterior_consensus"] = _nan_array(p_cons)
+    del p_cons
+    columns["posterior_listed"] = _nan_array(p_listed)
+    del p_listed
+    columns["consensus_value"] = _nan_array(value)
+    del value
+    columns["consensus_se"] = _nan_array(se)
+    del se
+    columns["tie_resolved"] = pa.array(tie_resolved, pa.bool_())
+    del tie_resolved
+    columns["n_labels"] = n_item.astype(np.int64)
+    columns["method"] = _strings(method)
+    return pa.table(columns, schema=CONSENSUS_SCHEMA)
 
 
 def _strings(method) -> pa.Array:

@@ -247,11 +247,12 @@ def _raw_labels(seed: int, n: int = 5_000) -> pa.Table:
     })
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_streamed_fetch_codes_as_the_whole_result_would(seed):
+@pytest.mark.parametrize(("seed", "block"), [(0, 1 << 20), (1, 1 << 20), (0, 40), (1, 200)])
+def test_streamed_fetch_codes_as_the_whole_result_would(monkeypatch, seed, block):
     """Coding the judgments batch by batch (small batches here) gives the codes and dictionaries that coding the
     whole fetched table at once gives: first appearance for items and batches, sorted order for labelers and
-    failure modes."""
+    failure modes — also when the item ids seen so far are merged with the batches' every few batches."""
+    monkeypatch.setattr(judgments, "ITEM_BLOCK", block)
     eng = engine_for_tables({"labels": _raw_labels(seed), "judgments": _raw_labels(seed)})
     whole = eng.query("labelers_judgments")
     eng.stream = lambda name: type(eng).stream(eng, name, 333)  # many batches

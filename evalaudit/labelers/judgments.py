@@ -220,6 +220,51 @@ class _FirstSeen:
         return pa.array(list(self.index), self.type or pa.string())
 
 
+class _ItemIds:
+    """Item ids read batch by batch, coded in order of first appearance: the codes and dictionary of coding the
+    whole column at once, while holding only the distinct ids seen so far and the distinct ids of the batches
+    since they were last merged into them — not every batch's ids to the end (at 30M judgments over 7.5M items,
+    30M strings and their copy when joined: about 1 GiB).
+
+    Each batch's ids are dictionary-encoded (its distinct ids in first-appearance order, an int32 index per row);
+    once the pending batches hold as many distinct ids as have been seen (at least 2 × :data:`ITEM_BLOCK`), the
+    ids seen so far and the pending batches' lists are encoded together: the ids seen so far keep their codes
+    (they come first and are distinct), the new ones are numbered in order of first appearance, and each pending
+    batch's rows get their codes. About twice the hashing of one encode at the end, in exchange for the memory."""
+
+    def __init__(self) -> None:
+        self.seen: pa.Array | None = None
+        self.pending: list[tuple[pa.Array, np.ndarray]] = []
+        self.n_pending = 0
+        self.coded: list[np.ndarray] = []
+
+    def add(self, column: pa.Array) -> None:
+        enc = pc.dictionary_encode(column)
+        self.pending.append((enc.dictionary, enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)))
+        self.n_pending += len(enc.dictionary)
+        if self.n_pending >= max(2 * ITEM_BLOCK, len(self.seen) if self.seen is not None else 0):
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self.pending:
+            return
+        lists = ([self.seen] if self.seen is not None else []) + [d for d, _ in self.pending]
+        per_entry, self.seen = codes(pa.chunked_array(lists, type=lists[0].type))
+        del lists
+        at = len(per_entry) - self.n_pending
+        for dictionary, local in self.pending:
+            self.coded.append(per_entry[at:at + len(dictionary)][local])
+            at += len(dictionary)
+        self.pending, self.n_pending = [], 0
+
+    def finish(self) -> tuple[np.ndarray, pa.Array]:
+        """(int32 code per row in read order, the dictionary)."""
+        self._merge()
+        item = np.concatenate(self.coded) if self.coded else np.zeros(0, dtype=np.int32)
+        self.coded = []
+        return item, self.seen if self.seen is not None else pa.array([], pa.string())
+
+
 def _canonical(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Array]:
     """Codes renumbered in the sorted order of their values (as :func:`codes` with ``canonical``)."""
     if not len(dictionary):
@@ -245,23 +290,19 @@ def _renumber(codes: np.ndarray) -> np.ndarray:
 
 def _fetch(engine: Engine, labels: tuple[str, ...], with_batch: bool = True) -> dict:
     """The named query ``labelers_judgments`` read batch by batch and coded as it arrives, so that only the item
-    ids (coded once all are in: their codes follow first appearance) and the integer codes are ever held — not the
+    ids (:class:`_ItemIds`: their codes follow first appearance) and the integer codes are ever held — not the
     whole result with its labeler, failure-mode, label and batch strings (at 30M judgments that table alone was
     about 4 GiB). The codes are those of coding the whole result at once."""
     batches = engine.stream("labelers_judgments")
-    # item ids are coded per batch (a batch's distinct ids and an int32 index into them) and the batches' id lists
-    # coded once at the end: a column taken from a streamed batch would keep the whole batch — all its columns'
-    # buffers, 100+ bytes per judgment — alive until the end of the fetch
-    item_ids: list[pa.Array] = []
-    item_local: list[np.ndarray] = []
+    # item ids are coded per batch (a batch's distinct ids and an int32 index into them), the batches' id lists
+    # merged into the ids seen so far now and then (:class:`_ItemIds`): a column taken from a streamed batch would
+    # keep the whole batch — all its columns' buffers, 100+ bytes per judgment — alive until the end of the fetch
+    items = _ItemIds()
     labs, fms, batch_ids = _FirstSeen(), _FirstSeen(), _FirstSeen()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("lab", "fm", "code", "ts", "timed", "batch")}
     label_values = pa.array(labels, pa.string())
     for rb in batches:
-        enc = pc.dictionary_encode(rb.column("item_id"))
-        item_ids.append(enc.dictionary)
-        item_local.append(enc.indices.to_numpy(zero_copy_only=False).astype(np.int32))
-        del enc
+        items.add(rb.column("item_id"))
         parts["lab"].append(labs.add(rb.column("labeler_id")))
         parts["fm"].append(fms.add(rb.column("failure_mode")))
         parts["code"].append(positions(rb.column("label"), label_values, np.int32))
@@ -281,21 +322,8 @@ def _fetch(engine: Engine, labels: tuple[str, ...], with_batch: bool = True) -> 
                                                        bool if k == "timed" else np.int32))
         del v
     del parts
-    # the batches' distinct ids, in batch order and each batch's first-appearance order, coded by first appearance:
-    # the same codes and dictionary as coding the whole column at once
-    starts = np.cumsum([0] + [len(x) for x in item_ids])
-    column = pa.chunked_array(item_ids, type=item_ids[0].type if item_ids else pa.string())
-    del item_ids
-    per_entry, out["item_dict"] = codes(column)
-    del column
-    out["item"] = np.empty(int(sum(len(x) for x in item_local)), dtype=np.int32)
-    at = 0
-    for b, local in enumerate(item_local):
-        n_b = len(local)
-        local_dict = per_entry[starts[b]:starts[b + 1]]
-        np.take(local_dict, local, out=out["item"][at:at + n_b])
-        at += n_b
-    del item_local, per_entry
+    out["item"], out["item_dict"] = items.finish()
+    del items
     out["lab"], out["labelers"] = _canonical(out["lab"], labs.dictionary())
     out["fm"], out["fms"] = _canonical(out["fm"], fms.dictionary())
     return out

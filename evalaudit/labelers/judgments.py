@@ -182,7 +182,7 @@ def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.nda
         # every major code occurs, each with one minor (an item judged on one failure mode): the pair's code is the
         # major code itself — without the (major × minor)-sized table below (150M entries for 7.5M items × 20
         # failure modes, 0.6 GiB of int32 at 30M judgments)
-        code = major.astype(np.int32)
+        code = major.astype(np.int32, copy=False)  # (the major codes themselves: no copy)
     else:
         # 32-bit keys when every pair fits (labeler × failure mode: 40,000 pairs), half the transient bytes
         key = major.astype(np.int32 if n_major * max(n_minor, 1) < 2**31 else np.int64)
@@ -373,6 +373,7 @@ def load(engine: Engine, space, defined: bool = False, batches: bool = True) -> 
     items = engine.query("labelers_items") if engine.has_table("items") else _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
     cols = _fetch(engine, labels, batches)
+    pa.default_memory_pool().release_unused()  # the streamed batches' memory, which Arrow's pool would keep
     item_raw, item_dict, lab, labelers, fm, fms = (cols[k] for k in ("item", "item_dict", "lab", "labelers", "fm",
                                                                      "fms"))
     code, ts, timed, batch = cols["code"], cols["ts"], cols["timed"], cols["batch"]
@@ -382,7 +383,9 @@ def load(engine: Engine, space, defined: bool = False, batches: bool = True) -> 
     # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
     # order a repeated judgment (same labeler, item, failure mode) sits next to its repeats
     item, item_first = _compact(item_raw, fm, len(fms))
-    key = item.astype(np.int64) * len(labelers) + lab
+    key = item.astype(np.int64)  # (built in place: one 8-byte array per judgment, not three)
+    key *= len(labelers)
+    key += lab
     order = np.argsort(key)
     repeated = _adjacent_equal(key, order)
     if not repeated:

@@ -2,6 +2,11 @@
 judgment (benchmarks/RESULTS.md, "Any store shape").
 
     .venv/bin/python -m benchmarks.bench_memory --size 3m [--shape random]
+    .venv/bin/python -m benchmarks.bench_memory --size 30m --store PATH --labelers-only
+
+``--store`` reads an existing store (read only; ``--size`` should then name its size, for bytes per judgment);
+``--labelers-only`` runs the store stage (it defines the judgments every stage reads) and the labelers stage alone,
+as `evalaudit run` gives them, without writing outputs.
 
 Builds (or reuses) the labels-only store of ``benchmarks.bench_shapes`` and audits it with ``evalaudit.run.audit``
 in this process, sampling VmRSS every 0.02 s on a thread. Each sample is attributed to the phase running: a stage

@@ -2,6 +2,11 @@
 judgment (benchmarks/RESULTS.md, "Any store shape").
 
     .venv/bin/python -m benchmarks.bench_memory --size 3m [--shape random]
+    .venv/bin/python -m benchmarks.bench_memory --size 30m --store PATH --labelers-only
+
+``--store`` reads an existing store (read only; ``--size`` should then name its size, for bytes per judgment);
+``--labelers-only`` runs the store stage (it defines the judgments every stage reads) and the labelers stage alone,
+as `evalaudit run` gives them, without writing outputs.
 
 Builds (or reuses) the labels-only store of ``benchmarks.bench_shapes`` and audits it with ``evalaudit.run.audit``
 in this process, sampling VmRSS every 0.02 s on a thread. Each sample is attributed to the phase running: a stage
@@ -88,17 +93,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1m", choices=sorted(bench_shapes.SIZES))
     ap.add_argument("--shape", default="random", choices=bench_shapes.SHAPES)
+    ap.add_argument("--store", help="an existing store to read (read only) instead of building one")
+    ap.add_argument("--labelers-only", action="store_true",
+                    help="run the store and labelers stages alone (the run's memory limit; no outputs)")
     args = ap.parse_args()
     n = bench_shapes.SIZES[args.size]
-    store, _ = bench_shapes.build(args.shape, n)
+    store = args.store or bench_shapes.build(args.shape, n)[0]
 
     from evalaudit import run
     from evalaudit.config import Config
-    from evalaudit.labelers import consensus, drift, judgments, truth_bias
+    from evalaudit.labelers import consensus, drift, judgments, spam, truth_bias
     from evalaudit.labelers import leniency as lenient_rows
 
     phases = Phases()
     for module, name, label in ((judgments, "load", "labelers: load"),
+                                (spam, "reference_agreement", "labelers: spam agreement"),
                                 (lenient_rows, "evidence", "labelers: evidence pass"),
                                 (truth_bias, "evidence", "labelers: Dawid–Skene evidence"),
                                 (consensus, "table", "labelers: consensus table"),
@@ -109,15 +118,43 @@ def main() -> None:
     before = rss()
     with tempfile.TemporaryDirectory() as tmp, phases:
         t0 = time.perf_counter()
-        result = run.audit(store, Path(tmp) / "report", Config(), fail_on="never",
-                           progress=lambda stage, done, total: phases.mark(f"{stage} {done}/{total}"))
-        wall = time.perf_counter() - t0
+        cpu0 = time.process_time()
+        progress = lambda stage, done, total: phases.mark(f"{stage} {done}/{total}")  # noqa: E731
+        if args.labelers_only:
+            findings = _labelers_only(store, progress)
+        else:
+            findings = run.audit(store, Path(tmp) / "report", Config(), fail_on="never", progress=progress).findings
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     peak = max(r for _, r in phases.samples)
-    print(f"{n:,} judgments: wall {wall:.1f} s, {len(result.findings)} findings, RSS before {before / 2**30:.2f} GiB, "
-          f"peak {peak / 2**30:.2f} GiB ({(peak - before) / n:.0f} B/judgment above the start)\n")
+    print(f"{n:,} judgments: wall {wall:.1f} s, CPU {cpu:.1f} s, {len(findings)} findings, RSS before "
+          f"{before / 2**30:.2f} GiB, peak {peak / 2**30:.2f} GiB ({(peak - before) / n:.0f} B/judgment above the "
+          f"start)\n")
     print("| phase | peak RSS | bytes / judgment above the start |\n|---|---|---|")
     for label, r in phases.peaks():
         print(f"| {label} | {r / 2**30:.2f} GiB | {max(r - before, 0) / n:.0f} |")
+
+
+def _labelers_only(store: str, progress) -> list:
+    """The store stage (it defines the judgments that count, which the labelers stage reads) and then the labelers
+    stage over ``store``, with the run's memory limit, as `evalaudit run` gives them."""
+    import os
+
+    from evalaudit import labelers, pipeline
+    from evalaudit.config import Config
+    from evalaudit.stage import Context
+    from evalaudit.store import Store
+
+    cfg = Config()
+    eng = Store.open(store).engine(memory_limit=os.environ.get("EVALAUDIT_MEMORY_LIMIT", cfg.run.memory_limit))
+    ctx = Context(engine=eng, cfg=cfg, progress=progress)
+    try:
+        progress("store", 0, 1)
+        pipeline.run_stages(ctx, [("store", pipeline.store_summary)], release=True)
+        progress("labelers", 0, 6)
+        pipeline.run_stages(ctx, [("labelers", labelers.stage)], release=True)
+    finally:
+        eng.close()
+    return ctx.findings
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ def test_pair_counts_match_a_plain_count(seed):
     assert got["worker_b"].tolist() == [k[1] for k in keys]
     assert got["n"].tolist() == [n[k] for k in keys]
     assert got["n_disagree"].tolist() == [d[k] for k in keys]
-    assert all(got[c].dtype == np.int32 for c in got)  # half the bytes of int64: exact at any size
+    assert all(got[c].dtype == np.uint16 for c in got)  # the narrowest that holds them: exact at any size
+    wide = spam._narrow(np.array([0, 2**16]))
+    assert wide.dtype == np.int32 and wide.tolist() == [0, 2**16]
 
 
 def test_collusion_does_not_depend_on_the_chunk_size(monkeypatch):
@@ -189,9 +191,11 @@ def test_load_reads_activity_from_the_query_when_nothing_is_set_aside():
     assert act[("x", "f")]["last_labeled_at"].timestamp() * 1e6 == 5
 
 
-def test_switches_match_a_plain_count():
+@pytest.mark.parametrize("block", [1 << 20, 300, 1])
+def test_switches_match_a_plain_count(monkeypatch, block):
     """Per labeler: consecutive timed judgments (by time, then label) and how many change label, counted in Python;
-    untimed judgments take no part."""
+    untimed judgments take no part — the same for any block of labelers the sort runs over."""
+    monkeypatch.setattr(spam, "ITEM_BLOCK", block)
     rng = np.random.default_rng(5)
     n, n_lab = 2_000, 7
     lab = rng.integers(0, n_lab, n)
@@ -243,11 +247,12 @@ def _raw_labels(seed: int, n: int = 5_000) -> pa.Table:
     })
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_streamed_fetch_codes_as_the_whole_result_would(seed):
+@pytest.mark.parametrize(("seed", "block"), [(0, 1 << 20), (1, 1 << 20), (0, 40), (1, 200)])
+def test_streamed_fetch_codes_as_the_whole_result_would(monkeypatch, seed, block):
     """Coding the judgments batch by batch (small batches here) gives the codes and dictionaries that coding the
     whole fetched table at once gives: first appearance for items and batches, sorted order for labelers and
-    failure modes."""
+    failure modes — also when the item ids seen so far are merged with the batches' every few batches."""
+    monkeypatch.setattr(judgments, "ITEM_BLOCK", block)
     eng = engine_for_tables({"labels": _raw_labels(seed), "judgments": _raw_labels(seed)})
     whole = eng.query("labelers_judgments")
     eng.stream = lambda name: type(eng).stream(eng, name, 333)  # many batches
@@ -336,3 +341,152 @@ def test_reference_agreement_over_item_blocks_is_bit_identical(monkeypatch, hone
         for block in (2_000, 97):
             monkeypatch.setattr(spam, "ITEM_BLOCK", block)
             assert spam.reference_agreement(J, False, 0.95, ex) == whole, block
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_dawid_skene_over_item_chunks_is_bit_identical(monkeypatch, shuffle):
+    """The EM over chunks of whole items (per-worker sums with np.add.at, per-item sums per chunk) gives the same
+    posterior, rates, iterations and per-judgment contributions as one chunk, to the last bit, for any chunk size;
+    the leave-one-out posterior of any part of the judgments is that part of the whole."""
+    J = _judgments(6, shuffle=shuffle)
+    truth = np.where(J.rng.random(J.n_items) < 0.05, J.rng.integers(0, 2, J.n_items), -1).astype(np.int8)
+    monkeypatch.setattr(dawid_skene, "EM_CHUNK", len(J.y) + 1)
+    whole = dawid_skene.fit(J.y, J.item, J.worker, J.item_fm, J.worker_fm, truth)
+    loo = dawid_skene.leave_one_out(whole, J.item, truth)
+    for size in (1_000, 37):
+        monkeypatch.setattr(dawid_skene, "EM_CHUNK", size)
+        got = dawid_skene.fit(J.y, J.item, J.worker, J.item_fm, J.worker_fm, truth)
+        assert got.n_iter == whole.n_iter
+        for name in ("posterior", "log_odds", "sensitivity", "specificity", "prior", "contribution"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(whole, name), err_msg=f"{name}, {size}")
+    part = np.flatnonzero(J.worker % 3 == 1)
+    np.testing.assert_array_equal(dawid_skene.leave_one_out(whole, J.item, truth, part), loo[part])
+    np.testing.assert_array_equal(dawid_skene.leave_one_out(whole, J.item, truth, slice(100, 900)), loo[100:900])
+
+
+def test_overlap_and_consensus_counts_over_item_blocks_are_identical(monkeypatch):
+    """Overlap's peer counts, the consensus's item × label counts and majority shares, block by block of whole
+    items, equal one pass over every judgment (with and without excluded peers)."""
+    from evalaudit.labelers import consensus
+
+    J = _judgments(7)
+    J.code = J.y.astype(np.int32)
+    J.truth = np.where(J.rng.random(J.n_items) < 0.05, J.rng.integers(0, 2, J.n_items), -1).astype(np.int8)
+    J.truth_code = J.truth.astype(np.int32)
+    J.n_labels = 2
+    exclude = J.rng.random(J.n_workers) < 0.2
+    monkeypatch.setattr(judgments, "ITEM_BLOCK", len(J.y) + 1)
+    whole = [overlap.counts(J, ex) for ex in (None, exclude)]
+    counts, share = consensus._item_label_counts(J, 2), consensus._majority(J)
+    np.testing.assert_array_equal(share, dawid_skene.majority(J.y, J.item, J.n_items, J.truth))
+    for block in (500, 7):
+        monkeypatch.setattr(judgments, "ITEM_BLOCK", block)
+        assert [overlap.counts(J, ex) for ex in (None, exclude)] == whole
+        np.testing.assert_array_equal(consensus._item_label_counts(J, 2), counts)
+        np.testing.assert_array_equal(consensus._majority(J), share)
+
+
+def test_change_points_piece_by_piece_are_identical():
+    """Drift's worker × week sums accumulated piece after piece equal the change points over all judgments."""
+    from evalaudit.labelers import drift
+
+    rng = np.random.default_rng(8)
+    n, n_workers = 5_000, 6
+    worker = rng.integers(0, n_workers, n).astype(np.int32)
+    week = (2900 + rng.integers(0, 20, n)).astype(np.int32)
+    d = rng.normal(0, 1, n) + (week > 2910) * (worker == 2) * 0.8
+    whole = drift.change_points(worker, week, d, n_workers, 50, 4, 0.01)
+    assert np.isfinite(whole["stat"]).sum() == n_workers
+    for step in (n, 999, 1):
+        pieces = ((worker[lo:lo + step], week[lo:lo + step], d[lo:lo + step]) for lo in range(0, n, step))
+        got = drift.change_points_over(pieces, n_workers, int(week.min()), int(week.max() - week.min()) + 1, 50, 4,
+                                       0.01)
+        for k in whole:
+            np.testing.assert_array_equal(got[k], whole[k], err_msg=f"{k}, {step}")
+
+
+@pytest.mark.parametrize("space", ["binary", "ordinal", "nominal"])
+def test_labelers_stage_does_not_depend_on_the_block_sizes(monkeypatch, space):
+    """The whole labelers stage, with every block-by-block pass cut into small blocks (Dawid–Skene EM, overlap,
+    consensus counts, profile, spam, drift, the Dawid–Skene evidence), returns the same tables and findings as with
+    one block — on a store with honeypots, listed gold, lenient and drifting labelers and judgments over weeks; on
+    two labels (binary Dawid–Skene), an ordinal scale (shift, multi-class Dawid–Skene, the scale's drift grid) and
+    three unordered labels with none acceptable (per-label leniency, the consensus's drift reference)."""
+    import sys
+    from datetime import timedelta
+
+    from evalaudit import labelers
+    from evalaudit.labelers import concentration
+    from evalaudit.pipeline import run_stages
+    from tests.helpers import T0, context
+
+    rng = np.random.default_rng(11)
+    items = [{"item_id": f"i{i:04d}", "failure_mode": f"fm{i % 2}", "gold_label": "pass" if i % 3 else "fail",
+              "honeypot_label": ("pass" if rng.random() < 0.6 else "fail") if i % 17 == 0 else None}
+             for i in range(900)]
+    rows = []
+    for i, it in enumerate(items):
+        p_true = 0.7 if it["failure_mode"] == "fm0" else 0.4
+        truth = it["honeypot_label"] or ("pass" if rng.random() < p_true else "fail")
+        for j in rng.choice(12, 1 + rng.poisson(1.8) % 5, replace=False):
+            week = int(rng.integers(0, 12))
+            lenient = (j == 3) or (j == 5 and week >= 6)  # one lenient labeler, one who turns lenient
+            label = truth if rng.random() < 0.85 else ("fail" if truth == "pass" else "pass")
+            if lenient and rng.random() < 0.5:
+                label = "pass"
+            rows.append({"item_id": it["item_id"], "labeler_id": f"L{j:02d}", "label": label,
+                         "failure_mode": it["failure_mode"], "labeled_at": T0 + timedelta(days=7 * week + i % 7)})
+
+    cfg = Config()
+    if space != "binary":  # a third label, "unsure", between the two (ordinal: fail < unsure < pass)
+        for r in rows:
+            if rng.random() < 0.2:
+                r["label"] = "unsure"
+        if space == "ordinal":
+            cfg.labels.level, cfg.labels.order, cfg.labels.positive = "ordinal", ["fail", "unsure", "pass"], "high"
+
+    def run():
+        ctx = context(cfg, labels=rows, items=items)
+        run_stages(ctx, [("labelers", labelers.stage)])
+        return ctx
+
+    whole = run()
+    assert whole.tables["leniency"].num_rows > 20 and whole.tables["drift_series"].num_rows > 20
+    stage = sys.modules["evalaudit.labelers.stage"]  # (the package exports the stage function under this name)
+    for module, name in ((judgments, "ITEM_BLOCK"), (spam, "ITEM_BLOCK"), (dawid_skene, "EM_CHUNK"),
+                         (stage, "CHUNK"), (truth_bias, "EFFECT_BLOCK")):
+        monkeypatch.setattr(module, name, 97)
+    assert concentration.ranges is judgments.ranges  # (reads judgments.ITEM_BLOCK)
+    small = run()
+    for name, t in whole.tables.items():
+        other = small.tables[name]
+        assert other.schema == t.schema and other.num_rows == t.num_rows, name
+        for col in t.column_names:  # NaN equals NaN (Table.equals says a column with NaN differs from itself)
+            if pa.types.is_floating(t[col].type):
+                np.testing.assert_array_equal(other[col].to_numpy(), t[col].to_numpy(), err_msg=f"{name}.{col}")
+            else:
+                assert other[col].equals(t[col]), f"{name}.{col}"
+    assert [f.__dict__ for f in small.findings] == [f.__dict__ for f in whole.findings]
+
+
+def test_batch_codes_are_loaded_only_for_batch_strata():
+    """The judgments' batch codes are read only when the assignment evidence is stratified by batch (their only
+    reader): the stage's assignment rows stratified by batch are those of a load that always codes them."""
+    from evalaudit import labelers
+    from evalaudit.pipeline import run_stages
+    from tests.helpers import T0, context
+
+    rng = np.random.default_rng(12)
+    rows = [{"item_id": f"i{i:04d}", "labeler_id": f"L{int(rng.integers(0, 8))}",
+             "label": "pass" if rng.random() < 0.6 else "fail", "failure_mode": "fm", "labeled_at": T0,
+             "batch_id": f"b{i % 5}" if i % 7 else None} for i in range(1_500)]
+    cfg = Config()
+    cfg.leniency.strata = "batch"
+    ctx = context(cfg, labels=rows)
+    run_stages(ctx, [("labelers", labelers.stage)])
+    rows_by_batch = ctx.tables["leniency"].filter(pa.compute.equal(ctx.tables["leniency"]["evidence"], "assignment"))
+    assert rows_by_batch.num_rows > 0
+    eng = context(labels=rows).engine
+    with_batches = judgments.load(eng, "pass", batches=True)
+    assert judgments.load(eng, "pass", batches=False).batch is None
+    assert (with_batches.batch >= 0).sum() == sum(1 for r in rows if r["batch_id"] is not None)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.labelers.evidence import num, worker_table
+from evalaudit.labelers.judgments import ranges
 
 METHOD = ("concentration: share of the failure mode's gold items, each item's weight split equally among its "
           "labelers (Herfindahl–Hirschman index over labelers)")
@@ -29,15 +30,22 @@ def profile(J, activity: pa.Table) -> tuple[pa.Table, pa.Table]:
     first/last judgment are joined from ``activity`` (the named query ``labelers_activity``, which the stage runs:
     labeler_id, failure_mode and the activity columns)."""
     n_item = np.bincount(J.item, minlength=J.n_items).astype(np.float64)
-    g = J.gold[J.item].astype(np.float64)
     W = J.n_workers
-
-    def per_worker(weights):
-        return np.bincount(J.worker, weights=weights, minlength=W)
-
-    cols = {"n_judgments": per_worker(None), "n_positive": per_worker(J.y.astype(np.float64)),
-            "n_gold_items": per_worker(g), "n_sole_gold_items": per_worker(g * (n_item[J.item] == 1)),
-            "gold_weight": per_worker(g / n_item[J.item])}
+    # chunk by chunk of judgments (per-judgment arrays of one chunk at a time). The counts are sums of 0/1, exact in
+    # any grouping; the gold weight (fractions) is accumulated with np.add.at in the judgments' order, the
+    # additions one np.bincount over every judgment makes (its zero terms, identities, are skipped): the same bits
+    cols = {"n_judgments": np.bincount(J.worker, minlength=W)}
+    cols.update({k: np.zeros(W) for k in ("n_positive", "n_gold_items", "n_sole_gold_items", "gold_weight")})
+    for lo, hi in ranges(len(J.item)):
+        item, worker = J.item[lo:hi], J.worker[lo:hi]
+        g = J.gold[item].astype(np.float64)
+        cols["n_positive"] += np.bincount(worker, weights=J.y[lo:hi].astype(np.float64), minlength=W)
+        cols["n_gold_items"] += np.bincount(worker, weights=g, minlength=W)
+        per_item = n_item[item]
+        cols["n_sole_gold_items"] += np.bincount(worker, weights=g * (per_item == 1), minlength=W)
+        gold = np.flatnonzero(g)
+        np.add.at(cols["gold_weight"], worker[gold], g[gold] / per_item[gold])
+        del item, worker, g, per_item, gold
     per_fm = worker_table(J, cols).drop_columns(["worker"])
     labs = len(J.labelers)
     overall = {k: np.bincount(J.worker_labeler, weights=v, minlength=labs) for k, v in cols.items()}

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from evalaudit.labelers import dawid_skene, reference
+from evalaudit.labelers.judgments import item_blocks
 
 #: ordered spaces with more labels than this get the mean instead of a K×K Dawid–Skene model
 MAX_DS_LABELS = 20
@@ -51,8 +52,12 @@ def binary_model(space) -> bool:
 
 
 def _nan_array(x: np.ndarray) -> pa.Array:
+    """Floats with NaN (and infinities) as nulls; a column of nothing but NaN as nulls without a data buffer."""
     x = np.asarray(x, dtype=float)
-    return pa.array(x, pa.float64(), mask=~np.isfinite(x))
+    finite = np.isfinite(x)
+    if not finite.any():
+        return pa.nulls(len(x), pa.float64())
+    return pa.array(x, pa.float64(), mask=~finite)
 
 
 def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndarray, ds=None, multi=None
@@ -63,9 +68,11 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
     K = len(labels)
     n_item = np.bincount(J.item, minlength=J.n_items)
     if ds is not None or multi is not None:  # (the mean needs no item × label counts: K may be thousands)
-        counts = np.bincount(J.item.astype(np.int64) * K + J.code, minlength=J.n_items * K).reshape(J.n_items, K)
+        counts = _item_label_counts(J, K)
         top = counts.max(axis=1) if K else np.zeros(J.n_items)
         tied = (counts == top[:, None]).sum(axis=1) > 1
+        if multi is None:  # (the multi-class majority reads them below)
+            del counts, top
     hp = J.truth_code >= 0
     listed = J.listed_code
     post_pos = np.full(J.n_items, np.nan)
@@ -74,14 +81,15 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
     if ds is not None:
         ref = J.reference
         other = 1 - ref
-        maj = dawid_skene.majority(J.y, J.item, J.n_items, J.truth)
+        maj = _majority(J)
         # an exact tie in the majority share is resolved by the Dawid–Skene posterior
         maj = np.where(maj == 0.5, ds.posterior, maj)
         post_pos = np.where(use_ds_item, ds.posterior, maj)
+        del maj
         cons = np.where(post_pos >= 0.5, ref, other)
         p_cons = np.where(cons == ref, post_pos, 1 - post_pos)
         p_listed = np.where(listed < 0, np.nan, np.where(listed == ref, post_pos, 1 - post_pos))
-        method = np.where(use_ds_item, "dawid_skene", "majority")
+        method = (use_ds_item, ("dawid_skene", "majority"))
         tie_resolved = tied & (n_item > 0) & ~hp
     elif multi is not None:
         best, _p_best = dawid_skene.decide(multi.posterior)
@@ -91,7 +99,7 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         cons = np.where(use_ds_item | hp, best, maj)
         p_cons = multi.posterior[np.arange(J.n_items), cons]
         p_listed = np.where(listed < 0, np.nan, multi.posterior[np.arange(J.n_items), np.maximum(listed, 0)])
-        method = np.where(use_ds_item, "dawid_skene", "majority")
+        method = (use_ds_item, ("dawid_skene", "majority"))
         tie_resolved = tied & (n_item > 0) & ~hp
         if J.scale is not None:
             value = J.scale[cons]
@@ -103,16 +111,53 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
         tie_resolved = np.zeros(J.n_items, dtype=bool)
     names = pa.array(labels, pa.string())
     cons = np.asarray(cons, dtype=np.int64)
-    return pa.table({
-        "item_id": J.item_id,
-        "failure_mode": pa.array(fm_names[J.item_fm], pa.string()),
-        "posterior_positive": _nan_array(post_pos),
-        "consensus_label": names.take(pa.array(cons, pa.int64(), mask=cons < 0)),
-        "posterior_consensus": _nan_array(p_cons),
-        "posterior_listed": _nan_array(p_listed),
-        "consensus_value": _nan_array(value),
-        "consensus_se": _nan_array(se),
-        "tie_resolved": pa.array(tie_resolved, pa.bool_()),
-        "n_labels": n_item.astype(np.int64),
-        "method": pa.array(np.asarray(method, dtype=object), pa.string()),
-    }, schema=CONSENSUS_SCHEMA)
+    # column by column, each per-item numpy array let go once it is an Arrow column (not all of them twice at
+    # once); string columns taken from their few values by code (the same strings as from a per-item object array)
+    columns = {"item_id": J.item_id, "failure_mode": pa.array(fm_names, pa.string()).take(pa.array(J.item_fm)),
+               "posterior_positive": _nan_array(post_pos)}
+    del post_pos
+    columns["consensus_label"] = names.take(pa.array(cons, pa.int64(), mask=cons < 0))
+    del cons
+    columns["posterior_consensus"] = _nan_array(p_cons)
+    del p_cons
+    columns["posterior_listed"] = _nan_array(p_listed)
+    del p_listed
+    columns["consensus_value"] = _nan_array(value)
+    del value
+    columns["consensus_se"] = _nan_array(se)
+    del se
+    columns["tie_resolved"] = pa.array(tie_resolved, pa.bool_())
+    del tie_resolved
+    columns["n_labels"] = n_item.astype(np.int64)
+    columns["method"] = _strings(method)
+    return pa.table(columns, schema=CONSENSUS_SCHEMA)
+
+
+def _strings(method) -> pa.Array:
+    """``method`` (a per-item array of a few strings, or a boolean "Dawid–Skene used" per item) as strings."""
+    if isinstance(method, tuple):
+        use_ds, names = method
+        return pa.array(names, pa.string()).take(pa.array(np.where(use_ds, 0, 1).astype(np.int8)))
+    return pa.array(np.asarray(method, dtype=object), pa.string())
+
+
+def _item_label_counts(J, K: int) -> np.ndarray:
+    """Per item × label: judgments (int64), block by block of whole items (no per-judgment 8-byte key)."""
+    counts = np.zeros((J.n_items, K), dtype=np.int64)
+    for b, _, _, i0 in item_blocks(J):
+        key = b.item.astype(np.int64)
+        key *= K
+        key += b.code
+        counts[i0:i0 + b.n_items] = np.bincount(key, minlength=b.n_items * K).reshape(b.n_items, K)
+    return counts
+
+
+def _majority(J) -> np.ndarray:
+    """:func:`evalaudit.labelers.dawid_skene.majority` block by block of whole items: each item's share sums its
+    judgments in the same order as one bincount over all (the same bits), without a float copy of every label."""
+    n = np.bincount(J.item, minlength=J.n_items).astype(float)
+    pos = np.zeros(J.n_items)
+    for b, _, _, i0 in item_blocks(J):
+        pos[i0:i0 + b.n_items] = np.bincount(b.item, weights=b.y.astype(float), minlength=b.n_items)
+    share = pos / np.maximum(n, 1)
+    return np.where(J.truth >= 0, J.truth, share)

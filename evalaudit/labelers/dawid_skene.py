@@ -16,8 +16,9 @@
   iterations, or after ``max_iter`` (default 50) iterations (``converged`` says which; the summary reports it).
   The average, not the maximum: EM converges linearly and a few labelers with a handful of judgments on a
   failure mode with almost no negatives keep wobbling long after every estimate that matters has settled.
-Vectorised with numpy ``bincount`` (three passes over the judgments per iteration); hand-written because no
-maintained library fits DS with honeypot clamping at 10M judgments (crowd-kit is pandas row-wise and unclamped).
+Vectorised with numpy (three passes over the judgments per iteration, chunk by chunk of whole items);
+hand-written because no maintained library fits DS with honeypot clamping at 10M judgments (crowd-kit is pandas
+row-wise and unclamped).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
+
+from evalaudit.labelers.judgments import ranges
 
 _EPS = 1e-3
 
@@ -39,12 +42,32 @@ class DSResult:
     prior: np.ndarray  # per failure mode: P(positive)
     n_iter: int
     converged: bool
-    #: per judgment: this worker's own contribution to its item's log-odds (for leave-one-out posteriors)
-    contribution: np.ndarray
+    #: per worker × (said positive): the log likelihood ratio a judgment adds to its item's log-odds (at index
+    #: ``2 worker + said positive``), of the last E-step — each judgment's own contribution, read through
+    #: :meth:`contribution_at` instead of a per-judgment array held from the fit to its last reader
+    ratio: np.ndarray
     #: per failure mode: the typical labeler's sensitivity and specificity (median over its workers, weighted by
     #: judgments) — "a peer" when a labeler is compared with what peers would say on the same items
     peer_sensitivity: np.ndarray
     peer_specificity: np.ndarray
+    #: the fit's per-judgment worker codes and 0/1 labels, in the caller's order (the caller's arrays, not copies)
+    worker: np.ndarray | None = None
+    y: np.ndarray | None = None
+
+    def contribution_at(self, sel: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Per judgment of ``sel`` (of the fit's input, in its order): its worker's log likelihood ratio, the
+        judgment's own part of its item's log-odds (for leave-one-out posteriors)."""
+        return self.ratio[np.asarray(self.worker[sel]).astype(np.int64) * 2 + (self.y[sel] > 0)]
+
+    @property
+    def contribution(self) -> np.ndarray:
+        """Per judgment (the fit's input order): :meth:`contribution_at` of every judgment."""
+        return self.contribution_at()
+
+
+#: judgments per chunk of whole items in :func:`fit`'s EM steps: its per-judgment buffers exist for one chunk at a
+#: time, so its working set does not grow with the store
+EM_CHUNK = 1 << 20
 
 
 def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndarray, worker_group: np.ndarray,
@@ -56,8 +79,11 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     (failure-mode code per item / per worker), ``truth`` (per item: 1/0 known answer, -1 unknown).
 
     Judgments are sorted by item once, so the per-item gathers and sums of every iteration are sequential
-    (``np.repeat`` / ``np.add.reduceat``) rather than random access; per-worker arrays are small enough to stay
-    in cache."""
+    (``np.add.reduceat``) rather than random access; per-worker arrays are small enough to stay in cache. Every
+    pass over the judgments runs over chunks of whole items (:data:`EM_CHUNK` judgments): the per-item sums are
+    each over one item's judgments, and the per-worker sums are accumulated chunk after chunk with ``np.add.at``,
+    which adds the same terms in the same order as one ``np.bincount`` over every judgment — the same numbers to
+    the last bit for any chunk size, with per-judgment buffers of one chunk."""
     n_items, n_workers = len(item_group), len(worker_group)
     n_groups = int(max(item_group.max(initial=-1), worker_group.max(initial=-1))) + 1
     if truth is None:
@@ -65,40 +91,51 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     known = truth >= 0
     presorted = len(item) < 2 or bool(np.all(item[1:] >= item[:-1]))
     order = slice(None) if presorted else np.argsort(item, kind="stable")  # presorted: views, not copies
-    ys = np.asarray(y, dtype=np.float64)[order]
+    ys = np.asarray(y)[order]
     ws = np.asarray(worker)[order]
     n_item = np.bincount(item, minlength=n_items)
     has = n_item > 0
-    starts = np.concatenate([[0], np.cumsum(n_item)[:-1]])[has]
-
-    def per_item_sum(values: np.ndarray) -> np.ndarray:
-        out = np.zeros(n_items)
-        if len(values):
-            out[has] = np.add.reduceat(values, starts)
-        return out
-
-    n_w = np.bincount(ws, minlength=n_workers).astype(float)
-    pos_w = np.bincount(ws, weights=ys, minlength=n_workers)
-    items_per_group = np.bincount(item_group, minlength=n_groups).astype(float)
-    yb = ys > 0
-    not_y = ~yb
-
-    post = per_item_sum(ys) / np.maximum(n_item, 1)
-    n_judgments = len(ys)
-    del ys  # T·y below is T where y = 1 and 0 elsewhere: the float copy of y is not kept through the iterations
-    post[known] = truth[known]
-    log_odds = np.zeros(n_items)
-    # per-judgment buffers written in place every iteration (no new 10M-element arrays per step): the item code of
-    # each sorted judgment (T is gathered through it, as np.repeat would give it), and each judgment's cell in a
-    # two-column table of log likelihood ratios (worker, said positive)
-    # (judgments already sorted by item: that is the item codes themselves, not a copy of them)
+    first = np.concatenate([[0], np.cumsum(n_item)[:-1]])
+    # the item code of each sorted judgment (the item codes themselves when already sorted, not a copy)
     it_s = (np.asarray(item) if presorted else
             np.repeat(np.arange(n_items, dtype=np.int32 if n_items < 2**31 else np.int64), n_item))
-    cell = ws.astype(np.int32 if 2 * n_workers < 2**31 else np.int64) * 2 + yb
-    del yb
-    t = np.empty(n_judgments)
-    contrib_s = np.zeros(n_judgments)
+    chunks = ranges(len(it_s), it_s, EM_CHUNK)
+    n_judgments = len(ys)
+    buf = np.empty(min(n_judgments, max((hi - lo for lo, hi in chunks), default=0)))
+
+    def per_item_sum(value_of) -> np.ndarray:
+        """Per item, the sum of ``value_of(lo, hi)`` (values of judgments lo:hi, whole items) over its judgments."""
+        out = np.zeros(n_items)
+        for lo, hi in chunks:
+            i0, i1 = int(it_s[lo]), int(it_s[hi - 1]) + 1
+            h = has[i0:i1]
+            out[i0:i1][h] = np.add.reduceat(value_of(lo, hi), first[i0:i1][h] - lo)
+        return out
+
+    def as_float(lo: int, hi: int) -> np.ndarray:
+        v = buf[:hi - lo]
+        v[...] = ys[lo:hi]
+        return v
+
+    n_w = np.bincount(ws, minlength=n_workers).astype(float)
+    pos_w = np.zeros(n_workers)
+    for lo, hi in chunks:
+        np.add.at(pos_w, ws[lo:hi], as_float(lo, hi))
+    items_per_group = np.bincount(item_group, minlength=n_groups).astype(float)
+
+    post = per_item_sum(as_float) / np.maximum(n_item, 1)
+    post[known] = truth[known]
+    log_odds = np.zeros(n_items)
     lr = np.empty(2 * n_workers)
+    cell_t = np.int32 if 2 * n_workers < 2**31 else np.int64
+
+    def contributions(lo: int, hi: int) -> np.ndarray:
+        """Each judgment's log likelihood ratio (its cell in the two-column table ``lr``: worker, said positive)."""
+        cell = ws[lo:hi].astype(cell_t)
+        cell *= 2
+        cell += ys[lo:hi] > 0
+        return np.take(lr, cell, out=buf[:hi - lo])
+
     sens = np.full(n_workers, 0.5)
     spec = np.full(n_workers, 0.5)
     prior = np.full(n_groups, 0.5)
@@ -108,10 +145,13 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     for it in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
         # M-step: class prior per failure mode, worker rates shrunk toward the failure mode's pool.
         prior = (np.bincount(item_group, weights=post, minlength=n_groups) + 1.0) / (items_per_group + 2.0)
-        np.take(post, it_s, out=t)
-        t_w = np.bincount(ws, weights=t, minlength=n_workers)  # sum of T over the worker's items
-        np.copyto(t, 0.0, where=not_y)  # T*y for y in {0, 1} (T is not needed after this)
-        tp_w = np.bincount(ws, weights=t, minlength=n_workers)  # sum T*y
+        t_w = np.zeros(n_workers)  # sum of T over the worker's items
+        tp_w = np.zeros(n_workers)  # sum T*y
+        for lo, hi in chunks:
+            t = np.take(post, it_s[lo:hi], out=buf[:hi - lo])
+            np.add.at(t_w, ws[lo:hi], t)
+            np.copyto(t, 0.0, where=ys[lo:hi] == 0)  # T*y for y in {0, 1}
+            np.add.at(tp_w, ws[lo:hi], t)
         tn_w = (n_w - pos_w) - (t_w - tp_w)  # sum (1-T)(1-y)
         neg_w = n_w - t_w  # sum (1-T)
         g_pos = np.bincount(worker_group, weights=t_w, minlength=n_groups)
@@ -126,8 +166,7 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
         when_pos = np.log(sens) - np.log1p(-spec)
         when_neg = np.log1p(-sens) - np.log(spec)
         lr[0::2], lr[1::2] = when_neg, when_pos
-        np.take(lr, cell, out=contrib_s)
-        log_odds = np.log(prior[item_group]) - np.log1p(-prior[item_group]) + per_item_sum(contrib_s)
+        log_odds = np.log(prior[item_group]) - np.log1p(-prior[item_group]) + per_item_sum(contributions)
         new = expit(log_odds)
         new[known] = truth[known]
         delta = float(np.mean(np.abs(new - post))) if n_items else 0.0
@@ -135,14 +174,10 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
         if delta < tol:
             converged = True
             break
-    if presorted:
-        contrib = contrib_s
-    else:
-        contrib = np.empty(n_judgments)
-        contrib[order] = contrib_s
     peer_sens = _weighted_median(sens, worker_group, n_w, n_groups)
     peer_spec = _weighted_median(spec, worker_group, n_w, n_groups)
-    return DSResult(post, log_odds, sens, spec, prior, it, converged, contrib, peer_sens, peer_spec)
+    return DSResult(post, log_odds, sens, spec, prior, it, converged, lr, peer_sens, peer_spec,
+                    worker=np.asarray(worker), y=np.asarray(y))
 
 
 def _weighted_median(values: np.ndarray, group: np.ndarray, weight: np.ndarray, n_groups: int) -> np.ndarray:
@@ -167,12 +202,16 @@ def peer_expected(result: DSResult, item: np.ndarray, item_group: np.ndarray, lo
     return loo * result.peer_sensitivity[g] + (1 - loo) * (1 - result.peer_specificity[g])
 
 
-def leave_one_out(result: DSResult, item: np.ndarray, truth: np.ndarray | None = None) -> np.ndarray:
-    """Per judgment: the item's posterior without that judgment's own evidence (its worker's likelihood ratio
-    removed from the log-odds), i.e. what everyone else plus the prior say. Honeypots keep their known answer."""
-    loo = expit(result.log_odds[item] - result.contribution)
+def leave_one_out(result: DSResult, item: np.ndarray, truth: np.ndarray | None = None,
+                  sel: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Per judgment (of ``sel``, a part of the fit's judgments in their order; all by default): the item's
+    posterior without that judgment's own evidence (its worker's likelihood ratio removed from the log-odds), i.e.
+    what everyone else plus the prior say. Honeypots keep their known answer. ``item``: the fit's item codes (all
+    judgments). Element by element, so any part gives the same numbers as the whole."""
+    it = item[sel]
+    loo = expit(result.log_odds[it] - result.contribution_at(sel))
     if truth is not None:
-        t = truth[item]
+        t = truth[it]
         loo = np.where(t >= 0, t, loo)
     return loo
 

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats
 
+from evalaudit.labelers.judgments import ranges
 from evalaudit.multiplicity import bh
 
 METHOD = ("drift: CUSUM change-point test (Page 1954) on weekly discordance with the leave-one-out Dawid–Skene "
@@ -51,6 +52,37 @@ def change_points(worker: np.ndarray, week: np.ndarray, d: np.ndarray, n_workers
                 "before": empty + np.nan, "after": empty + np.nan, "n": empty.astype(np.int64),
                 "threshold": float(stats.kstwobign.isf(alpha)), "weeks_active": empty.astype(np.int64)}
     w0, _, count, (sd, sd2) = _grid(worker, week, [d, d * d], n_workers)
+    return _change_points(w0, count, sd, sd2, min_judgments, min_weeks, alpha)
+
+
+def change_points_over(pieces, n_workers: int, w0: int, n_weeks: int, min_judgments: int, min_weeks: int,
+                       alpha: float = 0.01) -> dict[str, np.ndarray]:
+    """:func:`change_points` over the judgments given piece by piece: ``pieces`` yields ``(worker, week, d)`` of
+    consecutive parts of the judgments that take part (in their order), whose weeks span ``w0`` to ``w0 + n_weeks -
+    1``. The worker × week sums are accumulated piece after piece with ``np.add.at``, which adds the same terms in
+    the same order as one ``np.bincount`` over all of them: the same numbers to the last bit, with per-judgment
+    arrays of one piece at a time."""
+    size = n_workers * n_weeks
+    count, sd, sd2 = np.zeros(size, dtype=np.int64), np.zeros(size), np.zeros(size)
+    any_rows = False
+    for worker, week, d in pieces:
+        cell = worker.astype(np.int64) * n_weeks + (week - w0)
+        np.add.at(count, cell, 1)
+        np.add.at(sd, cell, d)
+        np.add.at(sd2, cell, d * d)
+        any_rows = any_rows or len(d) > 0
+        del cell
+    if not any_rows:
+        return change_points(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), n_workers, min_judgments,
+                             min_weeks, alpha)
+    shape = (n_workers, n_weeks)
+    return _change_points(w0, count.reshape(shape).astype(float), sd.reshape(shape), sd2.reshape(shape),
+                          min_judgments, min_weeks, alpha)
+
+
+def _change_points(w0: int, count: np.ndarray, sd: np.ndarray, sd2: np.ndarray, min_judgments: int,
+                   min_weeks: int, alpha: float) -> dict[str, np.ndarray]:
+    """:func:`change_points` from the worker × week counts, sums of d and of d² (weeks from ``w0``)."""
     n = count.sum(axis=1)
     total = sd.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -100,7 +132,25 @@ def week_grid(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np
     if len(y) == 0:
         z = np.zeros((n_workers, 1))
         return WeekGrid(0, z, z, np.zeros((n_fm, 1)), np.zeros((n_fm, 1)))
-    w0, n_weeks, count, (pos,) = _grid(worker, week, [y.astype(float)], n_workers)
+    # chunk by chunk of judgments (one chunk's cell codes and float labels at a time): counts and sums of integer
+    # labels are whole numbers, exact in any grouping; other values (an ordered scale's) are added with np.add.at in
+    # the judgments' order — either way the numbers of one bincount over every judgment
+    whole = np.issubdtype(y.dtype, np.integer) or y.dtype == bool
+    w0 = int(week.min())
+    n_weeks = int(week.max()) - w0 + 1
+    size = n_workers * n_weeks
+    counts, positives = np.zeros(size, dtype=np.int64), np.zeros(size)
+    for lo, hi in ranges(len(y)):
+        cell = worker[lo:hi].astype(np.int64) * n_weeks + (week[lo:hi] - w0)
+        counts += np.bincount(cell, minlength=size)
+        if whole:
+            positives += np.bincount(cell, weights=y[lo:hi].astype(float), minlength=size)
+        else:
+            np.add.at(positives, cell, y[lo:hi].astype(float))
+        del cell
+    count = counts.reshape(n_workers, n_weeks).astype(float)
+    pos = positives.reshape(n_workers, n_weeks)
+    del counts, positives
     fm_count = np.zeros((n_fm, n_weeks))
     fm_pos = np.zeros((n_fm, n_weeks))
     np.add.at(fm_count, worker_fm.astype(np.int64), count)
@@ -108,20 +158,26 @@ def week_grid(worker: np.ndarray, week: np.ndarray, y: np.ndarray, worker_fm: np
     return WeekGrid(w0, count, pos, fm_count, fm_pos)
 
 
-def week_peer_rate(g: WeekGrid, worker: np.ndarray, week: np.ndarray, worker_fm: np.ndarray) -> np.ndarray:
+def week_peer_rate(g: WeekGrid, worker: np.ndarray, week: np.ndarray, worker_fm: np.ndarray,
+                   rate: np.ndarray | None = None) -> np.ndarray:
     """Per judgment: the positive rate of the other labelers on the same failure mode in the same week (NaN when
-    nobody else labeled it that week)."""
+    nobody else labeled it that week). ``rate``: :func:`peer_rate_grid`, when already made."""
     if len(worker) == 0:
         return np.zeros(0)
     # the rate per worker × week cell once (the same arithmetic per cell), then one gather per judgment
+    if rate is None:
+        rate = peer_rate_grid(g, worker_fm)
+    cell = worker.astype(np.int64) * rate.shape[1] + (week - g.w0)
+    return rate.ravel()[cell]
+
+
+def peer_rate_grid(g: WeekGrid, worker_fm: np.ndarray) -> np.ndarray:
+    """Per worker × week: the positive rate of the other labelers on the same failure mode (NaN when none)."""
     fm_count, fm_pos = g.fm_count[worker_fm], g.fm_pos[worker_fm]
     fm_count -= g.count
     fm_pos -= g.pos
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(fm_count > 0, fm_pos / fm_count, np.nan)
-    del fm_count, fm_pos
-    cell = worker.astype(np.int64) * rate.shape[1] + (week - g.w0)
-    return rate.ravel()[cell]
+        return np.where(fm_count > 0, fm_pos / fm_count, np.nan)
 
 
 def week_dates(week: np.ndarray) -> pa.Array:
@@ -141,24 +197,29 @@ def series(g: WeekGrid, worker_fm: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def discordance(d: np.ndarray, informative: np.ndarray, grid: WeekGrid, y: np.ndarray, worker: np.ndarray,
-                week: np.ndarray, timed: np.ndarray, worker_fm: np.ndarray) -> np.ndarray:
+                week: np.ndarray, timed: np.ndarray, worker_fm: np.ndarray, rate: np.ndarray | None = None
+                ) -> np.ndarray:
     """Discordance per judgment: ``d`` (vs the DS peer expectation) where the item has other evidence
     (``informative`` > 0), else vs peers' rate on the same failure mode in the same week (what an item-less
-    comparison can stratify on); 0 where there is neither."""
+    comparison can stratify on); 0 where there is neither. Element by element (``rate``: :func:`peer_rate_grid`),
+    so a part of the judgments gives the same numbers as the whole."""
     week_peer = np.full(len(y), np.nan)
-    week_peer[timed] = week_peer_rate(grid, worker[timed], week[timed], worker_fm)
+    week_peer[timed] = week_peer_rate(grid, worker[timed], week[timed], worker_fm, rate)
     return np.where(informative > 0, d, y - np.where(np.isnan(week_peer), y, week_peer))
 
 
-def tables(grid: WeekGrid, worker: np.ndarray, week: np.ndarray, d: np.ndarray, worker_labeler: np.ndarray,
-           worker_fm: np.ndarray, lab_names: np.ndarray, fm_names: np.ndarray, min_judgments: int, min_weeks: int,
-           q_max: float, min_change: float, scale: float = 1.0) -> tuple[pa.Table, pa.Table, int]:
+def tables(grid: WeekGrid, worker: np.ndarray | None, week: np.ndarray | None, d: np.ndarray | None,
+           worker_labeler: np.ndarray, worker_fm: np.ndarray, lab_names: np.ndarray, fm_names: np.ndarray,
+           min_judgments: int, min_weeks: int, q_max: float, min_change: float, scale: float = 1.0,
+           cp: dict[str, np.ndarray] | None = None) -> tuple[pa.Table, pa.Table, int]:
     """The ``drift`` table (the labeler × failure modes whose change point is significant after BH, ``q <
     q_max``, and at least ``min_change`` of the scale wide), the ``drift_series`` table (weekly rate and peer rate,
     from ``grid``) and the number of change-point tests run. ``worker``, ``week``, ``d``: the judgments that take
     part (timed, with a discordance); ``worker_labeler``, ``worker_fm``: per worker, codes into ``lab_names`` and
-    ``fm_names``."""
-    cp = change_points(worker, week, d, len(worker_labeler), min_judgments, min_weeks, q_max)
+    ``fm_names``. ``cp``: the change points when already computed (:func:`change_points_over`; ``worker``,
+    ``week`` and ``d`` are then not read)."""
+    if cp is None:
+        cp = change_points(worker, week, d, len(worker_labeler), min_judgments, min_weeks, q_max)
     drift_q = bh(cp["p_value"])
     change = cp["after"] - cp["before"]
     detected = (drift_q < q_max) & (np.abs(change) / scale >= min_change)

@@ -16,6 +16,7 @@ label in sorted order (leniency is then reported per label), and on ordered spac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
@@ -55,7 +56,7 @@ class Judgments:
     failure_modes: pa.Array  # failure mode code -> name
     truth: np.ndarray  # per item code: honeypot answer 1/0, -1 when not a honeypot
     gold: np.ndarray  # per item code: 1 when the item is gold (see ``load``), else 0
-    batch: np.ndarray  # int32 batch code per judgment, -1 when the judgment names no batch
+    batch: np.ndarray | None  # int32 batch code per judgment, -1 when it names no batch (None: not loaded)
     ts: np.ndarray  # int64 microseconds since the epoch per judgment (labeled_at; 0 where it is null)
     n_raw: int  # judgments before repeated ones were dropped
     #: per judgment: the label's index in the label space (``LabelSpace.labels``)
@@ -88,6 +89,59 @@ class Judgments:
     @property
     def n_workers(self) -> int:
         return len(self.worker_fm)
+
+
+#: judgments per block of whole items in the stage's passes that run block by block (:func:`item_blocks`): their
+#: per-judgment arrays exist for one block at a time, so the working set does not grow with the store
+ITEM_BLOCK = 1 << 20
+
+
+def ranges(n: int, boundary: np.ndarray | None = None, size: int = ITEM_BLOCK) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of about ``size`` rows covering ``range(n)``; with ``boundary`` (non-decreasing), a range
+    never ends between two rows of equal ``boundary``."""
+    out, lo = [], 0
+    while lo < n:
+        hi = min(lo + size, n)
+        if boundary is not None and hi < n:
+            hi = int(np.searchsorted(boundary, boundary[hi - 1], side="right"))
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def item_blocks(J, size: int | None = None):
+    """``(block, lo, hi, i0)`` over the judgments of ``J`` (sorted by item) in blocks of whole items of about
+    ``size`` judgments (:data:`ITEM_BLOCK`): ``block`` has the per-judgment arrays of judgments lo:hi (``item``,
+    ``code``, ``worker``, ``y``: views), its item codes counted from its first item (item ``i0`` of ``J``), the
+    per-item arrays of its items (``truth_code``, ``truth``; ``n_items`` of them) and the counts of ``J``
+    (``n_labels``, ``n_workers``). Per-item work on a block is then per-item work on ``J``. Unsorted or small
+    judgments are one block: ``J`` itself."""
+    size = size or ITEM_BLOCK
+    item = J.item
+    n = len(item)
+    if n <= size or bool(np.any(item[1:] < item[:-1])):
+        yield J, 0, n, 0
+        return
+    for lo, hi in ranges(n, item, size):
+        i0, i1 = int(item[lo]), int(item[hi - 1]) + 1
+
+        def per_item(a, i0=i0, i1=i1):
+            return None if a is None else a[i0:i1]
+
+        yield SimpleNamespace(item=item[lo:hi] - item.dtype.type(i0), n_items=i1 - i0, code=J.code[lo:hi],
+                              worker=J.worker[lo:hi], y=J.y[lo:hi], n_labels=J.n_labels, n_workers=J.n_workers,
+                              truth_code=per_item(J.truth_code),
+                              truth=per_item(getattr(J, "truth", None))), lo, hi, i0
+
+
+def _adjacent_equal(key: np.ndarray, order: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Whether two neighbours of ``key[order]`` (sorted) are equal, read chunk by chunk (not a sorted copy)."""
+    n = len(order)
+    for lo in range(0, max(n - 1, 0), chunk):
+        part = key[order[lo:min(lo + chunk + 1, n)]]
+        if bool(np.any(part[1:] == part[:-1])):
+            return True
+    return False
 
 
 def _latest(key: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -128,9 +182,12 @@ def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.nda
         # every major code occurs, each with one minor (an item judged on one failure mode): the pair's code is the
         # major code itself — without the (major × minor)-sized table below (150M entries for 7.5M items × 20
         # failure modes, 0.6 GiB of int32 at 30M judgments)
-        code = major.astype(np.int32)
+        code = major.astype(np.int32, copy=False)  # (the major codes themselves: no copy)
     else:
-        key = major.astype(np.int64) * n_minor + minor
+        # 32-bit keys when every pair fits (labeler × failure mode: 40,000 pairs), half the transient bytes
+        key = major.astype(np.int32 if n_major * max(n_minor, 1) < 2**31 else np.int64)
+        key *= n_minor
+        key += minor
         present = np.zeros(int(key.max()) + 1 if len(key) else 0, dtype=bool)
         present[key] = True
         mapping = np.cumsum(present, dtype=np.int32) - 1
@@ -163,6 +220,51 @@ class _FirstSeen:
         return pa.array(list(self.index), self.type or pa.string())
 
 
+class _ItemIds:
+    """Item ids read batch by batch, coded in order of first appearance: the codes and dictionary of coding the
+    whole column at once, while holding only the distinct ids seen so far and the distinct ids of the batches
+    since they were last merged into them — not every batch's ids to the end (at 30M judgments over 7.5M items,
+    30M strings and their copy when joined: about 1 GiB).
+
+    Each batch's ids are dictionary-encoded (its distinct ids in first-appearance order, an int32 index per row);
+    once the pending batches hold as many distinct ids as have been seen (at least 2 × :data:`ITEM_BLOCK`), the
+    ids seen so far and the pending batches' lists are encoded together: the ids seen so far keep their codes
+    (they come first and are distinct), the new ones are numbered in order of first appearance, and each pending
+    batch's rows get their codes. About twice the hashing of one encode at the end, in exchange for the memory."""
+
+    def __init__(self) -> None:
+        self.seen: pa.Array | None = None
+        self.pending: list[tuple[pa.Array, np.ndarray]] = []
+        self.n_pending = 0
+        self.coded: list[np.ndarray] = []
+
+    def add(self, column: pa.Array) -> None:
+        enc = pc.dictionary_encode(column)
+        self.pending.append((enc.dictionary, enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)))
+        self.n_pending += len(enc.dictionary)
+        if self.n_pending >= max(2 * ITEM_BLOCK, len(self.seen) if self.seen is not None else 0):
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self.pending:
+            return
+        lists = ([self.seen] if self.seen is not None else []) + [d for d, _ in self.pending]
+        per_entry, self.seen = codes(pa.chunked_array(lists, type=lists[0].type))
+        del lists
+        at = len(per_entry) - self.n_pending
+        for dictionary, local in self.pending:
+            self.coded.append(per_entry[at:at + len(dictionary)][local])
+            at += len(dictionary)
+        self.pending, self.n_pending = [], 0
+
+    def finish(self) -> tuple[np.ndarray, pa.Array]:
+        """(int32 code per row in read order, the dictionary)."""
+        self._merge()
+        item = np.concatenate(self.coded) if self.coded else np.zeros(0, dtype=np.int32)
+        self.coded = []
+        return item, self.seen if self.seen is not None else pa.array([], pa.string())
+
+
 def _canonical(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Array]:
     """Codes renumbered in the sorted order of their values (as :func:`codes` with ``canonical``)."""
     if not len(dictionary):
@@ -186,55 +288,42 @@ def _renumber(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fetch(engine: Engine, labels: tuple[str, ...]) -> dict:
+def _fetch(engine: Engine, labels: tuple[str, ...], with_batch: bool = True) -> dict:
     """The named query ``labelers_judgments`` read batch by batch and coded as it arrives, so that only the item
-    ids (coded once all are in: their codes follow first appearance) and the integer codes are ever held — not the
+    ids (:class:`_ItemIds`: their codes follow first appearance) and the integer codes are ever held — not the
     whole result with its labeler, failure-mode, label and batch strings (at 30M judgments that table alone was
     about 4 GiB). The codes are those of coding the whole result at once."""
     batches = engine.stream("labelers_judgments")
-    # item ids are coded per batch (a batch's distinct ids and an int32 index into them) and the batches' id lists
-    # coded once at the end: a column taken from a streamed batch would keep the whole batch — all its columns'
-    # buffers, 100+ bytes per judgment — alive until the end of the fetch
-    item_ids: list[pa.Array] = []
-    item_local: list[np.ndarray] = []
+    # item ids are coded per batch (a batch's distinct ids and an int32 index into them), the batches' id lists
+    # merged into the ids seen so far now and then (:class:`_ItemIds`): a column taken from a streamed batch would
+    # keep the whole batch — all its columns' buffers, 100+ bytes per judgment — alive until the end of the fetch
+    items = _ItemIds()
     labs, fms, batch_ids = _FirstSeen(), _FirstSeen(), _FirstSeen()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("lab", "fm", "code", "ts", "timed", "batch")}
     label_values = pa.array(labels, pa.string())
     for rb in batches:
-        enc = pc.dictionary_encode(rb.column("item_id"))
-        item_ids.append(enc.dictionary)
-        item_local.append(enc.indices.to_numpy(zero_copy_only=False).astype(np.int32))
-        del enc
+        items.add(rb.column("item_id"))
         parts["lab"].append(labs.add(rb.column("labeler_id")))
         parts["fm"].append(fms.add(rb.column("failure_mode")))
         parts["code"].append(positions(rb.column("label"), label_values, np.int32))
         ts_col = rb.column("labeled_at").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
         parts["timed"].append(pc.is_valid(ts_col).to_numpy(zero_copy_only=False).astype(bool))
         parts["ts"].append(pc.fill_null(ts_col, 0).to_numpy(zero_copy_only=False).astype(np.int64))
-        parts["batch"].append(batch_ids.add(rb.column("batch_id")))
+        if with_batch:
+            parts["batch"].append(batch_ids.add(rb.column("batch_id")))
         del rb, ts_col
     out: dict = {}
+    if not with_batch:
+        del parts["batch"]
+        out["batch"] = None
     for k in list(parts):  # one column at a time, its batches freed as it is joined (not every column twice)
         v = parts.pop(k)
         out[k] = (np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k == "ts" else
                                                        bool if k == "timed" else np.int32))
         del v
     del parts
-    # the batches' distinct ids, in batch order and each batch's first-appearance order, coded by first appearance:
-    # the same codes and dictionary as coding the whole column at once
-    starts = np.cumsum([0] + [len(x) for x in item_ids])
-    column = pa.chunked_array(item_ids, type=item_ids[0].type if item_ids else pa.string())
-    del item_ids
-    per_entry, out["item_dict"] = codes(column)
-    del column
-    out["item"] = np.empty(int(sum(len(x) for x in item_local)), dtype=np.int32)
-    at = 0
-    for b, local in enumerate(item_local):
-        n_b = len(local)
-        local_dict = per_entry[starts[b]:starts[b + 1]]
-        np.take(local_dict, local, out=out["item"][at:at + n_b])
-        at += n_b
-    del item_local, per_entry
+    out["item"], out["item_dict"] = items.finish()
+    del items
     out["lab"], out["labelers"] = _canonical(out["lab"], labs.dictionary())
     out["fm"], out["fms"] = _canonical(out["fm"], fms.dictionary())
     return out
@@ -265,11 +354,13 @@ def reference_code(space) -> int:
     return int(np.argmax(space.counts)) if labels else 0
 
 
-def load(engine: Engine, space, defined: bool = False) -> Judgments:
+def load(engine: Engine, space, defined: bool = False, batches: bool = True) -> Judgments:
     """Fetch the judgments that count (the view ``judgments``: one per labeler and item, by the run's one
     repeated-judgment policy; defined here unless ``defined``), register the views this stage's queries read
     (``labelers_judgments``, ``labelers_items``) and encode the judgments for numpy. ``space`` is the run's
-    :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored)."""
+    :class:`evalaudit.labelspace.LabelSpace`, or just the positive label (nominal labels as stored).
+    ``batches``: code each judgment's batch (``Judgments.batch``; only the assignment evidence stratified by batch
+    reads it), else ``batch`` is None (4 bytes per judgment not held, the batch ids not coded)."""
     table: pa.Table | None = None
     n_rows = None
     if not defined:
@@ -281,7 +372,8 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     labels = tuple(space.labels)
     items = engine.query("labelers_items") if engine.has_table("items") else _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
-    cols = _fetch(engine, labels)
+    cols = _fetch(engine, labels, batches)
+    pa.default_memory_pool().release_unused()  # the streamed batches' memory, which Arrow's pool would keep
     item_raw, item_dict, lab, labelers, fm, fms = (cols[k] for k in ("item", "item_dict", "lab", "labelers", "fm",
                                                                      "fms"))
     code, ts, timed, batch = cols["code"], cols["ts"], cols["timed"], cols["batch"]
@@ -291,22 +383,26 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
     # order a repeated judgment (same labeler, item, failure mode) sits next to its repeats
     item, item_first = _compact(item_raw, fm, len(fms))
-    key = item.astype(np.int64) * len(labelers) + lab
+    key = item.astype(np.int64)  # (built in place: one 8-byte array per judgment, not three)
+    key *= len(labelers)
+    key += lab
     order = np.argsort(key)
-    sorted_key = key[order]
-    repeated = len(key) > 1 and bool(np.any(sorted_key[1:] == sorted_key[:-1]))
-    del sorted_key
-    if repeated:
+    repeated = _adjacent_equal(key, order)
+    if not repeated:
+        del key
+        if len(order) < 2**31:  # positions in 32 bits while the arrays are permuted (half the bytes)
+            order = order.astype(np.int32)
+    else:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
         keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))
         # the kept rows' times and durations for the view (a view of raw labels only: the pipeline's `judgments`
         # holds one judgment per labeler and item, so this is not the path a run takes)
         table = engine.query("labelers_judgments").select(["labeled_at", "duration_s"]).take(pa.array(keep))
         item_raw, lab, fm, ts, timed, code = item_raw[keep], lab[keep], fm[keep], ts[keep], timed[keep], code[keep]
-        batch = _renumber(batch[keep])
+        batch = _renumber(batch[keep]) if batch is not None else None
         item, item_first = _compact(item_raw, fm, len(fms))
         order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
-    del key
+        del key
     # the view later queries read keeps only what they use (the codes above hold the rest), to save memory; with
     # no repeated judgment set aside here it is the query itself, read again from the store when used, so no copy
     # of the judgments' strings stays in memory through the stage
@@ -316,22 +412,22 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     else:
         table = None
     worker, worker_first = _compact(lab, fm, len(fms))
+    # the per-item and per-worker facts from any one of their judgments (the first, in the fetched order): then the
+    # labeler, failure-mode and raw item codes of every judgment are let go instead of being permuted and held
+    item_fm, item_raw_first = fm[item_first], item_raw[item_first]
+    worker_labeler, worker_fm = lab[worker_first], fm[worker_first]
+    del item_raw, lab, fm, item_first, worker_first
     perm = order if len(order) and np.any(order != np.arange(len(order))) else None
     del order
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
         # one at a time, so only one array is held twice at any moment
         item = item[perm]
-        item_raw = item_raw[perm]
-        lab = lab[perm]
-        fm = fm[perm]
         ts = ts[perm]
         timed = timed[perm]
         worker = worker[perm]
         code = code[perm]
-        batch = batch[perm]
-        item_first = np.searchsorted(item, np.arange(int(item.max()) + 1))
-        worker_first = np.empty(int(worker.max()) + 1, dtype=np.int64)
-        worker_first[worker] = np.arange(len(worker))
+        if batch is not None:
+            batch = batch[perm]
     del perm
     code = np.maximum(code, 0)  # every stored label is in the space (it is built from them)
     scale = scale_values(space) if len(labels) else np.zeros(1)
@@ -346,9 +442,10 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
     # ISO week number: days since 1970-01-05 (a Monday) // 7
     week = ((ts // 86_400_000_000 - 4) // 7).astype(np.int32)
 
-    item_id = pc.take(item_dict, pa.array(item_raw[item_first]))
-    truth_code = np.full(len(item_first), -1, dtype=np.int32)
-    listed_code = np.full(len(item_first), -1, dtype=np.int32)
+    item_id = pc.take(item_dict, pa.array(item_raw_first))
+    del item_raw_first
+    truth_code = np.full(len(item_fm), -1, dtype=np.int32)
+    listed_code = np.full(len(item_fm), -1, dtype=np.int32)
     if items.num_rows:
         pos = positions(item_id, items["item_id"])
         known = pos >= 0
@@ -369,8 +466,7 @@ def load(engine: Engine, space, defined: bool = False) -> Judgments:
         engine.define_view(JUDGMENTS_VIEW, "labelers_judgments")
     return Judgments(
         table=table, y=y, item=item, worker=worker, week=week,
-        item_fm=fm[item_first], item_id=item_id,
-        worker_labeler=lab[worker_first], worker_fm=fm[worker_first],
+        item_fm=item_fm, item_id=item_id, worker_labeler=worker_labeler, worker_fm=worker_fm,
         labelers=labelers, failure_modes=fms, truth=truth, gold=gold, batch=batch, ts=ts, n_raw=n_raw,
         code=code, values=value if space.ordered else None, timed=timed, truth_code=truth_code,
         listed_code=listed_code, reference=ref,

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from evalaudit.labelers.evidence import evidence_table, num, paired_exact, paired_mid_p, worker_table
+from evalaudit.labelers.judgments import item_blocks
 
 METHOD = "overlap: paired exact binomial (McNemar) test on discordant items vs a peer on the same items"
 
@@ -54,14 +55,19 @@ def counts(J, exclude: np.ndarray | None = None) -> pa.Table:
     peer not) and c (own not, peer positive), against one peer per item (:func:`peer_choice`). Workers with
     ``exclude[worker code]`` (spammers, labeler × failure modes already found lenient or severe) are tested
     themselves but never serve as anyone's peer."""
-    chosen = peer_choice(J, exclude)
-    has = chosen >= 0
     W = J.n_workers
     # one count per worker × (own label, peer's label) over the compared judgments: every column below is a sum of
-    # those four cells (integers, so exactly what per-column weighted sums give), without per-judgment float arrays
-    cell = J.worker[has].astype(np.int64) * 4 + J.y[has] * 2 + J.y[chosen[has]]
-    del chosen, has
-    c = np.bincount(cell, minlength=4 * W).reshape(W, 4).astype(np.float64)
+    # those four cells (integers, so exactly what per-column weighted sums give), without per-judgment float arrays;
+    # block by block of whole items (a judgment's peer is on its item): the same counts, one block's arrays at a time
+    cells = np.zeros(4 * W, dtype=np.int64)
+    for b, _, _, _ in item_blocks(J):
+        chosen = peer_choice(b, exclude)
+        has = chosen >= 0
+        cell = b.worker[has].astype(np.int64) * 4 + b.y[has] * 2 + b.y[chosen[has]]
+        del chosen, has
+        cells += np.bincount(cell, minlength=4 * W)
+        del cell
+    c = cells.reshape(W, 4).astype(np.float64)
     return worker_table(J, {
         "n": c.sum(axis=1), "n_own_pos": c[:, 2] + c[:, 3], "n_peer_pos": c[:, 1] + c[:, 3],
         "b": c[:, 2], "c": c[:, 1],

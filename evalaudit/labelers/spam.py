@@ -31,12 +31,11 @@ Thresholds come in as plain numbers (the stage reads them from ``[spam]``); the 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pyarrow as pa
 from scipy import stats
 
+from evalaudit.labelers import judgments
 from evalaudit.multiplicity import bh
 
 SPAM_METHOD = ("spam: Cohen's kappa vs the leave-one-out consensus of the other labelers on the same items "
@@ -64,12 +63,13 @@ def kappa_bounds(n, b, c, own_pos, peer_pos, confidence: float = 0.95):
 def switches(J) -> pa.Table:
     """Per labeler: of their consecutive timed judgments (by labeled_at; equal times in arbitrary order), how many
     change label, out of how many consecutive pairs, and the ``1 - sum_k p_k^2`` expected of independent answers
-    with the labeler's label shares. One sort of the judgments; untimed judgments take no part."""
-    timed = J.timed if J.timed is not None else np.ones(len(J.item), dtype=bool)
-    lab_all = J.worker_labeler[J.worker].astype(np.int64)
+    with the labeler's label shares. Untimed judgments take no part. One sort per block of labelers holding about
+    :data:`ITEM_BLOCK` judgments (each labeler's sequence whole in one block; the counts are integers, so the
+    blocks give the counts of one sort of every judgment)."""
+    timed = J.timed if J.timed is not None else np.ones(len(J.worker), dtype=bool)
     n_lab = len(J.labelers)
     K = J.n_labels
-    own = np.bincount(lab_all * K + J.code, minlength=n_lab * K).reshape(n_lab, K).astype(float)
+    own = _labeler_label_counts(J).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = own / own.sum(axis=1, keepdims=True)
     expected = 1 - np.nansum(share**2, axis=1)
@@ -80,35 +80,63 @@ def switches(J) -> pa.Table:
     t0 = int(J.ts.min(where=timed, initial=np.iinfo(np.int64).max))
     tbits = (int(J.ts.max(where=timed, initial=np.iinfo(np.int64).min)) - t0).bit_length()
     cbits = max(int(K - 1).bit_length(), 1)
-    # one int64 key (labeler, time, label) built and sorted in place when it fits (a few 8-byte arrays per
-    # judgment, not a dozen), else a three-key lexsort
-    if tbits + cbits + int(lab_all.max()).bit_length() <= 62:
-        key = lab_all[timed]
-        del lab_all
-        key <<= tbits + cbits
-        part = J.ts[timed]
-        part -= t0
-        part <<= cbits
-        key |= part
-        part = J.code[timed].astype(np.int64)
-        key |= part
-        del part
-        key.sort()
-        cs = key & ((1 << cbits) - 1)
-        key >>= tbits + cbits
-        ls = key
-    else:  # pragma: no cover - histories longer than the key can hold
-        lab, t, code = lab_all[timed], J.ts[timed] - t0, J.code[timed].astype(np.int64)
-        order = np.lexsort((code, t, lab))
-        ls, cs = lab[order], code[order]
-    same = ls[1:] == ls[:-1]
-    switched = same & (cs[1:] != cs[:-1])
+    lbits = int(J.worker_labeler.max(initial=0)).bit_length()
+    n_pairs, n_switches = np.zeros(n_lab, np.int64), np.zeros(n_lab, np.int64)
+    # blocks of consecutive labeler codes of about ITEM_BLOCK judgments; each judgment's block as one byte or two
+    ends = np.cumsum(own.sum(axis=1))
+    block_of_lab = np.minimum(ends // ITEM_BLOCK, np.iinfo(np.uint16).max).astype(np.uint16)  # non-decreasing
+    bt = np.uint8 if int(block_of_lab.max(initial=0)) < 255 else np.uint16
+    block = block_of_lab.astype(bt)[J.worker_labeler][J.worker]
+    for b in np.unique(block_of_lab):
+        sel = np.flatnonzero((block == bt(b)) & timed)
+        if len(sel) == 0:
+            continue
+        lab = J.worker_labeler[J.worker[sel]].astype(np.int64)
+        # one int64 key (labeler, time, label) built and sorted in place when it fits, else a three-key lexsort
+        if tbits + cbits + lbits <= 62:
+            key = lab
+            key <<= tbits + cbits
+            part = J.ts[sel]
+            part -= t0
+            part <<= cbits
+            key |= part
+            part = J.code[sel].astype(np.int64)
+            key |= part
+            del part
+            key.sort()
+            cs = key & ((1 << cbits) - 1)
+            key >>= tbits + cbits
+            ls = key
+        else:  # pragma: no cover - histories longer than the key can hold
+            t, code = J.ts[sel] - t0, J.code[sel].astype(np.int64)
+            order = np.lexsort((code, t, lab))
+            ls, cs = lab[order], code[order]
+        del sel
+        same = ls[1:] == ls[:-1]
+        switched = same & (cs[1:] != cs[:-1])
+        n_pairs += np.bincount(ls[1:][same], minlength=n_lab)
+        n_switches += np.bincount(ls[1:][switched], minlength=n_lab)
+        del ls, cs, same, switched
     return pa.table({
         "labeler_id": J.labelers,
-        "n_pairs": np.bincount(ls[1:], weights=same, minlength=n_lab).astype(np.int64),
-        "n_switches": np.bincount(ls[1:], weights=switched, minlength=n_lab).astype(np.int64),
+        "n_pairs": n_pairs,
+        "n_switches": n_switches,
         "expected": expected,
     })
+
+
+def _labeler_label_counts(J) -> np.ndarray:
+    """Per labeler × label: judgments (int64), counted over chunks of judgments (integers: the same counts as one
+    pass, without a per-judgment 8-byte key)."""
+    L, K, n = len(J.labelers), J.n_labels, len(J.worker)
+    own = np.zeros(L * K, dtype=np.int64)
+    for lo in range(0, n, ITEM_BLOCK):
+        hi = min(lo + ITEM_BLOCK, n)
+        key = J.worker_labeler[J.worker[lo:hi]].astype(np.int64)
+        key *= K
+        key += J.code[lo:hi]
+        own += np.bincount(key, minlength=L * K)
+    return own.reshape(L, K)
 
 
 def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray | None = None
@@ -118,9 +146,9 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
     one-sided upper bound at ``confidence``. ``exclude``: workers serving as nobody's reference."""
     from evalaudit.labelers import reference
 
-    lab = J.worker_labeler[J.worker].astype(np.int64)
     L = len(J.labelers)
     if ordered:
+        lab = J.worker_labeler[J.worker].astype(np.int64)
         ref, has = reference.loo_mean(J, exclude)
         x, r = J.value[has], ref[has]
         lb = lab[has]
@@ -145,9 +173,9 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
         K = J.n_labels
         n, agree = np.zeros(L), np.zeros(L)
         own, refs = np.zeros((K, L)), np.zeros((K, L))
-        for sub, lo, hi in _item_blocks(J):
+        for sub, lo, hi, _ in judgments.item_blocks(J, ITEM_BLOCK):
             ref = reference.categorical(sub, exclude)
-            lb = lab[lo:hi]
+            lb = J.worker_labeler[J.worker[lo:hi]].astype(np.int64)
             has = ref.has.astype(float)
             np.add.at(n, lb, has)
             np.add.at(agree, lb, ref.agree * has)
@@ -170,35 +198,18 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
             for i in range(L) if n[i] > 0}
 
 
-#: judgments per block of whole items in :func:`reference_agreement` (bounds its per-judgment working set)
-ITEM_BLOCK = 1 << 20
-
-
-def _item_blocks(J):
-    """``(judgments of whole items, lo, hi)`` over ``J`` sorted by item, about :data:`ITEM_BLOCK` judgments each:
-    the block carries what :func:`evalaudit.labelers.reference.categorical` reads, its item codes counted from the
-    block's first item. Unsorted judgments are one block."""
-    item = J.item
-    n = len(item)
-    if n <= ITEM_BLOCK or bool(np.any(item[1:] < item[:-1])):
-        yield J, 0, n
-        return
-    for lo, hi in _chunks(n, item, ITEM_BLOCK):
-        i0, i1 = int(item[lo]), int(item[hi - 1]) + 1
-        yield SimpleNamespace(item=item[lo:hi] - item.dtype.type(i0), code=J.code[lo:hi], worker=J.worker[lo:hi],
-                              n_items=i1 - i0, n_labels=J.n_labels,
-                              truth_code=None if J.truth_code is None else J.truth_code[i0:i1]), lo, hi
+#: judgments per block of whole items in :func:`reference_agreement` and of labelers in :func:`switches` (bounds
+#: their per-judgment working sets)
+ITEM_BLOCK = judgments.ITEM_BLOCK
 
 
 def label_counts(J) -> dict[str, tuple[int, float]]:
     """Per labeler: how many judgments give their most used label, and that label's share among all judgments."""
-    lab = J.worker_labeler[J.worker].astype(np.int64)
-    L, K = len(J.labelers), J.n_labels
-    own = np.bincount(lab * K + J.code, minlength=L * K).reshape(L, K)
+    own = _labeler_label_counts(J)
     overall = own.sum(axis=0) / max(own.sum(), 1)
     top = own.argmax(axis=1)
     names = J.labelers.to_pylist()
-    return {names[i]: (int(own[i, top[i]]), float(overall[top[i]])) for i in range(L)}
+    return {names[i]: (int(own[i, top[i]]), float(overall[top[i]])) for i in range(len(names))}
 
 
 def signals(overall: pa.Table, reference: dict[str, dict[str, float]], sw: pa.Table,
@@ -267,41 +278,56 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     # one key per pair (worker_a, worker_b, disagreed) — both workers share the item's failure mode — in 32 bits
     # when 2 W^2 fits (40,000 workers do), else 64: half the memory of the sort below at 10M judgments
     kt = np.uint32 if 2 * W * W <= 2**32 else np.int64
-    keys = []
+    # the keys are written into one array sized for every pair (sum over items of k(k-1)/2), offset after offset
+    # in the order a list of per-offset arrays joined would give (not the list and its join: twice the bytes)
+    n_per_item = np.bincount(it, minlength=n_items).astype(np.int64) if len(it) else np.zeros(0, np.int64)
+    key = np.empty(int(np.sum(n_per_item * (n_per_item - 1) // 2)), dtype=kt)
+    del n_per_item
+    at = 0
     for o in range(1, max_k):
         same = it[:-o] == it[o:]
-        if not same.any():
+        m = int(np.count_nonzero(same))
+        if m == 0:
             break
-        wa, wb = wk[:-o][same].astype(kt), wk[o:][same].astype(kt)
-        lo_w = np.minimum(wa, wb)
-        np.maximum(wa, wb, out=wb)
-        lo_w *= kt(W)
-        lo_w += wb
-        lo_w <<= kt(1)
-        lo_w |= (yy[:-o][same] != yy[o:][same]).astype(kt)
-        keys.append(lo_w)
-        del wa, wb, same
-    if not keys:
+        out = key[at:at + m]
+        out[...] = wk[:-o][same]
+        wb = wk[o:][same].astype(kt)
+        np.maximum(out, wb, out=wb)  # the larger worker code of the pair
+        np.minimum(out, wk[o:][same], out=out, casting="unsafe")
+        out *= kt(W)
+        out += wb
+        out <<= kt(1)
+        out |= (yy[:-o][same] != yy[o:][same]).astype(kt)
+        at += m
+        del wb, same
+    if len(key) == 0:
         z = np.zeros(0, dtype=np.int64)
         return {"worker_a": z, "worker_b": z, "n": z, "n_disagree": z}
-    key = np.concatenate(keys)
-    del keys
-    key.sort()  # in place; then counts of equal keys, as np.unique(return_counts=True) gives them
-    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    cnt = np.diff(np.append(starts, len(key)))
-    uniq = key[starts].astype(np.int64)
+    key.sort()  # in place
+    # per pair (the key without its disagreement bit; each pair's keys are now adjacent): how many shared items
+    # and how many disagreements — integer counts, as np.unique(return_counts=True) of the keys gave them, with
+    # one array per key (4 bytes) and a few per pair instead of five 8-byte arrays per distinct key
+    disagree = (key & kt(1)).astype(np.uint8)
+    key >>= kt(1)
+    new = np.empty(len(key), dtype=bool)
+    new[0] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    del new
+    # the narrowest of uint16 and int32 that holds each column's values (the same numbers): the pairs grow with the
+    # store until every worker pair occurs, and are held while Dawid–Skene finishes — 8 bytes a pair when worker
+    # codes and shared-item counts stay below 65,536 (40,000 workers do), else 16
+    n = _narrow(np.diff(np.append(starts, len(key))))
+    d = _narrow(np.add.reduceat(disagree, starts, dtype=np.int32))
+    del disagree
+    pairs = key[starts]
     del key, starts
-    pair = uniq >> 1
-    starts = np.concatenate([[True], pair[1:] != pair[:-1]])
-    idx = np.cumsum(starts) - 1
-    pairs = pair[starts]
-    # int32 (worker codes and shared-item counts fit): the pairs grow with the store until every worker pair
-    # occurs, and are held while Dawid–Skene finishes — half the bytes of int64
-    n = np.bincount(idx, weights=cnt).astype(np.int32)
-    d = np.bincount(idx, weights=cnt * (uniq & 1)).astype(np.int32)
-    del idx, cnt, uniq
-    return {"worker_a": (pairs // W).astype(np.int32), "worker_b": (pairs % W).astype(np.int32), "n": n,
-            "n_disagree": d}
+    return {"worker_a": _narrow(pairs // kt(W)), "worker_b": _narrow(pairs % kt(W)), "n": n, "n_disagree": d}
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Non-negative integer codes or counts as uint16 when they fit, else int32 (exact either way)."""
+    return values.astype(np.uint16 if int(values.max(initial=0)) < 2**16 else np.int32)
 
 
 def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity: np.ndarray, prior: np.ndarray,
@@ -374,17 +400,8 @@ PAIR_CHUNK = 500_000  # 60 MB: the same sums for any size (chunks never split a 
 
 
 def _chunks(n: int, boundary: np.ndarray | None = None, size: int | None = None) -> list[tuple[int, int]]:
-    """[lo, hi) ranges of about ``size`` rows covering ``range(n)``; with ``boundary`` (non-decreasing), a range
-    never ends between two rows of equal ``boundary``."""
-    size = size or PAIR_CHUNK
-    out, lo = [], 0
-    while lo < n:
-        hi = min(lo + size, n)
-        if boundary is not None and hi < n:
-            hi = int(np.searchsorted(boundary, boundary[hi - 1], side="right"))
-        out.append((lo, hi))
-        lo = hi
-    return out
+    """[lo, hi) ranges of about ``size`` (:data:`PAIR_CHUNK`) rows (:func:`evalaudit.labelers.judgments.ranges`)."""
+    return judgments.ranges(n, boundary, size or PAIR_CHUNK)
 
 
 def _expected_disagree(pairs: dict[str, np.ndarray], lo: int, hi: int, sensitivity: np.ndarray,

@@ -77,7 +77,8 @@ def stage(ctx: Context) -> StageResult:
     define_judgments(ctx)  # the one repeated-judgment policy: labelers_judgments reads the view `judgments`
     lc = cfg.leniency
     space = ctx.labels
-    J = judgments.load(eng, space, defined=True)
+    # batch codes only for the assignment evidence stratified by batch (its only reader)
+    J = judgments.load(eng, space, defined=True, batches=lc.strata == "batch")
     if len(J.y) == 0:
         return _empty_result()
     ctx.progress("labelers", 1, 6)
@@ -168,18 +169,15 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     ds_items = (n_item >= 2) & (J.truth_code < 0)
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
-    d = None
     if ds is not None:
-        loo = dawid_skene.leave_one_out(ds, J.item, J.truth)
         # DS evidence: the labeler's bias against the leave-this-labeler-out posterior (the estimated truth, not a
         # typical peer: a crowd that leans one way would make an accurate labeler look biased the other way), on
         # items where someone else (or a known answer) speaks — on single-label items that posterior is only the
-        # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`)
-        d = J.y - dawid_skene.peer_expected(ds, J.item, J.item_fm, loo)
-        parts += truth_bias.evidence(J, loo, ds_items[J.item], ds_fm, mode, space.labels, lab_names,
+        # class prior, and the labeler's own label would confirm itself (:mod:`evalaudit.labelers.truth_bias`).
+        # The posterior is computed for one block of judgments at a time where it is read (element by element:
+        # the same numbers as the whole array), never held for every judgment (bounded working set)
+        parts += truth_bias.evidence(J, _loo(ds, J), ds_items[J.item], ds_fm, mode, space.labels, lab_names,
                                      fm_names, lc.min_items, conf)
-        del loo  # per-judgment arrays are released as soon as their last reader is done (bounded working set)
-        ds.contribution = None
     ds_workers = stats_table.dawid_skene_rates(ds, J, lab_names, fm_names)
     leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf)
     # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
@@ -206,19 +204,21 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     dc = cfg.drift
     grid = grid_job.result()
     timed = J.timed
+    cp = None
     if mode == "shift":
         d_drift, has_d = shift.differences(J, positive, excluded if excluded.any() else None)
-    elif d is not None:
-        # vs the DS peer expectation where the item has other evidence, else vs peers' rate that week
-        d_drift = drift.discordance(d, informative[J.item], grid, J.y, J.worker, J.week, timed, J.worker_fm)
-        has_d = np.ones(len(J.y), dtype=bool)
+    elif ds is not None:
+        # vs the DS peer expectation where the item has other evidence, else vs peers' rate that week; computed
+        # and summed per worker × week one chunk of judgments at a time (:func:`_ds_change_points`)
+        cp = _ds_change_points(J, ds, grid, informative, dc.min_judgments, dc.min_weeks, dc.q_max)
+        d_drift = has_d = None
     else:  # many unordered labels, no known acceptable one: disagreement with the leave-one-out consensus
         ref = reference.categorical(J, excluded if excluded.any() else None)
         d_drift, has_d = 1 - ref.agree, ref.has
-    d = None
     drift_table, drift_series, n_drift_tests = drift.tables(
-        grid, *_timed(timed & has_d, J.worker, J.week, d_drift), J.worker_labeler, J.worker_fm, lab_names,
-        fm_names, dc.min_judgments, dc.min_weeks, dc.q_max, dc.min_change, scale)
+        grid, *(_timed(timed & has_d, J.worker, J.week, d_drift) if cp is None else (None, None, None)),
+        J.worker_labeler, J.worker_fm, lab_names, fm_names, dc.min_judgments, dc.min_weeks, dc.q_max,
+        dc.min_change, scale, cp=cp)
     del d_drift, has_d
     ctx.progress("labelers", 4, 6)
 
@@ -296,6 +296,47 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         summary=summary,
         skipped=skipped,
     )
+
+
+#: judgments per chunk of the per-judgment passes over the Dawid–Skene posterior (leave-one-out, drift)
+CHUNK = 1 << 20
+
+
+def _loo(ds, J):
+    """The leave-this-labeler-out posterior of the judgments at given positions (a function of them)."""
+
+    def at(sel):
+        return dawid_skene.leave_one_out(ds, J.item, J.truth, sel)
+
+    return at
+
+
+def _ds_change_points(J, ds, grid, informative: np.ndarray, min_judgments: int, min_weeks: int,
+                      alpha: float) -> dict[str, np.ndarray]:
+    """The drift change points of the Dawid–Skene discordance (:func:`evalaudit.labelers.drift.discordance` of
+    the label minus the peer expectation), over the timed judgments, computed chunk by chunk of :data:`CHUNK`
+    judgments (element by element) and summed per worker × week in the judgments' order
+    (:func:`evalaudit.labelers.drift.change_points_over`): the numbers of the whole arrays, without them."""
+    timed = J.timed
+    n = len(J.y)
+    n_timed = int(timed.sum())
+    if n_timed == 0:
+        return drift.change_points(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), J.n_workers,
+                                   min_judgments, min_weeks, alpha)
+    w0 = int(J.week.min(where=timed, initial=np.iinfo(np.int32).max))
+    n_weeks = int(J.week.max(where=timed, initial=np.iinfo(np.int32).min)) - w0 + 1
+    rate = drift.peer_rate_grid(grid, J.worker_fm)
+    loo = _loo(ds, J)
+
+    def pieces():
+        for lo in range(0, n, CHUNK):
+            part = slice(lo, min(lo + CHUNK, n))
+            item, worker, week, y, t = J.item[part], J.worker[part], J.week[part], J.y[part], timed[part]
+            d = y - dawid_skene.peer_expected(ds, item, J.item_fm, loo(part))
+            d = drift.discordance(d, informative[item], grid, y, worker, week, t, J.worker_fm, rate)
+            yield _timed(t, worker, week, d)
+
+    return drift.change_points_over(pieces(), J.n_workers, w0, n_weeks, min_judgments, min_weeks, alpha)
 
 
 def _timed(use: np.ndarray, *per_judgment: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from evalaudit.labelers.evidence import evidence_table, z_interval
+from evalaudit.labelers.judgments import ranges
 
 METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene posterior (moment estimates of "
           "sensitivity and specificity with the soft posterior as reference; (s - t) / 2, the positive rate on a "
@@ -38,7 +39,7 @@ METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene po
 EFFECT_BLOCK = 1 << 20
 
 
-def effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarray, n_workers: int,
+def effect(y: np.ndarray, worker: np.ndarray, loo, weight: np.ndarray, n_workers: int,
            min_class: float = 10.0) -> dict[str, np.ndarray]:
     """Per worker: ``effect`` (s - t)/2, ``se``, ``rate`` (own positive rate on the weighted judgments),
     ``peer_rate`` (the reference's: mean of T), ``sensitivity``, ``specificity``, ``ok`` (at least ``min_class``
@@ -47,10 +48,13 @@ def effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarra
 
     Computed over blocks of consecutive worker codes of about :data:`EFFECT_BLOCK` judgments: a block holds every
     judgment of its workers in their order, so each worker's sums run over the same terms in the same order as
-    over all judgments at once — the same numbers to the last bit, for any block size."""
+    over all judgments at once — the same numbers to the last bit, for any block size. ``loo`` is the per-judgment
+    array, or a function giving its entries at given positions (element by element: the posterior of one block
+    of judgments at a time, never the whole array)."""
     worker = np.asarray(worker)
+    loo_at = loo if callable(loo) else (lambda sel: np.asarray(loo)[sel])
     if len(worker) <= EFFECT_BLOCK:
-        return _effect(y, worker, loo, weight, n_workers, min_class)
+        return _effect(y, worker, loo_at(slice(None)), weight, n_workers, min_class)
     ends = np.cumsum(np.bincount(worker, minlength=n_workers))
     out: dict[str, np.ndarray] = {}
     lo = 0
@@ -58,8 +62,7 @@ def effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarra
         # the block's last worker: as many as fit in EFFECT_BLOCK judgments (at least one)
         hi = max(int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + EFFECT_BLOCK, side="right")), lo + 1)
         sel = np.flatnonzero((worker >= lo) & (worker < hi))
-        part = _effect(np.asarray(y)[sel], worker[sel], np.asarray(loo)[sel], np.asarray(weight)[sel], n_workers,
-                       min_class)
+        part = _effect(np.asarray(y)[sel], worker[sel], loo_at(sel), np.asarray(weight)[sel], n_workers, min_class)
         del sel
         for k, v in part.items():
             out.setdefault(k, np.empty(n_workers, dtype=v.dtype))[lo:hi] = v[lo:hi]
@@ -103,15 +106,21 @@ def _effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarr
             "ok": ok & np.isfinite(eff) & np.isfinite(se)}
 
 
-def evidence(J, loo: np.ndarray, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, lab_names: np.ndarray,
+def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, lab_names: np.ndarray,
              fm_names: np.ndarray, min_items: int, confidence: float) -> list[pa.Table]:
     """The ``dawid_skene`` evidence rows, from the leave-this-labeler-out posterior ``loo`` of each judgment of
-    ``J``: per worker (labeler × failure mode) with at least ``min_items`` weighted judgments, on a failure mode
-    where Dawid–Skene ran (``fm_ok``, per failure mode) and a well-determined :func:`effect`. ``mode`` "positive":
-    one row per worker; another mode on two labels (per label): the reference label's row and its mirror for the
-    other label (``labels``: the label space's labels); on more labels none. ``weight``: as in :func:`effect`."""
+    ``J`` (an array, or a function of positions as :func:`effect` takes): per worker (labeler × failure mode)
+    with at least ``min_items`` weighted judgments, on a failure mode where Dawid–Skene ran (``fm_ok``, per
+    failure mode) and a well-determined :func:`effect`. ``mode`` "positive": one row per worker; another mode on
+    two labels (per label): the reference label's row and its mirror for the other label (``labels``: the label
+    space's labels); on more labels none. ``weight``: as in :func:`effect`."""
     parts = []
-    n_w = np.bincount(J.worker, weights=weight, minlength=J.n_workers)
+    if np.asarray(weight).dtype == bool:  # judgments counted chunk by chunk (whole numbers: exact in any grouping)
+        n_w = np.zeros(J.n_workers)
+        for lo, hi in ranges(len(weight)):
+            n_w += np.bincount(J.worker[lo:hi][weight[lo:hi]], minlength=J.n_workers)
+    else:
+        n_w = np.bincount(J.worker, weights=weight, minlength=J.n_workers)
     ds_eff = effect(J.y, J.worker, loo, weight, J.n_workers)
     mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
     lo, hi, p = z_interval(mean_d, se, confidence)

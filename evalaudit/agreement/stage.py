@@ -298,7 +298,7 @@ def stage(ctx: Context) -> StageResult:
             base = sql.submit(pat.load_overall_and_failure_mode, ctx.engine, packing, window)
             queued = {scope: sql.submit(pat.load, ctx.engine, scope, packing, window) for scope in ("batch", "vendor")}
             by_cell = sql.submit(pat.load_slicing, ctx.engine, pat.FAILURE_MODE_WINDOW, packing, window)
-            pair_rows = sql.submit(api.pair_rows, ctx.engine, cfg.agreement.min_pair_items)
+            pair_cells = sql.submit(api.pair_cells, ctx.engine, cfg.agreement.min_pair_items, categories.q)
             overall, by_failure_mode = base.result()
             # the window scope's patterns are summed from the failure mode × window cells when every item has one
             # failure mode (the window query costs as much as the cells' query); else queried
@@ -320,7 +320,7 @@ def stage(ctx: Context) -> StageResult:
             alpha = next(m for m in metrics if m.kind == "alpha")
             by_cell_table = failure_mode_window_table(cells, alpha, categories, cfg)
             cohen_w = COHEN_FOR_LEVEL[level]
-            pairs = api.pairs_from_rows(pair_rows.result(), categories, cohen_w)
+            pairs = api.pairs_from_cells(pair_cells.result(), categories, cohen_w)
         except BaseException:  # an error or an interrupt: the queries not yet started are not run
             sql.shutdown(wait=True, cancel_futures=True)
             raise

@@ -3,7 +3,8 @@
     python -m benchmarks.compare_agreement STORE [STORE ...] --base /work/main [--base-python PY] [--repeat 2]
 
 Each tree runs the stage in its own child process (``cwd`` = the tree, so ``import evalaudit`` is that tree's code;
-``--base-python`` is the base tree's interpreter, by default its ``.venv``), alternating this tree and the base
+``--base-python`` is the base tree's interpreter, by default this one, so that both sides run the same packages:
+peak memory differed by tens of MB between two venvs of the same code), alternating this tree and the base
 ``--repeat`` times per store, so the two see the same machine load. A child opens the store read-only, registers the
 view ``judgments`` (as the run's store stage does, untimed), runs the agreement stage and writes its tables
 (agreement, agreement_pairs, agreement_failure_mode_window) as Parquet, its findings and summary as JSON into a
@@ -78,12 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stores", nargs="+")
     parser.add_argument("--base", required=True, type=Path, help="the other tree (e.g. a checkout of main)")
-    parser.add_argument("--base-python", default=None, help="its interpreter (default: BASE/.venv/bin/python)")
+    parser.add_argument("--base-python", default=sys.executable, help="its interpreter (default: this one)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tree and store, alternating")
     args = parser.parse_args()
     here = Path(__file__).resolve().parent.parent
     trees = {"this": (here, sys.executable),
-             "base": (args.base.resolve(), args.base_python or str(args.base / ".venv" / "bin" / "python"))}
+             "base": (args.base.resolve(), args.base_python)}
     failed = False
     with tempfile.TemporaryDirectory(prefix="compare-agreement-") as tmp:
         for store in args.stores:

@@ -7,8 +7,9 @@
 -- A template, filled by evalaudit/agreement/api.py (pair_sql) with code-owned text, never with user input: the
 -- placeholder cell_columns is one count column per cell, named n_<code_a>_<code_b>.
 WITH labeler_codes AS (
-    -- labelers numbered in their sort order, so that code_x < code_y exactly when labeler_x < labeler_y
-    SELECT labeler_id, ROW_NUMBER() OVER (ORDER BY labeler_id) AS labeler_code
+    -- labelers numbered in their sort order, so that code_x < code_y exactly when labeler_x < labeler_y (INT: the
+    -- join and grouping keys are half the width of BIGINT)
+    SELECT labeler_id, CAST(ROW_NUMBER() OVER (ORDER BY labeler_id) AS INT) AS labeler_code
     FROM (SELECT DISTINCT labeler_id FROM judgments WHERE labeler_id IS NOT NULL) AS v
 ),
 coded AS (

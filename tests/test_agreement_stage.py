@@ -435,32 +435,3 @@ def test_pair_cells_from_count_columns_equal_the_long_query(q: int) -> None:
         np.testing.assert_array_equal(getattr(cells, field), getattr(long, field))
     for weights in (None, "quadratic"):
         assert api.pairs_from_cells(cells, categories, weights).equals(api.pairs_from_cells(long, categories, weights))
-
-
-@pytest.mark.parametrize("how", ["one", "null"])
-def test_batch_scope_and_cells_from_one_scan_equal_their_own_queries(how: str) -> None:
-    """The grouping-sets query gives exactly the batch scope's patterns and the failure mode × window cells' of
-    their template queries, also when some judgments lack a failure mode, a batch or labeled_at (each is then left
-    out of the slicing that reads it)."""
-    from evalaudit.agreement import patterns as pat
-    from evalaudit.agreement.categories import build
-    from evalaudit.engine import engine_for_tables
-
-    data = history()
-    if how == "null":
-        data = _mixed(data, "null")
-        for column in ("batch_id", "labeled_at"):
-            values = data[column].to_pylist()
-            values[3::11] = [None] * len(values[3::11])
-            data = data.set_column(data.column_names.index(column), column, pa.array(values, data[column].type))
-    engine = engine_for_tables({"labels": data})
-    engine.define_view("judgments", "judgments_all")
-    packing = pat.prepare(engine, build(["fail", "pass"]))
-    by_batch, cells = pat.load_batch_and_cells(engine, packing)
-    for got, expected in ((by_batch, pat.load(engine, "batch", packing)),
-                          (cells, pat.load_slicing(engine, pat.FAILURE_MODE_WINDOW, packing))):
-        assert list(got) == list(expected) and len(expected) >= 2
-        for name, patterns in expected.items():
-            np.testing.assert_array_equal(got[name].counts, patterns.counts)
-            np.testing.assert_array_equal(got[name].items, patterns.items)
-    assert sum(p.n_labels for p in by_batch.values()) == data.num_rows - (data["batch_id"].null_count)

@@ -378,32 +378,6 @@ def load_per_item_scopes(engine: Engine, packing: Packing, window: str = "week")
                                                                    (("slice", "fm"),)).items()}, by_vendor)
 
 
-#: the query that gives the batch scope and the failure mode × window cells from one scan (one-key packing only)
-BATCH_AND_CELLS = "agreement_batch_and_cells"
-
-
-def load_batch_and_cells(engine: Engine, packing: Packing, window: str = "week"
-                         ) -> tuple[dict[str, Patterns], dict[tuple[str, ...], Patterns]]:
-    """The batch scope's patterns (as :func:`load` gives them) and the failure mode × window cells' (as
-    :func:`load_slicing` gives them for FAILURE_MODE_WINDOW), from one query (:data:`BATCH_AND_CELLS`: the two
-    groupings are grouping sets of one aggregation, so the judgments are read and joined to their codes once). With
-    more than one packed key, the two queries of the template."""
-    if packing.keys != 1:
-        return load(engine, "batch", packing, window), load_slicing(engine, FAILURE_MODE_WINDOW, packing, window)
-    table = engine.query(BATCH_AND_CELLS, window=window)
-    by_cell = table.column("by_cell").to_numpy(zero_copy_only=False)
-    batch = table.filter(pa.array(by_cell == 0))
-    cells = table.filter(pa.array(by_cell == 1))
-    by_batch = {} if not batch.num_rows else {key[0]: p for key, p in _packed(
-        batch.select(["batch_id", "m", "k1", "n_items"]).rename_columns(["slice", "m", "k1", "n_items"]),
-        ["slice"], packing, SCOPES["batch"].keys).items()}
-    by_fm_window = {} if not cells.num_rows else _packed(
-        cells.select(["failure_mode", "window_start", "m", "k1", "n_items"]).rename_columns(
-            ["slice", "window_start", "m", "k1", "n_items"]), ["slice", "window_start"], packing,
-        FAILURE_MODE_WINDOW.keys)
-    return by_batch, by_fm_window
-
-
 def _packed(table: pa.Table, names: list[str], packing: Packing,
             where: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], Patterns]:
     """Patterns per slice from packed pattern rows (slice columns ``names``, m, k1..k4, n_items)."""

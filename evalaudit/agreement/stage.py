@@ -19,7 +19,7 @@ policy as every other stage.
 from __future__ import annotations
 
 import math
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -296,8 +296,8 @@ def stage(ctx: Context) -> StageResult:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalaudit-agreement") as sql:
         try:
             base = sql.submit(pat.load_per_item_scopes, ctx.engine, packing, window)
-            batch_and_cells = sql.submit(pat.load_batch_and_cells, ctx.engine, packing, window)
-            queued: dict[str, Future[dict[str, pat.Patterns]]] = {}
+            queued = {"batch": sql.submit(pat.load, ctx.engine, "batch", packing, window)}
+            by_cell = sql.submit(pat.load_slicing, ctx.engine, pat.FAILURE_MODE_WINDOW, packing, window)
             pair_cells = sql.submit(api.pair_cells, ctx.engine, cfg.agreement.min_pair_items, categories.q)
             one_pass = base.result()
             if one_pass.vendor is None:  # too many vendors for the one pass
@@ -312,15 +312,13 @@ def stage(ctx: Context) -> StageResult:
                 if scope in queued:
                     patterns = queued[scope].result()
                 elif scope == "window":
-                    patterns = pat.windows_from_cells(batch_and_cells.result()[1])
-                elif scope == "batch":
-                    patterns = batch_and_cells.result()[0]
+                    patterns = pat.windows_from_cells(by_cell.result())
                 else:
                     patterns = loaded[scope]
                     assert patterns is not None  # queued above when the one pass left it out
                 for name, p in sorted(patterns.items()):
                     rows.extend(slice_rows(scope, name, p, metrics, categories, cfg))
-            cells = batch_and_cells.result()[1]
+            cells = by_cell.result()
             ctx.progress("agreement", len(pat.SCOPES), steps)
             alpha = next(m for m in metrics if m.kind == "alpha")
             by_cell_table = failure_mode_window_table(cells, alpha, categories, cfg)

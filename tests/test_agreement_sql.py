@@ -22,8 +22,8 @@ TEMPLATES = {"agreement_patterns": pat.packing_for(2), "agreement_patterns_wide"
 FILLED = {
     "agreement_per_item_scopes": ({"vendor_columns", "parts", "part_m", "part_k"},
                                   [pat.per_item_scopes_sql(n) for n in (0, 1, pat.VENDOR_COLUMNS_MAX)]),
-    "agreement_pair_columns": ({"cell_columns"},
-                               [api.pair_sql(q) for q in range(1, api.PAIR_COLUMNS_MAX_LABELS + 1)]),
+    "agreement_pairs": ({"cell_keys", "cell_group", "cell_order", "cell_columns"},
+                        [api.pair_sql(q) for q in (*range(1, api.PAIR_COLUMNS_MAX_LABELS + 2), None)]),
 }
 SLICINGS = {**pat.SCOPES, "failure_mode_window": pat.FAILURE_MODE_WINDOW}
 FORBIDDEN = [r"::", r"\bQUALIFY\b", r"//", r"%", r"\bepoch", r"\bstrftime\b", r"\bdate_diff\b", r"\blist\(",

@@ -412,8 +412,8 @@ def test_overall_failure_mode_and_vendor_scopes_from_one_pass_equal_their_own_qu
 @pytest.mark.parametrize("q", [2, 3, 4])
 def test_pair_cells_from_count_columns_equal_the_long_query(q: int) -> None:
     """For label sets of at most PAIR_COLUMNS_MAX_LABELS categories the labeler pairs' contingency tables come as
-    count columns (agreement_pair_columns); the cells, their order and the pairs table equal the long query's
-    (agreement_pairs: one row per nonzero cell)."""
+    count columns (agreement_pairs in its column form); the cells, their order and the pairs table equal the row
+    form's (one row per nonzero cell)."""
     from evalaudit.agreement import api
     from evalaudit.agreement import patterns as pat
     from evalaudit.agreement.categories import build
@@ -428,7 +428,7 @@ def test_pair_cells_from_count_columns_equal_the_long_query(q: int) -> None:
     engine.define_view("judgments", "judgments_all")
     categories = build([str(k) for k in range(q)], numeric=True)
     pat.prepare(engine, categories)
-    long = api._long_cells(engine.query("agreement_pairs", min_items=5))
+    long = api._long_cells(engine.sql(api.pair_sql(None), min_items=5))
     cells = api.pair_cells(engine, 5, q)
     assert long.n_pairs > 10 and long.labeler_a.equals(cells.labeler_a) and long.labeler_b.equals(cells.labeler_b)
     for field in ("pair", "code_a", "code_b", "n"):

@@ -354,8 +354,8 @@ def pairs_table(engine: Any, categories: Categories, min_items: int, weights: st
     return pairs_from_cells(pair_cells(engine, min_items, categories.q), categories, weights)
 
 
-#: label sets of up to this many categories get each pair's contingency table in count columns (q² of them,
-#: agreement_pair_columns); larger ones one row per nonzero cell (agreement_pairs)
+#: label sets of up to this many categories get each pair's contingency table in count columns (q² of them, one
+#: row per pair); larger ones one row per pair and nonzero cell (the two forms of agreement_pairs)
 PAIR_COLUMNS_MAX_LABELS = 4
 
 
@@ -375,23 +375,33 @@ class PairCells:
         return len(self.labeler_a)
 
 
-def pair_sql(q: int) -> str:
-    """The named query agreement_pair_columns filled for q categories: one count column n_<a>_<b> per cell."""
-    cells = ",\n        ".join(f"SUM(CASE WHEN x.code = {a} AND y.code = {b} THEN 1 ELSE 0 END) AS n_{a}_{b}"
-                                for a in range(q) for b in range(q))
-    return named_sql.load("agreement_pair_columns").replace("{cell_columns}", cells)
+def pair_sql(q: int | None) -> str:
+    """The named query agreement_pairs filled for q categories: one count column n_<a>_<b> per cell when q is at
+    most PAIR_COLUMNS_MAX_LABELS, else (or for q None) a row per pair and nonzero cell."""
+    if q is not None and q <= PAIR_COLUMNS_MAX_LABELS:
+        fill = {"cell_keys": "", "cell_group": "", "cell_order": "", "cell_columns": "".join(
+            f",\n        SUM(CASE WHEN x.code = {a} AND y.code = {b} THEN 1 ELSE 0 END) AS n_{a}_{b}"
+            for a in range(q) for b in range(q))}
+    else:
+        fill = {"cell_keys": ",\n        x.code AS code_a,\n        y.code AS code_b", "cell_group": ", x.code, y.code",
+                "cell_order": ", c.code_a, c.code_b", "cell_columns": ""}
+    text = named_sql.load("agreement_pairs")
+    for placeholder, value in fill.items():
+        text = text.replace("{" + placeholder + "}", value)
+    return text
 
 
 def pair_cells(engine: Any, min_items: int, q: int) -> PairCells:
     """The cells of every labeler pair sharing at least ``min_items`` items (needs the codes view,
-    :func:`patterns.prepare`): from agreement_pair_columns (a row per pair) for at most PAIR_COLUMNS_MAX_LABELS
-    categories, else from agreement_pairs (a row per nonzero cell). Both give the same cells in the same order."""
-    if q > PAIR_COLUMNS_MAX_LABELS:
-        return _long_cells(engine.query("agreement_pairs", min_items=int(min_items)))
+    :func:`patterns.prepare`), from agreement_pairs in its column form (a row per pair) for at most
+    PAIR_COLUMNS_MAX_LABELS categories, else in its row form (a row per nonzero cell). Both give the same cells in
+    the same order."""
     rows = engine.sql(pair_sql(q), min_items=int(min_items))
+    if q > PAIR_COLUMNS_MAX_LABELS:
+        return _long_cells(rows)
     counts = np.column_stack([rows.column(f"n_{a}_{b}").to_numpy(zero_copy_only=False).astype(np.int64)
                               for a in range(q) for b in range(q)]) if rows.num_rows else np.zeros((0, q * q))
-    pair, cell = np.nonzero(counts)  # row-major: by pair, then code_a, then code_b (as agreement_pairs orders)
+    pair, cell = np.nonzero(counts)  # row-major: by pair, then code_a, then code_b (as the row form orders)
     return PairCells(_strings(rows.column("labeler_a")), _strings(rows.column("labeler_b")), pair.astype(np.int64),
                      (cell // q).astype(np.int64), (cell - (cell // q) * q).astype(np.int64),
                      counts[pair, cell].astype(float))
@@ -402,7 +412,7 @@ def _strings(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _long_cells(rows: pa.Table) -> PairCells:
-    """PairCells from agreement_pairs' rows (one per nonzero cell, ordered by labeler_a, labeler_b, code_a,
+    """PairCells from agreement_pairs' rows in the row form (one per nonzero cell, ordered by labeler pair, code_a,
     code_b)."""
     if rows.num_rows == 0:
         empty = np.zeros(0, dtype=np.int64)

@@ -375,10 +375,14 @@ def test_window_scope_from_the_cells_only_when_every_item_has_one_failure_mode(h
         assert row["value"] == pytest.approx(agreement.krippendorff_alpha(week), abs=1e-12)
 
 
+@pytest.mark.parametrize("vendors_max", [8, 1])
 @pytest.mark.parametrize("how", ["one", "two", "null"])
-def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(how: str, monkeypatch) -> None:
-    """The one-pass query gives exactly the overall and failure_mode scopes' patterns; the failure_mode scope's own
-    query runs only when some item spans failure modes (or has judgments without one)."""
+def test_overall_failure_mode_and_vendor_scopes_from_one_pass_equal_their_own_queries(how: str, vendors_max: int,
+                                                                                     monkeypatch) -> None:
+    """The one-pass query gives exactly the overall, failure_mode and vendor scopes' patterns (the vendor scope
+    while the judgments name at most VENDOR_COLUMNS_MAX vendors; judgments without a vendor are left out of it);
+    the failure_mode scope's own query runs only when some item spans failure modes (or has judgments without one),
+    and the vendor scope is left to the caller (None) when there are more vendors."""
     from evalaudit.agreement import patterns as pat
     from evalaudit.agreement.categories import build
     from evalaudit.engine import engine_for_tables
@@ -387,14 +391,47 @@ def test_overall_and_failure_mode_scopes_from_one_pass_equal_their_own_queries(h
     engine = engine_for_tables({"labels": data})
     engine.define_view("judgments", "judgments_all")
     packing = pat.prepare(engine, build(["fail", "pass"]))
-    expected = {scope: pat.load(engine, scope, packing) for scope in ("overall", "failure_mode")}
+    expected = {scope: pat.load(engine, scope, packing) for scope in ("overall", "failure_mode", "vendor")}
+    monkeypatch.setattr(pat, "VENDOR_COLUMNS_MAX", vendors_max)
     issued = _record_sql(monkeypatch)
-    got = dict(zip(("overall", "failure_mode"), pat.load_overall_and_failure_mode(engine, packing), strict=True))
+    one_pass = pat.load_per_item_scopes(engine, packing)
+    got = {"overall": one_pass.overall, "failure_mode": one_pass.failure_mode, "vendor": one_pass.vendor}
     assert (pat.pattern_sql(pat.SCOPES["failure_mode"], packing) in issued) == (how != "one")
-    assert len(issued) == (1 if how == "one" else 2)
+    assert len(issued) == (2 if how == "one" else 3)  # the vendors, the pass (and the failure_mode query)
+    assert pat.per_item_scopes_sql(2 if vendors_max == 8 else 0) in issued
+    if vendors_max == 1:
+        assert got.pop("vendor") is None
+    names = {"overall": ["all"], "failure_mode": ["clear", "murky", "tiny"], "vendor": ["acme", "globex"]}
     for scope, patterns_of in got.items():
-        assert list(patterns_of) == list(expected[scope]) == (["all"] if scope == "overall" else
-                                                               ["clear", "murky", "tiny"])
+        assert list(patterns_of) == list(expected[scope]) == names[scope]
         for name, patterns in expected[scope].items():
             np.testing.assert_array_equal(patterns_of[name].counts, patterns.counts)
             np.testing.assert_array_equal(patterns_of[name].items, patterns.items)
+
+
+@pytest.mark.parametrize("q", [2, 3, 4])
+def test_pair_cells_from_count_columns_equal_the_long_query(q: int) -> None:
+    """For label sets of at most PAIR_COLUMNS_MAX_LABELS categories the labeler pairs' contingency tables come as
+    count columns (agreement_pairs in its column form); the cells, their order and the pairs table equal the row
+    form's (one row per nonzero cell)."""
+    from evalaudit.agreement import api
+    from evalaudit.agreement import patterns as pat
+    from evalaudit.agreement.categories import build
+    from evalaudit.engine import engine_for_tables
+
+    rng = np.random.default_rng(q)
+    n = 3_000
+    data = pa.table({"item_id": [f"i{k}" for k in rng.integers(0, 400, n)],
+                     "labeler_id": [f"L{k}" for k in rng.integers(0, 12, n)],
+                     "label": [str(k) for k in rng.integers(0, q, n)]})
+    engine = engine_for_tables({"labels": data})
+    engine.define_view("judgments", "judgments_all")
+    categories = build([str(k) for k in range(q)], numeric=True)
+    pat.prepare(engine, categories)
+    long = api._long_cells(engine.sql(api.pair_sql(None), min_items=5))
+    cells = api.pair_cells(engine, 5, q)
+    assert long.n_pairs > 10 and long.labeler_a.equals(cells.labeler_a) and long.labeler_b.equals(cells.labeler_b)
+    for field in ("pair", "code_a", "code_b", "n"):
+        np.testing.assert_array_equal(getattr(cells, field), getattr(long, field))
+    for weights in (None, "quadratic"):
+        assert api.pairs_from_cells(cells, categories, weights).equals(api.pairs_from_cells(long, categories, weights))

@@ -18,12 +18,14 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalaudit import sql as named_sql
 from evalaudit.agreement import coefficients as coef
 from evalaudit.agreement import patterns as pat
 from evalaudit.agreement.categories import Categories, build, gwet_kernel, krippendorff_kernel
@@ -347,36 +349,97 @@ def pairwise_cohen(data: Any, min_items: int = 20, weights: str | None = None,
 
 
 def pairs_table(engine: Any, categories: Categories, min_items: int, weights: str | None) -> pa.Table:
-    """Run the agreement_pairs query and turn its cells into one row per labeler pair. Needs the codes view of
+    """Run the pairs query and turn its cells into one row per labeler pair. Needs the codes view of
     ``categories`` on ``engine`` (:func:`patterns.prepare`)."""
-    return pairs_from_rows(pair_rows(engine, min_items), categories, weights)
+    return pairs_from_cells(pair_cells(engine, min_items, categories.q), categories, weights)
 
 
-def pair_rows(engine: Any, min_items: int) -> pa.Table:
-    """The agreement_pairs query's cells (needs the codes view, :func:`patterns.prepare`)."""
-    return engine.query("agreement_pairs", min_items=int(min_items))
+#: label sets of up to this many categories get each pair's contingency table in count columns (q² of them, one
+#: row per pair); larger ones one row per pair and nonzero cell (the two forms of agreement_pairs)
+PAIR_COLUMNS_MAX_LABELS = 4
 
 
-def pairs_from_rows(rows: pa.Table, categories: Categories, weights: str | None) -> pa.Table:
-    """One row per labeler pair (PAIRS_SCHEMA) from the agreement_pairs query's cells."""
-    schema = PAIRS_SCHEMA
+@dataclass(frozen=True)
+class PairCells:
+    """The nonzero cells of every labeler pair's contingency table, ordered by pair, then code_a, then code_b."""
+
+    labeler_a: pa.Array  # (pairs,) the pair's first labeler (labeler_a < labeler_b), pairs in sort order
+    labeler_b: pa.Array
+    pair: np.ndarray  # (cells,) int64: the cell's pair index
+    code_a: np.ndarray  # (cells,) int64 category codes
+    code_b: np.ndarray
+    n: np.ndarray  # (cells,) float: how many shared items fall in the cell
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.labeler_a)
+
+
+def pair_sql(q: int | None) -> str:
+    """The named query agreement_pairs filled for q categories: one count column n_<a>_<b> per cell when q is at
+    most PAIR_COLUMNS_MAX_LABELS, else (or for q None) a row per pair and nonzero cell."""
+    if q is not None and q <= PAIR_COLUMNS_MAX_LABELS:
+        fill = {"cell_keys": "", "cell_group": "", "cell_order": "", "cell_columns": "".join(
+            f",\n        SUM(CASE WHEN x.code = {a} AND y.code = {b} THEN 1 ELSE 0 END) AS n_{a}_{b}"
+            for a in range(q) for b in range(q))}
+    else:
+        fill = {"cell_keys": ",\n        x.code AS code_a,\n        y.code AS code_b", "cell_group": ", x.code, y.code",
+                "cell_order": ", c.code_a, c.code_b", "cell_columns": ""}
+    text = named_sql.load("agreement_pairs")
+    for placeholder, value in fill.items():
+        text = text.replace("{" + placeholder + "}", value)
+    return text
+
+
+def pair_cells(engine: Any, min_items: int, q: int) -> PairCells:
+    """The cells of every labeler pair sharing at least ``min_items`` items (needs the codes view,
+    :func:`patterns.prepare`), from agreement_pairs in its column form (a row per pair) for at most
+    PAIR_COLUMNS_MAX_LABELS categories, else in its row form (a row per nonzero cell). Both give the same cells in
+    the same order."""
+    rows = engine.sql(pair_sql(q), min_items=int(min_items))
+    if q > PAIR_COLUMNS_MAX_LABELS:
+        return _long_cells(rows)
+    counts = np.column_stack([rows.column(f"n_{a}_{b}").to_numpy(zero_copy_only=False).astype(np.int64)
+                              for a in range(q) for b in range(q)]) if rows.num_rows else np.zeros((0, q * q))
+    pair, cell = np.nonzero(counts)  # row-major: by pair, then code_a, then code_b (as the row form orders)
+    return PairCells(_strings(rows.column("labeler_a")), _strings(rows.column("labeler_b")), pair.astype(np.int64),
+                     (cell // q).astype(np.int64), (cell - (cell // q) * q).astype(np.int64),
+                     counts[pair, cell].astype(float))
+
+
+def _strings(column: pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks().cast(pa.string())
+
+
+def _long_cells(rows: pa.Table) -> PairCells:
+    """PairCells from agreement_pairs' rows in the row form (one per nonzero cell, ordered by labeler pair, code_a,
+    code_b)."""
     if rows.num_rows == 0:
-        return schema.empty_table()
-    la = np.asarray(rows.column("labeler_a").to_pylist(), dtype=object)
-    lb = np.asarray(rows.column("labeler_b").to_pylist(), dtype=object)
-    new = np.r_[True, (la[1:] != la[:-1]) | (lb[1:] != lb[:-1])]
-    pair_idx = np.cumsum(new) - 1
-    n_pairs = int(pair_idx[-1]) + 1
-    ia = rows.column("code_a").to_numpy(zero_copy_only=False).astype(np.int64)
-    ib = rows.column("code_b").to_numpy(zero_copy_only=False).astype(np.int64)
-    n = rows.column("n").to_numpy(zero_copy_only=False).astype(float)
-    kappa, agree = kappa_from_cells(pair_idx, ia, ib, n, n_pairs, cohen_kernel(weights, categories.q))
+        empty = np.zeros(0, dtype=np.int64)
+        return PairCells(pa.array([], pa.string()), pa.array([], pa.string()), empty, empty, empty, empty * 1.0)
+    la, lb = _strings(rows.column("labeler_a")), _strings(rows.column("labeler_b"))
+    new = np.r_[True, pc.or_(pc.not_equal(la[1:], la[:-1]), pc.not_equal(lb[1:], lb[:-1]))
+                .to_numpy(zero_copy_only=False)]
     first = np.flatnonzero(new)
+    return PairCells(la.take(first), lb.take(first), np.cumsum(new) - 1,
+                     rows.column("code_a").to_numpy(zero_copy_only=False).astype(np.int64),
+                     rows.column("code_b").to_numpy(zero_copy_only=False).astype(np.int64),
+                     rows.column("n").to_numpy(zero_copy_only=False).astype(float))
+
+
+def pairs_from_cells(cells: PairCells, categories: Categories, weights: str | None) -> pa.Table:
+    """One row per labeler pair (PAIRS_SCHEMA) from their contingency tables' cells."""
+    schema = PAIRS_SCHEMA
+    n_pairs = cells.n_pairs
+    if n_pairs == 0:
+        return schema.empty_table()
+    kappa, agree = kappa_from_cells(cells.pair, cells.code_a, cells.code_b, cells.n, n_pairs,
+                                    cohen_kernel(weights, categories.q))
     return pa.table(
         {
-            "labeler_a": pa.array(la[first].tolist(), type=pa.string()),
-            "labeler_b": pa.array(lb[first].tolist(), type=pa.string()),
-            "n_items": pa.array(np.bincount(pair_idx, weights=n, minlength=n_pairs).astype(np.int64)),
+            "labeler_a": cells.labeler_a,
+            "labeler_b": cells.labeler_b,
+            "n_items": pa.array(np.bincount(cells.pair, weights=cells.n, minlength=n_pairs).astype(np.int64)),
             "kappa": pa.array(kappa),
             "percent_agreement": pa.array(agree),
             "weights": pa.array([weights or "none"] * n_pairs, type=pa.string()),

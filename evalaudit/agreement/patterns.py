@@ -62,8 +62,10 @@ def _column(name: str) -> str:
     return f"l.{quote_ident(name)}"
 
 
-#: the time window of a judgment: DATE_TRUNC of its UTC timestamp, the unit a bound parameter
-WINDOW_EXPR = f"DATE_TRUNC($window, {_column('labeled_at')})"
+#: the time window of a judgment: DATE_TRUNC of its UTC date (every unit, day, week or month, starts on a day: the
+#: date first makes the truncation a calendar computation instead of a time-zone one, about half the cost), the unit
+#: a bound parameter
+WINDOW_EXPR = f"DATE_TRUNC($window, CAST({_column('labeled_at')} AS DATE))"
 #: agreement.parquet's scopes (docs/outputs.md, exactly these), in the order the stage computes them
 SCOPES: dict[str, Slicing] = {
     "overall": Slicing((("slice", "'all'"),)),
@@ -298,30 +300,82 @@ def load_slicing(engine: Engine, slicing: Slicing, packing: Packing,
     return _packed(table, [name for name, _ in slicing.keys], packing, slicing.keys)
 
 
-#: the query that gives the overall and failure_mode scopes in one pass (one-key packing only)
-OVERALL_BY_FAILURE_MODE = "agreement_overall_by_failure_mode"
+#: the query that gives the overall, failure_mode and vendor scopes in one pass (one-key packing only)
+PER_ITEM_SCOPES = "agreement_per_item_scopes"
+#: vendor scopes of up to this many vendors come from that pass (two aggregate columns per vendor on every judgment);
+#: more vendors get the vendor scope's own query
+VENDOR_COLUMNS_MAX = 8
 
 
-def load_overall_and_failure_mode(engine: Engine, packing: Packing, window: str = "week"
-                                  ) -> tuple[dict[str, Patterns], dict[str, Patterns]]:
-    """The `overall` and `failure_mode` scopes' patterns, from one query (:data:`OVERALL_BY_FAILURE_MODE`) instead
-    of two scans of the judgments when every item's judgments name one failure mode: such an item has the same
-    count vector in both scopes. When some item's judgments name several failure modes (or not all name one), or
-    the labels need more than one packed key, the failure_mode scope comes from its own query. Same patterns, in
-    the same order, as :func:`load` gives for each scope."""
+def per_item_scopes_sql(n_vendors: int) -> str:
+    """The named query agreement_per_item_scopes filled for ``n_vendors`` vendor parts (bound as $vendor_1 ...)."""
+    parts = range(1, n_vendors + 1)
+
+    def _pick(prefix: str, whole: str) -> str:
+        """Part i's column prefix_i, part 0's the whole item's."""
+        if not n_vendors:
+            return f"i.{whole}"
+        return "CASE p.part " + "".join(f"WHEN {i} THEN i.{prefix}_{i} " for i in parts) + f"ELSE i.{whole} END"
+
+    fill = {
+        "vendor_columns": "".join(
+            f",\n        COUNT(CASE WHEN l.vendor = $vendor_{i} THEN 1 END) AS m_{i}"
+            f",\n        CAST(SUM(CASE WHEN l.vendor = $vendor_{i} THEN c.w1 ELSE 0 END) AS BIGINT) AS k_{i}"
+            for i in parts),
+        "parts": "\n    UNION ALL\n    ".join(f"SELECT {i} AS part" for i in range(n_vendors + 1)),
+        "part_m": _pick("m", "m"),
+        "part_k": _pick("k", "k1"),
+    }
+    text = named_sql.load(PER_ITEM_SCOPES)
+    for placeholder, value in fill.items():
+        text = text.replace("{" + placeholder + "}", value)
+    return text
+
+
+@dataclass
+class PerItemScopes:
+    """The scopes read off one pass over the judgments grouped by item (:func:`load_per_item_scopes`)."""
+
+    overall: dict[str, Patterns]
+    failure_mode: dict[str, Patterns]
+    #: None when the vendor scope was not part of the pass (too many vendors, or wide label sets)
+    vendor: dict[str, Patterns] | None
+
+
+def load_per_item_scopes(engine: Engine, packing: Packing, window: str = "week") -> PerItemScopes:
+    """The `overall`, `failure_mode` and `vendor` scopes' patterns from one query (:data:`PER_ITEM_SCOPES`) instead
+    of three scans of the judgments. An item whose judgments all name one failure mode has the same count vector in
+    both the overall and the failure_mode scope; when some item's judgments name several failure modes (or not all
+    name one) the failure_mode scope comes from its own query. The vendor scope is in the pass when the judgments
+    name at most VENDOR_COLUMNS_MAX vendors (a count and a key column per vendor, per item). When the labels need
+    more than one packed key every scope has its own query (vendor: None, for the caller to queue). Same patterns,
+    in the same order, as :func:`load` gives for each scope."""
     if packing.keys != 1:
-        return load(engine, "overall", packing, window), load(engine, "failure_mode", packing, window)
-    table = engine.query(OVERALL_BY_FAILURE_MODE)
+        return PerItemScopes(load(engine, "overall", packing, window), load(engine, "failure_mode", packing, window),
+                             None)
+    listed = [str(v) for v in engine.query("agreement_vendors").column("vendor").to_pylist()]
+    vendors = listed if len(listed) <= VENDOR_COLUMNS_MAX else []
+    table = engine.sql(per_item_scopes_sql(len(vendors)), **{f"vendor_{i}": v for i, v in enumerate(vendors, 1)})
+    part = table.column("part").to_numpy(zero_copy_only=False)
+    by_vendor: dict[str, Patterns] | None = None if len(listed) > VENDOR_COLUMNS_MAX else {}
+    rows = table.filter(pa.array(part > 0))
+    if by_vendor is not None and rows.num_rows:
+        names = pa.array(vendors, pa.string()).take(pa.array(part[part > 0] - 1))
+        by_vendor = {key[0]: p for key, p in _packed(
+            pa.table({"slice": names, "m": rows.column("m"), "k1": rows.column("k1"),
+                      "n_items": rows.column("n_items")}), ["slice"], packing, (("slice", "vendor"),)).items()}
+    table = table.filter(pa.array(part == 0)).drop_columns(["part"])
     if table.num_rows == 0:
-        return {}, {}
+        return PerItemScopes({}, {}, by_vendor)
     whole = table.group_by(["m", "k1"], use_threads=False).aggregate([("n_items", "sum")])
     whole = pa.table({"slice": pa.array(["all"] * whole.num_rows, pa.string()), "m": whole.column("m"),
                       "k1": whole.column("k1"), "n_items": whole.column("n_items_sum")})
     overall = {key[0]: p for key, p in _packed(whole, ["slice"], packing, (("slice", "all"),)).items()}
     if not pc.all(pc.is_valid(table.column("failure_mode"))).as_py():
-        return overall, load(engine, "failure_mode", packing, window)
+        return PerItemScopes(overall, load(engine, "failure_mode", packing, window), by_vendor)
     by_fm = table.rename_columns(["slice", "m", "k1", "n_items"])
-    return overall, {key[0]: p for key, p in _packed(by_fm, ["slice"], packing, (("slice", "fm"),)).items()}
+    return PerItemScopes(overall, {key[0]: p for key, p in _packed(by_fm, ["slice"], packing,
+                                                                   (("slice", "fm"),)).items()}, by_vendor)
 
 
 def _packed(table: pa.Table, names: list[str], packing: Packing,

@@ -295,16 +295,18 @@ def stage(ctx: Context) -> StageResult:
     # come in the same order, with the same values, as when everything ran in turn.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalaudit-agreement") as sql:
         try:
-            base = sql.submit(pat.load_overall_and_failure_mode, ctx.engine, packing, window)
-            queued = {scope: sql.submit(pat.load, ctx.engine, scope, packing, window) for scope in ("batch", "vendor")}
+            base = sql.submit(pat.load_per_item_scopes, ctx.engine, packing, window)
+            queued = {"batch": sql.submit(pat.load, ctx.engine, "batch", packing, window)}
             by_cell = sql.submit(pat.load_slicing, ctx.engine, pat.FAILURE_MODE_WINDOW, packing, window)
-            pair_rows = sql.submit(api.pair_rows, ctx.engine, cfg.agreement.min_pair_items)
-            overall, by_failure_mode = base.result()
+            pair_cells = sql.submit(api.pair_cells, ctx.engine, cfg.agreement.min_pair_items, categories.q)
+            one_pass = base.result()
+            if one_pass.vendor is None:  # too many vendors for the one pass
+                queued["vendor"] = sql.submit(pat.load, ctx.engine, "vendor", packing, window)
             # the window scope's patterns are summed from the failure mode × window cells when every item has one
             # failure mode (the window query costs as much as the cells' query); else queried
-            derived = pat.one_failure_mode_per_item(overall, by_failure_mode)
-            if not derived:
+            if not pat.one_failure_mode_per_item(one_pass.overall, one_pass.failure_mode):
                 queued["window"] = sql.submit(pat.load, ctx.engine, "window", packing, window)
+            loaded = {"overall": one_pass.overall, "failure_mode": one_pass.failure_mode, "vendor": one_pass.vendor}
             for done, scope in enumerate(pat.SCOPES):
                 ctx.progress("agreement", done, steps)
                 if scope in queued:
@@ -312,7 +314,8 @@ def stage(ctx: Context) -> StageResult:
                 elif scope == "window":
                     patterns = pat.windows_from_cells(by_cell.result())
                 else:
-                    patterns = overall if scope == "overall" else by_failure_mode
+                    patterns = loaded[scope]
+                    assert patterns is not None  # queued above when the one pass left it out
                 for name, p in sorted(patterns.items()):
                     rows.extend(slice_rows(scope, name, p, metrics, categories, cfg))
             cells = by_cell.result()
@@ -320,7 +323,7 @@ def stage(ctx: Context) -> StageResult:
             alpha = next(m for m in metrics if m.kind == "alpha")
             by_cell_table = failure_mode_window_table(cells, alpha, categories, cfg)
             cohen_w = COHEN_FOR_LEVEL[level]
-            pairs = api.pairs_from_rows(pair_rows.result(), categories, cohen_w)
+            pairs = api.pairs_from_cells(pair_cells.result(), categories, cohen_w)
         except BaseException:  # an error or an interrupt: the queries not yet started are not run
             sql.shutdown(wait=True, cancel_futures=True)
             raise

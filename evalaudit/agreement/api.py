@@ -380,7 +380,7 @@ def pair_sql(q: int | None) -> str:
     most PAIR_COLUMNS_MAX_LABELS, else (or for q None) a row per pair and nonzero cell."""
     if q is not None and q <= PAIR_COLUMNS_MAX_LABELS:
         fill = {"cell_keys": "", "cell_group": "", "cell_order": "", "cell_columns": "".join(
-            f",\n        SUM(CASE WHEN x.code = {a} AND y.code = {b} THEN 1 ELSE 0 END) AS n_{a}_{b}"
+            f",\n        COUNT(CASE WHEN x.code = {a} AND y.code = {b} THEN 1 END) AS n_{a}_{b}"
             for a in range(q) for b in range(q))}
     else:
         fill = {"cell_keys": ",\n        x.code AS code_a,\n        y.code AS code_b", "cell_group": ", x.code, y.code",

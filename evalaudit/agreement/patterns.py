@@ -64,8 +64,9 @@ def _column(name: str) -> str:
 
 #: the time window of a judgment: DATE_TRUNC of its UTC date (every unit, day, week or month, starts on a day: the
 #: date first makes the truncation a calendar computation instead of a time-zone one, about half the cost), the unit
-#: a bound parameter
-WINDOW_EXPR = f"DATE_TRUNC($window, CAST({_column('labeled_at')} AS DATE))"
+#: a bound parameter; a DATE in both engines (DATE_TRUNC of a date is a TIMESTAMP, with the session's zone in Spark
+#: and without one in DuckDB)
+WINDOW_EXPR = f"CAST(DATE_TRUNC($window, CAST({_column('labeled_at')} AS DATE)) AS DATE)"
 #: agreement.parquet's scopes (docs/outputs.md, exactly these), in the order the stage computes them
 SCOPES: dict[str, Slicing] = {
     "overall": Slicing((("slice", "'all'"),)),
@@ -466,11 +467,13 @@ def windows_from_cells(cells: dict[tuple[str, ...], Patterns]) -> dict[str, Patt
 
 
 def _slice_names(column: pa.ChunkedArray) -> np.ndarray:
-    """A slice column's values as names (object array of str): timestamps (window starts) by their UTC date in
-    ISO form, as :func:`_slice_name` gives, converted column-wise."""
+    """A slice column's values as names (object array of str): dates and timestamps (window starts) by their UTC
+    date in ISO form, as :func:`_slice_name` gives, converted column-wise."""
     if pa.types.is_timestamp(column.type) and column.type.tz in (None, "UTC") and column.null_count == 0:
         day = pc.cast(column.cast(pa.timestamp(column.type.unit, tz="UTC")), pa.date32())
         return np.array(pc.cast(day, pa.string()).to_pylist(), dtype=object)
+    if pa.types.is_date32(column.type) and column.null_count == 0:
+        return np.array(pc.cast(column, pa.string()).to_pylist(), dtype=object)
     return np.array([_slice_name(v) for v in column.to_pylist()], dtype=object)
 
 

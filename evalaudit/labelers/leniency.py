@@ -6,12 +6,14 @@ statistics live in the evidence modules and :mod:`evalaudit.labelers.combine`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
-from evalaudit.labelers import assignment, combine, honeypot, overlap, severity, shift
+from evalaudit.labelers import assignment, combine, honest_spread, honeypot, overlap, severity, shift
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
 from evalaudit.multiplicity import bh
 from evalaudit.stage import skip
@@ -76,6 +78,7 @@ def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, st
     sigma0 = np.ones(len(p_raw))
     kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
     p_mid = num(leniency, "p_value_mid").copy()
+    p_mid_raw = p_mid.copy()
     for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
         m = kinds == kind
         if m.any():
@@ -93,14 +96,56 @@ def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, st
         shadowed = np.array([k == "overlap" and (w, lb) in with_ds for w, lb, k in zip(workers, labels, kinds,
                                                                                      strict=True)], dtype=bool)
         include = ((kinds != "assignment") | trusted[workers]) & ~shadowed
-        combined = combine.combine(leniency, sigma0, workers, include, shared(J, strata), conf)
-        p_comb = num(combined, "p_value")
-        combined = _against_empirical_null(combined)
+        if _NULL == "components":
+            raw = leniency.set_column(leniency.schema.get_field_index("p_value_mid"), "p_value_mid",
+                                      pa.array(p_mid_raw))
+            combined = combine.combine(raw, np.ones(len(p_raw)), workers, include, shared(J, strata), conf)
+            p_comb = num(combined, "p_value")
+            combined = _against_honest_spread(combined, conf)
+        else:
+            combined = combine.combine(leniency, sigma0, workers, include, shared(J, strata), conf)
+            p_comb = num(combined, "p_value")
+            combined = _against_empirical_null(combined)
         combined = combined.set_column(combined.schema.get_field_index("q_value"), "q_value",
                                        pa.array(bh(num(combined, "p_value")), pa.float64()))
         p_raw = np.concatenate([p_raw, p_comb])
         leniency = pa.concat_tables([leniency, combined])
     return leniency.append_column("p_value_theoretical", pa.array(p_raw))
+
+
+_NULL = os.environ.get("EVALAUDIT_COMBINED_NULL", "components")
+
+
+def _against_honest_spread(combined: pa.Table, conf: float) -> pa.Table:
+    """Combined rows against the honest spread of labelers (:mod:`evalaudit.labelers.honest_spread`): p-value,
+    effect (the excess over the labeler's own honest level) and interval from the variance-components model."""
+    if combined.num_rows == 0:
+        return combined
+    effect = num(combined, "effect")
+    zc = stats.norm.isf((1 - conf) / 2)
+    se = (num(combined, "ci_high") - num(combined, "ci_low")) / (2 * zc)
+    group = [f"{a}\x1f{b}" for a, b in zip(combined["labeler_id"].to_pylist(), combined["label"].to_pylist(),
+                                           strict=True)]
+    column = [f"{a}\x1f{b}" for a, b in zip(combined["failure_mode"].to_pylist(), combined["label"].to_pylist(),
+                                            strict=True)]
+    # the row's own test on the effect scale: its signed z (from the exact or Stouffer p-value) times its standard
+    # error — equal to the effect for a normal-theory row, and keeps a small exact test (a few honeypots) exact
+    with np.errstate(invalid="ignore"):
+        z0 = np.sign(effect) * stats.norm.isf(np.clip(num(combined, "p_value"), 1e-300, 1.0) / 2)
+    r = honest_spread.test(z0 * se, se, np.asarray(group, dtype=object), np.asarray(column, dtype=object))
+    tu, tv = np.sqrt(r["tau_u2"]), np.sqrt(r["tau_v2"])
+    own_txt = ("effect and test beyond the labeler's own honest level on its other failure modes",
+               "against the peers (no own reference)")
+    method = [f"{m}; against the honest spread of labelers (variance components, tau between labelers = "
+              f"{tu:.4f}, within a labeler = {tv:.4f}): {own_txt[0] if own else own_txt[1]}"
+              for m, own in zip(combined["method"].to_pylist(), r["own_reference"], strict=True)]
+    s = r["se"]
+    e = effect - (z0 * se - r["effect"])  # the effect beyond the labeler's own honest level m
+    for name, col in (("p_value", pa.array(r["p"])), ("p_value_mid", pa.array(r["p"])), ("effect", pa.array(e)),
+                      ("ci_low", pa.array(e - zc * s)), ("ci_high", pa.array(e + zc * s)),
+                      ("method", pa.array(method, pa.string()))):
+        combined = combined.set_column(combined.schema.get_field_index(name), name, col)
+    return combined
 
 
 def _against_empirical_null(combined: pa.Table) -> pa.Table:

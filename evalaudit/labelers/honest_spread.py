@@ -56,6 +56,16 @@ _HUBER_BETA = float((2 * stats.norm.cdf(_HUBER_C) - 1) - 2 * _HUBER_C * stats.no
                     + 2 * _HUBER_C**2 * stats.norm.sf(_HUBER_C))
 
 
+#: fewer rows (or within-labeler pairs of rows) than this and the spread is not estimated (as the empirical null's)
+MIN_TESTS = 50
+
+
+def pairs(group) -> int:
+    """How many pairs of rows share a group (a labeler seen on two failure modes gives one)."""
+    _, k = np.unique(np.asarray(group), return_counts=True)
+    return int(np.sum(k * (k - 1) // 2))
+
+
 def _robust_tau2(x: np.ndarray, base_var: np.ndarray, scale: float = 1.0) -> float:
     """The smallest tau^2 >= 0 at which ``z = x / sqrt(base_var + scale tau^2)`` has the winsorised second moment
     of a standard normal, ``mean(min(z^2, c^2)) = E min(Z^2, c^2)`` with c = 2.5 (Huber's proposal 2, Huber 1964,
@@ -76,7 +86,7 @@ def _robust_tau2(x: np.ndarray, base_var: np.ndarray, scale: float = 1.0) -> flo
 
 
 def components(x: np.ndarray, se: np.ndarray, group: np.ndarray, column: np.ndarray | None = None,
-               min_tests: int = 50) -> tuple[float, float]:
+               min_tests: int = MIN_TESTS) -> tuple[float, float]:
     """(tau_u^2, tau_v^2): the honest spread between labelers and between one labeler's failure modes (see the
     module docstring). ``group``: per row, the labeler (× label view) code; ``column``: per row, the failure mode
     (× label view) code — each failure mode's median effect is taken out before the spread is measured (a two-way
@@ -133,7 +143,7 @@ def conditional_z(x: np.ndarray, se: np.ndarray, group: np.ndarray, reference: n
 
 
 def test(x, se, group, column=None, tau: tuple[float, float] | None = None, q_ref: float = 0.05,
-         min_tests: int = 50) -> dict[str, np.ndarray | float]:
+         min_tests: int = MIN_TESTS) -> dict[str, np.ndarray | float]:
     """Two-sided p-values of every row against the honest spread with the labeler's own reference (module
     docstring), and the excess ``x - m`` with its standard error ``sqrt(V)``. ``group``: labeler (× label view)
     code per row. Returns ``p``, ``effect``, ``se``, ``tau_u2``, ``tau_v2``, ``own_reference`` (per row: was the

@@ -217,6 +217,32 @@ def test_medium_interval_rule_on_an_ordered_scale_is_a_share_of_its_width():
     assert grade("combined", 0.03, 4.0, 0, lc, 100.0, (0.5, 6.0)) == "low"
 
 
+@pytest.mark.parametrize(("spread", "widened"), [(1.5, True), (0.8, False)])
+def test_combined_rows_against_their_own_empirical_null(spread, widened):
+    """Where no labeler is seen on two failure modes (no within-labeler spread to model), combined z-scores
+    spreading wider than N(0, 1) are judged against their own spread (Efron's empirical null), intervals widened
+    alike — an interval excludes 0 exactly when the adjusted p-value is below 0.05; a spread below 1 leaves the
+    rows as they are."""
+    from evalaudit.labelers.leniency import _against_empirical_null
+    rng = np.random.default_rng(7)
+    z = rng.normal(0, spread, 400)
+    se = 0.02
+    p = 2 * stats.norm.sf(np.abs(z))
+    t = evidence_table(["A"] * 400, [f"fm{i}" for i in range(400)], "combined", z * se, z * se - 1.959963984540054
+                       * se, z * se + 1.959963984540054 * se, p, [100] * 400, [0.5] * 400, [0.5] * 400, "m")
+    out = _against_empirical_null(t)
+    p_adj = out["p_value"].to_numpy()
+    if not widened:
+        assert np.array_equal(p_adj, p) and out["ci_low"].equals(t["ci_low"]) and out["method"].equals(t["method"])
+        return
+    sigma0 = abs(z[0]) / stats.norm.isf(p_adj[0] / 2)
+    assert sigma0 == pytest.approx(spread, rel=0.15)
+    assert np.all(p_adj >= p - 1e-15)
+    lo, hi = out["ci_low"].to_numpy(), out["ci_high"].to_numpy()
+    assert np.array_equal((lo > 0) | (hi < 0), p_adj < 0.05)
+    assert "empirical null" in out["method"][0].as_py()
+
+
 @pytest.mark.parametrize("tau", [0.0, 0.03])
 def test_combined_rows_against_the_honest_spread(tau):
     """Combined rows are judged against the honest spread of labelers (labelers/honest_spread.py): with no spread

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
 from evalaudit.labelers import simulate, stage
 from evalaudit.labelers.honeypot import fisher_greater
+from evalaudit.labelers.severity import empirical_null
 from evalaudit.multiplicity import bh
 from evalaudit.stage import Context
 
@@ -177,13 +179,42 @@ def bh_power(p: np.ndarray, n_tests: int, rng: np.random.Generator, q: float = 0
     return float(np.mean(p <= np.where(cutoff >= 0, allp[np.arange(len(p)), np.maximum(cutoff, 0)], -1.0)))
 
 
-def _evalaudit(engine, assignment: str) -> set[tuple[str, str | None]]:
+def _evalaudit(engine, assignment: str, target: tuple[str, str] = ("L000", "fm0")
+               ) -> tuple[set[tuple[str, str | None]], dict]:
+    """The labeler × failure modes flagged medium/high, and why ``target`` was or was not (:func:`why`)."""
     cfg = Config()
     cfg.labelers = replace(cfg.labelers, assignment=assignment)
     r = stage(Context(engine=engine, cfg=cfg))
-    return {(f.labeler_id, f.failure_mode) for f in r.findings if f.severity in ("medium", "high")
-            and f.kind in ("labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam")
-            and (f.kind != "labeler_severity" or f.labeler_id != "L000")}
+    found = {(f.labeler_id, f.failure_mode) for f in r.findings if f.severity in ("medium", "high")
+             and f.kind in ("labeler_leniency", "labeler_severity", "labeler_drift", "labeler_spam")
+             and (f.kind != "labeler_severity" or f.labeler_id != "L000")}
+    return found, why(r.tables["leniency"], target, cfg)
+
+
+def why(leniency, target: tuple[str, str], cfg) -> dict:
+    """The target's rows, for the diagnosis of a miss: per kind its effect, z (effect over the interval's standard
+    error) and theoretical p; the combined row's parts, q, interval, sigma0 and which gate of the medium rule it
+    failed (``q``: q >= q_medium_combined; ``band``: the interval reaches into ±effect_negligible)."""
+    rows = [r for r in leniency.to_pylist() if (r["labeler_id"], r["failure_mode"]) == target]
+    kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
+    p_theo, eff = (leniency[c].to_numpy(zero_copy_only=False).astype(float) for c in ("p_value_theoretical", "effect"))
+    out: dict = {"sigma0": {k: round(empirical_null(p_theo[kinds == k], eff[kinds == k])[1], 3)
+                            for k in sorted(set(kinds)) if k != "combined"}}
+    for r in rows:
+        se = (r["ci_high"] - r["ci_low"]) / (2 * 1.959963984540054)
+        out[r["evidence"]] = {"effect": round(r["effect"], 4), "z": round(r["effect"] / se, 2) if se > 0 else None,
+                              "p": r["p_value_theoretical"], "q": r["q_value"]}
+        if r["evidence"] == "combined":
+            m = re.search(r"sigma0 = ([0-9.]+)", r["method"] or "")
+            lc = cfg.leniency
+            near = min(abs(r["ci_low"]), abs(r["ci_high"])) if r["ci_low"] * r["ci_high"] > 0 else 0.0
+            t = re.search(r"tau between labelers = ([0-9.]+), within a labeler = ([0-9.]+)", r["method"] or "")
+            out["combined"].update(parts=r["parts"], sigma0=float(m.group(1)) if m else 1.0,
+                                   tau=[float(t.group(1)), float(t.group(2))] if t else None,
+                                   ci=[round(r["ci_low"], 4), round(r["ci_high"], 4)],
+                                   gate="q" if not r["q_value"] < lc.q_medium_combined else (
+                                       "band" if near <= lc.effect_negligible else "pass"))
+    return out
 
 
 def run_one(effect: float, share: float, overlap: float, seed: int, n_items: int, evalaudit: bool = True) -> dict:
@@ -198,8 +229,9 @@ def run_one(effect: float, share: float, overlap: float, seed: int, n_items: int
     out: dict = {"detect": {}, "fp": {}, "n_honest": len(honest)}
     engine = engine_for_tables({k: v for k, v in tables.items() if k in ("labels", "items")})  # both settings
     for method in ("unknown", "random") if evalaudit else ():
-        found = _evalaudit(engine, method)
+        found, out.setdefault("why", {})[method] = _evalaudit(engine, method, target)
         out["detect"][method] = target in found
+        out.setdefault("fp_keys", {})[method] = sorted(f"{a}/{b}" for a, b in found if (a, b) != target)
         out["fp"][method] = sum(1 for k in honest if k in found or (k[0], None) in found)
     for method, hp_only, labels_only in (("oracle", False, False), ("honeypot_oracle", True, False),
                                          ("label_oracle", False, True)):

@@ -219,9 +219,10 @@ def test_medium_interval_rule_on_an_ordered_scale_is_a_share_of_its_width():
 
 @pytest.mark.parametrize(("spread", "widened"), [(1.5, True), (0.8, False)])
 def test_combined_rows_against_their_own_empirical_null(spread, widened):
-    """Honest differences sharpen in the combination: combined z-scores spreading wider than N(0, 1) are judged
-    against their own spread (Efron's empirical null), intervals widened alike — an interval excludes 0 exactly
-    when the adjusted p-value is below 0.05; a spread below 1 leaves the rows as they are."""
+    """Where no labeler is seen on two failure modes (no within-labeler spread to model), combined z-scores
+    spreading wider than N(0, 1) are judged against their own spread (Efron's empirical null), intervals widened
+    alike — an interval excludes 0 exactly when the adjusted p-value is below 0.05; a spread below 1 leaves the
+    rows as they are."""
     from evalaudit.labelers.leniency import _against_empirical_null
     rng = np.random.default_rng(7)
     z = rng.normal(0, spread, 400)
@@ -240,6 +241,33 @@ def test_combined_rows_against_their_own_empirical_null(spread, widened):
     lo, hi = out["ci_low"].to_numpy(), out["ci_high"].to_numpy()
     assert np.array_equal((lo > 0) | (hi < 0), p_adj < 0.05)
     assert "empirical null" in out["method"][0].as_py()
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.03])
+def test_combined_rows_against_the_honest_spread(tau):
+    """Combined rows are judged against the honest spread of labelers (labelers/honest_spread.py): with no spread
+    beyond the standard errors the rows keep their p-values and Wald intervals; with a labeler-level spread the
+    spread is found, the method says so, and an interval excludes 0 exactly when the p-value is below 0.05."""
+    from evalaudit.labelers.leniency import _against_honest_spread
+    rng = np.random.default_rng(7)
+    n_lab, k, se = 100, 4, 0.02
+    x = np.repeat(rng.normal(0, tau, n_lab), k) + rng.normal(0, se, n_lab * k)
+    p = 2 * stats.norm.sf(np.abs(x / se))
+    t = evidence_table(np.repeat([f"L{i}" for i in range(n_lab)], k).tolist(), [f"fm{j}" for j in range(k)] * n_lab,
+                       "combined", x, x - 1.959963984540054 * se, x + 1.959963984540054 * se, p, [100] * len(x),
+                       [0.5] * len(x), [0.5] * len(x), "m")
+    out = _against_honest_spread(t, 0.95)
+    p_new, lo, hi = (out[c].to_numpy() for c in ("p_value", "ci_low", "ci_high"))
+    assert "honest spread" in out["method"][0].as_py()
+    assert np.array_equal((lo > 0) | (hi < 0), p_new < 0.05)
+    if tau == 0.0:
+        tau_u = float(out["method"][0].as_py().split("tau between labelers = ")[1].split(",")[0])
+        assert tau_u < 0.008
+        assert np.mean(p_new < 0.01) < 0.03
+    else:
+        assert "own honest level" in out["method"][0].as_py()
+        # against the theoretical null about 15% of honest rows would be flagged at 0.01; against the spread, ~1%
+        assert np.mean(p < 0.01) > 0.08 and np.mean(p_new < 0.01) < 0.03
 
 
 _RANKS = {None: -1, "low": 0, "medium": 1, "high": 2}

@@ -8,11 +8,12 @@ Method (the weighted Z-method of Lipták 1958 / Stouffer, with the correction fo
 "Combining and comparing significance levels from nonindependent hypothesis tests", Psychological Bulletin 97(2),
 316–321; see also Whitlock 2005, J. Evol. Biol. 18, 1368–1373, for the weights):
 
-- each part i gives a signed z-score ``z_i = sign(effect_i) * Phi^-1(1 - p_i / 2)`` from its (empirical-null
-  adjusted) two-sided p-value — the mid-p value (Lancaster 1961) for the discrete exact tests (overlap,
-  honeypot), whose exact p-values are conservative (null z-scores spread 0.7–0.8 on simulated honest labelers)
-  and would make the combination conservative again — and a standard error ``se_i`` from its interval (widened
-  by the same empirical-null factor);
+- each part i gives a signed z-score ``z_i = sign(effect_i) * Phi^-1(1 - p_i / 2)`` from its two-sided p-value
+  — the mid-p value (Lancaster 1961) for the discrete exact tests (overlap, honeypot), whose exact p-values are
+  conservative (null z-scores spread 0.7–0.8 on simulated honest labelers) and would make the combination
+  conservative again — and a standard error ``se_i`` from its interval. The caller decides whether the parts are
+  already adjusted for honest differences (``sigma0``, an empirical-null factor) or the combination is judged
+  against them afterwards (:mod:`evalaudit.labelers.honest_spread`);
 - weights ``w_i = 1 / se_i``, so ``Z = sum w_i z_i / sqrt(sum_ij w_i w_j r_ij)`` — with ``z_i = effect_i / se_i``
   this is exactly the inverse-variance (GLS) weighted mean of the effects over its standard error;
 - ``r_ij``, the correlation between two kinds' statistics, is bounded by the share of the labeler's judgments both

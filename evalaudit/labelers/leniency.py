@@ -10,8 +10,9 @@ from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
-from evalaudit.labelers import assignment, combine, honeypot, overlap, severity, shift
+from evalaudit.labelers import assignment, combine, honest_spread, honeypot, overlap, severity, shift
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
 from evalaudit.multiplicity import bh
 from evalaudit.stage import skip
@@ -66,22 +67,28 @@ def evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_nam
 def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, strata: str,
           conf: float) -> pa.Table:
     """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
-    kind (honest heterogeneity), BH over the kinds' rows; then one ``combined`` row per labeler × failure mode
-    (× label) from the kinds (:mod:`evalaudit.labelers.combine`; assignment rows only for workers in ``trusted``,
-    i.e. declared random and balanced), against the combined tests' own empirical null, BH over the combined
-    rows — the tests findings are graded on."""
+    kind (honest heterogeneity), BH over the kinds' rows — the kinds' rows explain; then one ``combined`` row per
+    labeler × failure mode (× label) from the kinds' own (unadjusted mid-p) tests (:mod:`evalaudit.labelers.combine`;
+    assignment rows only for workers in ``trusted``, i.e. declared random and balanced), against the honest
+    spread of labelers (:func:`_against_honest_spread`), BH over the combined rows — the tests findings are
+    graded on. Honest heterogeneity enters the combined test once, as variance components, not as a factor per
+    kind and another on the combination."""
     leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
     p_raw = num(leniency, "p_value")
     p_adj = p_raw.copy()
     sigma0 = np.ones(len(p_raw))
     kinds = np.asarray(leniency["evidence"].to_pylist(), dtype=object)
-    p_mid = num(leniency, "p_value_mid").copy()
+    p_mid_raw = num(leniency, "p_value_mid")
+    p_mid = p_mid_raw.copy()
     for kind in ("overlap", "honeypot", "assignment", "dawid_skene"):
         m = kinds == kind
         if m.any():
             p_adj[m], sigma0[m] = severity.empirical_null(p_raw[m], num(leniency, "effect")[m])
             p_mid[m], _ = severity.empirical_null(p_mid[m], num(leniency, "effect")[m])
     leniency = leniency.set_column(leniency.schema.get_field_index("p_value"), "p_value", pa.array(p_adj))
+    # what the combination reads: the parts' own mid-p values (a single part passes on its p_value, against its
+    # kind's empirical null, as before the combination existed)
+    raw = leniency.set_column(leniency.schema.get_field_index("p_value_mid"), "p_value_mid", pa.array(p_mid_raw))
     leniency = leniency.set_column(leniency.schema.get_field_index("p_value_mid"), "p_value_mid", pa.array(p_mid))
     leniency = leniency.set_column(leniency.schema.get_field_index("q_value"), "q_value", pa.array(bh(p_adj)))
     if leniency.num_rows:
@@ -93,14 +100,57 @@ def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, st
         shadowed = np.array([k == "overlap" and (w, lb) in with_ds for w, lb, k in zip(workers, labels, kinds,
                                                                                      strict=True)], dtype=bool)
         include = ((kinds != "assignment") | trusted[workers]) & ~shadowed
-        combined = combine.combine(leniency, sigma0, workers, include, shared(J, strata), conf)
-        p_comb = num(combined, "p_value")
-        combined = _against_empirical_null(combined)
+        sh = shared(J, strata)
+        combined = combine.combine(raw, np.ones(len(p_raw)), workers, include, sh, conf)
+        if honest_spread.pairs(_groups(combined)) >= honest_spread.MIN_TESTS:
+            p_comb = num(combined, "p_value")
+            combined = _against_honest_spread(combined, conf)
+        else:  # no labeler seen on two failure modes: no within-labeler spread to measure (see the docstring)
+            combined = combine.combine(leniency, sigma0, workers, include, sh, conf)
+            p_comb = num(combined, "p_value")
+            combined = _against_empirical_null(combined)
         combined = combined.set_column(combined.schema.get_field_index("q_value"), "q_value",
                                        pa.array(bh(num(combined, "p_value")), pa.float64()))
         p_raw = np.concatenate([p_raw, p_comb])
         leniency = pa.concat_tables([leniency, combined])
     return leniency.append_column("p_value_theoretical", pa.array(p_raw))
+
+
+def _against_honest_spread(combined: pa.Table, conf: float) -> pa.Table:
+    """Combined rows against the honest spread of labelers (:mod:`evalaudit.labelers.honest_spread`): p-value,
+    effect (the excess over the labeler's own honest level) and interval from the variance-components model."""
+    if combined.num_rows == 0:
+        return combined
+    effect = num(combined, "effect")
+    zc = stats.norm.isf((1 - conf) / 2)
+    se = (num(combined, "ci_high") - num(combined, "ci_low")) / (2 * zc)
+    group = _groups(combined)
+    column = [f"{a}\x1f{b}" for a, b in zip(combined["failure_mode"].to_pylist(), combined["label"].to_pylist(),
+                                            strict=True)]
+    # the row's own test on the effect scale: its signed z (from the exact or Stouffer p-value) times its standard
+    # error — equal to the effect for a normal-theory row, and keeps a small exact test (a few honeypots) exact
+    with np.errstate(invalid="ignore"):
+        z0 = np.sign(effect) * stats.norm.isf(np.clip(num(combined, "p_value"), 1e-300, 1.0) / 2)
+    r = honest_spread.test(z0 * se, se, group, np.asarray(column, dtype=object))
+    tu, tv = np.sqrt(r["tau_u2"]), np.sqrt(r["tau_v2"])
+    own_txt = ("effect and test beyond the labeler's own honest level on its other failure modes",
+               "against the peers (no own reference)")
+    method = [f"{m}; against the honest spread of labelers (variance components, tau between labelers = "
+              f"{tu:.4f}, within a labeler = {tv:.4f}): {own_txt[0] if own else own_txt[1]}"
+              for m, own in zip(combined["method"].to_pylist(), r["own_reference"], strict=True)]
+    s = r["se"]
+    e = effect - (z0 * se - r["effect"])  # the effect beyond the labeler's own honest level m
+    for name, col in (("p_value", pa.array(r["p"])), ("p_value_mid", pa.array(r["p"])), ("effect", pa.array(e)),
+                      ("ci_low", pa.array(e - zc * s)), ("ci_high", pa.array(e + zc * s)),
+                      ("method", pa.array(method, pa.string()))):
+        combined = combined.set_column(combined.schema.get_field_index(name), name, col)
+    return combined
+
+
+def _groups(combined: pa.Table) -> np.ndarray:
+    """Per combined row, its labeler × label view (the unit whose failure modes share an honest level)."""
+    return np.asarray([f"{a}\x1f{b}" for a, b in zip(combined["labeler_id"].to_pylist(),
+                                                     combined["label"].to_pylist(), strict=True)], dtype=object)
 
 
 def _against_empirical_null(combined: pa.Table) -> pa.Table:

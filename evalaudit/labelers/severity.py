@@ -9,7 +9,8 @@ Severity (thresholds passed in as :class:`Thresholds`, set in ``[leniency]``, do
   and the row is a combined one (or direct: overlap, honeypot, or the Dawid–Skene model);
 - medium: q < q_medium and |effect| >= effect_medium, from such a row; or, from a combined row, q <
   q_medium_combined and the whole confidence interval beyond ±effect_negligible (a minimum-effect test; the
-  combined row's q-value and interval are already against its own empirical null); an assignment row alone stays
+  combined row's q-value and interval are already against the honest spread of labelers,
+  :mod:`evalaudit.labelers.honest_spread`, or its own empirical null); an assignment row alone stays
   low (it assumes random assignment, which only a declaration and the balance check vouch for — and then the
   assignment evidence is inside the combined row);
 - low: any other test with q < q_low.

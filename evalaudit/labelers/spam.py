@@ -168,9 +168,8 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
         kind = "pearson_r"
     else:
         # over blocks of whole items (the leave-one-out consensus needs one item's judgments at a time), its
-        # per-judgment arrays one block at a time; the per-labeler sums of shares accumulate block after block with
-        # np.add.at, which adds the same terms in the same order as one np.bincount over every judgment: the same
-        # bits. The counts (n, own) are integers, exact in any order: one integer count per block, added
+        # per-judgment arrays one block at a time; the per-labeler sums accumulate block after block with np.add.at,
+        # which adds the same terms in the same order as one np.bincount over every judgment: the same bits
         K = J.n_labels
         n, agree = np.zeros(L), np.zeros(L)
         own, refs = np.zeros((K, L)), np.zeros((K, L))
@@ -178,10 +177,10 @@ def reference_agreement(J, ordered: bool, confidence: float, exclude: np.ndarray
             ref = reference.categorical(sub, exclude)
             lb = J.worker_labeler[J.worker[lo:hi]].astype(np.int64)
             has = ref.has.astype(float)
-            n += np.bincount(lb[ref.has], minlength=L)
+            np.add.at(n, lb, has)
             np.add.at(agree, lb, ref.agree * has)
             for k in range(K):
-                own[k] += np.bincount(lb[(sub.code == k) & ref.has], minlength=L)
+                np.add.at(own[k], lb, (sub.code == k) * has)
                 np.add.at(refs[k], lb, ref.ref_share[k] * has)
             del ref, has, sub
         pe = np.zeros(L)

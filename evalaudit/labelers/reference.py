@@ -51,10 +51,14 @@ def categorical(J, exclude: np.ndarray | None = None) -> Categorical:
     key += code
     cnt = np.bincount(key if exclude is None else key[elig], minlength=J.n_items * K).reshape(J.n_items, K)
     del key
-    own = elig.astype(np.float32)
-    n_other = cnt.sum(axis=1).astype(np.float64)[item] - own
     per_label = cnt.T.astype(np.float32)  # (label, item): one label's counts contiguous
     del cnt
+    total = per_label[0].copy()  # (float32 sums of whole counts below 2^24: exact)
+    for k in range(1, K):
+        total += per_label[k]
+    own = elig.astype(np.float32)
+    n_other = total.astype(np.float64)[item] - own
+    del total
     # per label, the other labelers' count of it on the judgment's item
     loo = []
     for k in range(K):

@@ -37,9 +37,9 @@ def peer_choice(J, exclude: np.ndarray | None = None) -> np.ndarray:
     stop = np.cumsum(n_item, dtype=ix)[J.item]  # one past the last judgment of the judgment's item
     ok_peer = None if exclude is None else ~exclude[J.worker]
     cand = np.arange(1, n + 1, dtype=ix)
-    wrap = cand >= stop  # (a single-judgment item's candidate wraps to itself: never chosen, k is 1)
-    cand[wrap] -= k[wrap]
-    del wrap
+    # (a single-judgment item's candidate wraps to itself: never chosen, k is 1); arithmetic on every judgment, not
+    # a masked update (a third of this function's time)
+    cand -= k * (cand >= stop)
     several = k > 1
     hit = several if ok_peer is None else several & ok_peer[cand]
     chosen = np.where(hit, cand, ix(-1))

@@ -282,11 +282,38 @@ def _relabel_order(tally: _Tally) -> tuple[np.ndarray, np.ndarray]:
     gold_mask, poison = np.concatenate(tally.gold_mask), np.concatenate(tally.poison)
     n = len(gold_mask)
     fm_gold = np.bincount(fm_index, weights=gold_mask, minlength=len(fm_names))
-    expected = np.where(gold_mask, np.nan_to_num(poison) / np.maximum(fm_gold[fm_index], 1), 0.0)
-    order = np.lexsort((np.arange(n), -expected, -np.where(gold_mask, np.nan_to_num(poison), -1.0)))
+    score = np.nan_to_num(poison)
+    del poison
+    expected = np.where(gold_mask, score / np.maximum(fm_gold[fm_index], 1), 0.0)
+    order = _descending(np.where(gold_mask, score, -1.0), expected)
     priority = np.empty(n, dtype=np.int64)
     priority[order] = np.arange(1, n + 1)
     return expected, priority
+
+
+def _descending(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Row indices by ``first`` descending, then ``second`` descending, then row: ``np.lexsort((np.arange(n),
+    -second, -first))`` (finite values), without its three stable sorts of every row.
+
+    Poison scores are nearly all distinct (2.41M values among 2.5M items at 10M judgments), so one unstable sort on
+    ``first`` (the fast one numpy has) puts almost every row in place; only the rows whose ``first`` ties another's
+    are then ordered by (``second``, row) within their tie. When ties are most rows (few distinct scores), the
+    stable two-key sort (stable: ties keep row order, as the row key made them) is the cheaper one."""
+    primary = -first
+    order = np.argsort(primary)
+    ranked = primary[order]
+    same = ranked[1:] == ranked[:-1]  # (-0.0 == 0.0, as the sorts compare them)
+    tied = np.zeros(len(order), dtype=bool)
+    tied[1:] = same
+    tied[:-1] |= same
+    at = np.flatnonzero(tied)
+    if len(at) > len(order) // 2:
+        return np.lexsort((-second, primary))
+    if len(at):
+        tie = np.concatenate([[0], np.cumsum(~same)])[at]  # the tie's number, increasing along the sorted order
+        rows = order[at]
+        order[at] = rows[np.lexsort((rows, -second[rows], tie))]
+    return order
 
 
 class _Sink:

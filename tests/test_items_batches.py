@@ -62,3 +62,19 @@ def test_parts_cover_every_item_once():
     split = items.parts(ids, 50, 10)
     assert len(split) == 5 and split[0]["part_first"] == 1 and split[-1]["part_last"] == 1
     assert all(a["part_hi"] == b["part_lo"] and a["part_hi"] for a, b in pairwise(split))
+
+
+def test_relabel_order_equals_the_three_key_stable_sort():
+    """The re-labeling order (one fast sort, ties ordered apart) is np.lexsort((row, -second, -first)), with ties
+    few or most, with 0.0 beside -0.0, and on no rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 2, 50, 5_000):
+        for distinct in (1, 2, 7, 1000, 10**12):
+            first = rng.integers(0, distinct, n) / distinct
+            first[rng.random(n) < 0.3] = -1.0
+            first[rng.random(n) < 0.1] = -0.0
+            second = np.where(first > 0, first / rng.integers(1, 4, n), 0.0)
+            want = np.lexsort((np.arange(n), -second, -first))
+            assert np.array_equal(items._descending(first, second), want)

@@ -490,3 +490,125 @@ def test_batch_codes_are_loaded_only_for_batch_strata():
     with_batches = judgments.load(eng, "pass", batches=True)
     assert judgments.load(eng, "pass", batches=False).batch is None
     assert (with_batches.batch >= 0).sum() == sum(1 for r in rows if r["batch_id"] is not None)
+
+
+# -- the faster forms of the hot per-judgment passes against their plain forms, bit for bit --------------------------
+
+
+def _plain_shared(worker, masks, n_workers):
+    """One weighted count per pair of kinds (the plain form of combine.shared_judgments)."""
+    out, kinds = {}, list(masks)
+    for a_i, a in enumerate(kinds):
+        for b in kinds[a_i:]:
+            both = masks[a] & masks[b]
+            out[(a, b)] = out[(b, a)] = np.bincount(worker, weights=both.astype(float), minlength=n_workers)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_shared_judgments_one_count_equals_a_count_per_pair(seed):
+    from evalaudit.labelers import combine, leniency
+
+    rng = np.random.default_rng(seed)
+    for n, n_workers in ((0, 0), (0, 5), (1, 1), (500, 7), (5_000, 300)):
+        worker = rng.integers(0, max(n_workers, 1), n).astype(np.int32)
+        masks = {k: rng.random(n) < p for k, p in (("overlap", 0.7), ("honeypot", 0.1), ("dawid_skene", 0.6),
+                                                    ("assignment", 0.2), ("extra", 0.5))}
+        got, want = combine.shared_judgments(worker, masks, n_workers), _plain_shared(worker, masks, n_workers)
+        assert list(got) == list(want)
+        for key in want:
+            assert got[key].dtype == want[key].dtype and np.array_equal(got[key], want[key]), key
+    # leniency.shared's codes from per-item facts: the masks it documents
+    base = _judgments(seed)
+    item, worker, y = base.item, base.worker, base.y
+    n_items = int(item.max()) + 1
+    truth = np.where(rng.random(n_items) < 0.1, 1, -1).astype(np.int8)
+    timed, batch = rng.random(len(item)) < 0.8, np.where(rng.random(len(item)) < 0.5, 3, -1)
+    for strata, t in (("batch", timed), ("none", timed), ("none", None)):
+        J = SimpleNamespace(item=item, worker=worker, y=y, n_items=n_items, n_workers=int(worker.max()) + 1,
+                            truth=truth, timed=t, batch=batch)
+        n_item = np.bincount(item, minlength=n_items)[item]
+        known = truth[item] >= 0
+        stratum = np.ones(len(item), bool) if t is None else (t | (batch >= 0) if strata == "batch" else t)
+        want = _plain_shared(worker, {"overlap": n_item >= 2, "honeypot": known, "dawid_skene": (n_item >= 2) & ~known,
+                                      "assignment": (n_item == 1) & stratum}, J.n_workers)
+        got = leniency.shared(J, strata)
+        assert list(got) == list(want) and all(np.array_equal(got[k], want[k]) for k in want)
+
+
+def _plain_peer_choice(J, exclude=None):
+    """The next eligible judgment of the item, cyclically, by a division per offset (the plain form)."""
+    n = len(J.item)
+    n_item = np.bincount(J.item, minlength=J.n_items)
+    first = np.concatenate([[0], np.cumsum(n_item)[:-1]])[J.item]
+    k, pos = n_item[J.item], np.arange(n) - first
+    ok = np.ones(n, bool) if exclude is None else ~exclude[J.worker]
+    chosen = np.full(n, -1)
+    for i in range(n):
+        for o in range(1, k[i]):
+            cand = first[i] + (pos[i] + o) % k[i]
+            if ok[cand]:
+                chosen[i] = cand
+                break
+    return chosen
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_peer_choice_without_division_equals_the_plain_choice(seed):
+    base = _judgments(seed, n_items=400)
+    item, worker, y = base.item, base.worker, base.y
+    rng = np.random.default_rng(seed)
+    J = SimpleNamespace(item=item, worker=worker, y=y, n_items=int(item.max()) + 1)
+    n_workers = int(worker.max()) + 1
+    for exclude in (None, rng.random(n_workers) < 0.3, np.ones(n_workers, bool), np.zeros(n_workers, bool)):
+        got = overlap.peer_choice(J, exclude)
+        assert got.dtype == np.int32 and np.array_equal(got, _plain_peer_choice(J, exclude))
+
+
+def _plain_categorical(J, exclude=None):
+    """The leave-one-out consensus from weighted float counts, a division per judgment (the plain form)."""
+    K, n = J.n_labels, len(J.item)
+    elig = np.ones(n, bool) if exclude is None else ~exclude[J.worker]
+    cnt = np.bincount(J.item.astype(np.int64) * K + J.code, weights=elig, minlength=J.n_items * K).reshape(-1, K)
+    own = elig.astype(np.float32)
+    n_other = cnt.sum(axis=1)[J.item] - own
+    loo = [cnt[J.item, k].astype(np.float32) - own * (J.code == k) for k in range(K)]
+    top = np.zeros(n, dtype=np.float32)
+    for c in loo:
+        np.maximum(top, c, out=top)
+    is_top = [(c == top) & (top > 0) for c in loo]
+    n_top = np.zeros(n, dtype=np.float32)
+    for t in is_top:
+        n_top += t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv = np.where(n_top > 0, 1.0 / n_top, 0.0)
+    shares = [t * inv for t in is_top]
+    has = n_other > 0
+    truth = J.truth_code[J.item] if J.truth_code is not None else np.full(n, -1)
+    hp = truth >= 0
+    if hp.any():
+        shares = [np.where(hp, (truth == k).astype(float), s) for k, s in enumerate(shares)]
+        has = has | hp
+    agree = np.zeros(n)
+    for k in range(K):
+        agree += np.where(J.code == k, shares[k], 0.0)
+    return has, agree, shares, n_other
+
+
+@pytest.mark.parametrize("n_labels", [1, 2, 3, 5])
+def test_leave_one_out_consensus_from_integer_counts_equals_the_float_counts(n_labels):
+    from evalaudit.labelers import reference
+
+    base = _judgments(n_labels, n_items=2_000)
+    item, worker = base.item, base.worker
+    rng = np.random.default_rng(n_labels)
+    n_items, n_workers = int(item.max()) + 1, int(worker.max()) + 1
+    code = rng.integers(0, n_labels, len(item)).astype(np.int32)
+    for truth in (None, np.where(rng.random(n_items) < 0.1, rng.integers(0, n_labels, n_items), -1)):
+        J = SimpleNamespace(item=item, worker=worker, code=code, n_items=n_items, n_labels=n_labels,
+                            truth_code=truth)
+        for exclude in (None, rng.random(n_workers) < 0.3):
+            got, want = reference.categorical(J, exclude), _plain_categorical(J, exclude)
+            for a, b in zip((got.has, got.agree, *got.ref_share, got.n_other),
+                            (want[0], want[1], *want[2], want[3]), strict=True):
+                assert a.dtype == b.dtype and np.array_equal(a, b) and np.array_equal(np.signbit(a), np.signbit(b))

@@ -178,18 +178,27 @@ def _against_empirical_null(combined: pa.Table) -> pa.Table:
     return combined
 
 
+#: the evidence kinds :func:`shared` counts shared judgments for, in the order of their bits
+SHARED_KINDS = ("overlap", "honeypot", "dawid_skene", "assignment")
+
+
 def shared(J, strata: str) -> dict[tuple[str, str], np.ndarray]:
     """Per pair of evidence kinds, each worker's judgments both kinds read (the correlation bound of the combined
     test): overlap reads items with other labelers, honeypot items with a known answer, Dawid–Skene items with
     other labelers and no known answer, assignment single-label items with a stratum."""
-    n_item = np.bincount(J.item, minlength=J.n_items)[J.item]
-    known = J.truth[J.item] >= 0
-    stratum = np.ones(len(J.y), dtype=bool) if J.timed is None else J.timed
-    if strata == "batch" and J.timed is not None:
-        stratum = stratum | (J.batch >= 0)
-    masks = {"overlap": n_item >= 2, "honeypot": known, "dawid_skene": (n_item >= 2) & ~known,
-             "assignment": (n_item == 1) & stratum}
-    return combine.shared_judgments(J.worker, masks, J.n_workers)
+    # per item, the kinds that read its judgments (bit i: SHARED_KINDS[i]); a judgment's code is its item's, less the
+    # assignment bit when the judgment is in no stratum (one byte per judgment, not a boolean per kind)
+    n_item = np.bincount(J.item, minlength=J.n_items)
+    multi, known = n_item >= 2, J.truth >= 0
+    per_item = multi.astype(np.uint8)
+    per_item |= known.view(np.uint8) << 1
+    per_item |= (multi & ~known).view(np.uint8) << 2
+    per_item |= (n_item == 1).view(np.uint8) << 3
+    code = per_item[J.item]
+    if J.timed is not None:
+        stratum = J.timed | (J.batch >= 0) if strata == "batch" else J.timed
+        np.bitwise_and(code, np.uint8(0b0111), out=code, where=~stratum)
+    return combine.shared_by_code(J.worker, code, SHARED_KINDS, J.n_workers)
 
 
 def assignment_trust(J, mode: str, space, declared: str, lab_names, fm_names

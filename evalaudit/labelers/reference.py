@@ -37,36 +37,70 @@ def _eligible(J, exclude: np.ndarray | None) -> np.ndarray:
 
 def categorical(J, exclude: np.ndarray | None = None) -> Categorical:
     """The leave-one-out consensus label of every judgment (see the module docstring); ``exclude`` marks workers
-    (labeler × failure mode codes) that serve as nobody's reference."""
+    (labeler × failure mode codes) that serve as nobody's reference.
+
+    The per-item label counts are integers (counted as such: the float counts a weighted count gives, exactly),
+    read per label from a label-major float32 copy (float32: exact for counts < 2^24), and a tie's share comes
+    from a table of 1/m (the same float32 quotients as dividing per judgment)."""
     K, n = J.n_labels, len(J.item)
     elig = _eligible(J, exclude)
-    item = J.item  # (the int64 key below is made for the count alone, not held beside it)
-    cnt = np.bincount(item.astype(np.int64) * K + J.code, weights=elig, minlength=J.n_items * K).reshape(J.n_items, K)
+    item, code = J.item, J.code
+    # the item × label key in 32 bits when it fits (made for the count alone, not held beside it)
+    key = item.astype(np.int32 if J.n_items * K < 2**31 else np.int64)
+    key *= K
+    key += code
+    cnt = np.bincount(key if exclude is None else key[elig], minlength=J.n_items * K).reshape(J.n_items, K)
+    del key
+    per_label = cnt.T.astype(np.float32)  # (label, item): one label's counts contiguous
+    del cnt
+    total = per_label[0].copy()  # (float32 sums of whole counts below 2^24: exact)
+    for k in range(1, K):
+        total += per_label[k]
     own = elig.astype(np.float32)
-    n_other = cnt.sum(axis=1)[item] - own
-    # per label, the other labelers' count of it on the judgment's item (float32: exact for counts < 2^24)
-    loo = [cnt[item, k].astype(np.float32) - own * (J.code == k) for k in range(K)]
+    n_other = total.astype(np.float64)[item] - own
+    del total
+    # per label, the other labelers' count of it on the judgment's item
+    loo = []
+    for k in range(K):
+        c = per_label[k][item]
+        c -= own * (code == k)
+        loo.append(c)
+    del per_label
     top = np.zeros(n, dtype=np.float32)
     for c in loo:
         np.maximum(top, c, out=top)
-    is_top = [(c == top) & (top > 0) for c in loo]
-    del loo
-    n_top = np.zeros(n, dtype=np.float32)
+    some = top > 0
+    is_top = [(c == top) & some for c in loo]
+    del loo, some
+    n_top = np.zeros(n, dtype=np.int8 if K < 127 else np.int32)
     for t in is_top:
         n_top += t
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv = np.where(n_top > 0, 1.0 / n_top, 0.0)
+    inverse = np.zeros(K + 1, dtype=np.float32)  # 1/m for an m-way tie, 0 for none
+    inverse[1:] = 1.0 / np.arange(1, K + 1, dtype=np.float32)
+    inv = inverse[n_top]
+    del n_top
     shares = [t * inv for t in is_top]
     has = n_other > 0
-    truth = J.truth_code[J.item] if J.truth_code is not None else np.full(n, -1)
-    hp = truth >= 0
-    if hp.any():  # known answers are the reference on honeypots
-        shares = [np.where(hp, (truth == k).astype(float), s) for k, s in enumerate(shares)]
-        has = has | hp
-    agree = np.zeros(n)
-    for k in range(K):
-        agree += np.where(J.code == k, shares[k], 0.0)
+    if J.truth_code is not None:
+        truth = J.truth_code[J.item]
+        hp = truth >= 0
+        if hp.any():  # known answers are the reference on honeypots
+            shares = [np.where(hp, (truth == k).astype(float), s) for k, s in enumerate(shares)]
+            has = has | hp
+        del truth, hp
+    # the share of the judgment's own label (0 for a code outside the labels): the sum over labels of
+    # where(code == k, share_k, 0) in float64 is that one term, exactly
+    if len(code) and 0 < K <= _CHOOSE_MAX and code.min() >= 0 and code.max() < K:
+        agree = np.choose(code, shares).astype(np.float64)
+    else:
+        agree = np.zeros(n)
+        for k in range(K):
+            agree += np.where(code == k, shares[k], 0.0)
     return Categorical(has=has, agree=agree, ref_share=shares, n_other=n_other)
+
+
+#: the most labels :func:`categorical` picks a judgment's own share from with ``np.choose`` (its limit on choices)
+_CHOOSE_MAX = 32
 
 
 def loo_mean(J, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

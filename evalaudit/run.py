@@ -136,20 +136,24 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     finally:
         eng.close()
 
-    t0 = time.perf_counter()
-    tables, found, extra = dict(ctx.tables), list(ctx.findings), dict(ctx.summary)
-    if redact_labelers:
-        # a table a stage already wrote (a dataset over its file) names items, never labelers
-        in_memory = {name: t for name, t in tables.items() if isinstance(t, pa.Table)}
-        redactor = Redactor.for_run(load_salt(out.parent), in_memory, found)
-        tables = {**tables, **{name: redactor.table(t) for name, t in in_memory.items()}}
-        found = [redactor.finding(f) for f in found]
-        extra = redactor.value(extra)
-    fnd.assign_keys(found)  # after redaction: keys never hash a real labeler id
-    summary = {**extra, "stage_seconds": ctx.timings, "config": cfg.source or "defaults",
-               "redacted_labelers": redact_labelers, "store_path": str(store_dir)}
-    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    hist_path = history.path_for(out)
+    try:  # the partial output directory exists from here on: nothing that fails may leave it behind
+        t0 = time.perf_counter()
+        tables, found, extra = dict(ctx.tables), list(ctx.findings), dict(ctx.summary)
+        if redact_labelers:
+            # a table a stage already wrote (a dataset over its file) names items, never labelers
+            in_memory = {name: t for name, t in tables.items() if isinstance(t, pa.Table)}
+            redactor = Redactor.for_run(load_salt(out.parent), in_memory, found)
+            tables = {**tables, **{name: redactor.table(t) for name, t in in_memory.items()}}
+            found = [redactor.finding(f) for f in found]
+            extra = redactor.value(extra)
+        fnd.assign_keys(found)  # after redaction: keys never hash a real labeler id
+        summary = {**extra, "stage_seconds": ctx.timings, "config": cfg.source or "defaults",
+                   "redacted_labelers": redact_labelers, "store_path": str(store_dir)}
+        run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        hist_path = history.path_for(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
     try:
         # Parquet encoding releases the GIL: write the tables on a second core while the report renders

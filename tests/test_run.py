@@ -136,6 +136,17 @@ def test_an_interrupted_run_leaves_the_previous_output_and_nothing_half_written(
     assert not (tmp_path / "fresh").exists()
 
 
+def test_an_error_between_the_stages_and_the_writing_leaves_no_partial_directory(store, tmp_path, monkeypatch):
+    """The partial output directory exists from before the stages (a stage may write into it): an error after them
+    but before the writing (here, the redaction salt that cannot be read: its path is a directory) removes it."""
+    monkeypatch.delenv(SALT_ENV, raising=False)
+    (tmp_path / ".evalaudit-redact-salt").mkdir()
+    with pytest.raises(OSError):
+        audit(store, tmp_path / "out", Config(), fail_on="never", stages=LIGHT, redact_labelers=True)
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+
+
 _LIGHT_RUN = ("import os, signal, sys; from evalaudit import pipeline, report; from evalaudit.run import audit; "
               "from evalaudit.config import Config\n"
               "{patch}\n"

@@ -108,6 +108,12 @@ def _small_setup() -> tuple[Path, Path]:
     return store, path
 
 
+#: GX's import, safe in a `python -c` process: with pyspark installed (the [spark] extra) GX imports pyspark's
+#: Spark Connect modules, whose import runs a doctest hook and exits a process whose __main__ has no __file__ (the
+#: case evalaudit/contracts/gx.py guards against). An interactive-looking sys.ps1 for the import keeps it from
+#: firing, so the floor is GX's whole import, pyspark's part included, in either venv.
+_IMPORT_GX = "import sys; sys.ps1 = ''; import great_expectations, great_expectations.expectations; del sys.ps1"
+
 #: a child that imports GX, then runs `evalaudit check` in the same process: the CPU and wall seconds after GX's
 #: import are the check's own cost, measured without the process-to-process swing of GX's import under load
 _PAIRED = """
@@ -115,7 +121,7 @@ import os, resource, sys, time
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-import great_expectations, great_expectations.expectations
+""" + _IMPORT_GX + """
 c0, w0 = cpu(), time.perf_counter()
 from evalaudit.cli import main
 try:
@@ -146,7 +152,7 @@ def small(reps: int = 5) -> None:
     """The 400-row check and GX's import alone, alternated ``reps`` times; medians and their difference. Then the
     paired measure: GX imported and the check run in one process, ``reps`` times."""
     store, path = _small_setup()
-    gx_only = [sys.executable, "-c", "import great_expectations, great_expectations.expectations"]
+    gx_only = [sys.executable, "-c", _IMPORT_GX]
     env = {"GX_ANALYTICS_ENABLED": "False"}
     print(f"\n{_byte_compile()}; load average before {os.getloadavg()[0]:.1f}")
     print("\n| 400-row batch, 200k store | wall | CPU | peak RSS | result |\n|---|---|---|---|---|")

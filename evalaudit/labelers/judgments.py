@@ -96,9 +96,10 @@ class Judgments:
 ITEM_BLOCK = 1 << 20
 
 
-def ranges(n: int, boundary: np.ndarray | None = None, size: int = ITEM_BLOCK) -> list[tuple[int, int]]:
-    """[lo, hi) ranges of about ``size`` rows covering ``range(n)``; with ``boundary`` (non-decreasing), a range
-    never ends between two rows of equal ``boundary``."""
+def ranges(n: int, boundary: np.ndarray | None = None, size: int | None = None) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of about ``size`` rows (:data:`ITEM_BLOCK`, read when called) covering ``range(n)``; with
+    ``boundary`` (non-decreasing), a range never ends between two rows of equal ``boundary``."""
+    size = size or ITEM_BLOCK
     out, lo = [], 0
     while lo < n:
         hi = min(lo + size, n)

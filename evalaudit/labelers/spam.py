@@ -130,8 +130,7 @@ def _labeler_label_counts(J) -> np.ndarray:
     pass, without a per-judgment 8-byte key)."""
     L, K, n = len(J.labelers), J.n_labels, len(J.worker)
     own = np.zeros(L * K, dtype=np.int64)
-    for lo in range(0, n, ITEM_BLOCK):
-        hi = min(lo + ITEM_BLOCK, n)
+    for lo, hi in judgments.ranges(n, size=ITEM_BLOCK):
         key = J.worker_labeler[J.worker[lo:hi]].astype(np.int64)
         key *= K
         key += J.code[lo:hi]

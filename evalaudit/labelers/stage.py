@@ -329,8 +329,8 @@ def _ds_change_points(J, ds, grid, informative: np.ndarray, min_judgments: int, 
     loo = _loo(ds, J)
 
     def pieces():
-        for lo in range(0, n, CHUNK):
-            part = slice(lo, min(lo + CHUNK, n))
+        for lo, hi in judgments.ranges(n, size=CHUNK):
+            part = slice(lo, hi)
             item, worker, week, y, t = J.item[part], J.worker[part], J.week[part], J.y[part], timed[part]
             d = y - dawid_skene.peer_expected(ds, item, J.item_fm, loo(part))
             d = drift.discordance(d, informative[item], grid, y, worker, week, t, J.worker_fm, rate)

@@ -120,7 +120,7 @@ def _slice_sql(column: str) -> str:
     """Eval vs production counts for a shared slice column (identifier quoted; no values in the text)."""
     from evalaudit import sql
 
-    return sql.load("coverage_slice_mix").replace("{column}", quote_ident(column))
+    return sql.filled("coverage_slice_mix", column=quote_ident(column))
 
 
 def _findings(column: str, table: pa.Table, overall: dict, cfg) -> list[Finding]:

@@ -400,10 +400,7 @@ def facts_sql(n_labels: int | None) -> str:
         "judged": "judged_by_count_columns" if q else "judged_by_label",
         "label_code": "CAST(NULL AS BIGINT)" if q else "m.label_code",
     }
-    text = named_sql.load("items_facts")
-    for placeholder, value in fill.items():
-        text = text.replace("{" + placeholder + "}", value)
-    return text
+    return named_sql.filled("items_facts", **fill)
 
 
 def rederive(ctx: Context, items_table: pa.Table) -> StageResult:

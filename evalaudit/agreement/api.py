@@ -385,10 +385,7 @@ def pair_sql(q: int | None) -> str:
     else:
         fill = {"cell_keys": ",\n        x.code AS code_a,\n        y.code AS code_b", "cell_group": ", x.code, y.code",
                 "cell_order": ", c.code_a, c.code_b", "cell_columns": ""}
-    text = named_sql.load("agreement_pairs")
-    for placeholder, value in fill.items():
-        text = text.replace("{" + placeholder + "}", value)
-    return text
+    return named_sql.filled("agreement_pairs", **fill)
 
 
 def pair_cells(engine: Any, min_items: int, q: int) -> PairCells:

@@ -277,10 +277,7 @@ def pattern_sql(slicing: Slicing, packing: Packing) -> str:
         "slices": ", ".join(quote_ident(name) for name, _ in slicing.keys),
         "slice_filter": " AND ".join(f"{_column(c)} IS NOT NULL" for c in slicing.required) or "TRUE",
     }
-    text = named_sql.load(packing.query)
-    for placeholder, value in fill.items():
-        text = text.replace("{" + placeholder + "}", value)
-    return text
+    return named_sql.filled(packing.query, **fill)
 
 
 def load(engine: Engine, scope: str, packing: Packing, window: str = "week") -> dict[str, Patterns]:
@@ -327,10 +324,7 @@ def per_item_scopes_sql(n_vendors: int) -> str:
         "part_m": _pick("m", "m"),
         "part_k": _pick("k", "k1"),
     }
-    text = named_sql.load(PER_ITEM_SCOPES)
-    for placeholder, value in fill.items():
-        text = text.replace("{" + placeholder + "}", value)
-    return text
+    return named_sql.filled(PER_ITEM_SCOPES, **fill)
 
 
 @dataclass

@@ -100,13 +100,15 @@ def stage(ctx: Context) -> StageResult:
                                           lc.ds_max_iter)
         grid_job = background.submit(drift.week_grid, *_timed(timed, J.worker, J.week, drift_values),
                                      J.worker_fm, J.n_workers, len(fm_names))
-        return _stage(ctx, J, fm_names, lab_names, ds_job, multi_job, grid_job, pairs_job)
+        return _stage(ctx, J, fm_names, lab_names, background, ds_job, multi_job, grid_job, pairs_job)
 
 
-def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray, ds_job, multi_job,
-           grid_job, pairs_job) -> StageResult:
+def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names: np.ndarray,
+           background: ThreadPoolExecutor, ds_job, multi_job, grid_job, pairs_job) -> StageResult:
     """The stage after loading, with Dawid–Skene, the drift grid and the labeler-pair counts computing beside it
-    (``*_job``: futures, None when the label space does not use them)."""
+    (``*_job``: futures, None when the label space does not use them). Once the Dawid–Skene fit is in, the
+    consensus table and the Dawid–Skene drift (neither reads the leniency evidence) are queued on ``background``
+    too, while this thread builds the leniency tables."""
     cfg, eng = ctx.cfg, ctx.engine
     lc, conf = cfg.leniency, cfg.agreement.confidence
     space = ctx.labels
@@ -169,6 +171,14 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     ds_items = (n_item >= 2) & (J.truth_code < 0)
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
+    binary = gold_consensus.method_for(space) == "binary"
+    consensus_job = background.submit(gold_consensus.table, J, tuple(space.labels), fm_names, use_ds_item,
+                                      ds=ds if binary else None, multi=multi)
+    dc = cfg.drift
+    # the Dawid–Skene drift reads neither the leniency evidence nor who is left out of it (the other drift
+    # measures do: they are computed below, once ``excluded`` is final)
+    ds_drift_job = (background.submit(_ds_drift, J, ds, grid_job, informative, lab_names, fm_names, dc, scale)
+                    if mode != "shift" and ds is not None else None)
     if ds is not None:
         # DS evidence: the labeler's bias against the leave-this-labeler-out posterior (the estimated truth, not a
         # typical peer: a crowd that leans one way would make an accurate labeler look biased the other way), on
@@ -196,30 +206,21 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf)
     ctx.progress("labelers", 3, 6)
 
-    binary = gold_consensus.method_for(space) == "binary"
-    consensus = gold_consensus.table(J, tuple(space.labels), fm_names, use_ds_item, ds=ds if binary else None,
-                                     multi=multi)
+    consensus = consensus_job.result()
 
     # -- drift ------------------------------------------------------------------------------------------------
-    dc = cfg.drift
-    grid = grid_job.result()
-    timed = J.timed
-    cp = None
-    if mode == "shift":
-        d_drift, has_d = shift.differences(J, positive, excluded if excluded.any() else None)
-    elif ds is not None:
-        # vs the DS peer expectation where the item has other evidence, else vs peers' rate that week; computed
-        # and summed per worker × week one chunk of judgments at a time (:func:`_ds_change_points`)
-        cp = _ds_change_points(J, ds, grid, informative, dc.min_judgments, dc.min_weeks, dc.q_max)
-        d_drift = has_d = None
-    else:  # many unordered labels, no known acceptable one: disagreement with the leave-one-out consensus
-        ref = reference.categorical(J, excluded if excluded.any() else None)
-        d_drift, has_d = 1 - ref.agree, ref.has
-    drift_table, drift_series, n_drift_tests = drift.tables(
-        grid, *(_timed(timed & has_d, J.worker, J.week, d_drift) if cp is None else (None, None, None)),
-        J.worker_labeler, J.worker_fm, lab_names, fm_names, dc.min_judgments, dc.min_weeks, dc.q_max,
-        dc.min_change, scale, cp=cp)
-    del d_drift, has_d
+    if ds_drift_job is not None:
+        drift_table, drift_series, n_drift_tests = ds_drift_job.result()
+    else:
+        if mode == "shift":
+            d_drift, has_d = shift.differences(J, positive, excluded if excluded.any() else None)
+        else:  # many unordered labels, no known acceptable one: disagreement with the leave-one-out consensus
+            ref = reference.categorical(J, excluded if excluded.any() else None)
+            d_drift, has_d = 1 - ref.agree, ref.has
+        drift_table, drift_series, n_drift_tests = drift.tables(
+            grid_job.result(), *_timed(J.timed & has_d, J.worker, J.week, d_drift), J.worker_labeler, J.worker_fm,
+            lab_names, fm_names, dc.min_judgments, dc.min_weeks, dc.q_max, dc.min_change, scale)
+        del d_drift, has_d
     ctx.progress("labelers", 4, 6)
 
     # -- concentration, profile -------------------------------------------------------------------------------
@@ -309,6 +310,17 @@ def _loo(ds, J):
         return dawid_skene.leave_one_out(ds, J.item, J.truth, sel)
 
     return at
+
+
+def _ds_drift(J, ds, grid_job, informative: np.ndarray, lab_names: np.ndarray, fm_names: np.ndarray, dc,
+              scale: float) -> tuple:
+    """Drift against the Dawid–Skene peer expectation where the item has other evidence, else against peers' rate
+    that week (``drift.tables``' three results). ``grid_job``: the drift grid's future, queued on the same
+    one-worker executor before this job, so it is done when this runs."""
+    grid = grid_job.result()
+    cp = _ds_change_points(J, ds, grid, informative, dc.min_judgments, dc.min_weeks, dc.q_max)
+    return drift.tables(grid, None, None, None, J.worker_labeler, J.worker_fm, lab_names, fm_names,
+                        dc.min_judgments, dc.min_weeks, dc.q_max, dc.min_change, scale, cp=cp)
 
 
 def _ds_change_points(J, ds, grid, informative: np.ndarray, min_judgments: int, min_weeks: int,

@@ -121,8 +121,10 @@ def _aligned_kept(n_labelers: np.ndarray, kept: pa.Table) -> tuple[np.ndarray, p
     return n_kept, pc.take(kept.column("kept_label"), pa.array(row, mask=row < 0)), tied
 
 
-def _register_inputs(ctx: Context) -> pa.Table:
-    """Offer the flagged labelers and the Dawid–Skene consensus to the items queries; returns the flagged table."""
+def _register_inputs(ctx: Context) -> tuple[pa.Table, list[str]]:
+    """Offer the flagged labelers, the Dawid–Skene consensus and the label codes to the items queries; returns the
+    flagged table and the label values of the store's label rows, in label order."""
+    labels_seen = register_label_codes(ctx.engine)
     flagged = gold_owner.flagged_for_run(ctx)
     ctx.engine.register("flagged_labelers", flagged)
     consensus = ctx.tables.get("consensus")
@@ -134,7 +136,19 @@ def _register_inputs(ctx: Context) -> pa.Table:
                 consensus = consensus.append_column(name, pa.nulls(consensus.num_rows,
                                                                    _CONSENSUS_SCHEMA.field(name).type))
     ctx.engine.register("items_consensus", consensus.select(_CONSENSUS_SCHEMA.names).cast(_CONSENSUS_SCHEMA))
-    return flagged
+    return flagged, labels_seen
+
+
+def register_label_codes(engine) -> list[str]:
+    """Offer ``items_facts`` its label codes as the table ``items_label_codes`` (1, 2, ... in the engine's label
+    order, as ``agreement_label_values`` lists the label rows' values); returns those values. Why a table and not a
+    CTE over the labels: the planner estimated a DISTINCT over 10M labels at 10M rows, and once the item_id range
+    of a part filtered the judgments it built its join hash tables on the judgments (every row of the part) instead
+    of on the few labels — a 4M-judgment part then needed more memory than a whole 10M store in one part."""
+    labels_seen = [v for v in engine.query("agreement_label_values").column("label").to_pylist() if v is not None]
+    engine.register("items_label_codes", pa.table({"label": pa.array(labels_seen, pa.string()),
+                                                   "code": pa.array(range(1, len(labels_seen) + 1), pa.int64())}))
+    return labels_seen
 
 
 #: the items table's file name in the output directory (docs/outputs.md)
@@ -158,8 +172,7 @@ def stage(ctx: Context) -> StageResult:
     counted = define_judgments(ctx)  # the one repeated-judgment policy: the view `judgments` every stage reads
     moment = gold_owner.as_of(ctx.cfg)
     guideline = gold_owner.current_guideline(ctx.cfg, ctx.engine)
-    flagged = _register_inputs(ctx)
-    labels_seen = [v for v in ctx.engine.query("agreement_label_values").column("label").to_pylist() if v is not None]
+    flagged, labels_seen = _register_inputs(ctx)
     no_null_label = sum(ctx.labels.counts) == counted["n_rows"]  # every label row gives a label
     positive = ctx.labels.positive
     negatives = [v for v in labels_seen if v != positive]
@@ -197,7 +210,7 @@ def stage(ctx: Context) -> StageResult:
 
 #: the most judgments the query ``items_facts`` aggregates at once: a larger store's items are asked for in parts
 #: of the item_id range (:func:`parts`), so the query's working memory stays that of a store this size
-PART_JUDGMENTS = 12_000_000
+PART_JUDGMENTS = 4_000_000
 #: the one part that is every item (the query's parameters)
 ALL_ITEMS = {"part_first": 1, "part_last": 1, "part_lo": "", "part_hi": ""}
 
@@ -410,7 +423,7 @@ def rederive(ctx: Context, items_table: pa.Table) -> StageResult:
     ``gold_disagrees_with_consensus``, the findings — from one query over the items a flagged labeler judged.
     Gold, poison scores and the re-labeling order do not depend on them and are kept."""
     define_judgments(ctx)
-    flagged = _register_inputs(ctx)
+    flagged, _ = _register_inputs(ctx)
     ctx.engine.register("items_rows", pa.table({"item_id": items_table.column("item_id"),
                                                 "item_row": pa.array(np.arange(items_table.num_rows))}))
     kept = _aligned_kept(_np(items_table.column("n_labelers")), ctx.engine.query("items_kept_counts"))

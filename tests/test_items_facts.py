@@ -61,6 +61,7 @@ def test_one_aggregation_with_count_columns_equals_the_two_step_form(labels):
     ctx.engine.register("flagged_labelers", gold.flagged_table([("l1", None), ("l2", "fm1"),
                                                                 ("l3", "fm0", T0 + timedelta(days=30))]))
     ctx.engine.register("items_consensus", items._CONSENSUS_SCHEMA.empty_table())
+    assert items.register_label_codes(ctx.engine) == sorted(set(labels))
     args = {"current_guideline": "v2", "as_of": gold.as_of(ctx.cfg), "repeats": 0, **items.ALL_ITEMS}
     two_step = ctx.engine.sql(items.facts_sql(None), **args)
     one_pass = ctx.engine.sql(items.facts_sql(len(labels)), **args)

@@ -38,9 +38,11 @@ part_consensus AS (
     WHERE ($part_first = 1 OR item_id >= $part_lo) AND ($part_last = 1 OR item_id < $part_hi)
 ),
 label_codes AS (
-    -- labels as small integers, so that the aggregations over every judgment below carry no label strings
-    SELECT label, ROW_NUMBER() OVER (ORDER BY label) AS code
-    FROM (SELECT DISTINCT label FROM labels WHERE label IS NOT NULL) AS v
+    -- labels as small integers, so that the aggregations over every judgment below carry no label strings: the
+    -- view `items_label_codes` (label, code: 1, 2, ... in label order, one row per label value of `labels`), a
+    -- table of known size, so the planner builds each join's hash table on it and not on the judgments
+    SELECT label, code
+    FROM items_label_codes
 ),
 item_counts AS (
     -- what needs no de-duplication, per item over all its judgments, when the store holds repeated judgments

@@ -49,6 +49,7 @@ import pyarrow.parquet as pq
 
 from evalaudit import gold as gold_owner
 from evalaudit import sql as named_sql
+from evalaudit.engine import Engine
 from evalaudit.findings import Finding
 from evalaudit.frames import mask as _mask
 from evalaudit.frames import numbers as _np
@@ -139,7 +140,7 @@ def _register_inputs(ctx: Context) -> tuple[pa.Table, list[str]]:
     return flagged, labels_seen
 
 
-def register_label_codes(engine) -> list[str]:
+def register_label_codes(engine: Engine) -> list[str]:
     """Offer ``items_facts`` its label codes as the table ``items_label_codes`` (1, 2, ... in the engine's label
     order, as ``agreement_label_values`` lists the label rows' values); returns those values. Why a table and not a
     CTE over the labels: the planner estimated a DISTINCT over 10M labels at 10M rows, and once the item_id range

@@ -5,6 +5,8 @@ in one batch in memory."""
 
 from __future__ import annotations
 
+import json
+import re
 from itertools import pairwise
 from pathlib import Path
 
@@ -78,3 +80,37 @@ def test_relabel_order_equals_the_three_key_stable_sort():
             second = np.where(first > 0, first / rng.integers(1, 4, n), 0.0)
             want = np.lexsort((np.arange(n), -second, -first))
             assert np.array_equal(items._descending(first, second), want)
+
+
+def _build_sides(node: dict) -> list[tuple[str, bool]]:
+    """Each hash join of an EXPLAIN (FORMAT json) plan whose condition names a label: (condition, whether its
+    build side — the second child — reads the judgments' Parquet files)."""
+    def reads_parquet(n: dict) -> bool:
+        return n.get("name") == "READ_PARQUET" or any(reads_parquet(c) for c in n.get("children", []))
+
+    out = []
+    if node.get("name") == "HASH_JOIN":
+        condition = str(node.get("extra_info", {}).get("Conditions", ""))
+        if re.search(r"\b(label|code)\b", condition):  # the label-code joins, not labeler_id's
+            out.append((condition, reads_parquet(node["children"][1])))
+    for child in node.get("children", []):
+        out += _build_sides(child)
+    return out
+
+
+def test_a_part_of_the_items_query_builds_its_label_joins_on_the_labels(demo):
+    """The items query joins every judgment to its label's code. In a part of the item_id range the judgments look
+    few to the planner; when the codes came from a DISTINCT over the labels (which it took for as many rows as
+    labels) it built those joins' hash tables on the part's judgments, and a part needed more memory than the
+    whole store in one part. The codes are a registered table now: the build side is the labels."""
+    ctx = _audit(demo)
+    items._register_inputs(ctx)
+    counted = define_judgments(ctx)
+    part = items.parts(ctx.tables["consensus"], counted["n_judgments"], 4_000)[1]
+    text = items.facts_sql(len(ctx.labels.labels))
+    params = {"current_guideline": "", "as_of": items.gold_owner.as_of(ctx.cfg), "repeats": 0, **part}
+    used = {k: v for k, v in params.items() if f"${k}" in text}
+    plan = json.loads(ctx.engine.con.sql("EXPLAIN (FORMAT json) " + text, params=used).fetchall()[0][1])
+    joins = [j for root in plan for j in _build_sides(root)]
+    assert len(joins) >= 2  # the judgments' label and the top labels' names
+    assert not any(on_parquet for _, on_parquet in joins), joins

@@ -82,3 +82,37 @@ def test_a_labeler_biased_everywhere_is_not_excused_by_its_own_level():
 
 def test_too_few_rows_keep_the_theoretical_null():
     assert honest_spread.components(np.ones(10), np.ones(10), np.arange(10)) == (0.0, 0.0)
+
+
+def test_each_labeler_is_judged_against_the_other_labelers_spread():
+    """components_without_each is components() on every other labeler's rows (the failure modes' medians from all
+    rows, so compared without columns here), exactly below EXACT_WORK and by one Newton step above it; and a
+    labeler's own biased row no longer widens the spread it is judged against."""
+    rng = np.random.default_rng(6)
+    x, se, g = _draw(rng, n_lab=40, tau_u=0.012, tau_v=0.0, se_range=(0.02, 0.03))
+    se[:4] = 0.01  # a heavy labeler
+    x[0] += 0.06  # biased on one failure mode
+    tu, tv = honest_spread.components_without_each(x, se, g)
+    for j in range(40):
+        ref = honest_spread.components(np.where(g == j, np.nan, x), se, g)
+        assert tu[j] == pytest.approx(ref[0], rel=1e-9, abs=1e-15)
+        assert tv[j] == pytest.approx(ref[1], rel=1e-9, abs=1e-15)
+    assert tv[0] < honest_spread.components(x, se, g)[1]
+    old = honest_spread.EXACT_WORK
+    try:
+        honest_spread.EXACT_WORK = 0
+        tu1, tv1 = honest_spread.components_without_each(x, se, g)
+    finally:
+        honest_spread.EXACT_WORK = old
+    np.testing.assert_allclose(np.sqrt(tu1), np.sqrt(tu), atol=5e-4)
+    np.testing.assert_allclose(np.sqrt(tv1), np.sqrt(tv), atol=5e-4)
+    # with many labelers the one-step roots are the exact ones to within a hair
+    x, se, g = _draw(rng, n_lab=300)
+    tu, tv = honest_spread.components_without_each(x, se, g)
+    honest_spread.EXACT_WORK = 0
+    try:
+        tu1, tv1 = honest_spread.components_without_each(x, se, g)
+    finally:
+        honest_spread.EXACT_WORK = old
+    np.testing.assert_allclose(np.sqrt(tu1), np.sqrt(tu), atol=2e-5)
+    np.testing.assert_allclose(np.sqrt(tv1), np.sqrt(tv), atol=2e-5)

@@ -132,12 +132,12 @@ def _against_honest_spread(combined: pa.Table, conf: float) -> pa.Table:
     with np.errstate(invalid="ignore"):
         z0 = np.sign(effect) * stats.norm.isf(np.clip(num(combined, "p_value"), 1e-300, 1.0) / 2)
     r = honest_spread.test(z0 * se, se, group, np.asarray(column, dtype=object))
-    tu, tv = np.sqrt(r["tau_u2"]), np.sqrt(r["tau_v2"])
     own_txt = ("effect and test beyond the labeler's own honest level on its other failure modes",
                "against the peers (no own reference)")
-    method = [f"{m}; against the honest spread of labelers (variance components, tau between labelers = "
+    method = [f"{m}; against the honest spread of the other labelers (variance components, tau between labelers = "
               f"{tu:.4f}, within a labeler = {tv:.4f}): {own_txt[0] if own else own_txt[1]}"
-              for m, own in zip(combined["method"].to_pylist(), r["own_reference"], strict=True)]
+              for m, own, tu, tv in zip(combined["method"].to_pylist(), r["own_reference"], np.sqrt(r["tau_u2"]),
+                                        np.sqrt(r["tau_v2"]), strict=True)]
     s = r["se"]
     e = effect - (z0 * se - r["effect"])  # the effect beyond the labeler's own honest level m
     for name, col in (("p_value", pa.array(r["p"])), ("p_value_mid", pa.array(r["p"])), ("effect", pa.array(e)),

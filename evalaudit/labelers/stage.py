@@ -206,6 +206,10 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf)
     ctx.progress("labelers", 3, 6)
 
+    # the labeler pairs (their counts came in before the consensus and the drift the background thread is now on):
+    # computed while it works, their findings added below in their place
+    collusion = (ds is not None and mode == "positive") or (ds is not None and J.n_labels == 2)
+    pairs = _collusion_pairs(J, ds, pairs_job.result() if collusion else None, lab_names, cfg.spam.min_pair_items)
     consensus = consensus_job.result()
 
     # -- drift ------------------------------------------------------------------------------------------------
@@ -242,17 +246,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     findings += labeler_findings.drift_findings(drift_table, n_drift_tests, gold_items, mode, ref_label, scale)
     findings += labeler_findings.concentration_findings(stats_t, cfg.concentration)
     findings = labeler_findings.fold_spam(findings, spam_f, spammers)
-    if (ds is not None and mode == "positive") or (ds is not None and J.n_labels == 2):
-        pc_counts = pairs_job.result()
-        pairs = spam.collusion(pc_counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler,
-                               J.worker_fm, lab_names, cfg.spam.min_pair_items)
+    if collusion:
         findings += labeler_findings.collusion_findings(
             pairs, spam.colluding(pairs, cfg.spam.collusion_q, cfg.spam.collusion_ratio))
-    else:
-        pairs = spam.collusion({"worker_a": np.zeros(0, np.int64), "worker_b": np.zeros(0, np.int64),
-                                "n": np.zeros(0, np.int64), "n_disagree": np.zeros(0, np.int64)},
-                               np.zeros(0), np.zeros(0), np.zeros(0), J.worker_labeler, J.worker_fm, lab_names,
-                               cfg.spam.min_pair_items)
     ctx.progress("labelers", 5, 6)
 
     labeler_stats = stats_table.labeler_stats(stats_t, ds_workers, spam_facts, findings)
@@ -310,6 +306,18 @@ def _loo(ds, J):
         return dawid_skene.leave_one_out(ds, J.item, J.truth, sel)
 
     return at
+
+
+def _collusion_pairs(J, ds, counts: dict | None, lab_names: np.ndarray, min_pair_items: int) -> pa.Table:
+    """The labeler-pairs table (:func:`evalaudit.labelers.spam.collusion`) from the pair counts, or with no pair
+    (``counts`` None: the label space has no binary Dawid–Skene fit to judge agreement by)."""
+    if counts is None:
+        empty = np.zeros(0, np.int64)
+        return spam.collusion({"worker_a": empty, "worker_b": empty, "n": empty, "n_disagree": empty},
+                              np.zeros(0), np.zeros(0), np.zeros(0), J.worker_labeler, J.worker_fm, lab_names,
+                              min_pair_items)
+    return spam.collusion(counts, ds.sensitivity, ds.specificity, ds.prior, J.worker_labeler, J.worker_fm,
+                          lab_names, min_pair_items)
 
 
 def _ds_drift(J, ds, grid_job, informative: np.ndarray, lab_names: np.ndarray, fm_names: np.ndarray, dc,

@@ -227,6 +227,31 @@ def test_load_with_repeats_keeps_the_latest_and_registers_its_table():
     assert J.y.tolist().count(0) == 1
     act = {(r["labeler_id"], r["failure_mode"]): r for r in eng.query("labelers_activity").to_pylist()}
     assert act[("x", "all")]["median_duration_s"] == 9.0
+    # asked to run beside the coding, the side query still reads the kept rows (it is run again once they are known)
+    side = judgments.load(eng, "pass", defined=True, side_queries=("labelers_activity",)).side["labelers_activity"]
+    assert {(r["labeler_id"], r["failure_mode"]): r for r in side.to_pylist()} == act
+
+
+@pytest.mark.parametrize("defined", [True, False])
+def test_side_queries_run_beside_the_coding_give_what_the_query_gives_after(defined):
+    """The stage's activity query runs on the engine while the fetched judgments are coded (``defined``: the
+    pipeline's view of the judgments that count), or after: the same rows either way, and the judgments the same."""
+    raw = _raw_labels(3)
+    seen, keep = set(), []
+    for i, key in enumerate(zip(raw["item_id"].to_pylist(), raw["labeler_id"].to_pylist(), strict=True)):
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    table = raw.take(pa.array(keep))  # one judgment per labeler and item, as the pipeline's view holds
+    eng = engine_for_tables({"labels": table, "judgments": table})
+    J = judgments.load(eng, "pass", defined=defined, side_queries=("labelers_activity",))
+    plain = judgments.load(engine_for_tables({"labels": table, "judgments": table}), "pass", defined=defined)
+    key = [("labeler_id", "ascending"), ("failure_mode", "ascending")]
+    assert J.side["labelers_activity"].sort_by(key).equals(eng.query("labelers_activity").sort_by(key))
+    assert J.side["labelers_activity"].num_rows > 40
+    for name in ("y", "item", "worker", "week", "code"):
+        np.testing.assert_array_equal(getattr(J, name), getattr(plain, name))
+    assert plain.side == {}
 
 
 def _raw_labels(seed: int, n: int = 5_000) -> pa.Table:

@@ -78,7 +78,7 @@ def stage(ctx: Context) -> StageResult:
     lc = cfg.leniency
     space = ctx.labels
     # batch codes only for the assignment evidence stratified by batch (its only reader)
-    J = judgments.load(eng, space, defined=True, batches=lc.strata == "batch")
+    J = judgments.load(eng, space, defined=True, batches=lc.strata == "batch", side_queries=("labelers_activity",))
     if len(J.y) == 0:
         return _empty_result()
     ctx.progress("labelers", 1, 6)
@@ -119,7 +119,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     thresholds = severity.Thresholds.of(lc)
 
     # -- profile, concentration, spam (spammers are then left out of everyone's reference) ---------------------
-    prof, totals = concentration.profile(J, eng.query("labelers_activity"))
+    prof, totals = concentration.profile(J, J.side["labelers_activity"])
     stats_t = concentration.shares(prof, totals)
     hp_counts = honeypot.counts(J) if (J.truth >= 0).any() else None
     overall = stats_t.filter(pc.equal(stats_t["failure_mode"], "all"))

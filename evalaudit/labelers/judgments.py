@@ -442,9 +442,8 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
             order = order.astype(np.int32)
     else:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
-        if side is not None:  # (not expected: the defined view has no repeats) the engine is this thread's again
-            side.result()
-            side_queries, side = tuple(side.result()), None
+        if side is not None:  # (not expected: the defined view has no repeats) run again once the view is the
+            side_queries, side = tuple(side.result()), None  # kept rows; the engine is this thread's again
         keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))
         # the kept rows' times and durations for the view (a view of raw labels only: the pipeline's `judgments`
         # holds one judgment per labeler and item, so this is not the path a run takes)

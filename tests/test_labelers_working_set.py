@@ -521,7 +521,7 @@ def test_batch_codes_are_loaded_only_for_batch_strata():
 
 
 def _plain_shared(worker, masks, n_workers):
-    """One weighted count per pair of kinds (the plain form of combine.shared_judgments)."""
+    """One weighted count per pair of kinds (the plain form of combine.shared_by_code)."""
     out, kinds = {}, list(masks)
     for a_i, a in enumerate(kinds):
         for b in kinds[a_i:]:
@@ -539,7 +539,11 @@ def test_shared_judgments_one_count_equals_a_count_per_pair(seed):
         worker = rng.integers(0, max(n_workers, 1), n).astype(np.int32)
         masks = {k: rng.random(n) < p for k, p in (("overlap", 0.7), ("honeypot", 0.1), ("dawid_skene", 0.6),
                                                     ("assignment", 0.2), ("extra", 0.5))}
-        got, want = combine.shared_judgments(worker, masks, n_workers), _plain_shared(worker, masks, n_workers)
+        code = np.zeros(n, dtype=np.uint8)
+        for i, mask in enumerate(masks.values()):  # bit i: the i-th kind uses the judgment
+            code |= mask.astype(np.uint8) << i
+        got = combine.shared_by_code(worker, code, list(masks), n_workers)
+        want = _plain_shared(worker, masks, n_workers)
         assert list(got) == list(want)
         for key in want:
             assert got[key].dtype == want[key].dtype and np.array_equal(got[key], want[key]), key

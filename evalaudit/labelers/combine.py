@@ -39,46 +39,21 @@ from scipy import stats
 
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
 
-#: the most kinds :func:`shared_judgments` codes in one byte per judgment
-_MAX_CODED_KINDS = 8
-
 METHOD = ("combined: weighted Stouffer (Lipták) of the {parts} evidence, inverse-standard-error weights, "
           "corrected for shared judgments (Strube 1985); inverse-variance weighted effect, normal interval")
 
 
-def shared_judgments(worker: np.ndarray, masks: dict[str, np.ndarray], n_workers: int
-                     ) -> dict[tuple[str, str], np.ndarray]:
-    """Per pair of kinds (and per kind with itself): how many of each worker's judgments both use. ``masks`` maps
-    a kind to a per-judgment boolean (the judgment feeds that kind's statistic). Counted by
-    :func:`shared_by_code` from a code per judgment (bit i: the i-th kind uses it)."""
-    kinds = list(masks)
-    if len(kinds) > _MAX_CODED_KINDS:  # (a code would not fit a byte; no caller has so many kinds)
-        out = {}
-        for a_i, a in enumerate(kinds):
-            for b in kinds[a_i:]:
-                both = masks[a] & masks[b]
-                out[(a, b)] = out[(b, a)] = np.bincount(worker, weights=both.astype(float), minlength=n_workers)
-        return out
-    code = np.zeros(len(worker), dtype=np.uint8)
-    bit = np.empty(len(worker), dtype=np.uint8)
-    for i, kind in enumerate(kinds):
-        np.left_shift(np.asarray(masks[kind], dtype=bool).view(np.uint8), i, out=bit)
-        code |= bit
-    del bit
-    return shared_by_code(worker, code, kinds, n_workers)
-
-
 def shared_by_code(worker: np.ndarray, code: np.ndarray, kinds: Sequence[str], n_workers: int
                    ) -> dict[tuple[str, str], np.ndarray]:
-    """:func:`shared_judgments` from ``code``, per judgment the kinds that use it (bit i: ``kinds[i]``, at most
-    eight kinds).
+    """Per pair of kinds (and per kind with itself): how many of each worker's judgments both use. ``code``: per
+    judgment, the kinds that use it (bit i: ``kinds[i]``, at most eight kinds).
 
     One pass over the judgments, not one weighted count per pair of kinds: one count per worker × code, and a
     pair's count is the sum over the codes that have both bits. The counts are integers, so they are exactly what
     per-pair weighted counts give (float64, as those are)."""
     k = len(kinds)
     out: dict[tuple[str, str], np.ndarray] = {}
-    if not len(worker):  # (what the weighted counts give on no judgments)
+    if not len(worker):  # (what the weighted counts give on no judgments: numpy's integer zeros)
         for a_i, a in enumerate(kinds):
             for b in kinds[a_i:]:
                 out[(a, b)] = out[(b, a)] = np.bincount(worker, weights=np.zeros(0), minlength=n_workers)

@@ -208,7 +208,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
 
     # the labeler pairs (their counts came in before the consensus and the drift the background thread is now on):
     # computed while it works, their findings added below in their place
-    collusion = (ds is not None and mode == "positive") or (ds is not None and J.n_labels == 2)
+    collusion = ds is not None and (mode == "positive" or J.n_labels == 2)
     pairs = _collusion_pairs(J, ds, pairs_job.result() if collusion else None, lab_names, cfg.spam.min_pair_items)
     consensus = consensus_job.result()
 

@@ -20,7 +20,6 @@ def load(name: str) -> str:
         raise KeyError(f"no named query {name!r} in evalaudit/sql") from None
 
 
-
 def filled(name: str, /, **fill: str) -> str:
     """The named query ``name``, a template, with each placeholder ``{key}`` replaced by ``fill[key]``: code-owned
     SQL text (expressions, quoted identifiers, CTE names), never user input — values stay bound parameters."""
@@ -28,6 +27,7 @@ def filled(name: str, /, **fill: str) -> str:
     for placeholder, value in fill.items():
         text = text.replace("{" + placeholder + "}", value)
     return text
+
 
 def names() -> list[str]:
     """Every named query, sorted."""

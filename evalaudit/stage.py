@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from evalaudit import labelspace
@@ -81,7 +82,11 @@ def judgments_view(engine: Engine) -> dict[str, int]:
     (SQL ``judgments``: a labeler's latest judgment of an item wins; without labeled_at, the last stored). When no
     labeler judged an item twice the view is plain ``labels`` (no window function to pay for). Returns
     ``n_rows``, ``n_judgments`` and ``n_untimed`` (label rows without labeled_at)."""
-    row = engine.query("judgments_repeats").to_pylist()[0]
+    engine.register(KEY_CANDIDATES, pa.table({"key_hash": repeated_key_hashes(engine)}))
+    try:
+        row = engine.query("judgments_repeats").to_pylist()[0]
+    finally:
+        engine.drop(KEY_CANDIDATES)
     counts = {k: int(row[k] or 0) for k in ("n_rows", "n_judgments", "n_untimed")}
     query = "judgments_all"
     if counts["n_rows"] > counts["n_judgments"]:
@@ -90,6 +95,26 @@ def judgments_view(engine: Engine) -> dict[str, int]:
         query = "judgments" if set(PROVENANCE) <= set(columns) else "judgments_by_time"
     engine.define_view(JUDGMENTS_VIEW, query)
     return counts
+
+
+#: the view of the key hashes that occur more than once (the named query ``judgments_repeats`` counts among them)
+KEY_CANDIDATES = "judgments_key_candidates"
+
+
+def repeated_key_hashes(engine: Engine) -> np.ndarray:
+    """The judgment-key hashes (``judgments_key_hashes``: item_id, labeler_id) that more than one label row has,
+    each once: the only keys a repeated judgment can have.
+
+    Why sort the hashes in NumPy rather than group the keys in SQL: grouping every labeler x item pair of the store
+    (10M distinct pairs of two strings at 10M judgments) took 0.9-1.6 s and DuckDB's whole memory limit (the run's
+    peak at 30M judgments); the hashes are one integer column DuckDB computes in parallel and hands over without a
+    copy, and sorting them takes about 0.2 s (benchmarks/RESULTS.md). The same screen as ingest's
+    (:func:`evalaudit.ingest.dedupe.dedupe`); the count among the candidates is exact, so a collision costs time
+    only."""
+    hashes = engine.query("judgments_key_hashes").column("key_hash").to_numpy()
+    hashes = hashes if hashes.flags.writeable else hashes.copy()  # (one copy at most: sorted in place)
+    hashes.sort()
+    return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
 
 
 def define_judgments(ctx: Context) -> dict[str, int]:

@@ -90,3 +90,28 @@ def test_a_run_states_how_many_repeated_judgments_were_set_aside(cli, tmp_path) 
     latest = pd.concat([base[~base.index.isin(again.index)], again.assign(labeled_at=pd.NaT)])
     assert overall["n_labels"] == len(base)
     assert overall["value"] == pytest.approx(agreement.krippendorff_alpha(latest), abs=1e-12)
+
+
+def test_the_repeat_count_is_exact_among_the_key_hash_candidates() -> None:
+    """The store stage counts repeats only among rows whose key hash occurs twice (stage.repeated_key_hashes); the
+    count there is by the keys themselves, so a hash shared by different keys (here: every key offered as a
+    candidate, as if all had collided) changes nothing, and no candidate means no repeat."""
+    import numpy as np
+    import pyarrow as pa
+
+    from evalaudit.engine import engine_for_tables
+    from evalaudit.stage import KEY_CANDIDATES, judgments_view, repeated_key_hashes
+
+    base = _history()
+    again = base.iloc[[0, 1, 5, 5, 7]].assign(labeled_at=pd.NaT)  # i1/c three times in all; i0/a, i0/b, i2/b twice
+    data = pd.concat([base, again], ignore_index=True)
+    eng = engine_for_tables({"labels": pa.Table.from_pandas(data, preserve_index=False)})
+    candidates = repeated_key_hashes(eng)
+    every = eng.sql("SELECT DISTINCT hash(item_id, labeler_id) AS h FROM labels").column("h").to_numpy()
+    assert len(candidates) == 4 and set(candidates) <= set(every)
+    assert judgments_view(eng) == {"n_rows": 125, "n_judgments": 120, "n_untimed": 5}
+    for offered, n_judgments in ((every, 120), (np.zeros(0, dtype=every.dtype), 125)):
+        eng.register(KEY_CANDIDATES, pa.table({"key_hash": offered}))
+        row = eng.query("judgments_repeats").to_pylist()[0]
+        assert (row["n_rows"], row["n_judgments"], row["n_untimed"]) == (125, n_judgments, 5)
+    assert len(repeated_key_hashes(engine_for_tables({"labels": pa.Table.from_pandas(base)}))) == 0

@@ -10,6 +10,10 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+#: named queries whose values are each engine's own (a hash function's), so the engines agree on their row count
+#: only; what reads them compares the values with each other (``judgments_key_hashes``: only equal hashes matter)
+ENGINE_OWN_VALUES = frozenset({"judgments_key_hashes"})
+
 
 @cache
 def load(name: str) -> str:

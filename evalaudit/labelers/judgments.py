@@ -199,7 +199,8 @@ def _compact(major: np.ndarray, minor: np.ndarray, n_minor: int) -> tuple[np.nda
         del key, present, mapping
     del only, seen
     first = np.full(int(code.max()) + 1 if len(code) else 0, -1, dtype=np.int64)
-    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # any row of each code (here: the first)
+    # any row of each code (here: the first); row numbers in 32 bits below 2^31 rows (half the bytes to write)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1, dtype=np.int32 if len(code) < 2**31 else np.int64)
     return code, first
 
 
@@ -467,7 +468,8 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
     item_fm, item_raw_first = fm[item_first], item_raw[item_first]
     worker_labeler, worker_fm = lab[worker_first], fm[worker_first]
     del item_raw, lab, fm, item_first, worker_first
-    perm = order if len(order) and np.any(order != np.arange(len(order))) else None
+    # the identity when it only ever increases (a permutation that increases is 0, 1, ...): no row-number array
+    perm = order if len(order) > 1 and not bool(np.all(order[1:] > order[:-1])) else None
     del order
     if perm is not None:  # numpy arrays are permuted; the Arrow table (the view) keeps its row order
         # one at a time, so only one array is held twice at any moment

@@ -36,6 +36,7 @@ stage already produced (the items notebook, when a labeler is set aside or kept)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
@@ -196,9 +197,12 @@ def stage(ctx: Context) -> StageResult:
         source_counts += np.bincount(source[source >= 0], minlength=len(GOLD_SOURCES))
         del facts, batch
         sink.add(_audit(ctx, chunk, matrix, kept, tally, several_values))
-    expected, priority = _relabel_order(tally)
-    items_table = sink.finish(expected, priority)
-    findings, summary = _conclude(ctx, tally, flagged, guideline, moment)
+    # the re-labeling order and the items file on a second thread (NumPy's sort and Parquet's encoding release the
+    # GIL) while this one draws the findings from the same tally, which neither changes (10M judgments: -0.3 s)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalaudit-items-file") as writer:
+        written = writer.submit(lambda: sink.finish(*_relabel_order(tally)))
+        findings, summary = _conclude(ctx, tally, flagged, guideline, moment)
+        items_table = written.result()
     summary["items"]["gold_source"] = {s: int(source_counts[k]) for k, s in enumerate(GOLD_SOURCES)}
     skipped = [skip("items: flagged_deciding_vote", MANY_VALUES_REASON)] if several_values else []
     if untimed and cfg.gold.max_age_days > 0:

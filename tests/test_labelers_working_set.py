@@ -17,10 +17,12 @@ from evalaudit.labelers import dawid_skene, judgments, overlap, spam, truth_bias
 from evalaudit.labelers import findings as labeler_findings
 
 
-def _judgments(seed: int, n_items: int = 3_000, n_labelers: int = 60, n_fm: int = 3, shuffle: bool = False):
-    """Random judgments: items with 1 + Poisson(1.5) distinct labelers each, sorted by item unless ``shuffle``."""
+def _judgments(seed: int, n_items: int = 3_000, n_labelers: int = 60, n_fm: int = 3, shuffle: bool = False,
+               per_item: float = 1.5):
+    """Random judgments: items with 1 + Poisson(``per_item``) distinct labelers each, sorted by item unless
+    ``shuffle``."""
     rng = np.random.default_rng(seed)
-    k = rng.poisson(1.5, n_items) + 1
+    k = rng.poisson(per_item, n_items) + 1
     item = np.repeat(np.arange(n_items), k)
     rank = np.arange(len(item)) - np.repeat(np.cumsum(k) - k, k)
     lab = (rng.integers(0, n_labelers, n_items)[item] + rank) % n_labelers  # distinct within an item
@@ -36,10 +38,12 @@ def _judgments(seed: int, n_items: int = 3_000, n_labelers: int = 60, n_fm: int 
                            failure_modes=pa.array([f"fm{i}" for i in range(n_fm)]), rng=rng)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_pair_counts_match_a_plain_count(seed):
-    """Per worker pair sharing an item: shared items and disagreements, counted pair by pair in Python."""
-    J = _judgments(seed, n_items=800, shuffle=seed == 1)
+@pytest.mark.parametrize("seed, per_item", [(0, 1.5), (1, 1.5), (2, 6.0)])
+def test_pair_counts_match_a_plain_count(seed, per_item):
+    """Per worker pair sharing an item: shared items and disagreements, counted pair by pair in Python — with
+    small items (the offsets past the second pass over an index of the positions still pairing) and large ones
+    (over every position for longer)."""
+    J = _judgments(seed, n_items=800, shuffle=seed == 1, per_item=per_item)
     got = spam.pair_counts(J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
     by_item: dict[int, list[tuple[int, int]]] = {}
     for i, w, y in zip(J.item.tolist(), J.worker.tolist(), J.y.tolist(), strict=True):

@@ -283,22 +283,37 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     key = np.empty(int(np.sum(n_per_item * (n_per_item - 1) // 2)), dtype=kt)
     del n_per_item
     at = 0
+    # the positions i whose item still has a judgment at i + o: a mask over every position while most do, then
+    # (from the offset where fewer than a quarter do) their index, which only shrinks — the later offsets, where
+    # few items are that large, no longer pass over every judgment. The pairs come in the same order either way.
+    todo = None  # once indexed: the positions i whose item has a judgment at i + o
     for o in range(1, max_k):
-        same = it[:-o] == it[o:]
-        m = int(np.count_nonzero(same))
+        if todo is None:
+            same = it[:-o] == it[o:]
+            m = int(np.count_nonzero(same))
+            if 4 * m < len(it):
+                todo = np.flatnonzero(same)
+        else:
+            todo = todo[todo + o < len(it)]
+            todo = todo[it[todo + o] == it[todo]]
+            m = len(todo)
         if m == 0:
             break
+        if todo is None:
+            wa, wbo, ya, yb = wk[:-o][same], wk[o:][same], yy[:-o][same], yy[o:][same]
+        else:
+            wa, wbo, ya, yb = wk[todo], wk[todo + o], yy[todo], yy[todo + o]
         out = key[at:at + m]
-        out[...] = wk[:-o][same]
-        wb = wk[o:][same].astype(kt)
+        out[...] = wa
+        wb = wbo.astype(kt)
         np.maximum(out, wb, out=wb)  # the larger worker code of the pair
-        np.minimum(out, wk[o:][same], out=out, casting="unsafe")
+        np.minimum(out, wbo, out=out, casting="unsafe")
         out *= kt(W)
         out += wb
         out <<= kt(1)
-        out |= (yy[:-o][same] != yy[o:][same]).astype(kt)
+        out |= (ya != yb).astype(kt)
         at += m
-        del wb, same
+        del wb, wa, wbo, ya, yb
     if len(key) == 0:
         z = np.zeros(0, dtype=np.int64)
         return {"worker_a": z, "worker_b": z, "n": z, "n_disagree": z}

@@ -153,6 +153,21 @@ def test_cumulative_exports_add_only_what_is_new(cli, tmp_path, store):
     assert code == 0 and rows(store) == 42 and "added 0 rows" in out
 
 
+def test_a_cumulative_export_with_repeats_inside_keeps_each_new_judgment_once(tmp_path, store):
+    """Both kinds at once: the store's judgments and the file's own repeats set aside, the new ones kept once, in
+    file order (the kept rows are listed, not the many set aside: evalaudit.ingest.dedupe)."""
+    day1, day2 = tmp_path / "day1.csv", tmp_path / "day2.csv"
+    day1.write_text(export(30))
+    new = export(12, start=30).removeprefix(HEADER)
+    day2.write_text(export(30) + new + "".join(new.splitlines(keepends=True)[:3]))  # 3 new ones twice
+    ingest_files(store, [day1])
+    ((result,)) = ingest_files(store, [day2])
+    assert (result.rows_added, result.rows_duplicate_in_file, result.rows_duplicate_stored) == (12, 3, 30)
+    assert rows(store) == 42
+    (added,) = [t for t in map(pq.read_table, (store / "labels").glob("*.parquet")) if t.num_rows == 12]
+    assert added.column("source_row").to_pylist() == list(range(30, 42))  # first occurrences, in file order
+
+
 def test_duplicates_inside_a_file_are_stored_once_and_counted(cli, tmp_path, store):
     body = export(10).removeprefix(HEADER)
     src = tmp_path / "dup.csv"

@@ -45,23 +45,30 @@ def dedupe(con: duckdb.DuckDBPyConnection, data: Path, stored: list[Path], stagi
         con.unregister("__repeated")
     n_file = con.execute("SELECT count(*) FROM __drop").fetchall()[0][0]
     n_stored = 0
+    # the rows to keep: those not set aside, or, against a store, the rows it does not hold, listed themselves: a
+    # cumulative export keeps few (1% new of 10M rows: re-reading the file against a list of the 10M set aside took
+    # 1.0 s, against the 100k kept 0.3 s)
+    keep = "source_row NOT IN (SELECT source_row FROM __drop)"
     if stored:
         params["stored"] = [str(p) for p in stored]
+        n_rows = pq.ParquetFile(data).metadata.num_rows
         con.execute(
-            f"INSERT INTO __drop WITH u AS (SELECT {key}, source_row, hash({key}) AS h FROM read_parquet($data) "
-            f"WHERE source_row NOT IN (SELECT source_row FROM __drop)), "
+            f"CREATE OR REPLACE TEMP TABLE __keep AS WITH u AS (SELECT {key}, source_row, hash({key}) AS h "
+            f"FROM read_parquet($data) WHERE source_row NOT IN (SELECT source_row FROM __drop)), "
             f"s AS (SELECT {key}, hash({key}) AS h FROM read_parquet($stored)) "
-            f"SELECT u.source_row FROM u WHERE EXISTS (SELECT 1 FROM s WHERE s.h = u.h AND {same})", params)
-        n_stored = con.execute("SELECT count(*) FROM __drop").fetchall()[0][0] - n_file
+            f"SELECT u.source_row FROM u WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.h = u.h AND {same})", params)
+        n_stored = n_rows - n_file - con.execute("SELECT count(*) FROM __keep").fetchall()[0][0]
+        keep = "source_row IN (SELECT source_row FROM __keep)"
     if n_file or n_stored:
         kept = staging / "kept.parquet"
         con.execute(
-            f"COPY (SELECT * FROM read_parquet($data) WHERE source_row NOT IN (SELECT source_row FROM __drop) "
+            f"COPY (SELECT * FROM read_parquet($data) WHERE {keep} "
             f"ORDER BY source_row) TO {quote_literal(str(kept))} "
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)",
             {"data": str(data)})
         os.replace(kept, data)
     con.execute("DROP TABLE __drop")
+    con.execute("DROP TABLE IF EXISTS __keep")
     return int(n_file), int(n_stored)
 
 

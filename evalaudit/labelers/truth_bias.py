@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from scipy import stats
 
 from evalaudit.labelers.evidence import evidence_table, z_interval
 from evalaudit.labelers.judgments import ranges
@@ -33,6 +34,19 @@ METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene po
           "sensitivity and specificity with the soft posterior as reference; (s - t) / 2, the positive rate on a "
           "balanced item mix minus 1/2; sandwich standard error, normal interval)")
 
+METHOD_FLIP = ("dawid_skene: bias toward the positive label (leniency) or the negative one (severity), whichever "
+               "one-sided p is smaller (doubled): the moment estimates of sensitivity and false-positive rate against "
+               "the leave-this-labeler-out Dawid–Skene posterior (or the known answer) vs the failure mode's other "
+               "labelers', read along the direction a flip of answers moves them (generalised least squares, O'Brien "
+               "1984), covariance at the labeler's own pooled rates; effect = the flip's shift of the positive rate, "
+               "normal interval")
+METHOD_DIRECTION = {
+    d: (f"dawid_skene: bias toward the {w} label — the moment estimates of sensitivity and false-positive rate "
+        "against the leave-this-labeler-out Dawid–Skene posterior (or the known answer) vs the failure mode's other "
+        f"labelers', read along the direction a flip toward the {w} label moves them (generalised least squares, "
+        "O'Brien 1984), covariance at the labeler's own pooled rates; effect = the flip's shift of the positive "
+        "rate, normal interval")
+    for d, w in (("pos", "positive"), ("neg", "negative"))}
 
 #: judgments per block of workers in :func:`effect`: its dozen per-judgment temporaries exist for one block at a
 #: time, so the working set does not grow with the store
@@ -103,17 +117,151 @@ def _effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarr
         rate = S(y) / n
         peer = pos / n
     return {"effect": eff, "se": se, "rate": rate, "peer_rate": peer, "sensitivity": s, "specificity": 1 - u,
-            "ok": ok & np.isfinite(eff) & np.isfinite(se)}
+            "ok": ok & np.isfinite(eff) & np.isfinite(se), "n": n,
+            # the normal equations' sums and the powers of T, pooled over workers by :func:`directed_bias`
+            "a11": a11, "a12": a12, "a22": a22, "b1": b1, "b2": b2, "t1": pos, "t3": S(T ** 3), "t4": S(T ** 4),
+            "t5": S(T ** 5), "t6": S(T ** 6)}
+
+
+#: the pooled rates :func:`directed_bias` reads are kept in [RATE_EPS, 1 - RATE_EPS] (as Dawid–Skene keeps its rates)
+RATE_EPS = 1e-3
+
+
+def _solve(a11, a12, a22, b1, b2) -> tuple[np.ndarray, np.ndarray]:
+    """(s, u) from the normal equations' sums of :func:`_effect`, kept in [RATE_EPS, 1 - RATE_EPS]."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        det = a11 * a22 - a12 * a12
+        s = (a22 * b1 - a12 * b2) / det
+        u = (a11 * b2 - a12 * b1) / det
+    return (np.clip(np.nan_to_num(s, nan=0.5), RATE_EPS, 1 - RATE_EPS),
+            np.clip(np.nan_to_num(u, nan=0.5), RATE_EPS, 1 - RATE_EPS))
+
+
+def directed_bias(moments: dict[str, np.ndarray], worker_fm: np.ndarray, worker_labeler: np.ndarray
+             ) -> dict[str, np.ndarray]:
+    """Per worker, from :func:`effect`'s moment estimates: the bias read in the two directions a labeler's
+    threshold can move, each a signed normal test — ``pos``: toward the positive label (leniency), ``neg``: toward
+    the negative one (severity).
+
+    Model: a labeler who turns a share f of their negative answers positive has sensitivity and false-positive
+    rate ``(s + (1 - s) f, u + (1 - u) f)``; one who turns a share f of their positive answers negative,
+    ``(s (1 - f), u (1 - f))``. Against the failure mode's other workers' pooled rates ``(s0, u0)`` (the moment
+    estimates of :func:`_effect` pooled over them), the worker's estimate ``d = (s - s0, u - u0)`` has mean
+    ``f delta`` with ``delta = (1 - s0, 1 - u0)`` toward positive and ``(-s0, -u0)`` toward negative. The
+    generalised-least-squares estimate of f along delta, ``f = delta' V^-1 d / delta' V^-1 delta`` with standard
+    error ``(delta' V^-1 delta)^-1/2``, is the most powerful linear test of a shift along a known direction of a
+    bivariate normal estimate (O'Brien 1984, "Procedures for comparing samples with multiple endpoints",
+    Biometrics 40, 1079–1087, the GLS test; Pocock, Geller & Tsiatis 1987, Biometrics 43, 487–498): a lenient
+    labeler's false-positive rate moves ~9 times as far as their sensitivity (u0 ~ 0.1), so the test reads
+    mostly the false passes, where the threshold-shift effect (s - t) / 2 gives the sensitivity, which barely
+    moves, half the weight. V is the covariance of the moment estimates (the M-estimator's ``A^-1 B A^-1``,
+    Stefanski & Boos 2002) with B at the labeler's own rates pooled over all their failure modes — the variance
+    under "this failure mode is like the labeler's others", the hypothesis the honest spread of labelers tests
+    (:mod:`evalaudit.labelers.honest_spread`); ``Var(y | T) = q (1 - q)``, ``q = s_l T + u_l (1 - T)``, is a
+    quadratic in T, so B needs only the sums of T to the fourth power.
+
+    Why each direction is its own test: a direction-specific error rate also moves with accuracy — a labeler less
+    specific than peers has more false passes on every failure mode — which (s - t) / 2 cancels and these tests
+    do not. So they are read only where each labeler is judged against their own honest level on their other
+    failure modes, each direction against its own honest spread (:func:`evalaudit.labelers.leniency.table`).
+
+    Returns per direction ``effect_*`` (f times the shift of the positive rate a whole flip would make on the
+    worker's items: ``1 - p0`` toward positive, ``-p0`` toward negative, p0 the peers' expected positive rate),
+    ``se_*``, ``p_*`` (two-sided), and ``effect``, ``se``, ``p`` of the direction with the smaller one-sided p
+    (doubled: Bonferroni over the two directions, as the honeypot rows), ``peer_rate`` (p0), ``ok``."""
+    keys = ("a11", "a12", "a22", "b1", "b2")
+    m = {k: np.nan_to_num(np.asarray(moments[k], dtype=float)) for k in (*keys, "n", "t1", "t3", "t4", "t5", "t6")}
+    n_fm = int(np.max(worker_fm, initial=-1)) + 1
+    n_lab = int(np.max(worker_labeler, initial=-1)) + 1
+    s0, u0 = _solve(*(np.bincount(worker_fm, weights=m[k], minlength=n_fm)[worker_fm] - m[k] for k in keys))
+    sl, ul = _solve(*(np.bincount(worker_labeler, weights=m[k], minlength=n_lab)[worker_labeler] for k in keys))
+    s, u = _solve(*(m[k] for k in keys))
+    a11, a12, a22 = m["a11"], m["a12"], m["a22"]  # sums of T^2, T (1 - T), (1 - T)^2
+    S0, S1, S2, S3, S4 = m["n"], m["t1"], a11, m["t3"], m["t4"]
+    # B = sum q (1 - q) x x', x = (T, 1 - T), q (1 - q) = c0 + c1 T + c2 T^2
+    c0, c1, c2 = ul * (1 - ul), (sl - ul) * (1 - 2 * ul), -(sl - ul) ** 2
+    B11 = c0 * S2 + c1 * S3 + c2 * S4
+    B12 = c0 * (S1 - S2) + c1 * (S2 - S3) + c2 * (S3 - S4)
+    B22 = c0 * (S0 - 2 * S1 + S2) + c1 * (S1 - 2 * S2 + S3) + c2 * (S2 - 2 * S3 + S4)
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        det = a11 * a22 - a12 * a12
+        i11, i12, i22 = a22 / det, -a12 / det, a11 / det  # A^-1
+        vss = i11 * i11 * B11 + 2 * i11 * i12 * B12 + i12 * i12 * B22
+        vuu = i12 * i12 * B11 + 2 * i12 * i22 * B12 + i22 * i22 * B22
+        vsu = i11 * i12 * B11 + (i11 * i22 + i12 * i12) * B12 + i12 * i22 * B22
+        dv = vss * vuu - vsu * vsu
+        w11, w12, w22 = vuu / dv, -vsu / dv, vss / dv  # V^-1
+        d1, d2 = s - s0, u - u0
+        T_mean = S1 / S0
+        p0 = s0 * T_mean + u0 * (1 - T_mean)
+        powers = [S0, S1, S2, S3, S4, m["t5"], m["t6"]]
+        upper = {}
+        for name, (g1, g2), scale in (("pos", (1 - s0, 1 - u0), 1 - p0), ("neg", (-s0, -u0), -p0)):
+            h1, h2 = w11 * g1 + w12 * g2, w12 * g1 + w22 * g2  # V^-1 delta
+            info = g1 * h1 + g2 * h2
+            f = (h1 * d1 + h2 * d2) / info
+            z = f * np.sqrt(info)
+            # f is linear in the labels, f = sum c_j y_j + const with c_j = a0 + a1 T_j; its skewness under the
+            # labeler's own rates (see skew_corrected)
+            a0 = (h1 * i12 + h2 * i22) / info
+            a1 = (h1 * (i11 - i12) + h2 * (i12 - i22)) / info
+            gamma = third_cumulant(a0, a1, ul, sl - ul, powers) * info ** 1.5
+            up, down = skew_corrected(z, gamma)
+            upper[name] = up
+            out[f"effect_{name}"] = f * scale
+            out[f"se_{name}"] = np.abs(scale) / np.sqrt(info)
+            out[f"p_{name}"] = np.minimum(1.0, 2 * np.minimum(up, down))
+        p_pos, p_neg = upper["pos"], upper["neg"]
+        toward_pos = p_pos <= p_neg
+        out["p"] = np.minimum(1.0, 2 * np.minimum(p_pos, p_neg))
+        out["effect"] = np.where(toward_pos, out["effect_pos"], out["effect_neg"])
+        out["se"] = np.where(toward_pos, out["se_pos"], out["se_neg"])
+    out["peer_rate"] = p0
+    out["ok"] = np.all([np.isfinite(out[k]) for k in ("effect_pos", "se_pos", "effect_neg", "se_neg", "p")], axis=0) \
+        & (out["se_pos"] > 0) & (out["se_neg"] > 0)
+    return out
+
+
+def third_cumulant(a0, a1, e0, e1, powers: list[np.ndarray]) -> np.ndarray:
+    """Per worker: the third cumulant of ``sum_j c_j y_j`` over independent 0/1 labels with ``P(y_j = 1) = q_j``,
+    ``c_j = a0 + a1 T_j`` and ``q_j = e0 + e1 T_j``: ``sum c_j^3 q_j (1 - q_j) (1 - 2 q_j)``, a polynomial of
+    degree 6 in T, from the worker's sums of T^0 .. T^6 (``powers``)."""
+    c3 = [a0**3, 3 * a0**2 * a1, 3 * a0 * a1**2, a1**3]
+    # q (1 - q) (1 - 2q) = q - 3 q^2 + 2 q^3, in powers of T
+    g = [e0 - 3 * e0**2 + 2 * e0**3, e1 - 6 * e0 * e1 + 6 * e0**2 * e1, -3 * e1**2 + 6 * e0 * e1**2, 2 * e1**3]
+    return sum(c3[i] * g[j] * powers[i + j] for i in range(4) for j in range(4))
+
+
+def skew_corrected(z: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(upper, lower) one-sided p-values of a standardised sum with skewness ``gamma``: the normal tail plus the
+    first Edgeworth term, ``gamma (z^2 - 1) phi(z) / 6`` (Edgeworth 1905; Hall 1992, "The Bootstrap and Edgeworth
+    Expansion", §2.2), kept only where it makes the tail heavier (the upper tail of a right-skewed sum, the lower
+    tail of a left-skewed one, |z| > 1), so the correction never makes a test less conservative than the normal
+    one. A few false passes on a few dozen items a labeler's peers call negative make a right-skewed sum: the
+    normal tail alone was up to ten times too small there (a light labeler's 9 false fails where 3.5 were
+    expected: normal p 0.0013, the Poisson tail 0.01)."""
+    with np.errstate(invalid="ignore"):
+        term = (z * z - 1) * stats.norm.pdf(z) / 6
+        up = stats.norm.sf(z) + np.where(z > 1, np.maximum(gamma, 0.0) * term, 0.0)
+        down = stats.norm.cdf(z) + np.where(z < -1, np.maximum(-gamma, 0.0) * term, 0.0)
+    return np.clip(up, 0.0, 1.0), np.clip(down, 0.0, 1.0)
 
 
 def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, lab_names: np.ndarray,
-             fm_names: np.ndarray, min_items: int, confidence: float) -> list[pa.Table]:
+             fm_names: np.ndarray, min_items: int, confidence: float, directed: bool = False,
+             directions: dict[str, pa.Table] | None = None) -> list[pa.Table]:
     """The ``dawid_skene`` evidence rows, from the leave-this-labeler-out posterior ``loo`` of each judgment of
     ``J`` (an array, or a function of positions as :func:`effect` takes): per worker (labeler × failure mode)
     with at least ``min_items`` weighted judgments, on a failure mode where Dawid–Skene ran (``fm_ok``, per
     failure mode) and a well-determined :func:`effect`. ``mode`` "positive": one row per worker; another mode on
     two labels (per label): the reference label's row and its mirror for the other label (``labels``: the label
-    space's labels); on more labels none. ``weight``: as in :func:`effect`."""
+    space's labels); on more labels none. ``weight``: as in :func:`effect`. ``directed``: the rows are the
+    :func:`directed_bias` tests (the stage's choice where labelers are seen on several failure modes, so each is
+    judged against their own honest level; see :func:`directed_bias`), else the threshold-shift effect (s - t) / 2;
+    the row shows the direction with the smaller p. ``directions`` (a dict, directed in "positive" mode): filled
+    with each direction's signed rows under "pos" (toward the positive label) and "neg" (toward the negative one),
+    row for row as the returned rows, each with its own two-sided test — what the combined test reads."""
     parts = []
     if np.asarray(weight).dtype == bool:  # judgments counted chunk by chunk (whole numbers: exact in any grouping)
         n_w = np.zeros(J.n_workers)
@@ -125,16 +273,31 @@ def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, l
     mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
     lo, hi, p = z_interval(mean_d, se, confidence)
     keep = (n_w >= min_items) & fm_ok[J.worker_fm] & ds_eff["ok"]
+    peer, method = rate_w - mean_d, METHOD
+    if directed:
+        fl = directed_bias(ds_eff, J.worker_fm, J.worker_labeler)
+        mean_d, se, p, peer, method = fl["effect"], fl["se"], fl["p"], fl["peer_rate"], METHOD_FLIP
+        lo, hi, _ = z_interval(mean_d, se, confidence)
+        keep &= fl["ok"]
+        if mode == "positive" and directions is not None:  # each direction's signed test, for the combination
+            for d in ("pos", "neg"):
+                lo_d, hi_d, _ = z_interval(fl[f"effect_{d}"], fl[f"se_{d}"], confidence)
+                directions[d] = evidence_table(
+                    lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep], "dawid_skene",
+                    fl[f"effect_{d}"][keep], lo_d[keep], hi_d[keep], fl[f"p_{d}"][keep], n_w[keep], rate_w[keep],
+                    peer[keep], METHOD_DIRECTION[d])
     labs, fms = lab_names[J.worker_labeler][keep], fm_names[J.worker_fm][keep]
     if mode == "positive":
         parts.append(evidence_table(labs, fms, "dawid_skene", mean_d[keep], lo[keep], hi[keep], p[keep],
-                                    n_w[keep], rate_w[keep], ds_eff["peer_rate"][keep], METHOD))
+                                    n_w[keep], rate_w[keep], (peer if directed else ds_eff["peer_rate"])[keep],
+                                    method))
     elif J.n_labels == 2:  # per label: the reference label's row and its mirror for the other label
         ref = J.reference
         for k, sign in ((ref, 1.0), (1 - ref, -1.0)):
             lo_k, hi_k = (lo, hi) if sign > 0 else (-hi, -lo)
             rate_k = rate_w if sign > 0 else 1 - rate_w
+            peer_k = (peer if sign > 0 else 1 - peer) if directed else rate_k - sign * mean_d
             parts.append(evidence_table(labs, fms, "dawid_skene", sign * mean_d[keep], lo_k[keep], hi_k[keep],
-                                        p[keep], n_w[keep], rate_k[keep], (rate_k - sign * mean_d)[keep],
-                                        METHOD, label=labels[k]))
+                                        p[keep], n_w[keep], rate_k[keep], peer_k[keep], method,
+                                        label=labels[k]))
     return parts

@@ -123,6 +123,10 @@ def _effect(y: np.ndarray, worker: np.ndarray, loo: np.ndarray, weight: np.ndarr
             "t5": S(T ** 5), "t6": S(T ** 6)}
 
 
+#: effective items of each class (sum T, sum 1 - T) a labeler's other failure modes need for :func:`directed_bias`
+#: to take its variance at the labeler's own rates (as :func:`effect`'s ``min_class``)
+MIN_CLASS = 10.0
+
 #: the pooled rates :func:`directed_bias` reads are kept in [RATE_EPS, 1 - RATE_EPS] (as Dawid–Skene keeps its rates)
 RATE_EPS = 1e-3
 
@@ -155,10 +159,14 @@ def directed_bias(moments: dict[str, np.ndarray], worker_fm: np.ndarray, worker_
     labeler's false-positive rate moves ~9 times as far as their sensitivity (u0 ~ 0.1), so the test reads
     mostly the false passes, where the threshold-shift effect (s - t) / 2 gives the sensitivity, which barely
     moves, half the weight. V is the covariance of the moment estimates (the M-estimator's ``A^-1 B A^-1``,
-    Stefanski & Boos 2002) with B at the labeler's own rates pooled over all their failure modes — the variance
-    under "this failure mode is like the labeler's others", the hypothesis the honest spread of labelers tests
-    (:mod:`evalaudit.labelers.honest_spread`); ``Var(y | T) = q (1 - q)``, ``q = s_l T + u_l (1 - T)``, is a
-    quadratic in T, so B needs only the sums of T to the fourth power.
+    Stefanski & Boos 2002) with B at the labeler's own rates pooled over their *other* failure modes — the
+    variance under "this failure mode is like the labeler's others", the hypothesis the honest spread of labelers
+    tests (:mod:`evalaudit.labelers.honest_spread`), as a score test takes the variance under its null (Rao 1948);
+    not read off this worker's own labels, which would couple the variance to the estimate (a worker with more
+    false passes would get a larger variance, a left-skewed test) — or at the peers' rates where the labeler has
+    too few other judgments (:data:`MIN_CLASS`). ``Var(y | T) = q (1 - q)``, ``q = s_l T + u_l (1 - T)``, is a
+    quadratic in T, so B needs only the sums of T to the fourth power (the skewness, :func:`skew_corrected`, the
+    sixth).
 
     Why each direction is its own test: a direction-specific error rate also moves with accuracy — a labeler less
     specific than peers has more false passes on every failure mode — which (s - t) / 2 cancels and these tests
@@ -174,7 +182,14 @@ def directed_bias(moments: dict[str, np.ndarray], worker_fm: np.ndarray, worker_
     n_fm = int(np.max(worker_fm, initial=-1)) + 1
     n_lab = int(np.max(worker_labeler, initial=-1)) + 1
     s0, u0 = _solve(*(np.bincount(worker_fm, weights=m[k], minlength=n_fm)[worker_fm] - m[k] for k in keys))
-    sl, ul = _solve(*(np.bincount(worker_labeler, weights=m[k], minlength=n_lab)[worker_labeler] for k in keys))
+    # the rates the variance is taken at: the labeler's own, pooled over their other failure modes (independent of
+    # this worker's labels: a variance read off the same labels couples to the estimate and skews the test), or
+    # the peers' where the labeler has too few other judgments (at least MIN_CLASS effective items of each class)
+    other = {k: np.bincount(worker_labeler, weights=m[k], minlength=n_lab)[worker_labeler] - m[k]
+             for k in (*keys, "n", "t1")}
+    sl, ul = _solve(*(other[k] for k in keys))
+    own = (other["t1"] >= MIN_CLASS) & (other["n"] - other["t1"] >= MIN_CLASS)
+    sl, ul = np.where(own, sl, s0), np.where(own, ul, u0)
     s, u = _solve(*(m[k] for k in keys))
     a11, a12, a22 = m["a11"], m["a12"], m["a22"]  # sums of T^2, T (1 - T), (1 - T)^2
     S0, S1, S2, S3, S4 = m["n"], m["t1"], a11, m["t3"], m["t4"]

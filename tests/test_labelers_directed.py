@@ -31,10 +31,11 @@ def _workers(rng, n_workers, n_each, s, u, soft=0.3, flip=None):
     return y.astype(np.int8), worker, T
 
 
-def _reference(y, worker, T, n_workers):
-    """directed_bias written out judgment by judgment for one failure mode and one labeler per worker: least
-    squares (s, u) per worker, the other workers' pooled least squares, the covariance A^-1 B A^-1 with B at the
-    worker's own rates, the GLS estimate along each direction, and its coefficients per judgment."""
+def _reference(y, worker, T, n_workers, rates=None):
+    """directed_bias written out judgment by judgment for one failure mode: least squares (s, u) per worker, the
+    other workers' pooled least squares, the covariance A^-1 B A^-1 with B at ``rates[w]`` (default: the peers'
+    — a labeler with no other failure mode), the GLS estimate along each direction, and its coefficients per
+    judgment."""
     out = []
     X = np.stack([T, 1 - T], axis=1)
     for w in range(n_workers):
@@ -43,7 +44,7 @@ def _reference(y, worker, T, n_workers):
         su = np.linalg.solve(A, X[m].T @ y[m])
         o = ~m
         s0, u0 = np.linalg.solve(X[o].T @ X[o], X[o].T @ y[o])
-        q = X[m] @ su  # the labeler's own rates (one failure mode: its pooled rates are its own)
+        q = X[m] @ (np.array([s0, u0]) if rates is None else np.asarray(rates[w]))
         B = (X[m] * (q * (1 - q))[:, None]).T @ X[m]
         Ai = np.linalg.inv(A)
         V = Ai @ B @ Ai
@@ -74,38 +75,81 @@ def test_directed_bias_is_the_gls_estimate_written_out():
             assert ref[w][d]["var"] == pytest.approx(1 / ref[w][d]["info"], rel=1e-6)
     assert got["ok"].all()
     # the flipped workers are found in their direction, the row shows it
-    assert got["effect"][1] > 0 and got["p"][1] < 1e-4
-    assert got["effect"][3] < 0 and got["p"][3] < 1e-4
-    assert got["p_pos"][1] < got["p_neg"][1] and got["p_neg"][3] < got["p_pos"][3]
+    assert got["effect"][1] > 0 and got["p"][1] < 0.01
+    assert got["effect"][3] < 0 and got["p"][3] < 0.01
+    # each direction's own signed test: a flip toward positive moves both up (fewer false fails too), a flip
+    # toward negative both down
+    assert got["effect_pos"][1] > 0 and got["effect_neg"][1] > 0
+    assert got["effect_pos"][3] < 0 and got["effect_neg"][3] < 0
 
 
-def test_third_cumulant_is_the_sum_over_judgments():
-    rng = np.random.default_rng(1)
-    T = rng.beta(0.3, 0.3, 500)
-    a0, a1, e0, e1 = 0.02, -0.05, 0.1, 0.8
-    powers = [np.array([np.sum(T**k)]) for k in range(7)]
-    got = truth_bias.third_cumulant(np.array([a0]), np.array([a1]), np.array([e0]), np.array([e1]), powers)
+def test_the_variance_is_taken_at_the_labelers_rates_on_its_other_failure_modes():
+    """Workers 0-2 are one labeler's three failure modes (the same item mix and peers here, for the written-out
+    reference): each one's variance is at the rates of the labeler's other two pooled, or the peers' where those
+    are nearer 1/2 (the larger variance)."""
+    rng = np.random.default_rng(9)
+    y, worker, T = _workers(rng, 6, 500, 0.9, 0.1, flip=[0.15, 0.0, 0.0, 0.0, 0.0, 0.0])
+    labeler = np.array([0, 0, 0, 1, 2, 3])
+    mom = truth_bias.effect(y, worker, T, np.ones(len(y)), 6)
+    got = truth_bias.directed_bias(mom, np.zeros(6, int), labeler)
+    X = np.stack([T, 1 - T], axis=1)
+    rates = {}
+    for w in range(3):
+        o = np.isin(worker, [v for v in range(3) if v != w])
+        own = np.linalg.solve(X[o].T @ X[o], X[o].T @ y[o])
+        peers = _peers(y, worker, T, w)
+        rates[w] = np.array([min(own[0], peers[0]), max(own[1], peers[1])])
+    ref = _reference(y, worker, T, 6, rates={**rates, **{w: None for w in range(3, 6)}} | {
+        w: _peers(y, worker, T, w) for w in range(3, 6)})
+    for w in range(6):
+        for d in ("pos", "neg"):
+            assert got[f"se_{d}"][w] == pytest.approx(ref[w][d]["se"], rel=1e-6)
+
+
+def _peers(y, worker, T, w):
+    X = np.stack([T, 1 - T], axis=1)
+    o = worker != w
+    return np.linalg.solve(X[o].T @ X[o], X[o].T @ y[o])
+
+
+def _hist(T, w=None):
+    """One worker's T distribution as truth_bias keeps it (judgments and sum of T per bin)."""
+    B = truth_bias.TAIL_BINS
+    w = np.ones(len(T)) if w is None else w
+    k = np.minimum((T * B).astype(int), B - 1)
+    return np.bincount(k, weights=w, minlength=B)[None, :], np.bincount(k, weights=w * T, minlength=B)[None, :]
+
+
+@pytest.mark.parametrize("errors", [8, 10, 12, 14, 16])
+def test_saddlepoint_tail_is_the_mid_p_of_a_binomial(errors):
+    """A hard reference: 63 truly positive items at a false-fail rate of 0.07 (4.4 expected) and 40 negative ones
+    that do not count (c = 0): the tail of the false fails is within 20% of the binomial mid-p (Lancaster 1961),
+    where the normal tail is off by up to a factor 500."""
+    T = np.r_[np.ones(63), np.zeros(40)]
+    n, t = _hist(T)
+    a0, a1, e0, e1 = np.array([0.0]), np.array([-1.0]), np.array([0.1]), np.array([0.83])  # c = -T, q(1) = 0.93
+    mu, sd = -63 * 0.93, np.sqrt(63 * 0.93 * 0.07)
+    z = (-(63 - errors) - mu) / sd
+    up, down = truth_bias.saddlepoint_tails(np.array([z]), a0, a1, e0, e1, n, t)
+    mid = stats.binom.sf(errors, 63, 0.07) + 0.5 * stats.binom.pmf(errors, 63, 0.07)
+    assert up[0] == pytest.approx(mid, rel=0.2)
+    assert down[0] == pytest.approx(stats.norm.cdf(z))  # the other tail of a positive z is the normal one
+
+
+def test_saddlepoint_tail_of_a_soft_weighted_sum_against_simulation():
+    """Soft references (T spread over [0, 1]): the saddlepoint tail of sum c_j y_j against 400,000 simulated
+    draws of the labels, where the normal tail is far off."""
+    rng = np.random.default_rng(4)
+    T = np.clip(rng.beta(0.4, 0.4, 150), 0, 1)
+    a0, a1, e0, e1 = 0.03, -0.028, 0.1, 0.8
     c, q = a0 + a1 * T, e0 + e1 * T
-    assert got[0] == pytest.approx(np.sum(c**3 * q * (1 - q) * (1 - 2 * q)), rel=1e-10)
-
-
-def test_skew_correction_is_closer_to_the_exact_tail_and_never_less_conservative():
-    """A sum of 40 Bernoulli(0.1) (4 expected errors): the exact binomial upper tail against the normal one and the
-    corrected one; the correction never lowers a p-value below the normal tail."""
-    n, p = 40, 0.1
-    mu, sd = n * p, np.sqrt(n * p * (1 - p))
-    gamma = (1 - 2 * p) / sd
-    k = np.arange(6, 14)
-    z = (k - 0.5 - mu) / sd  # (the continuity-corrected point: both tails on the same footing)
-    exact = stats.binom.sf(k - 1, n, p)
-    up, down = truth_bias.skew_corrected(z, np.full(len(z), gamma))
-    normal = stats.norm.sf(z)
-    assert (up >= normal).all()
-    assert (np.abs(np.log(up / exact)) <= np.abs(np.log(normal / exact)) + 1e-12).all()
-    assert np.all(np.abs(np.log(up / exact))[z > 2] < 0.5)  # within a factor 1.65 where the normal is off by more
-    assert np.allclose(down, stats.norm.cdf(z))  # right skew: the lower tail is left as it was
-    z0 = np.array([-0.5, 0.0, 0.9])
-    assert np.allclose(truth_bias.skew_corrected(z0, np.full(3, 0.8))[0], stats.norm.sf(z0))
+    mu, sd = np.sum(c * q), np.sqrt(np.sum(c * c * q * (1 - q)))
+    draws = (rng.random((400_000, len(T))) < q) @ c
+    n, t = _hist(T)
+    for z in (2.5, 3.0, 3.5):
+        up, _ = truth_bias.saddlepoint_tails(np.array([z]), *(np.array([v]) for v in (a0, a1, e0, e1)), n, t)
+        sim = np.mean(draws >= mu + z * sd)
+        assert up[0] == pytest.approx(sim, rel=0.25), (z, up[0], sim, stats.norm.sf(z))
 
 
 def test_honest_workers_are_calibrated():
@@ -136,7 +180,7 @@ def test_a_less_accurate_labeler_is_one_direction_not_the_other():
     assert abs(got["effect_neg"][0]) < 0.03 and got["p_neg"][0] > 0.01
 
 
-def _store(n_failure_modes: int, seed: int = 3, effect: float = 0.1):
+def _store(n_failure_modes: int, seed: int = 3, effect: float = 0.2):
     sc = simulate.Scenario(n_items=12_000, n_labelers=20, n_failure_modes=n_failure_modes, overlap=0.4,
                            honeypot_share=0.05, seed=seed,
                            faults=[simulate.Fault("labeler_leniency", 0, 0, effect)])

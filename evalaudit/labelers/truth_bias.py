@@ -18,6 +18,12 @@ the M-estimator (Huber 1967; Stefanski & Boos 2002, "The calculus of M-estimatio
 :func:`evidence` turns the effects into the ``dawid_skene`` rows of the leniency table (one per labeler × failure
 mode, or a row per label and its mirror when leniency is measured per label on two labels).
 
+:func:`directed_bias` reads the same moment estimates in the two directions a labeler's threshold can move (a flip
+of answers toward the positive label, toward the negative one), each a generalised-least-squares test against the
+failure mode's other labelers with saddlepoint tails (:func:`saddlepoint_tails`) — the stage's Dawid–Skene evidence
+where every labeler can be judged against their own honest level on their other failure modes (stage.py
+``_directed``; leniency.py runs the combined test once per direction).
+
 Pure statistics on per-judgment arrays; nothing here knows the configuration.
 """
 
@@ -38,13 +44,15 @@ METHOD_FLIP = ("dawid_skene: bias toward the positive label (leniency) or the ne
                "one-sided p is smaller (doubled): the moment estimates of sensitivity and false-positive rate against "
                "the leave-this-labeler-out Dawid–Skene posterior (or the known answer) vs the failure mode's other "
                "labelers', read along the direction a flip of answers moves them (generalised least squares, O'Brien "
-               "1984), covariance at the labeler's own pooled rates; effect = the flip's shift of the positive rate, "
+               "1984), covariance at the labeler's rates on its other failure modes (never below the peers'), "
+               "saddlepoint tails (Lugannani & Rice 1980); effect = the flip's shift of the positive rate, "
                "normal interval")
 METHOD_DIRECTION = {
     d: (f"dawid_skene: bias toward the {w} label — the moment estimates of sensitivity and false-positive rate "
         "against the leave-this-labeler-out Dawid–Skene posterior (or the known answer) vs the failure mode's other "
         f"labelers', read along the direction a flip toward the {w} label moves them (generalised least squares, "
-        "O'Brien 1984), covariance at the labeler's own pooled rates; effect = the flip's shift of the positive "
+        "O'Brien 1984), covariance at the labeler's rates on its other failure modes (never below the peers'), "
+        "saddlepoint tails (Lugannani & Rice 1980); effect = the flip's shift of the positive "
         "rate, normal interval")
     for d, w in (("pos", "positive"), ("neg", "negative"))}
 

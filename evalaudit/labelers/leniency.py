@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from evalaudit.labelers import assignment, combine, honest_spread, honeypot, overlap, severity, shift
@@ -65,14 +66,21 @@ def evidence(J, mode: str, space, lc, conf: float, excluded: np.ndarray, lab_nam
 
 
 def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, strata: str,
-          conf: float) -> pa.Table:
+          conf: float, directions: dict[str, pa.Table] | None = None) -> pa.Table:
     """The leniency table from its evidence rows: p-values per evidence kind against the empirical null of that
     kind (honest heterogeneity), BH over the kinds' rows — the kinds' rows explain; then one ``combined`` row per
     labeler × failure mode (× label) from the kinds' own (unadjusted mid-p) tests (:mod:`evalaudit.labelers.combine`;
     assignment rows only for workers in ``trusted``, i.e. declared random and balanced), against the honest
     spread of labelers (:func:`_against_honest_spread`), BH over the combined rows — the tests findings are
     graded on. Honest heterogeneity enters the combined test once, as variance components, not as a factor per
-    kind and another on the combination."""
+    kind and another on the combination.
+
+    ``directions`` (``{"pos": rows, "neg": rows}``, row for row as the ``dawid_skene`` rows among ``parts``): the
+    Dawid–Skene rows are the directed tests of :func:`evalaudit.labelers.truth_bias.directed_bias`, which read
+    the honeypots too — a Dawid–Skene row then stands in the combination for its worker's honeypot row as it does
+    for the overlap row — and, where the honest spread of labelers applies, the combined test is run once per
+    direction (:func:`_two_directions`)."""
+    directed = directions is not None
     leniency = pa.concat_tables([t for t in parts if t.num_rows] or [LENIENCY_SCHEMA.empty_table()])
     p_raw = num(leniency, "p_value")
     p_adj = p_raw.copy()
@@ -94,17 +102,22 @@ def table(parts: list[pa.Table], J, lab_names, fm_names, trusted: np.ndarray, st
     if leniency.num_rows:
         workers = worker_rows(leniency, J, lab_names, fm_names)
         # Dawid–Skene and overlap read the same multi-label items: one of them, decided before looking at the
-        # p-values — Dawid–Skene (every other labeler of the item, not one peer) where it has a row
+        # p-values — Dawid–Skene (every other labeler of the item, not one peer) where it has a row; directed, it
+        # reads the honeypots as well (their known answer as the truth), and stands for the honeypot row too
         labels = leniency["label"].to_pylist()
         with_ds = {(w, lb) for w, lb, k in zip(workers, labels, kinds, strict=True) if k == "dawid_skene"}
-        shadowed = np.array([k == "overlap" and (w, lb) in with_ds for w, lb, k in zip(workers, labels, kinds,
+        stood_for = ("overlap", "honeypot") if directed else ("overlap",)
+        shadowed = np.array([k in stood_for and (w, lb) in with_ds for w, lb, k in zip(workers, labels, kinds,
                                                                                      strict=True)], dtype=bool)
         include = ((kinds != "assignment") | trusted[workers]) & ~shadowed
-        sh = shared(J, strata)
+        sh = shared(J, strata, directed)
         combined = combine.combine(raw, np.ones(len(p_raw)), workers, include, sh, conf)
         if honest_spread.pairs(_groups(combined)) >= honest_spread.MIN_TESTS:
             p_comb = num(combined, "p_value")
-            combined = _against_honest_spread(combined, conf)
+            if directed:
+                combined = _two_directions(raw, kinds == "dawid_skene", directions, workers, include, sh, conf)
+            else:
+                combined = _against_honest_spread(combined, conf)
         else:  # no labeler seen on two failure modes: no within-labeler spread to measure (see the docstring)
             combined = combine.combine(leniency, sigma0, workers, include, sh, conf)
             p_comb = num(combined, "p_value")
@@ -147,6 +160,59 @@ def _against_honest_spread(combined: pa.Table, conf: float) -> pa.Table:
     return combined
 
 
+def _two_directions(raw: pa.Table, is_ds: np.ndarray, directions: dict[str, pa.Table], workers: np.ndarray,
+                    include: np.ndarray, sh: dict, conf: float) -> pa.Table:
+    """Combined rows with the Dawid–Skene evidence read once per direction: the combination and its honest-spread
+    test (:func:`_against_honest_spread`) with each Dawid–Skene row replaced by its signed test toward the positive
+    label, then toward the negative one; a labeler × failure mode is then lenient when the first is beyond its
+    honest level upward, severe when the second is beyond it downward, and its p-value is twice the smaller of
+    those two one-sided p-values (Bonferroni over the two directions, as the honeypot and Dawid–Skene rows do).
+
+    Why not one side-picked row: each direction has its own honest spread — a labeler who is less sensitive than
+    peers fails more true passes on every failure mode, which the test toward negative measures and the labeler's
+    own level absorbs, while the test toward positive is untouched; a row that showed whichever direction was
+    larger would mix the two across one labeler's failure modes, and its own level would no longer be one
+    quantity."""
+    out = {}
+    for d in ("pos", "neg"):
+        t = raw
+        rows = directions[d]
+        for name in ("effect", "ci_low", "ci_high", "p_value", "p_value_mid", "peer_rate", "method"):
+            col = t[name].to_numpy(zero_copy_only=False).copy() if name != "method" else np.asarray(
+                t[name].to_pylist(), dtype=object)
+            col[is_ds] = rows[name].to_numpy(zero_copy_only=False) if name != "method" else np.asarray(
+                rows[name].to_pylist(), dtype=object)
+            t = t.set_column(t.schema.get_field_index(name), name,
+                             pa.array(col.tolist() if name == "method" else col, t.schema.field(name).type))
+        out[d] = _against_honest_spread(combine.combine(t, np.ones(t.num_rows), workers, include, sh, conf), conf)
+    pos, neg = out["pos"], out["neg"]
+    if pos.num_rows == 0:
+        return pos
+    keys = ("labeler_id", "failure_mode", "label")
+    if pos.select(list(keys)) != neg.select(list(keys)):  # (the same groups in the same order: only values differ)
+        raise AssertionError("the two directions' combined rows do not align")
+    e_pos, e_neg = num(pos, "effect"), num(neg, "effect")
+    # one-sided: toward positive beyond the honest level upward, toward negative beyond it downward
+    up = np.where(e_pos > 0, num(pos, "p_value") / 2, 1 - num(pos, "p_value") / 2)
+    down = np.where(e_neg < 0, num(neg, "p_value") / 2, 1 - num(neg, "p_value") / 2)
+    lenient = up <= down
+    p = np.minimum(1.0, 2 * np.minimum(up, down))
+    pick = pa.array(lenient)
+    combined = pos
+    for name in combined.schema.names:
+        combined = combined.set_column(combined.schema.get_field_index(name), name,
+                                       pc.if_else(pick, pos[name], neg[name]))
+    direction = np.where(lenient, "toward the positive label", "toward the negative label")
+    method = [f"{m}; Dawid–Skene read {d} (the smaller of the two directions' one-sided p-values, doubled)"
+              if "dawid_skene" in (parts or "") else f"{m}; the smaller of the two directions' one-sided p-values, "
+              "doubled" for m, d, parts in zip(combined["method"].to_pylist(), direction,
+                                              combined["parts"].to_pylist(), strict=True)]
+    for name, col in (("p_value", pa.array(p)), ("p_value_mid", pa.array(p)),
+                      ("method", pa.array(method, pa.string()))):
+        combined = combined.set_column(combined.schema.get_field_index(name), name, col)
+    return combined
+
+
 def _groups(combined: pa.Table) -> np.ndarray:
     """Per combined row, its labeler × label view (the unit whose failure modes share an honest level)."""
     return np.asarray([f"{a}\x1f{b}" for a, b in zip(combined["labeler_id"].to_pylist(),
@@ -182,17 +248,18 @@ def _against_empirical_null(combined: pa.Table) -> pa.Table:
 SHARED_KINDS = ("overlap", "honeypot", "dawid_skene", "assignment")
 
 
-def shared(J, strata: str) -> dict[tuple[str, str], np.ndarray]:
+def shared(J, strata: str, directed: bool = False) -> dict[tuple[str, str], np.ndarray]:
     """Per pair of evidence kinds, each worker's judgments both kinds read (the correlation bound of the combined
     test): overlap reads items with other labelers, honeypot items with a known answer, Dawid–Skene items with
-    other labelers and no known answer, assignment single-label items with a stratum."""
+    other labelers and no known answer (``directed``: and items with a known answer), assignment single-label items
+    with a stratum."""
     # per item, the kinds that read its judgments (bit i: SHARED_KINDS[i]); a judgment's code is its item's, less the
     # assignment bit when the judgment is in no stratum (one byte per judgment, not a boolean per kind)
     n_item = np.bincount(J.item, minlength=J.n_items)
     multi, known = n_item >= 2, J.truth >= 0
     per_item = multi.astype(np.uint8)
     per_item |= known.view(np.uint8) << 1
-    per_item |= (multi & ~known).view(np.uint8) << 2
+    per_item |= ((multi | known) if directed else (multi & ~known)).view(np.uint8) << 2
     per_item |= (n_item == 1).view(np.uint8) << 3
     code = per_item[J.item]
     if J.timed is not None:

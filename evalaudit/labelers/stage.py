@@ -36,6 +36,7 @@ from evalaudit.labelers import (
     concentration,
     dawid_skene,
     drift,
+    honest_spread,
     honeypot,
     judgments,
     reference,
@@ -169,6 +170,13 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     # the Dawid–Skene evidence reads items another labeler judged and nobody knows the answer to: known answers
     # are the honeypot evidence's (used once in the combined test), and single-label items only echo the prior
     ds_items = (n_item >= 2) & (J.truth_code < 0)
+    # where labelers are seen on several failure modes (each judged against its own honest level there, module
+    # honest_spread), the Dawid–Skene rows are the directed tests of truth_bias.directed_bias, on the honeypots
+    # too (their known answer as the truth): the honeypot rows then explain and the Dawid–Skene row is the test
+    directed = ds_job is not None and mode == "positive" and _directed(J, ds_items, lc.min_items)
+    directions: dict[str, pa.Table] | None = {} if directed else None
+    if directed:
+        ds_items = informative
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
     binary = gold_consensus.method_for(space) == "binary"
@@ -187,9 +195,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         # The posterior is computed for one block of judgments at a time where it is read (element by element:
         # the same numbers as the whole array), never held for every judgment (bounded working set)
         parts += truth_bias.evidence(J, _loo(ds, J), ds_items[J.item], ds_fm, mode, space.labels, lab_names,
-                                     fm_names, lc.min_items, conf)
+                                     fm_names, lc.min_items, conf, directed=directed, directions=directions)
     ds_workers = stats_table.dawid_skene_rates(ds, J, lab_names, fm_names)
-    leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf)
+    leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf, directions or None)
     # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
     # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
     # once more: no finding rests on a flagged peer
@@ -203,7 +211,8 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         excluded |= late
         n_direct = len(direct)
         direct = lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
-        leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf)
+        leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf,
+                                      directions or None)
     ctx.progress("labelers", 3, 6)
 
     # the labeler pairs (their counts came in before the consensus and the drift the background thread is now on):
@@ -297,6 +306,19 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
 
 #: judgments per chunk of the per-judgment passes over the Dawid–Skene posterior (leave-one-out, drift)
 CHUNK = 1 << 20
+
+
+def _directed(J, ds_items: np.ndarray, min_items: int) -> bool:
+    """Whether the Dawid–Skene evidence is directed (:func:`truth_bias.directed_bias`): when at least
+    ``honest_spread.MIN_TESTS`` pairs of labeler × failure modes of one labeler have ``min_items`` judgments on
+    items someone else judged — the within-labeler spread the combined test is then judged against (each labeler
+    against its own honest level on its other failure modes) exists. Without it (every labeler on one failure
+    mode: the real-data fixtures) a direction-specific error rate would confound a less accurate labeler with a
+    lenient one, and the threshold-shift effect (s - t) / 2, zero for any honest labeler, stays."""
+    n_w = np.zeros(J.n_workers)
+    for lo, hi in judgments.ranges(len(J.item)):
+        n_w += np.bincount(J.worker[lo:hi][ds_items[J.item[lo:hi]]], minlength=J.n_workers)
+    return honest_spread.pairs(J.worker_labeler[n_w >= min_items]) >= honest_spread.MIN_TESTS
 
 
 def _loo(ds, J):

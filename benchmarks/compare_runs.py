@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,8 +72,13 @@ def stores(work: Path, size: str | None) -> list[tuple[str, Path, Path | None]]:
 
 
 def run(name: str, store: Path, config: Path | None, out: Path, pythonpath: str | None) -> None:
-    if (out / "findings.json").exists():
-        return
+    """One side's run on one store, always afresh: only the stores are built once (outputs kept from an earlier
+    comparison would compare the code of that comparison), with no run history beside it (a previous run would
+    add its own comparison to the summary)."""
+    from evalaudit import history
+
+    shutil.rmtree(out, ignore_errors=True)
+    history.path_for(out).unlink(missing_ok=True)
     args = ["run", "--store", store, "--out", out, "--fail-on", "never"]
     r = _cli(*args, *(["--config", config] if config else []), pythonpath=pythonpath)
     if r.returncode != 0:

@@ -174,16 +174,18 @@ def _two_directions(raw: pa.Table, is_ds: np.ndarray, directions: dict[str, pa.T
     larger would mix the two across one labeler's failure modes, and its own level would no longer be one
     quantity."""
     out = {}
+    # row i of a direction's table: raw's row i, or for a Dawid–Skene row the direction's next row (the rows come
+    # row for row): one take from raw's column and the direction's, joined, per column (no Python objects)
+    at = np.arange(raw.num_rows)
+    at[is_ds] = raw.num_rows + np.arange(int(is_ds.sum()))
+    at = pa.array(at)
     for d in ("pos", "neg"):
         t = raw
         rows = directions[d]
         for name in ("effect", "ci_low", "ci_high", "p_value", "p_value_mid", "peer_rate", "method"):
-            col = t[name].to_numpy(zero_copy_only=False).copy() if name != "method" else np.asarray(
-                t[name].to_pylist(), dtype=object)
-            col[is_ds] = rows[name].to_numpy(zero_copy_only=False) if name != "method" else np.asarray(
-                rows[name].to_pylist(), dtype=object)
-            t = t.set_column(t.schema.get_field_index(name), name,
-                             pa.array(col.tolist() if name == "method" else col, t.schema.field(name).type))
+            kind = t.schema.field(name).type
+            both = pa.chunked_array([*t[name].chunks, *rows[name].cast(kind).chunks], type=kind)
+            t = t.set_column(t.schema.get_field_index(name), name, both.take(at))
         out[d] = _against_honest_spread(combine.combine(t, np.ones(t.num_rows), workers, include, sh, conf), conf)
     pos, neg = out["pos"], out["neg"]
     if pos.num_rows == 0:

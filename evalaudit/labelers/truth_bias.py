@@ -275,15 +275,29 @@ def saddlepoint_tails(z: np.ndarray, a0, a1, e0, e1, hist_n: np.ndarray, hist_t:
     judgments, ``hist_t`` their sum of T, per worker × bin). Where |z| < 1 the normal tails."""
     z = np.asarray(z, dtype=float)
     up, down = stats.norm.sf(z), stats.norm.cdf(z)
-    sel = np.flatnonzero(np.isfinite(z) & (np.abs(z) >= 1))  # (the rest keep the normal tails)
-    if len(sel) == 0:
-        return up, down
-    z = z[sel]
-    n = np.asarray(hist_n, dtype=float)[sel]
+    chosen = np.flatnonzero(np.isfinite(z) & (np.abs(z) >= 1))  # (the rest keep the normal tails)
+    # a block of workers at a time: a dozen (workers × TAIL_BINS) float arrays are alive in the Newton steps
+    # (at 40,000 workers, 20 MB each when all of them at once)
+    for lo in range(0, len(chosen), TAIL_BLOCK):
+        sel = chosen[lo:lo + TAIL_BLOCK]
+        up[sel], down[sel] = _saddlepoint_block(z[sel], np.asarray(a0)[sel], np.asarray(a1)[sel],
+                                                np.asarray(e0)[sel], np.asarray(e1)[sel],
+                                                np.asarray(hist_n)[sel], np.asarray(hist_t)[sel], up[sel], down[sel])
+    return up, down
+
+
+#: workers per block of :func:`saddlepoint_tails`
+TAIL_BLOCK = 4096
+
+
+def _saddlepoint_block(z, a0, a1, e0, e1, hist_n, hist_t, up, down) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`saddlepoint_tails` for the workers given (every argument per worker, ``hist_*`` per worker × bin;
+    ``up``, ``down``: their normal tails, replaced where the saddlepoint's are finite)."""
+    n = np.asarray(hist_n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        Tb = np.where(n > 0, np.asarray(hist_t)[sel] / n, (np.arange(n.shape[1]) + 0.5) / n.shape[1])
-        c = np.asarray(a0)[sel][:, None] + np.asarray(a1)[sel][:, None] * Tb
-        q = np.clip(np.asarray(e0)[sel][:, None] + np.asarray(e1)[sel][:, None] * Tb, 1e-12, 1 - 1e-12)
+        Tb = np.where(n > 0, np.asarray(hist_t) / n, (np.arange(n.shape[1]) + 0.5) / n.shape[1])
+        c = np.asarray(a0)[:, None] + np.asarray(a1)[:, None] * Tb
+        q = np.clip(np.asarray(e0)[:, None] + np.asarray(e1)[:, None] * Tb, 1e-12, 1 - 1e-12)
         lq, l1q = np.log(q), np.log1p(-q)
         mu = np.sum(n * c * q, axis=1)
         sd = np.sqrt(np.sum(n * c * c * q * (1 - q), axis=1))
@@ -323,9 +337,7 @@ def saddlepoint_tails(z: np.ndarray, a0, a1, e0, e1, hist_n: np.ndarray, hist_t:
         tail = stats.norm.sf(np.abs(r)) + stats.norm.pdf(r) * (1 / np.abs(v) - 1 / np.abs(r))
     ok = np.isfinite(tail) & (np.abs(r) > 1e-8)
     tail = np.clip(tail, 0.0, 1.0)
-    up[sel] = np.where(ok & (z > 0), tail, up[sel])
-    down[sel] = np.where(ok & (z < 0), tail, down[sel])
-    return up, down
+    return np.where(ok & (z > 0), tail, up), np.where(ok & (z < 0), tail, down)
 
 
 def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, lab_names: np.ndarray,

@@ -7,6 +7,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -43,8 +44,6 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> Measured:
     waited for so far, so a benchmark that ran a bigger child first (bench_ingest's floor: plain DuckDB copying the
     file without a memory cap, 2.7-3.5 GiB) reported that child's peak as the measured one's (the ingest's own: 1.1
     GiB). wait4 gives the rusage of the one child it reaps."""
-    import tempfile
-
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})

@@ -27,7 +27,8 @@ def dedupe(con: duckdb.DuckDBPyConnection, data: Path, stored: list[Path], stagi
     never drop a real judgment. A cumulative re-ingest costs one pass over the store's key columns: within 2x of a
     fresh ingest (benchmarks/RESULTS.md). Row order (source_row) is kept; the first occurrence is the one stored.
     """
-    if pq.ParquetFile(data).metadata.num_rows == 0:
+    n_rows = pq.ParquetFile(data).metadata.num_rows
+    if n_rows == 0:
         return 0, 0
     key = ", ".join(quote_ident(c) for c in JUDGMENT_KEY)
     same = " AND ".join(f"s.{quote_ident(c)} IS NOT DISTINCT FROM u.{quote_ident(c)}" for c in JUDGMENT_KEY)
@@ -51,7 +52,6 @@ def dedupe(con: duckdb.DuckDBPyConnection, data: Path, stored: list[Path], stagi
     keep = "source_row NOT IN (SELECT source_row FROM __drop)"
     if stored:
         params["stored"] = [str(p) for p in stored]
-        n_rows = pq.ParquetFile(data).metadata.num_rows
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE __keep AS WITH u AS (SELECT {key}, source_row, hash({key}) AS h "
             f"FROM read_parquet($data) WHERE source_row NOT IN (SELECT source_row FROM __drop)), "

@@ -315,9 +315,7 @@ def _directed(J, ds_items: np.ndarray, min_items: int) -> bool:
     against its own honest level on its other failure modes) exists. Without it (every labeler on one failure
     mode: the real-data fixtures) a direction-specific error rate would confound a less accurate labeler with a
     lenient one, and the threshold-shift effect (s - t) / 2, zero for any honest labeler, stays."""
-    n_w = np.zeros(J.n_workers)
-    for lo, hi in judgments.ranges(len(J.item)):
-        n_w += np.bincount(J.worker[lo:hi][ds_items[J.item[lo:hi]]], minlength=J.n_workers)
+    n_w = truth_bias.worker_counts(J, ds_items[J.item])
     return honest_spread.pairs(J.worker_labeler[n_w >= min_items]) >= honest_spread.MIN_TESTS
 
 

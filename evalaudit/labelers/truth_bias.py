@@ -340,6 +340,17 @@ def _saddlepoint_block(z, a0, a1, e0, e1, hist_n, hist_t, up, down) -> tuple[np.
     return np.where(ok & (z > 0), tail, up), np.where(ok & (z < 0), tail, down)
 
 
+def worker_counts(J, weight: np.ndarray) -> np.ndarray:
+    """Per worker, its judgments' total ``weight`` (per judgment; a boolean counts the judgments where it holds,
+    chunk by chunk: whole numbers, exact in any grouping)."""
+    if np.asarray(weight).dtype == bool:
+        n_w = np.zeros(J.n_workers)
+        for lo, hi in ranges(len(weight)):
+            n_w += np.bincount(J.worker[lo:hi][weight[lo:hi]], minlength=J.n_workers)
+        return n_w
+    return np.bincount(J.worker, weights=weight, minlength=J.n_workers)
+
+
 def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, lab_names: np.ndarray,
              fm_names: np.ndarray, min_items: int, confidence: float, directed: bool = False,
              directions: dict[str, pa.Table] | None = None) -> list[pa.Table]:
@@ -355,12 +366,7 @@ def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, l
     with each direction's signed rows under "pos" (toward the positive label) and "neg" (toward the negative one),
     row for row as the returned rows, each with its own two-sided test — what the combined test reads."""
     parts = []
-    if np.asarray(weight).dtype == bool:  # judgments counted chunk by chunk (whole numbers: exact in any grouping)
-        n_w = np.zeros(J.n_workers)
-        for lo, hi in ranges(len(weight)):
-            n_w += np.bincount(J.worker[lo:hi][weight[lo:hi]], minlength=J.n_workers)
-    else:
-        n_w = np.bincount(J.worker, weights=weight, minlength=J.n_workers)
+    n_w = worker_counts(J, weight)
     ds_eff = effect(J.y, J.worker, loo, weight, J.n_workers)
     mean_d, se, rate_w = ds_eff["effect"], ds_eff["se"], ds_eff["rate"]
     lo, hi, p = z_interval(mean_d, se, confidence)

@@ -95,6 +95,82 @@ def test_combined_is_a_valid_z_for_any_correlation_bound(z, se, share):
         assert min(np.abs(zs)) - 1e-6 <= abs(z_full) <= max(np.abs(zs)) + 1e-6
 
 
+def _combine_one_group_at_a_time(rows: pa.Table, sigma0, worker, include, shared, confidence=0.95) -> list[dict]:
+    """The combination written group by group from the module docstring's formulas (the reference the
+    vectorised :func:`combine.combine` is held to)."""
+    zc = stats.norm.isf((1 - confidence) / 2)
+    r = rows.to_pylist()
+    groups: dict[tuple, list[int]] = {}
+    for i, row in enumerate(r):
+        se = (row["ci_high"] - row["ci_low"]) / (2 * zc) * sigma0[i]
+        if include[i] and np.isfinite(row["effect"]) and np.isfinite(row["p_value_mid"]) and np.isfinite(se) \
+                and se > 0:
+            groups.setdefault((row["labeler_id"], row["failure_mode"], row["label"]), []).append(i)
+    out = []
+    for (lab, fm, label), members in groups.items():
+        if len(members) == 1:
+            row = r[members[0]]
+            out.append({"labeler_id": lab, "failure_mode": fm, "label": label, "effect": row["effect"],
+                        "p_value": row["p_value"], "n": round(row["n"]), "parts": row["evidence"]})
+            continue
+        members.sort(key=lambda i: r[i]["evidence"])
+        ks = [r[i]["evidence"] for i in members]
+        w = worker[members[0]]
+        se = np.array([(r[i]["ci_high"] - r[i]["ci_low"]) / (2 * zc) * sigma0[i] for i in members])
+        e = np.array([r[i]["effect"] for i in members])
+        z = np.array([np.sign(r[i]["effect"]) * stats.norm.isf(r[i]["p_value_mid"] / 2) for i in members])
+        R = np.array([[1.0 if a == b else shared[(ka, kb)][w] / np.sqrt(shared[(ka, ka)][w] * shared[(kb, kb)][w])
+                       for b, kb in enumerate(ks)] for a, ka in enumerate(ks)])
+        Z = (z / se).sum() / np.sqrt((1 / se) @ R @ (1 / se))
+        v = 1 / se**2
+        n = max(max(r[i]["n"] for i in members), sum(r[i]["n"] for i in members)
+                - sum(shared[(ks[a], ks[b])][w] for a in range(len(ks)) for b in range(a + 1, len(ks))))
+        out.append({"labeler_id": lab, "failure_mode": fm, "label": label, "effect": float(v @ e / v.sum()),
+                    "p_value": float(2 * stats.norm.sf(abs(Z))), "n": round(n), "parts": ",".join(ks)})
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_combined_rows_are_the_group_by_group_formulas(data):
+    """Many labeler × failure mode (× label) groups at once — any subset of the kinds, rows left out or unusable,
+    labels null or not, groups interleaved in row order — give each group's own combination, in the order of the
+    groups' first rows."""
+    kinds = ["assignment", "dawid_skene", "honeypot", "overlap"]
+    n_workers = data.draw(st.integers(1, 6))
+    rows, workers, include = [], [], []
+    for _ in range(data.draw(st.integers(1, 30))):
+        w = data.draw(st.integers(0, n_workers - 1))
+        kind = data.draw(st.sampled_from(kinds))
+        label = data.draw(st.sampled_from([None, "pass", "fail"]))
+        e = data.draw(st.floats(-0.3, 0.3))
+        se = data.draw(st.sampled_from([0.0, 0.02, 0.05, 0.1]))
+        p = float(2 * stats.norm.sf(abs(e) / se)) if se > 0 else 1.0
+        t = evidence_table([f"L{w}"], ["fm"], kind, [e], [e - 1.959963984540054 * se], [e + 1.959963984540054 * se],
+                           [p], [data.draw(st.integers(1, 500))], [0.5], [0.5], kind, label=label)
+        if any((x["labeler_id"], x["label"], x["evidence"]) == (f"L{w}", label, kind) for x in rows):
+            continue  # one row per kind and group, as the evidence gives
+        rows.append(t.to_pylist()[0])
+        workers.append(w)
+        include.append(data.draw(st.sampled_from([True, True, True, False])))
+    table = pa.Table.from_pylist(rows, schema=LENIENCY_SCHEMA)
+    own = {k: np.array([data.draw(st.floats(100, 1000)) for _ in range(n_workers)]) for k in kinds}
+    shared = {(k, k): own[k] for k in kinds}
+    for a in kinds:
+        for b in kinds:
+            if a < b:  # what both read: a share of the smaller one's judgments
+                share = np.array([data.draw(st.floats(0, 1)) for _ in range(n_workers)])
+                shared[(a, b)] = shared[(b, a)] = share * np.minimum(own[a], own[b])
+    sigma0 = np.ones(len(rows))
+    got = combine.combine(table, sigma0, np.array(workers), np.array(include), shared).to_pylist()
+    want = _combine_one_group_at_a_time(table, sigma0, workers, include, shared)
+    assert [(g["labeler_id"], g["label"], g["parts"], g["n"]) for g in got] == \
+        [(w["labeler_id"], w["label"], w["parts"], w["n"]) for w in want]
+    for g, w in zip(got, want, strict=True):
+        assert g["effect"] == pytest.approx(w["effect"], rel=1e-12, abs=1e-15)
+        assert g["p_value"] == pytest.approx(w["p_value"], rel=1e-9, abs=1e-300)
+
+
 def test_empty_input_gives_the_schema():
     c = combine.combine(LENIENCY_SCHEMA.empty_table(), np.ones(0), np.zeros(0, int), np.zeros(0, bool), {})
     assert c.num_rows == 0 and c.schema == LENIENCY_SCHEMA

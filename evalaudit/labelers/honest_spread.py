@@ -105,16 +105,21 @@ def _layout(x: np.ndarray, se: np.ndarray, group: np.ndarray, column: np.ndarray
     idx = np.nonzero(ok)[0]
     idx = idx[np.argsort(group[idx], kind="stable")]
     g = group[idx]
-    # every pair of rows within a group (groups are small: a labeler's failure modes)
+    # every pair of rows within a group (groups are small: a labeler's failure modes), group after group, each
+    # group's in np.triu_indices order; built once per group size, not once per group
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    ends = np.r_[starts[1:], len(g)]
-    a_list, b_list = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for s0, e0 in zip(starts, ends, strict=True):
-        if e0 - s0 >= 2:
-            a, b = np.triu_indices(e0 - s0, 1)
-            a_list.append(idx[s0 + a])
-            b_list.append(idx[s0 + b])
-    return x, ok, np.concatenate(a_list), np.concatenate(b_list)
+    size = np.diff(np.r_[starts, len(g)])
+    n_pairs = size * (size - 1) // 2
+    at = np.r_[0, np.cumsum(n_pairs)[:-1]]  # where each group's pairs go
+    a_out = np.empty(int(n_pairs.sum()), dtype=np.int64)
+    b_out = np.empty_like(a_out)
+    for k in np.unique(size[size >= 2]):
+        a, b = np.triu_indices(int(k), 1)
+        which = size == k
+        where = at[which][:, None] + np.arange(len(a))
+        a_out[where] = idx[starts[which][:, None] + a]
+        b_out[where] = idx[starts[which][:, None] + b]
+    return x, ok, a_out, b_out
 
 
 def components(x: np.ndarray, se: np.ndarray, group: np.ndarray, column: np.ndarray | None = None,

@@ -197,7 +197,8 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         parts += truth_bias.evidence(J, _loo(ds, J), ds_items[J.item], ds_fm, mode, space.labels, lab_names,
                                      fm_names, lc.min_items, conf, directed=directed, directions=directions)
     ds_workers = stats_table.dawid_skene_rates(ds, J, lab_names, fm_names)
-    leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf, directions or None)
+    sh = lenient_rows.shared(J, lc.strata, bool(directions))  # (read by both builds of the table below)
+    leniency = lenient_rows.table(parts, J, lab_names, fm_names, trusted, lc.strata, conf, directions or None, sh)
     # a labeler × failure mode the full evidence finds biased (medium or high) that still served as a peer — found
     # only by Dawid–Skene, say, or only once others were left out — is left out too, and the direct evidence redone
     # once more: no finding rests on a flagged peer
@@ -212,7 +213,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         n_direct = len(direct)
         direct = lenient_rows.evidence(J, mode, space, lc, conf, excluded, lab_names, fm_names)
         leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf,
-                                      directions or None)
+                                      directions or None, sh)
     ctx.progress("labelers", 3, 6)
 
     # the labeler pairs (their counts came in before the consensus and the drift the background thread is now on):

@@ -313,11 +313,20 @@ def _descending(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Row indices by ``first`` descending, then ``second`` descending, then row: ``np.lexsort((np.arange(n),
     -second, -first))`` (finite values), without its three stable sorts of every row.
 
-    Poison scores are nearly all distinct (2.41M values among 2.5M items at 10M judgments), so one unstable sort on
-    ``first`` (the fast one numpy has) puts almost every row in place; only the rows whose ``first`` ties another's
-    are then ordered by (``second``, row) within their tie. When ties are most rows (few distinct scores), the
-    stable two-key sort (stable: ties keep row order, as the row key made them) is the cheaper one."""
+    Which way is cheaper depends on how often ``first`` (the poison score) repeats, read from a sample of 65,536
+    rows. When its values are mostly distinct (2.41M among 2.5M items of the standard 10M store), one unstable sort
+    on ``first`` (the fast one numpy has) puts almost every row in place; only the rows whose ``first`` ties
+    another's are then ordered by (``second``, row) within their tie. When ties are common (a labels-only store
+    whose Dawid-Skene posteriors take a few hundred thousand values: 89% of 2.5M rows tied), two stable sorts of
+    one key each, the least significant first, give the order directly (stable: equal keys keep the order the sort
+    before made, and the first keeps row order): 0.76 s against 1.57 s for sorting first and ordering the ties
+    (AMD EPYC, 2.5M rows)."""
     primary = -first
+    n = len(primary)
+    sample = primary[::max(1, n // 65_536)]
+    if n and len(np.unique(sample)) < 0.75 * len(sample):  # (np.unique, as the sorts, takes -0.0 == 0.0)
+        order = np.argsort(-second, kind="stable")
+        return order[np.argsort(primary[order], kind="stable")]
     order = np.argsort(primary)
     ranked = primary[order]
     same = ranked[1:] == ranked[:-1]  # (-0.0 == 0.0, as the sorts compare them)

@@ -6,7 +6,10 @@ guideline versions; no items, predictions, production or labelers tables):
 - ``random``: every labeler equally active, an item's labelers drawn at random (about as many labeler pairs as the
   store allows: the pair counts and the per-labeler working sets are at their largest);
 - ``concentrated``: 80% of items start within the ten most active labelers, so about ten labelers hold most of the
-  judgments (large per-labeler groups, few pairs).
+  judgments (large per-labeler groups, few pairs);
+- ``random_by_time``: the ``random`` store's judgments with the rows in ``labeled_at`` order, as a time-ordered or
+  cumulative export delivers them (the generator writes an item's judgments together; here they are scattered over
+  the file). Same judgments, so the same findings are expected: the audit must not depend on the rows' order.
 
 Per shape and size (1M, 10M and 30M judgments by default; ``--sizes 1m,3m`` to choose) the benchmark
 
@@ -32,12 +35,18 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from benchmarks import machine, synth
 from benchmarks.bench_run import run_sampled
 
 SIZES = {"1m": 1_000_000, "3m": 3_000_000, "10m": 10_000_000, "30m": 30_000_000}
-SHAPES = ("random", "concentrated")
+SHAPES = ("random", "concentrated", "random_by_time")
+#: shapes that are another shape's judgments with the rows sorted by a column: (the shape, the column)
+REORDERED = {"random_by_time": ("random", "labeled_at")}
 
 #: the floor: what an audit cannot avoid, as plain DuckDB over the same files (name, SQL)
 FLOOR = (
@@ -81,14 +90,27 @@ def build(shape: str, n: int) -> tuple[str, float]:
     store = synth.WORK / f"shape_{tag}"
     if (store / ".bench-complete").exists():
         return str(store), 0.0
-    labels = synth.cached_parquet(f"labels_{tag}", n_judgments=n, n_items=n // 4, n_labelers=2_000,
-                                  n_failure_modes=20, seed=0, assignment=shape, n_guidelines=2)
+    base, by = REORDERED.get(shape, (shape, None))
+    labels = synth.cached_parquet(f"labels_{base}_{n // 1_000_000}m", n_judgments=n, n_items=n // 4,
+                                  n_labelers=2_000, n_failure_modes=20, seed=0, assignment=base, n_guidelines=2)
+    if by is not None:
+        labels = _sorted_copy(labels, synth.WORK / f"labels_{tag}.parquet", by)
     subprocess.run(["rm", "-rf", str(store)], check=True)
     m = machine.measure([machine.evalaudit_exe(), "ingest", str(labels), "--store", str(store)])
     if m.returncode != 0:
         sys.exit(f"ingest failed: {m.stderr[-2000:]}")
     (store / ".bench-complete").write_text("ok\n")
     return str(store), m.seconds
+
+
+def _sorted_copy(source: Path, path: Path, by: str) -> Path:
+    """``source``'s rows sorted by ``by`` (stable: ties keep their order), written once to ``path``."""
+    if not path.exists():
+        table = pq.read_table(source)
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table.take(pc.sort_indices(table, [(by, "ascending")])), tmp, row_group_size=1_000_000)
+        tmp.replace(path)
+    return path
 
 
 def floor(store: str, limit: str) -> dict[str, list[float]]:

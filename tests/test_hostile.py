@@ -470,8 +470,11 @@ def test_interrupt_or_kill_during_ingest_leaves_the_store_as_it_was(filled, tmp_
     new = tmp_path / "new.csv"
     new.write_text(export(20, start=300))
     before, n = tree(filled), rows(filled)
+    # SIGINT as a terminal delivers it: a shell without job control starts background commands with SIGINT
+    # ignored (`make test-races &`), and the child would inherit that and never see the signal
     p = subprocess.Popen([sys.executable, "-c", _SLOW_INGEST, str(new), str(filled)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert p.stdout.readline().strip() == "staging"
     p.send_signal(sig)
     _, err = p.communicate(timeout=60)

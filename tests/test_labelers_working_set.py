@@ -645,3 +645,28 @@ def test_leave_one_out_consensus_from_integer_counts_equals_the_float_counts(n_l
             for a, b in zip((got.has, got.agree, *got.ref_share, got.n_other),
                             (want[0], want[1], *want[2], want[3]), strict=True):
                 assert a.dtype == b.dtype and np.array_equal(a, b) and np.array_equal(np.signbit(a), np.signbit(b))
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 1 << 20])
+def test_grouped_order_is_the_order_of_the_whole_sort(monkeypatch, block):
+    """Judgments that arrive grouped by item are sorted block by block of whole items (no 8-byte key and order for
+    the whole store): the order is np.argsort's of the whole (item, labeler) key; a repeated judgment or rows not
+    grouped by item leave the sort to the caller (None)."""
+    monkeypatch.setattr(judgments, "ITEM_BLOCK", block)
+    rng = np.random.default_rng(block)
+    for _ in range(100):
+        n_items, n_labelers = int(rng.integers(1, 40)), int(rng.integers(1, 25))
+        per = rng.integers(1, min(n_labelers, 6) + 1, n_items)
+        item = np.repeat(np.arange(n_items), per).astype(np.int32)
+        lab = np.concatenate([rng.choice(n_labelers, k, replace=False) for k in per]).astype(np.int32)
+        got = judgments._grouped_order(item, lab, n_labelers)
+        assert got is not None and got.dtype == np.int32
+        np.testing.assert_array_equal(got, np.argsort(item.astype(np.int64) * n_labelers + lab))
+        twice = np.flatnonzero(np.diff(item) == 0)
+        if len(twice):
+            again = lab.copy()
+            again[twice[0] + 1] = again[twice[0]]
+            assert judgments._grouped_order(item, again, n_labelers) is None
+        shuffled = rng.permutation(len(item))
+        if np.any(np.diff(item[shuffled]) < 0):
+            assert judgments._grouped_order(item[shuffled], lab[shuffled], n_labelers) is None

@@ -157,6 +157,40 @@ def _latest(key: np.ndarray, ts: np.ndarray) -> np.ndarray:
     return np.sort(order[last])
 
 
+def _nondecreasing(a: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Whether ``a`` never decreases, read chunk by chunk (no n-sized temporary)."""
+    last = len(a) - 1
+    return not any(bool(np.any(a[lo + 1:min(lo + chunk, last) + 1] < a[lo:min(lo + chunk, last)]))
+                   for lo in range(0, max(last, 0), chunk))
+
+
+def _grouped_order(item: np.ndarray, lab: np.ndarray, n_labelers: int) -> np.ndarray | None:
+    """The row order by (item, labeler) as int32 positions, sorted block by block of whole items, when the
+    judgments arrive grouped by item (item codes follow first appearance, so they then never decrease: an export
+    per task, or the synthetic stores) and no labeler judged an item twice; else None (the caller sorts them all).
+
+    Why: sorting the whole store needs an 8-byte key and an 8-byte order per judgment at once (0.45 GiB at 30M
+    judgments, at the stage's fetch peak); sorting within blocks of :data:`ITEM_BLOCK` judgments holds only the
+    4-byte order. Grouped by item, the sorted order is the blocks' sorted orders one after another, and with
+    distinct keys it is the one order ``np.argsort`` of the whole key gives."""
+    n = len(item)
+    if not n or n >= 2**31 or not _nondecreasing(item):
+        return None
+    order = np.empty(n, dtype=np.int32)
+    for lo, hi in ranges(n, item):
+        key = item[lo:hi].astype(np.int64)
+        key -= int(item[lo])
+        key *= n_labelers
+        key += lab[lo:hi]
+        local = np.argsort(key)
+        ranked = key[local]
+        if bool(np.any(ranked[1:] == ranked[:-1])):
+            return None  # a repeated judgment: the caller's path sets it aside
+        local += lo
+        order[lo:hi] = local
+    return order
+
+
 def codes(column: pa.ChunkedArray | pa.Array, canonical: bool = False) -> tuple[np.ndarray, pa.Array]:
     """Integer codes and their dictionary; ``canonical`` numbers the values in sorted order, so codes (and
     everything ordered by them) do not depend on the input's row order."""
@@ -432,16 +466,18 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
     # sequential and an item's judgments come in an order that does not depend on the input's row order; in that
     # order a repeated judgment (same labeler, item, failure mode) sits next to its repeats
     item, item_first = _compact(item_raw, fm, len(fms))
-    key = item.astype(np.int64)  # (built in place: one 8-byte array per judgment, not three)
-    key *= len(labelers)
-    key += lab
-    order = np.argsort(key)
-    repeated = _adjacent_equal(key, order)
-    if not repeated:
-        del key
-        if len(order) < 2**31:  # positions in 32 bits while the arrays are permuted (half the bytes)
-            order = order.astype(np.int32)
-    else:
+    order, repeated = _grouped_order(item, lab, len(labelers)), False
+    if order is None:
+        key = item.astype(np.int64)  # (built in place: one 8-byte array per judgment, not three)
+        key *= len(labelers)
+        key += lab
+        order = np.argsort(key)
+        repeated = _adjacent_equal(key, order)
+        if not repeated:
+            del key
+            if len(order) < 2**31:  # positions in 32 bits while the arrays are permuted (half the bytes)
+                order = order.astype(np.int32)
+    if repeated:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
         if side is not None:  # (not expected: the defined view has no repeats) run again once the view is the
             side_queries, side = tuple(side.result()), None  # kept rows; the engine is this thread's again

@@ -670,3 +670,17 @@ def test_grouped_order_is_the_order_of_the_whole_sort(monkeypatch, block):
         shuffled = rng.permutation(len(item))
         if np.any(np.diff(item[shuffled]) < 0):
             assert judgments._grouped_order(item[shuffled], lab[shuffled], n_labelers) is None
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_nondecreasing_reads_across_chunk_edges(chunk):
+    """The one sortedness check (judgments, Dawid–Skene, spam): equal to comparing every neighbour at once, with a
+    decrease at any position, chunk edges included."""
+    rng = np.random.default_rng(chunk)
+    for n in (0, 1, 2, 3, 10, 200):
+        a = np.sort(rng.integers(0, 5, n))
+        assert judgments.nondecreasing(a, chunk)
+        for i in range(1, n):
+            b = a.copy()
+            b[i] = b[i - 1] - 1
+            assert not judgments.nondecreasing(b, chunk), (n, i)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from evalaudit.labelers.judgments import ranges
+from evalaudit.labelers.judgments import nondecreasing, ranges
 
 _EPS = 1e-3
 
@@ -89,7 +89,7 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     if truth is None:
         truth = np.full(n_items, -1, dtype=np.int8)
     known = truth >= 0
-    presorted = len(item) < 2 or bool(np.all(item[1:] >= item[:-1]))
+    presorted = nondecreasing(item)
     order = slice(None) if presorted else np.argsort(item, kind="stable")  # presorted: views, not copies
     ys = np.asarray(y)[order]
     ws = np.asarray(worker)[order]

@@ -123,7 +123,7 @@ def item_blocks(J, size: int | None = None):
     size = size or ITEM_BLOCK
     item = J.item
     n = len(item)
-    if n <= size or bool(np.any(item[1:] < item[:-1])):
+    if n <= size or not nondecreasing(item):
         yield J, 0, n, 0
         return
     for lo, hi in ranges(n, item, size):
@@ -157,11 +157,23 @@ def _latest(key: np.ndarray, ts: np.ndarray) -> np.ndarray:
     return np.sort(order[last])
 
 
-def _nondecreasing(a: np.ndarray, chunk: int = 1 << 20) -> bool:
-    """Whether ``a`` never decreases, read chunk by chunk (no n-sized temporary)."""
-    last = len(a) - 1
-    return not any(bool(np.any(a[lo + 1:min(lo + chunk, last) + 1] < a[lo:min(lo + chunk, last)]))
-                   for lo in range(0, max(last, 0), chunk))
+def nondecreasing(a: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Whether ``a`` never decreases (already sorted), read chunk by chunk (no n-sized temporary of comparisons)."""
+    a = np.asarray(a)
+    n = len(a)
+    for lo in range(0, max(n - 1, 0), chunk):
+        part = a[lo:min(lo + chunk + 1, n)]
+        if bool(np.any(part[1:] < part[:-1])):
+            return False
+    return True
+
+
+def _pair_key(item: np.ndarray, lab: np.ndarray, n_labelers: int) -> np.ndarray:
+    """The (item, labeler) sort key of each judgment, 64 bits (built in place: one 8-byte array, not three)."""
+    key = item.astype(np.int64)
+    key *= n_labelers
+    key += lab
+    return key
 
 
 def _grouped_order(item: np.ndarray, lab: np.ndarray, n_labelers: int) -> np.ndarray | None:
@@ -174,17 +186,13 @@ def _grouped_order(item: np.ndarray, lab: np.ndarray, n_labelers: int) -> np.nda
     4-byte order. Grouped by item, the sorted order is the blocks' sorted orders one after another, and with
     distinct keys it is the one order ``np.argsort`` of the whole key gives."""
     n = len(item)
-    if not n or n >= 2**31 or not _nondecreasing(item):
+    if not n or n >= 2**31 or not nondecreasing(item):
         return None
     order = np.empty(n, dtype=np.int32)
     for lo, hi in ranges(n, item):
-        key = item[lo:hi].astype(np.int64)
-        key -= int(item[lo])
-        key *= n_labelers
-        key += lab[lo:hi]
+        key = _pair_key(item[lo:hi], lab[lo:hi], n_labelers)
         local = np.argsort(key)
-        ranked = key[local]
-        if bool(np.any(ranked[1:] == ranked[:-1])):
+        if _adjacent_equal(key, local):
             return None  # a repeated judgment: the caller's path sets it aside
         local += lo
         order[lo:hi] = local
@@ -468,9 +476,7 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
     item, item_first = _compact(item_raw, fm, len(fms))
     order, repeated = _grouped_order(item, lab, len(labelers)), False
     if order is None:
-        key = item.astype(np.int64)  # (built in place: one 8-byte array per judgment, not three)
-        key *= len(labelers)
-        key += lab
+        key = _pair_key(item, lab, len(labelers))
         order = np.argsort(key)
         repeated = _adjacent_equal(key, order)
         if not repeated:
@@ -488,7 +494,7 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
         item_raw, lab, fm, ts, timed, code = item_raw[keep], lab[keep], fm[keep], ts[keep], timed[keep], code[keep]
         batch = _renumber(batch[keep]) if batch is not None else None
         item, item_first = _compact(item_raw, fm, len(fms))
-        order = np.argsort(item.astype(np.int64) * len(labelers) + lab)
+        order = np.argsort(_pair_key(item, lab, len(labelers)))
         del key
     # the view later queries read keeps only what they use (the codes above hold the rest), to save memory; with
     # no repeated judgment set aside here it is the query itself, read again from the store when used, so no copy

@@ -268,7 +268,7 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     """Per pair of labelers × failure mode sharing an item: shared items and disagreements. Vectorised:
     judgments sorted by item, then every offset o pairs positions i and i + o of the same item (o up to the
     largest number of labels on an item), so the work is the number of pairs, in numpy."""
-    presorted = len(item) < 2 or bool(np.all(item[1:] >= item[:-1]))
+    presorted = judgments.nondecreasing(item)
     order = slice(None) if presorted else np.argsort(item, kind="stable")
     it, wk, yy = item[order], worker[order], y[order]
     n_items = int(it.max()) + 1 if len(it) else 0
@@ -371,7 +371,7 @@ def collusion(pairs: dict[str, np.ndarray], sensitivity: np.ndarray, specificity
     # per labeler pair: worker pairs in chunks that never split a labeler pair (cut where labeler a changes, in a
     # stable order by labeler a), so every sum runs over the same terms in the same order as over all pairs at once
     la_all = worker_labeler[wa]
-    order = None if len(la_all) < 2 or bool(np.all(la_all[1:] >= la_all[:-1])) else np.argsort(la_all, kind="stable")
+    order = None if judgments.nondecreasing(la_all) else np.argsort(la_all, kind="stable")
     if order is not None:  # each chunk's pairs are gathered in that order (not a sorted copy of every pair)
         la_all = la_all[order]
     parts: list[tuple[np.ndarray, ...]] = []

@@ -126,10 +126,10 @@ def trends_section(history: pa.Table | None, current_flagged: list[tuple[str, st
     if history is None or history.num_rows == 0 or len(set(history["run_id"].to_pylist())) < 2:
         sec.missing = "not computed: this is the first run recorded in the history (trends start at the second)"
         return sec
-    runs = sorted(set(zip(history["run_at"].to_pylist(), history["run_id"].to_pylist(), strict=True)))
+    rows = _history_rows(history)
+    runs = sorted({(r["run_at"], r["run_id"]) for r in rows})
     sec.intro = (f"{len(runs)} runs from {runs[0][0]:%Y-%m-%d %H:%M} to {runs[-1][0]:%Y-%m-%d %H:%M} UTC "
                  "(history.parquet beside the report).")
-    rows = history.to_pylist()
 
     def series(metric: str, key) -> dict[str, list[tuple[str, float | None]]]:
         out: dict[str, list[tuple[str, float | None]]] = {}
@@ -146,9 +146,13 @@ def trends_section(history: pa.Table | None, current_flagged: list[tuple[str, st
         sec.charts.append(svg.lines({k: alpha[k] for k in keep if k in alpha},
                                     title="Krippendorff's alpha per run (overall and by failure mode)",
                                     x_label="run (UTC)", y_label="alpha"))
-    flagged = set(current_flagged)
-    eff = series("labeler_effect", lambda r: f"{r['labeler_id']} · {r['failure_mode']}" if is_flagged(
-        flagged, [r["labeler_id"]], [r["failure_mode"]])[0] else None)
+    # which (labeler, failure mode) of the effect rows this run flags: asked once per distinct pair, not per row
+    # (the history holds a row per pair and run)
+    pairs = list({(r["labeler_id"], r["failure_mode"]) for r in rows if r["metric"] == "labeler_effect"})
+    shown = {p for p, f in zip(pairs, is_flagged(current_flagged, [p[0] for p in pairs], [p[1] for p in pairs]),
+                               strict=True) if f}
+    eff = series("labeler_effect", lambda r: f"{r['labeler_id']} · {r['failure_mode']}"
+                 if (r["labeler_id"], r["failure_mode"]) in shown else None)
     if eff:
         keep = sorted(eff)[:MAX_TREND_SERIES]
         sec.charts.append(svg.lines({k: eff[k] for k in keep}, title="Effect of each flagged labeler per run",
@@ -164,6 +168,17 @@ def trends_section(history: pa.Table | None, current_flagged: list[tuple[str, st
     if per_finding is not None:
         sec.tables.append(per_finding)
     return sec
+
+
+def _history_rows(history: pa.Table) -> list[dict[str, Any]]:
+    """``history.to_pylist()``, each distinct run_at made a datetime once: the history holds a row per finding and
+    labeler per run, and converting every row's time zone-aware timestamp took most of the section's time."""
+    times = pc.dictionary_encode(history["run_at"]).combine_chunks()
+    at, index = times.dictionary.to_pylist(), times.indices.to_pylist()
+    rows = history.drop_columns(["run_at"]).to_pylist()
+    for r, i in zip(rows, index, strict=True):
+        r["run_at"] = None if i is None else at[i]
+    return rows
 
 
 def _history_link(key: Any) -> Any:

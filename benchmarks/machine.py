@@ -43,7 +43,9 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> Measured:
     Why ``os.wait4`` and not ``getrusage(RUSAGE_CHILDREN)``: the latter's ru_maxrss is the largest of every child
     waited for so far, so a benchmark that ran a bigger child first (bench_ingest's floor: plain DuckDB copying the
     file without a memory cap, 2.7-3.5 GiB) reported that child's peak as the measured one's (the ingest's own: 1.1
-    GiB). wait4 gives the rusage of the one child it reaps."""
+    GiB). wait4 gives the rusage of the one child it reaps. It still starts at the parent's own high-water mark
+    (exec records the memory it replaces): a benchmark builds its large inputs in a child process, not in itself
+    (bench_ingest's files)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})

@@ -392,3 +392,18 @@ def test_row_cells_write_what_the_per_cell_template_wrote(cells):
     columns, row = [c for c, _ in cells], [v for _, v in cells]
     reference = report._env.from_string(_CELLS_IN_JINJA).render(row=row, columns=columns)
     assert str(report.row_cells(row, columns)) == reference
+
+
+def test_history_rows_are_the_history_as_python_rows():
+    """The trends section's rows convert each distinct run time once (sections._history_rows): the same dicts as
+    ``to_pylist``, a missing time included, whatever the order of the rows."""
+    from evalaudit.report import sections
+
+    t0 = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    times = [t0, t0 + timedelta(days=1), None, t0, t0 + timedelta(days=1)]
+    hist = pa.table({"run_id": ["a", "b", "c", "a", "b"],
+                     "run_at": pa.array(times, pa.timestamp("us", tz="UTC")),
+                     "metric": ["finding", "labeler_effect", "finding", "agreement_alpha", "finding"],
+                     "value": [0.1, None, 0.3, 0.4, 0.5]})
+    hist = pa.concat_tables([hist.slice(3), hist.slice(0, 3)])  # two chunks, times not in order
+    assert sections._history_rows(hist) == hist.to_pylist()

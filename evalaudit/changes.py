@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalaudit import history
 from evalaudit.findings import Finding, mark_changes, severity_rank, sort_key
 
 #: persisting findings listed as "moved most"
@@ -53,8 +54,7 @@ def previous_run(past: pa.Table | None) -> PreviousRun | None:
     """The latest run in ``past`` (history rows of one report), or None when there is none."""
     if past is None or past.num_rows == 0:
         return None
-    runs = sorted(set(zip(past["run_at"].to_pylist(), past["run_id"].to_pylist(), strict=True)))
-    run_at, run_id = runs[-1]
+    run_at, run_id = history.runs(past)[-1]
     rows = past.filter(pc.equal(past["run_id"], run_id)).to_pylist()
     keyed = any(r["metric"] == "findings_keyed" for r in rows)
     findings = {r["key"]: r for r in rows if r["metric"] == "finding" and r["key"]}

@@ -53,6 +53,15 @@ def positions(column: pa.ChunkedArray | pa.Array, values: pa.Array, dtype: Any =
     return numbers(pc.index_in(column, value_set=values), dtype=dtype, fill=-1)
 
 
+def distinct_codes(values: pa.ChunkedArray | pa.Array) -> tuple[list, np.ndarray]:
+    """(the distinct values as Python objects, each row's index among them as int64, -1 for a null): a column of
+    few distinct values converted once per value instead of once per row."""
+    enc = pc.dictionary_encode(values)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    return enc.dictionary.to_pylist(), pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def mask(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A boolean Arrow column as a NumPy bool array, nulls as False."""
     return numbers(column, dtype=bool, fill=False)

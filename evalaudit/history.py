@@ -153,6 +153,14 @@ def read(path: Path, report: str | None = None) -> pa.Table:
     return table
 
 
+def runs(table: pa.Table) -> list[tuple[datetime, str]]:
+    """The runs in history rows ``table``, as (run_at, run_id) oldest first: each distinct pair made Python
+    objects once (the history holds a row per finding and per labeler × failure mode of every run; converting every
+    row's zone-aware time took a scheduled run about half a second after 55 runs)."""
+    pairs = table.group_by(["run_at", "run_id"], use_threads=False).aggregate([])
+    return sorted(zip(pairs["run_at"].to_pylist(), pairs["run_id"].to_pylist(), strict=True))
+
+
 def append(path: Path, rows: pa.Table) -> None:
     """Append ``rows`` to the history at ``path`` atomically, under its lock."""
     path = Path(path)

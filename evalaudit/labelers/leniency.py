@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
+from evalaudit.frames import distinct_codes
 from evalaudit.labelers import assignment, combine, honest_spread, honeypot, overlap, severity, shift
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
 from evalaudit.multiplicity import bh
@@ -148,7 +149,7 @@ def _against_honest_spread(combined: pa.Table, conf: float) -> pa.Table:
     r = honest_spread.test(z0 * se, se, group, column)
     own_txt = ("effect and test beyond the labeler's own honest level on its other failure modes",
                "against the peers (no own reference)")
-    methods, code = _codes(combined["method"])
+    methods, code = distinct_codes(combined["method"])
     tu, tv, own = np.sqrt(r["tau_u2"]), np.sqrt(r["tau_v2"]), r["own_reference"]
     # (the spread and the own reference are the group's: one text per method and group)
     method = _texts(code * (int(group.max(initial=-1)) + 1) + group,
@@ -162,12 +163,6 @@ def _against_honest_spread(combined: pa.Table, conf: float) -> pa.Table:
                       ("method", method)):
         combined = combined.set_column(combined.schema.get_field_index(name), name, col)
     return combined
-
-
-def _codes(values: pa.ChunkedArray) -> tuple[list, np.ndarray]:
-    """(the distinct values, each row's index among them)."""
-    enc = pc.dictionary_encode(values).combine_chunks()
-    return enc.dictionary.to_pylist(), pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _texts(key: np.ndarray, text) -> pa.Array:
@@ -223,8 +218,8 @@ def _two_directions(raw: pa.Table, is_ds: np.ndarray, directions: dict[str, pa.T
         combined = combined.set_column(combined.schema.get_field_index(name), name,
                                        pc.if_else(pick, pos[name], neg[name]))
     direction = ("toward the negative label", "toward the positive label")
-    methods, code = _codes(combined["method"])
-    parts, part_code = _codes(combined["parts"])
+    methods, code = distinct_codes(combined["method"])
+    parts, part_code = distinct_codes(combined["parts"])
     with_ds = np.array(["dawid_skene" in (x or "") for x in parts], dtype=bool)[part_code]
     method = _texts(code * 4 + with_ds * 2 + lenient,
                     lambda i: f"{methods[code[i]]}; Dawid–Skene read {direction[int(lenient[i])]} (the smaller of "

@@ -17,7 +17,9 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from evalaudit import impact as impact_mod
+from evalaudit.frames import distinct_codes
 from evalaudit.gold import flagged_labelers, is_flagged
+from evalaudit.history import runs as history_runs
 from evalaudit.report import seed, svg
 
 #: rows shown per table; the Parquet files hold the rest
@@ -126,8 +128,8 @@ def trends_section(history: pa.Table | None, current_flagged: list[tuple[str, st
     if history is None or history.num_rows == 0 or len(set(history["run_id"].to_pylist())) < 2:
         sec.missing = "not computed: this is the first run recorded in the history (trends start at the second)"
         return sec
+    runs = history_runs(history)
     rows = _history_rows(history)
-    runs = sorted({(r["run_at"], r["run_id"]) for r in rows})
     sec.intro = (f"{len(runs)} runs from {runs[0][0]:%Y-%m-%d %H:%M} to {runs[-1][0]:%Y-%m-%d %H:%M} UTC "
                  "(history.parquet beside the report).")
 
@@ -173,11 +175,10 @@ def trends_section(history: pa.Table | None, current_flagged: list[tuple[str, st
 def _history_rows(history: pa.Table) -> list[dict[str, Any]]:
     """``history.to_pylist()``, each distinct run_at made a datetime once: the history holds a row per finding and
     labeler per run, and converting every row's time zone-aware timestamp took most of the section's time."""
-    times = pc.dictionary_encode(history["run_at"]).combine_chunks()
-    at, index = times.dictionary.to_pylist(), times.indices.to_pylist()
+    at, index = distinct_codes(history["run_at"])
     rows = history.drop_columns(["run_at"]).to_pylist()
-    for r, i in zip(rows, index, strict=True):
-        r["run_at"] = None if i is None else at[i]
+    for r, i in zip(rows, index.tolist(), strict=True):
+        r["run_at"] = at[i] if i >= 0 else None
     return rows
 
 

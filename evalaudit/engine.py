@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset
 
 from evalaudit import sql as named_sql
 from evalaudit.errors import UnusableInput
@@ -54,8 +55,9 @@ class Engine(Protocol):
     def has_table(self, name: str) -> bool:
         """True when the view exists and holds at least one row."""
 
-    def register(self, name: str, table: pa.Table) -> None:
-        """Offer an Arrow table (an earlier stage's result) as a view to later queries."""
+    def register(self, name: str, table: pa.Table | pyarrow.dataset.Dataset) -> None:
+        """Offer an Arrow table (an earlier stage's result), or a dataset over a file a stage wrote, as a view to
+        later queries."""
 
     def drop(self, name: str) -> None:
         """Forget a view offered with ``register`` (its table's memory is freed once nothing else holds it)."""
@@ -115,8 +117,10 @@ class DuckDBEngine:
         self._nonempty.pop(name, None)
         self._derive(name)
 
-    def register(self, name: str, table: pa.Table) -> None:
-        table = with_ingest_time(name, table)
+    def register(self, name: str, table: pa.Table | pyarrow.dataset.Dataset) -> None:
+        if isinstance(table, pa.Table):
+            table = with_ingest_time(name, table)
+        # (a dataset is scanned where a query reads it: only the columns and rows it asks for are loaded)
         self._registered[name] = table  # keep a reference: DuckDB scans it lazily
         self.con.register(f"__arrow_{name}", table)
         self.con.execute(

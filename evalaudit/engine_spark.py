@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset
 
 from evalaudit import sql as named_sql
 from evalaudit.engine import DERIVED_VIEWS, with_ingest_time
@@ -206,10 +207,13 @@ class SparkEngine:
         self._remember(name)
         self._derive(name)
 
-    def register(self, name: str, table: pa.Table) -> None:
-        """Offer an earlier stage's Arrow table to later queries (sent to Spark through Arrow)."""
+    def register(self, name: str, table: pa.Table | pyarrow.dataset.Dataset) -> None:
+        """Offer an earlier stage's Arrow table to later queries (sent to Spark through Arrow; a dataset over a
+        stage's file on this machine is read and sent, as the cluster may not see the file)."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
+        if isinstance(table, pyarrow.dataset.Dataset):
+            table = table.to_table()
         arrow = _for_spark(with_ingest_time(name, table))
         spark_schema = from_arrow_schema(arrow.schema)
         if arrow.num_rows == 0:

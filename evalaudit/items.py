@@ -130,6 +130,9 @@ def _register_inputs(ctx: Context) -> tuple[pa.Table, list[str]]:
     flagged = gold_owner.flagged_for_run(ctx)
     ctx.engine.register("flagged_labelers", flagged)
     consensus = ctx.tables.get("consensus")
+    if isinstance(consensus, ds.Dataset):  # the labelers stage's file (`evalaudit run`): read a part at a time
+        ctx.engine.register("items_consensus", consensus)
+        return flagged, labels_seen
     if consensus is None or "posterior_positive" not in consensus.column_names:
         consensus = _CONSENSUS_SCHEMA.empty_table()
     else:
@@ -220,17 +223,20 @@ PART_JUDGMENTS = 4_000_000
 ALL_ITEMS = {"part_first": 1, "part_last": 1, "part_lo": "", "part_hi": ""}
 
 
-def parts(consensus: pa.Table | None, n_judgments: int, size: int = PART_JUDGMENTS) -> list[dict[str, object]]:
+def parts(consensus: pa.Table | ds.Dataset | None, n_judgments: int, size: int = PART_JUDGMENTS
+          ) -> list[dict[str, object]]:
     """The parts of the item_id range the items stage asks ``items_facts`` for, in item_id order, each about
     ``size`` judgments: the boundaries are quantiles of a regular sample of 10,000 of the labelers stage's
-    consensus item ids (every judged item has one). A boundary only splits the work; wherever it falls, every item
-    is in exactly one part."""
+    consensus item ids (every judged item has one; the table, or its file). A boundary only splits the work;
+    wherever it falls, every item is in exactly one part."""
     k = -(-n_judgments // size)
-    if k <= 1 or consensus is None or not consensus.num_rows:
+    n = 0 if consensus is None else consensus.count_rows() if isinstance(consensus, ds.Dataset) else consensus.num_rows
+    if k <= 1 or not n:
         return [ALL_ITEMS]
-    ids = consensus.column("item_id")
-    sample = sorted(set(ids.take(np.linspace(0, len(ids) - 1, min(len(ids), 10_000)).astype(np.int64))
-                        .to_pylist()) - {None})
+    at = pa.array(np.linspace(0, n - 1, min(n, 10_000)).astype(np.int64))
+    taken = (consensus.take(at, columns=["item_id"]).column("item_id") if isinstance(consensus, ds.Dataset)
+             else consensus.column("item_id").take(at))
+    sample = sorted(set(taken.to_pylist()) - {None})
     bounds = sorted({sample[len(sample) * j // k] for j in range(1, k)})
     edges: list[str | None] = [None, *bounds, None]
     return [{"part_first": int(lo is None), "part_last": int(hi is None), "part_lo": lo or "", "part_hi": hi or ""}

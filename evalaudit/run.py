@@ -38,7 +38,7 @@ from evalaudit.errors import UnusableInput, output_error
 from evalaudit.findings import Finding
 from evalaudit.paths import check_output_dir
 from evalaudit.redact import Redactor, load_salt
-from evalaudit.stage import Context, Stage, StageResult
+from evalaudit.stage import Context, Stage, StageResult, remove_scratch
 from evalaudit.store import Store
 
 log = logging.getLogger("evalaudit")
@@ -130,6 +130,7 @@ def audit(store_dir: str | Path, out_dir: str | Path, cfg: Config, fail_on: str 
     try:
         pipeline.run_stages(ctx, _with_progress(selected, progress) if progress is not None else selected,
                             release=True)
+        remove_scratch(tmp)  # (the stages' files for one another, e.g. the consensus: not outputs)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -71,6 +71,22 @@ class Context:
 
 Stage = Callable[[Context], StageResult]
 
+#: how a stage's scratch file in ``Context.write_dir`` begins: a per-item table a later stage reads a part at a
+#: time (never an output: :func:`remove_scratch` deletes it once the stages are done)
+SCRATCH_PREFIX = ".scratch-"
+
+
+def scratch_file(ctx: Context, name: str) -> Path | None:
+    """Where a stage writes its per-item table ``name`` for later stages to read from disk (`evalaudit run`: in the
+    output directory being built), or None when tables stay in memory (a notebook, the Python API)."""
+    return None if ctx.write_dir is None else ctx.write_dir / f"{SCRATCH_PREFIX}{name}.arrow"
+
+
+def remove_scratch(directory: Path) -> None:
+    """Delete the scratch files the stages left in ``directory`` (their readers are done)."""
+    for path in directory.glob(f"{SCRATCH_PREFIX}*"):
+        path.unlink(missing_ok=True)
+
 #: the view of the judgments that count (one per labeler and item); ``labels`` keeps the raw rows
 JUDGMENTS_VIEW = "judgments"
 #: the columns that say which of two untimed judgments was stored last

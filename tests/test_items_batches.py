@@ -17,7 +17,7 @@ import pytest
 from evalaudit import items, labelers, pipeline
 from evalaudit.config import Config
 from evalaudit.demo_store import write_demo
-from evalaudit.stage import Context, define_judgments
+from evalaudit.stage import SCRATCH_PREFIX, Context, define_judgments
 from evalaudit.store import Store
 
 
@@ -44,7 +44,14 @@ def test_batches_parts_and_the_written_file_change_nothing(demo, tmp_path, monke
     split = _audit(demo, tmp_path)
     written = split.tables["items"]
     assert isinstance(written, ds.Dataset) and Path(written.files[0]) == tmp_path / items.OUTPUT_FILE
-    assert sorted(p.name for p in tmp_path.iterdir()) == [items.OUTPUT_FILE]  # the first pass's file is gone
+    # the first pass's file is gone; the labelers stage's consensus is a scratch file the items stage read a part
+    # at a time (`evalaudit run` deletes it once the stages are done), with the rows of the table in memory
+    scratch = tmp_path / f"{SCRATCH_PREFIX}consensus.arrow"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([items.OUTPUT_FILE, scratch.name])
+    consensus = split.tables["consensus"]
+    assert isinstance(consensus, ds.Dataset) and [Path(f) for f in consensus.files] == [scratch]
+    assert consensus.to_table().equals(whole.tables["consensus"])
+    assert split.summary["labelers"] == whole.summary["labelers"]
     table = written.to_table()
     assert table.schema == items.ITEMS_SCHEMA and table.num_rows > 5_000
     assert table.equals(whole.tables["items"])

@@ -50,7 +50,7 @@ from evalaudit.labelers import findings as labeler_findings
 from evalaudit.labelers import labeler_stats as stats_table
 from evalaudit.labelers import leniency as lenient_rows
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
-from evalaudit.stage import Context, StageResult, define_judgments, skip
+from evalaudit.stage import Context, StageResult, define_judgments, scratch_file, skip
 
 CONSENSUS_SCHEMA = gold_consensus.CONSENSUS_SCHEMA
 
@@ -180,8 +180,13 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     ds = ds_job.result() if ds_job is not None else None
     multi = multi_job.result() if multi_job is not None else None
     binary = gold_consensus.method_for(space) == "binary"
-    consensus_job = background.submit(gold_consensus.table, J, tuple(space.labels), fm_names, use_ds_item,
-                                      ds=ds if binary else None, multi=multi)
+    # `evalaudit run` (a directory for per-item tables): the consensus goes to a scratch file block by block, which
+    # the items stage reads a part at a time; else (a notebook, the API) a table in memory
+    scratch = scratch_file(ctx, "consensus")
+    consensus_job = (background.submit(gold_consensus.write, scratch, J, tuple(space.labels), fm_names, use_ds_item,
+                                       ds=ds if binary else None, multi=multi) if scratch is not None else
+                     background.submit(gold_consensus.table, J, tuple(space.labels), fm_names, use_ds_item,
+                                       ds=ds if binary else None, multi=multi))
     dc = cfg.drift
     # the Dawid–Skene drift reads neither the leniency evidence nor who is left out of it (the other drift
     # measures do: they are computed below, once ``excluded`` is final)
@@ -266,7 +271,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     flagged = flagged_labelers(findings)
     fit = ds if gold_consensus.method_for(space) == "binary" else multi
     counted = define_judgments(ctx)  # cached per run
-    tie_resolved = int(np.sum(consensus["tie_resolved"].to_numpy(zero_copy_only=False)))
+    tie_resolved = gold_consensus.ties_resolved(consensus)
     is_combined = np.asarray(leniency["evidence"].to_pylist(), dtype=object) == "combined"
     summary = {
         "labelers": {

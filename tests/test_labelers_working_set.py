@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evalaudit.config import Config
 from evalaudit.engine import engine_for_tables
@@ -296,6 +298,31 @@ def test_streamed_fetch_codes_as_the_whole_result_would(monkeypatch, seed, block
     np.testing.assert_array_equal(got["batch"], pa.compute.fill_null(batch, -1).to_numpy(zero_copy_only=False))
     assert got["item_dict"].equals(item_dict) and got["labelers"].equals(labelers) and got["fms"].equals(fms)
     np.testing.assert_array_equal(got["timed"], whole["labeled_at"].is_valid().to_numpy(zero_copy_only=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=st.lists(st.sampled_from(["", "a", "é", "x1", "x11", "id-07", "id-17", "v/ab", "v/cb", "ω" * 5,
+                                     "zzzzzzzzz0", "zzzzzzzzz1", "0zzzzzzzzz"]), min_size=1, max_size=300),
+       cuts=st.lists(st.integers(1, 40), min_size=1, max_size=12), block=st.integers(1, 8),
+       n_parts=st.sampled_from([1, 2, 3, 16]), large=st.booleans())
+def test_item_ids_partitioned_merges_code_as_one_encode(ids, cuts, block, n_parts, large):
+    """The item ids coded batch by batch, merged into partitions of the ids seen so far, get the codes and the
+    dictionary of one dictionary-encode of the whole column: any batch sizes, merges as often as every batch, one
+    partition or many, ids sharing suffixes (one partition), empty and multi-byte ids, large strings."""
+    column = pa.array(ids, pa.large_string() if large else pa.string())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(judgments, "ITEM_BLOCK", block)
+        patch.setattr(judgments, "ID_PARTS", n_parts)
+        coder, lo = judgments._ItemIds(), 0
+        for size in itertools.cycle(cuts):
+            if lo >= len(column):
+                break
+            coder.add(column.slice(lo, size))  # (slices: Arrow offsets into shared buffers)
+            lo += size
+        got, dictionary = coder.finish()
+    want, want_dictionary = judgments.codes(column)
+    np.testing.assert_array_equal(got, want)
+    assert dictionary.equals(want_dictionary)
 
 
 @pytest.mark.parametrize("one_minor", [True, False])

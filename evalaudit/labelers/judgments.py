@@ -267,6 +267,30 @@ class _FirstSeen:
         return pa.array(list(self.index), self.type or pa.string())
 
 
+#: partitions of the item ids seen so far (:class:`_ItemIds`): a merge hashes one partition at a time
+ID_PARTS = 16
+
+
+def _partition(ids: pa.Array, n_parts: int) -> np.ndarray:
+    """A partition number (0 .. ``n_parts`` - 1) per string, from its last eight bytes: a function of the string
+    alone (the same in every batch and merge), read from the Arrow buffers without hashing or copying the strings.
+    Ids that end alike (a common suffix) share a partition: coding stays exact, only less memory is saved."""
+    if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
+        ids = ids.cast(pa.large_string())
+    width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+    offsets = np.frombuffer(ids.buffers()[1], dtype=width)[ids.offset:ids.offset + len(ids) + 1].astype(np.int64)
+    data = np.frombuffer(ids.buffers()[2], dtype=np.uint8) if ids.buffers()[2] is not None else None
+    if data is None or not len(data):  # (every id empty)
+        data = np.zeros(1, np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    key = np.zeros(len(ids), dtype=np.uint64)
+    for k in range(1, 9):
+        at = ends - k
+        has = at >= starts
+        key = key * np.uint64(131) + np.where(has, data[np.where(has, at, 0)], 0).astype(np.uint64)
+    return (key % np.uint64(n_parts)).astype(np.int32)
+
+
 class _ItemIds:
     """Item ids read batch by batch, coded in order of first appearance: the codes and dictionary of coding the
     whole column at once, while holding only the distinct ids seen so far and the distinct ids of the batches
@@ -274,33 +298,78 @@ class _ItemIds:
     30M strings and their copy when joined: about 1 GiB).
 
     Each batch's ids are dictionary-encoded (its distinct ids in first-appearance order, an int32 index per row);
-    once the pending batches hold as many distinct ids as have been seen (at least 2 × :data:`ITEM_BLOCK`), the
-    ids seen so far and the pending batches' lists are encoded together: the ids seen so far keep their codes
-    (they come first and are distinct), the new ones are numbered in order of first appearance, and each pending
-    batch's rows get their codes. About twice the hashing of one encode at the end, in exchange for the memory."""
+    once the pending batches hold as many distinct ids as have been seen (at least 2 × :data:`ITEM_BLOCK`), they
+    are merged into the ids seen so far. The ids seen so far are kept in :data:`ID_PARTS` partitions (by
+    :func:`_partition`), each with its ids' codes, and a merge encodes one partition at a time: the ids seen in it
+    first (they keep their codes), then the pending ids that fall in it. Arrow's hash table for encoding takes about
+    100 bytes per distinct id (0.8 GiB for 7.5M ids, the fetch's peak when all were encoded at once); per partition
+    it is a sixteenth of that. The new ids of all partitions are then numbered by where each first appears among
+    the pending batches (batch after batch, each batch's distinct ids in their order): the numbering one encode of
+    the seen ids followed by the pending batches would give."""
 
     def __init__(self) -> None:
-        self.seen: pa.Array | None = None
+        #: per partition: its distinct ids and their codes
+        self.parts: list[tuple[pa.Array, np.ndarray] | None] = [None] * ID_PARTS
+        self.n_seen = 0
+        self.type: pa.DataType | None = None
         self.pending: list[tuple[pa.Array, np.ndarray]] = []
         self.n_pending = 0
         self.coded: list[np.ndarray] = []
 
     def add(self, column: pa.Array) -> None:
         enc = pc.dictionary_encode(column)
+        self.type = self.type or enc.dictionary.type
         self.pending.append((enc.dictionary, enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)))
         self.n_pending += len(enc.dictionary)
-        if self.n_pending >= max(2 * ITEM_BLOCK, len(self.seen) if self.seen is not None else 0):
+        if self.n_pending >= max(2 * ITEM_BLOCK, self.n_seen):
             self._merge()
 
     def _merge(self) -> None:
         if not self.pending:
             return
-        lists = ([self.seen] if self.seen is not None else []) + [d for d, _ in self.pending]
-        per_entry, self.seen = codes(pa.chunked_array(lists, type=lists[0].type))
-        del lists
-        at = len(per_entry) - self.n_pending
+        entries = pa.chunked_array([d for d, _ in self.pending], type=self.type).combine_chunks()
+        part = _partition(entries, ID_PARTS)
+        code = np.empty(len(entries), dtype=np.int32)
+        new_ids, new_first, new_at = [], [], []  # per partition: its new ids, where each first appears, its entries
+        for p in range(ID_PARTS):
+            at = np.flatnonzero(part == p)  # (ascending: the pending order)
+            if not len(at):
+                continue
+            seen = self.parts[p]
+            k = 0 if seen is None else len(seen[0])
+            taken = entries.take(pa.array(at))
+            enc = pc.dictionary_encode(pa.chunked_array(([seen[0]] if seen is not None else []) + [taken],
+                                                        type=self.type).combine_chunks())
+            del taken
+            idx = enc.indices.to_numpy(zero_copy_only=False)[k:].astype(np.int32)
+            old = idx < k
+            if seen is not None:
+                code[at[old]] = seen[1][idx[old]]
+            # a new id's local number (idx - k) counts up by one where it first appears: where the running maximum
+            # of the new numbers grows
+            reach = np.maximum.accumulate(np.where(old, k - 1, idx))
+            first = np.flatnonzero(np.diff(reach, prepend=k - 1) > 0)
+            new_ids.append((p, enc.dictionary.slice(k)))
+            new_first.append(at[first])
+            new_at.append((at[~old], idx[~old] - k, len(first)))
+        # every new id's code: the ids seen so far, then the new ones by where they first appear
+        firsts = np.concatenate(new_first) if new_first else np.zeros(0, dtype=np.int64)
+        numbered = np.empty(len(firsts), dtype=np.int32)
+        numbered[np.argsort(firsts, kind="stable")] = np.arange(self.n_seen, self.n_seen + len(firsts),
+                                                                 dtype=np.int32)
+        offset = 0
+        for (p, ids), (rows, local, n_new) in zip(new_ids, new_at, strict=True):
+            mine = numbered[offset:offset + n_new]
+            code[rows] = mine[local]
+            seen = self.parts[p]
+            self.parts[p] = ((ids, mine) if seen is None else
+                             (pa.concat_arrays([seen[0], ids]), np.concatenate([seen[1], mine])))
+            offset += n_new
+        self.n_seen += len(firsts)
+        del entries, part
+        at = 0
         for dictionary, local in self.pending:
-            self.coded.append(per_entry[at:at + len(dictionary)][local])
+            self.coded.append(code[at:at + len(dictionary)][local])
             at += len(dictionary)
         self.pending, self.n_pending = [], 0
 
@@ -309,7 +378,14 @@ class _ItemIds:
         self._merge()
         item = np.concatenate(self.coded) if self.coded else np.zeros(0, dtype=np.int32)
         self.coded = []
-        return item, self.seen if self.seen is not None else pa.array([], pa.string())
+        kept = [part for part in self.parts if part is not None]
+        self.parts = [None] * ID_PARTS
+        if not kept:
+            return item, pa.array([], self.type or pa.string())
+        ids = pa.concat_arrays([i for i, _ in kept])
+        order = np.argsort(np.concatenate([c for _, c in kept]), kind="stable")
+        del kept
+        return item, ids.take(pa.array(order))
 
 
 def _canonical(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Array]:

@@ -40,11 +40,13 @@ def _judgments(seed: int, n_items: int = 3_000, n_labelers: int = 60, n_fm: int 
                            failure_modes=pa.array([f"fm{i}" for i in range(n_fm)]), rng=rng)
 
 
-@pytest.mark.parametrize("seed, per_item", [(0, 1.5), (1, 1.5), (2, 6.0)])
-def test_pair_counts_match_a_plain_count(seed, per_item):
+@pytest.mark.parametrize("seed, per_item, block", [(0, 1.5, 1 << 22), (1, 1.5, 1 << 22), (2, 6.0, 1 << 22),
+                                                   (0, 1.5, 7), (2, 6.0, 100)])
+def test_pair_counts_match_a_plain_count(monkeypatch, seed, per_item, block):
     """Per worker pair sharing an item: shared items and disagreements, counted pair by pair in Python — with
     small items (the offsets past the second pass over an index of the positions still pairing) and large ones
-    (over every position for longer)."""
+    (over every position for longer), in one block or in many (positions and per-pair sums block by block)."""
+    monkeypatch.setattr(spam, "PAIR_BLOCK", block)
     J = _judgments(seed, n_items=800, shuffle=seed == 1, per_item=per_item)
     got = spam.pair_counts(J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
     by_item: dict[int, list[tuple[int, int]]] = {}
@@ -65,6 +67,8 @@ def test_pair_counts_match_a_plain_count(seed, per_item):
     assert all(got[c].dtype == np.uint16 for c in got)  # the narrowest that holds them: exact at any size
     wide = spam._narrow(np.array([0, 2**16]))
     assert wide.dtype == np.int32 and wide.tolist() == [0, 2**16]
+    joined = spam._joined([spam._narrow(np.array([3])), wide])  # one wide block: the whole column is int32
+    assert joined.dtype == np.int32 and joined.tolist() == [3, 0, 2**16]
 
 
 def test_collusion_does_not_depend_on_the_chunk_size(monkeypatch):

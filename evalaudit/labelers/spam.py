@@ -283,60 +283,96 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     key = np.empty(int(np.sum(n_per_item * (n_per_item - 1) // 2)), dtype=kt)
     del n_per_item
     at = 0
-    # the positions i whose item still has a judgment at i + o: a mask over every position while most do, then
-    # (from the offset where fewer than a quarter do) their index, which only shrinks — the later offsets, where
-    # few items are that large, no longer pass over every judgment. The pairs come in the same order either way.
+    # the positions i whose item still has a judgment at i + o: a mask over every position while most do (read in
+    # blocks of PAIR_BLOCK positions), then (after the offset where fewer than a quarter do) their index, which only
+    # shrinks — the later offsets, where few items are that large, no longer pass over every judgment. The pairs
+    # come in position order either way, offset after offset.
     todo = None  # once indexed: the positions i whose item has a judgment at i + o
     for o in range(1, max_k):
         if todo is None:
-            same = it[:-o] == it[o:]
-            m = int(np.count_nonzero(same))
-            if 4 * m < len(it):
-                todo = np.flatnonzero(same)
+            blocks = [(lo, min(lo + PAIR_BLOCK, len(it) - o)) for lo in range(0, len(it) - o, PAIR_BLOCK)]
+            m = sum(int(np.count_nonzero(it[lo:hi] == it[lo + o:hi + o])) for lo, hi in blocks)
+            index = 4 * m < len(it)  # then the next offsets read these positions only
+            found, pos = [], at
+            for lo, hi in blocks:
+                same = it[lo:hi] == it[lo + o:hi + o]
+                c = int(np.count_nonzero(same))
+                _pair_keys(key[pos:pos + c], wk[lo:hi][same], wk[lo + o:hi + o][same], yy[lo:hi][same],
+                           yy[lo + o:hi + o][same], W)
+                pos += c
+                if index:
+                    found.append(np.flatnonzero(same) + lo)
+                del same
+            if index:
+                todo = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+            del found
         else:
             todo = todo[todo + o < len(it)]
             todo = todo[it[todo + o] == it[todo]]
             m = len(todo)
+            _pair_keys(key[at:at + m], wk[todo], wk[todo + o], yy[todo], yy[todo + o], W)
         if m == 0:
             break
-        if todo is None:
-            wa, wbo, ya, yb = wk[:-o][same], wk[o:][same], yy[:-o][same], yy[o:][same]
-        else:
-            wa, wbo, ya, yb = wk[todo], wk[todo + o], yy[todo], yy[todo + o]
-        out = key[at:at + m]
-        out[...] = wa
-        wb = wbo.astype(kt)
-        np.maximum(out, wb, out=wb)  # the larger worker code of the pair
-        np.minimum(out, wbo, out=out, casting="unsafe")
-        out *= kt(W)
-        out += wb
-        out <<= kt(1)
-        out |= (ya != yb).astype(kt)
         at += m
-        del wb, wa, wbo, ya, yb
     if len(key) == 0:
         z = np.zeros(0, dtype=np.int64)
         return {"worker_a": z, "worker_b": z, "n": z, "n_disagree": z}
     key.sort()  # in place
     # per pair (the key without its disagreement bit; each pair's keys are now adjacent): how many shared items
-    # and how many disagreements — integer counts, as np.unique(return_counts=True) of the keys gave them, with
-    # one array per key (4 bytes) and a few per pair instead of five 8-byte arrays per distinct key
-    disagree = (key & kt(1)).astype(np.uint8)
-    key >>= kt(1)
-    new = np.empty(len(key), dtype=bool)
-    new[0] = True
-    np.not_equal(key[1:], key[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    del new
+    # and how many disagreements — integer counts, as np.unique(return_counts=True) of the keys gave them — block by
+    # block of about PAIR_BLOCK keys that never splits a pair, so the per-pair temporaries (8-byte positions and
+    # counts) exist for one block at a time
+    columns: dict[str, list[np.ndarray]] = {"worker_a": [], "worker_b": [], "n": [], "n_disagree": []}
+    lo = 0
+    while lo < len(key):
+        hi = min(lo + PAIR_BLOCK, len(key))
+        if hi < len(key):  # (the block's last pair whole: its keys are (pair << 1) | disagreed)
+            hi = int(np.searchsorted(key, key[hi - 1] | kt(1), side="right"))
+        block = key[lo:hi]
+        disagree = (block & kt(1)).astype(np.uint8)
+        block = block >> kt(1)
+        new = np.empty(len(block), dtype=bool)
+        new[0] = True
+        np.not_equal(block[1:], block[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        del new
+        pairs = block[starts]
+        columns["n"].append(_narrow(np.diff(np.append(starts, len(block)))))
+        columns["n_disagree"].append(_narrow(np.add.reduceat(disagree, starts, dtype=np.int32)))
+        columns["worker_a"].append(_narrow(pairs // kt(W)))
+        columns["worker_b"].append(_narrow(pairs % kt(W)))
+        del block, disagree, starts, pairs
+        lo = hi
+    del key
     # the narrowest of uint16 and int32 that holds each column's values (the same numbers): the pairs grow with the
     # store until every worker pair occurs, and are held while Dawid–Skene finishes — 8 bytes a pair when worker
     # codes and shared-item counts stay below 65,536 (40,000 workers do), else 16
-    n = _narrow(np.diff(np.append(starts, len(key))))
-    d = _narrow(np.add.reduceat(disagree, starts, dtype=np.int32))
-    del disagree
-    pairs = key[starts]
-    del key, starts
-    return {"worker_a": _narrow(pairs // kt(W)), "worker_b": _narrow(pairs % kt(W)), "n": n, "n_disagree": d}
+    return {name: _joined(pieces) for name, pieces in columns.items()}
+
+
+#: judgments per block of the pair counts' passes over positions, and keys per block of their per-pair sums
+PAIR_BLOCK = 1 << 22
+
+
+def _pair_keys(out: np.ndarray, wa: np.ndarray, wbo: np.ndarray, ya: np.ndarray, yb: np.ndarray, W: int) -> None:
+    """Write into ``out`` the key of each pair of judgments (worker ``wa`` with ``wbo``, their binary labels):
+    ((smaller worker × W + larger worker) << 1) | (they disagree), in ``out``'s unsigned type."""
+    kt = out.dtype.type
+    out[...] = wa
+    wb = wbo.astype(out.dtype)
+    np.maximum(out, wb, out=wb)  # the larger worker code of the pair
+    np.minimum(out, wbo, out=out, casting="unsafe")
+    out *= kt(W)
+    out += wb
+    out <<= kt(1)
+    out |= (ya != yb).astype(out.dtype)
+
+
+def _joined(pieces: list[np.ndarray]) -> np.ndarray:
+    """Blocks of :func:`_narrow` values as one array of the type :func:`_narrow` gives the whole."""
+    if all(p.dtype == np.uint16 for p in pieces):
+        return np.concatenate(pieces)
+    return np.concatenate([p.astype(np.int32) for p in pieces])
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:

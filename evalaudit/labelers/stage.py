@@ -94,7 +94,10 @@ def stage(ctx: Context) -> StageResult:
         if gold_consensus.binary_model(space):
             ds_job = background.submit(dawid_skene.fit, J.y, J.item, J.worker, J.item_fm, J.worker_fm, J.truth,
                                        lc.ds_prior_strength, lc.ds_tol, lc.ds_max_iter)
-            pairs_job = background.submit(spam.pair_counts, J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
+            if _mode(space) == "positive" or J.n_labels == 2:  # (the collusion test reads the binary fit)
+                # the labeler-pair table straight from the counts on that thread, so the counts (a row per pair of
+                # labeler × failure modes sharing an item: 0.3 GiB at 30M judgments) are not held to the stage's end
+                pairs_job = background.submit(_labeler_pairs, J, ds_job, lab_names, cfg.spam.min_pair_items)
         if gold_consensus.method_for(space) == "multiclass":
             multi_job = background.submit(dawid_skene.fit_multiclass, J.code, J.item, J.worker, J.item_fm,
                                           J.worker_fm, J.n_labels, J.truth_code, lc.ds_prior_strength, lc.ds_tol,
@@ -221,10 +224,10 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
                                       directions or None, sh)
     ctx.progress("labelers", 3, 6)
 
-    # the labeler pairs (their counts came in before the consensus and the drift the background thread is now on):
-    # computed while it works, their findings added below in their place
-    collusion = ds is not None and (mode == "positive" or J.n_labels == 2)
-    pairs = _collusion_pairs(J, ds, pairs_job.result() if collusion else None, lab_names, cfg.spam.min_pair_items)
+    # the labeler pairs (made on the background thread after their counts, before the consensus and the drift); their
+    # findings are added below in their place
+    collusion = pairs_job is not None
+    pairs = pairs_job.result() if collusion else _collusion_pairs(J, None, None, lab_names, cfg.spam.min_pair_items)
     consensus = consensus_job.result()
 
     # -- drift ------------------------------------------------------------------------------------------------
@@ -332,6 +335,13 @@ def _loo(ds, J):
         return dawid_skene.leave_one_out(ds, J.item, J.truth, sel)
 
     return at
+
+
+def _labeler_pairs(J, ds_job, lab_names: np.ndarray, min_pair_items: int) -> pa.Table:
+    """The labeler-pairs table from the pair counts and the binary Dawid–Skene fit (``ds_job``: its future, queued
+    before on the same thread, so done), the counts let go once it is made."""
+    counts = spam.pair_counts(J.y, J.item, J.worker, J.worker_labeler, J.worker_fm)
+    return _collusion_pairs(J, ds_job.result(), counts, lab_names, min_pair_items)
 
 
 def _collusion_pairs(J, ds, counts: dict | None, lab_names: np.ndarray, min_pair_items: int) -> pa.Table:

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from benchmarks import machine, synth
 from benchmarks.bench_run import run_sampled
+from evalaudit.config import Config
 
 SIZES = {"1m": 1_000_000, "3m": 3_000_000, "10m": 10_000_000, "30m": 30_000_000}
 SHAPES = ("random", "concentrated", "random_by_time")
@@ -128,7 +129,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1m,10m,30m")
     ap.add_argument("--shapes", default=",".join(SHAPES))
     args = ap.parse_args()
-    limit = os.environ.get("EVALAUDIT_MEMORY_LIMIT", "2500MB")  # the run's default ([run] memory_limit)
+    limit = os.environ.get("EVALAUDIT_MEMORY_LIMIT", Config().run.memory_limit)  # the run's default
     print(f"# shapes benchmark\n{machine.facts()}\nDuckDB memory limit of floor: {limit}\n")
     print("| shape | judgments | floor | `evalaudit run` wall | wall / floor | peak RSS | load avg (before → after) |")
     print("|---|---|---|---|---|---|---|")

@@ -231,11 +231,12 @@ class RunConfig:
     #: seed of every resampling, so a re-run on an unchanged store gives the same numbers
     seed: int = 20240601
     #: cap on DuckDB's working memory in `evalaudit run` (hash tables, sorts); beyond it DuckDB spills to a temporary
-    #: directory. The default keeps a 10M-judgment audit under 3 GiB at no measurable cost (below about 2400MB
-    #: the items stage starts to spill and slows by a third; benchmarks/RESULTS.md). Empty: DuckDB's own default
-    #: (80% of RAM) — faster on much larger stores when memory is plentiful. The environment variable
-    #: EVALAUDIT_MEMORY_LIMIT, when set, overrides this.
-    memory_limit: str = "2500MB"
+    #: directory. 1500MB costs no measurable time at 10M judgments (the items stage asks for its items a part at a
+    #: time) and keeps DuckDB's share of a 30M run at the size of a 10M run's: 30M judgments then peak at 1.8 GiB in
+    #: the agreement stage instead of 2.7, the labeler-pair self-join spilling (about 8 s of a 100 s run;
+    #: benchmarks/RESULTS.md). Empty: DuckDB's own default (80% of RAM) — faster on much larger stores when memory
+    #: is plentiful. The environment variable EVALAUDIT_MEMORY_LIMIT, when set, overrides this.
+    memory_limit: str = "1500MB"
 
 
 @dataclass
@@ -489,7 +490,7 @@ def _listing(where: str, problems: list[str]) -> str:
 #: environment variables evalaudit reads, and how each is checked
 ENVIRONMENT = {
     "EVALAUDIT_THREADS": "a whole number of DuckDB threads, 0 = one per core",
-    "EVALAUDIT_MEMORY_LIMIT": "DuckDB's memory cap for `evalaudit run`, e.g. 2500MB; overrides [run] memory_limit",
+    "EVALAUDIT_MEMORY_LIMIT": "DuckDB's memory cap for `evalaudit run`, e.g. 1500MB; overrides [run] memory_limit",
 }
 
 

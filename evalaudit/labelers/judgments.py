@@ -60,7 +60,8 @@ class Judgments:
     batch: np.ndarray | None  # int32 batch code per judgment, -1 when it names no batch (None: not loaded)
     ts: np.ndarray  # int64 microseconds since the epoch per judgment (labeled_at; 0 where it is null)
     n_raw: int  # judgments before repeated ones were dropped
-    #: per judgment: the label's index in the label space (``LabelSpace.labels``)
+    #: per judgment: the label's index in the label space (``LabelSpace.labels``), in the narrowest integer type
+    #: that holds them (int8 up to 127 labels)
     code: np.ndarray | None = None
     #: per judgment: the label's place on the scale, held on ordered spaces only (read it as ``value``)
     values: np.ndarray | None = None
@@ -599,7 +600,9 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
         if batch is not None:
             batch = batch[perm]
     del perm
-    code = np.maximum(code, 0)  # every stored label is in the space (it is built from them)
+    # every stored label is in the space (it is built from them); held in the narrowest integer type its codes fit
+    # (1 byte for up to 127 labels: 3 bytes per judgment less through the stage, 86 MiB at 30M judgments)
+    code = np.maximum(code, 0).astype(_code_type(len(labels)), copy=False)
     scale = scale_values(space) if len(labels) else np.zeros(1)
     value = None
     ref = reference_code(space)
@@ -646,6 +649,12 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
         listed_code=listed_code, reference=ref,
         n_labels=max(len(labels), 1), scale=scale, side=results,
     )
+
+
+def _code_type(n_labels: int) -> type:
+    """The narrowest signed integer type that holds the label codes 0 .. ``n_labels`` - 1 (its readers compare
+    them, add them to wider keys and index with them: no arithmetic in their own type)."""
+    return np.int8 if n_labels <= 127 else np.int16 if n_labels <= 32_767 else np.int32
 
 
 def scale_values(space) -> np.ndarray:

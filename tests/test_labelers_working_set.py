@@ -525,8 +525,8 @@ def test_labelers_stage_does_not_depend_on_the_block_sizes(monkeypatch, space):
     whole = run()
     assert whole.tables["leniency"].num_rows > 20 and whole.tables["drift_series"].num_rows > 20
     stage = sys.modules["evalaudit.labelers.stage"]  # (the package exports the stage function under this name)
-    for module, name in ((judgments, "ITEM_BLOCK"), (spam, "ITEM_BLOCK"), (dawid_skene, "EM_CHUNK"),
-                         (stage, "CHUNK"), (truth_bias, "EFFECT_BLOCK")):
+    for module, name in ((judgments, "ITEM_BLOCK"), (spam, "ITEM_BLOCK"), (spam, "PAIR_BLOCK"),
+                         (dawid_skene, "EM_CHUNK"), (stage, "CHUNK"), (truth_bias, "EFFECT_BLOCK")):
         monkeypatch.setattr(module, name, 97)
     assert concentration.ranges is judgments.ranges  # (reads judgments.ITEM_BLOCK)
     small = run()

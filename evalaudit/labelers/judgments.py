@@ -329,10 +329,10 @@ class _ItemIds:
         if not self.pending:
             return
         entries = pa.chunked_array([d for d, _ in self.pending], type=self.type).combine_chunks()
-        part = _partition(entries, ID_PARTS)
+        part = _partition(entries, len(self.parts))
         code = np.empty(len(entries), dtype=np.int32)
         new_ids, new_first, new_at = [], [], []  # per partition: its new ids, where each first appears, its entries
-        for p in range(ID_PARTS):
+        for p in range(len(self.parts)):
             at = np.flatnonzero(part == p)  # (ascending: the pending order)
             if not len(at):
                 continue
@@ -380,7 +380,7 @@ class _ItemIds:
         item = np.concatenate(self.coded) if self.coded else np.zeros(0, dtype=np.int32)
         self.coded = []
         kept = [part for part in self.parts if part is not None]
-        self.parts = [None] * ID_PARTS
+        self.parts = [None] * len(self.parts)
         if not kept:
             return item, pa.array([], self.type or pa.string())
         ids = pa.concat_arrays([i for i, _ in kept])

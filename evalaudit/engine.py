@@ -13,15 +13,17 @@ import tempfile
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset
 
 from evalaudit import sql as named_sql
 from evalaudit.errors import UnusableInput
 from evalaudit.sql import quote_ident, quote_literal
+
+if TYPE_CHECKING:  # (not at run time: importing pyarrow.dataset imports pandas, which `evalaudit run` refuses)
+    import pyarrow.dataset
 
 #: views an engine derives from a table as soon as the table is offered: table -> (view, named query). The one
 #: reading of the items table: an item listed more than once is its latest ingested row (evalaudit/sql/item_answers.sql)

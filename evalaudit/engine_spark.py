@@ -36,15 +36,17 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset
 
 from evalaudit import sql as named_sql
 from evalaudit.engine import DERIVED_VIEWS, with_ingest_time
 from evalaudit.errors import UnusableInput
 from evalaudit.sql import quote_ident
+
+if TYPE_CHECKING:
+    import pyarrow.dataset
 
 INSTALL_HINT = "the spark engine needs pyspark: install it with pip install 'evalaudit[spark]'"
 
@@ -212,7 +214,7 @@ class SparkEngine:
         stage's file on this machine is read and sent, as the cluster may not see the file)."""
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        if isinstance(table, pyarrow.dataset.Dataset):
+        if not isinstance(table, pa.Table):  # a dataset over a stage's file
             table = table.to_table()
         arrow = _for_spark(with_ingest_time(name, table))
         spark_schema = from_arrow_schema(arrow.schema)

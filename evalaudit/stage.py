@@ -87,6 +87,7 @@ def remove_scratch(directory: Path) -> None:
     for path in directory.glob(f"{SCRATCH_PREFIX}*"):
         path.unlink(missing_ok=True)
 
+
 #: the view of the judgments that count (one per labeler and item); ``labels`` keeps the raw rows
 JUDGMENTS_VIEW = "judgments"
 #: the columns that say which of two untimed judgments was stored last

@@ -25,6 +25,7 @@ which pass, and with which thresholds from the configuration.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -186,10 +187,9 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     # `evalaudit run` (a directory for per-item tables): the consensus goes to a scratch file block by block, which
     # the items stage reads a part at a time; else (a notebook, the API) a table in memory
     scratch = scratch_file(ctx, "consensus")
-    consensus_job = (background.submit(gold_consensus.write, scratch, J, tuple(space.labels), fm_names, use_ds_item,
-                                       ds=ds if binary else None, multi=multi) if scratch is not None else
-                     background.submit(gold_consensus.table, J, tuple(space.labels), fm_names, use_ds_item,
-                                       ds=ds if binary else None, multi=multi))
+    build = gold_consensus.table if scratch is None else partial(gold_consensus.write, scratch)
+    consensus_job = background.submit(build, J, tuple(space.labels), fm_names, use_ds_item,
+                                      ds=ds if binary else None, multi=multi)
     dc = cfg.drift
     # the Dawid–Skene drift reads neither the leniency evidence nor who is left out of it (the other drift
     # measures do: they are computed below, once ``excluded`` is final)

@@ -174,6 +174,7 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
     # the Dawid–Skene evidence reads items another labeler judged and nobody knows the answer to: known answers
     # are the honeypot evidence's (used once in the combined test), and single-label items only echo the prior
     ds_items = (n_item >= 2) & (J.truth_code < 0)
+    del n_item  # (8 bytes per item, not held through the stage)
     # where labelers are seen on several failure modes (each judged against its own honest level there, module
     # honest_spread), the Dawid–Skene rows are the directed tests of truth_bias.directed_bias, on the honeypots
     # too (their known answer as the truth): the honeypot rows then explain and the Dawid–Skene row is the test

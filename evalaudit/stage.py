@@ -55,8 +55,9 @@ class Context:
     #: what was skipped so far (``StageResult.skipped`` of every stage, in order)
     skipped: list[dict[str, str]] = field(default_factory=list)
     #: where a stage may write its per-item output tables (docs/outputs.md) as it derives them, batch by batch,
-    #: returning a ``pyarrow.dataset.Dataset`` over the file instead of a table (`evalaudit run`: the output
-    #: directory being built; None: tables in memory, as a notebook or the Python API wants them)
+    #: returning a ``pyarrow.dataset.Dataset`` over the file instead of a table, and its per-item tables for later
+    #: stages as scratch files (:func:`scratch_file`) (`evalaudit run`: the output directory being built; None:
+    #: tables in memory, as a notebook or the Python API wants them)
     write_dir: Path | None = None
     _labels: LabelSpace | None = None
     _judgments: dict[str, int] | None = None

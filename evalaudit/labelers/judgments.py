@@ -331,7 +331,9 @@ class _ItemIds:
         entries = pa.chunked_array([d for d, _ in self.pending], type=self.type).combine_chunks()
         part = _partition(entries, len(self.parts))
         code = np.empty(len(entries), dtype=np.int32)
-        new_ids, new_first, new_at = [], [], []  # per partition: its new ids, where each first appears, its entries
+        # per partition with new ids: (partition, its new ids, where each first appears, its entries of new ids,
+        # their local numbers)
+        found = []
         for p in range(len(self.parts)):
             at = np.flatnonzero(part == p)  # (ascending: the pending order)
             if not len(at):
@@ -350,22 +352,20 @@ class _ItemIds:
             # of the new numbers grows
             reach = np.maximum.accumulate(np.where(old, k - 1, idx))
             first = np.flatnonzero(np.diff(reach, prepend=k - 1) > 0)
-            new_ids.append((p, enc.dictionary.slice(k)))
-            new_first.append(at[first])
-            new_at.append((at[~old], idx[~old] - k, len(first)))
+            found.append((p, enc.dictionary.slice(k), at[first], at[~old], idx[~old] - k))
         # every new id's code: the ids seen so far, then the new ones by where they first appear
-        firsts = np.concatenate(new_first) if new_first else np.zeros(0, dtype=np.int64)
+        firsts = np.concatenate([f[2] for f in found]) if found else np.zeros(0, dtype=np.int64)
         numbered = np.empty(len(firsts), dtype=np.int32)
         numbered[np.argsort(firsts, kind="stable")] = np.arange(self.n_seen, self.n_seen + len(firsts),
                                                                  dtype=np.int32)
         offset = 0
-        for (p, ids), (rows, local, n_new) in zip(new_ids, new_at, strict=True):
-            mine = numbered[offset:offset + n_new]
+        for p, ids, _, rows, local in found:
+            mine = numbered[offset:offset + len(ids)]
             code[rows] = mine[local]
             seen = self.parts[p]
             self.parts[p] = ((ids, mine) if seen is None else
                              (pa.concat_arrays([seen[0], ids]), np.concatenate([seen[1], mine])))
-            offset += n_new
+            offset += len(ids)
         self.n_seen += len(firsts)
         del entries, part
         at = 0

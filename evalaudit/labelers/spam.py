@@ -290,22 +290,17 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     todo = None  # once indexed: the positions i whose item has a judgment at i + o
     for o in range(1, max_k):
         if todo is None:
-            blocks = [(lo, min(lo + PAIR_BLOCK, len(it) - o)) for lo in range(0, len(it) - o, PAIR_BLOCK)]
-            m = sum(int(np.count_nonzero(it[lo:hi] == it[lo + o:hi + o])) for lo, hi in blocks)
-            index = 4 * m < len(it)  # then the next offsets read these positions only
-            found, pos = [], at
-            for lo, hi in blocks:
+            m = 0
+            for lo in range(0, len(it) - o, PAIR_BLOCK):
+                hi = min(lo + PAIR_BLOCK, len(it) - o)
                 same = it[lo:hi] == it[lo + o:hi + o]
                 c = int(np.count_nonzero(same))
-                _pair_keys(key[pos:pos + c], wk[lo:hi][same], wk[lo + o:hi + o][same], yy[lo:hi][same],
+                _pair_keys(key[at + m:at + m + c], wk[lo:hi][same], wk[lo + o:hi + o][same], yy[lo:hi][same],
                            yy[lo + o:hi + o][same], W)
-                pos += c
-                if index:
-                    found.append(np.flatnonzero(same) + lo)
+                m += c
                 del same
-            if index:
-                todo = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-            del found
+            if 4 * m < len(it):  # the next offsets read these positions only (indexed once, here)
+                todo = np.flatnonzero(it[:-o] == it[o:])
         else:
             todo = todo[todo + o < len(it)]
             todo = todo[it[todo + o] == it[todo]]

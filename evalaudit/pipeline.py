@@ -8,14 +8,11 @@ check is adding a stage.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import time
 from typing import Any
 
-import pyarrow as pa
-
+from evalaudit import memory
 from evalaudit.stage import Context, Stage, StageResult, define_judgments, skip
 
 log = logging.getLogger("evalaudit")
@@ -77,16 +74,6 @@ def stages() -> list[tuple[str, Stage]]:
     ]
 
 
-def _release_freed_memory() -> None:
-    """Hand freed memory back to the OS between stages (the C heap's part on glibc only).
-
-    A stage's NumPy and Arrow work frees hundreds of MiB in pieces small enough to stay in the heap, where the next
-    stage's peak would stack on top of them (about 0.4 GiB after the labelers stage at 10M judgments)."""
-    pa.default_memory_pool().release_unused()  # Arrow's own pool keeps freed blocks too
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 #: Per-item tables (millions of rows at 10M judgments) that a later stage reads and `evalaudit run` does not write,
 #: by the stage after which nothing reads them: that stage's name -> (the tables, the engine views holding them).
 RELEASED_AFTER = {
@@ -122,7 +109,7 @@ def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None, re
         del result
         if release:
             _release_tables(ctx, name)
-        _release_freed_memory()
+        memory.release()  # the stage's freed memory, before the next stage's peak stacks on it
         ctx.timings[name] = round(time.perf_counter() - start, 3)
         log.info("stage %s: done in %.1f s (%d findings)", name, ctx.timings[name], n_findings)
     return ctx

@@ -23,6 +23,7 @@ import pyarrow as pa
 from scipy import stats
 
 from evalaudit.labelers.evidence import evidence_table, num, worker_table
+from evalaudit.labelers.judgments import bincount
 
 METHOD = ("assignment: Cochran–Mantel–Haenszel test of positive rate vs peers on single-label items of the same "
           "failure mode, stratified by {strata}; assumes random assignment (weaker evidence)")
@@ -35,7 +36,7 @@ def sums(J, strata: str) -> pa.Table:
     strata holding only this labeler carry no comparison and are skipped, and so are judgments with no stratum
     (no time, and no batch when stratifying by batch). Vectorised with numpy over the
     de-duplicated judgments."""
-    n_item = np.bincount(J.item, minlength=J.n_items)
+    n_item = bincount(J.item, minlength=J.n_items)
     single = n_item[J.item] == 1
     if J.timed is not None:  # a judgment without a time has no week stratum (nor batch stratum without a batch)
         single = single & (J.timed | ((J.batch >= 0) if strata == "batch" else False))
@@ -140,9 +141,9 @@ def balance(J, min_items: int = 20) -> dict[str, np.ndarray]:
     proxies — the variance of a random subset's mean under random assignment (the permutation null; a
     labeler-only variance would be zero on a handful of identical honeypot answers). At least ``min_items``
     proxied items. Returns arrays ``diff``, ``p_value`` (NaN where untested) and ``n``."""
-    n_item = np.bincount(J.item, minlength=J.n_items).astype(float)
+    n_item = bincount(J.item, minlength=J.n_items).astype(float)
     y = J.y.astype(float)
-    s_item = np.bincount(J.item, weights=y, minlength=J.n_items)
+    s_item = bincount(J.item, weights=y, minlength=J.n_items)
     k = n_item[J.item]
     with np.errstate(invalid="ignore", divide="ignore"):
         proxy = np.where(k >= 2, (s_item[J.item] - y) / (k - 1), np.nan)

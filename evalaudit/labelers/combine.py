@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from scipy import stats
 
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
+from evalaudit.labelers.judgments import ranges
 
 METHOD = ("combined: weighted Stouffer (Lipták) of the {parts} evidence, inverse-standard-error weights, "
           "corrected for shared judgments (Strube 1985); inverse-variance weighted effect, normal interval")
@@ -61,12 +62,16 @@ def shared_by_code(worker: np.ndarray, code: np.ndarray, kinds: Sequence[str], n
         return out
     worker = np.asarray(worker)
     rows = max(n_workers, int(worker.max()) + 1)
-    key = worker.astype(np.int32 if rows << k < 2**31 else np.int64)  # (a copy: shifted in place below)
-    key <<= k
-    key += code
-    # per code, each worker's count (a row per code: a pair's sum below reads whole rows)
-    cells = np.bincount(key, minlength=rows << k).reshape(rows, 1 << k).T.copy()
+    # per code, each worker's count (a row per code: a pair's sum below reads whole rows), a block of judgments at a
+    # time (whole numbers: the same in any grouping; no key array for every judgment)
+    cells = np.zeros(rows << k, dtype=np.int64)
+    for lo, hi in ranges(len(worker)):
+        key = worker[lo:hi].astype(np.int64)
+        key <<= k
+        key += code[lo:hi]
+        cells += np.bincount(key, minlength=rows << k)
     del key
+    cells = cells.reshape(rows, 1 << k).T.copy()
     for a_i, a in enumerate(kinds):
         for b_i in range(a_i, k):
             both = [c for c in range(1 << k) if (c >> a_i) & 1 and (c >> b_i) & 1]

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evalaudit.labelers.evidence import num, worker_table
-from evalaudit.labelers.judgments import ranges
+from evalaudit.labelers.judgments import bincount, ranges
 
 METHOD = ("concentration: share of the failure mode's gold items, each item's weight split equally among its "
           "labelers (Herfindahl–Hirschman index over labelers)")
@@ -29,12 +29,12 @@ def profile(J, activity: pa.Table) -> tuple[pa.Table, pa.Table]:
     gold items resting on the labeler alone, gold weight (each gold item's 1/n_labels); median duration and
     first/last judgment are joined from ``activity`` (the named query ``labelers_activity``, which the stage runs:
     labeler_id, failure_mode and the activity columns)."""
-    n_item = np.bincount(J.item, minlength=J.n_items).astype(np.float64)
+    n_item = bincount(J.item, minlength=J.n_items).astype(np.float64)
     W = J.n_workers
     # chunk by chunk of judgments (per-judgment arrays of one chunk at a time). The counts are sums of 0/1, exact in
     # any grouping; the gold weight (fractions) is accumulated with np.add.at in the judgments' order, the
     # additions one np.bincount over every judgment makes (its zero terms, identities, are skipped): the same bits
-    cols = {"n_judgments": np.bincount(J.worker, minlength=W)}
+    cols = {"n_judgments": bincount(J.worker, minlength=W)}
     cols.update({k: np.zeros(W) for k in ("n_positive", "n_gold_items", "n_sole_gold_items", "gold_weight")})
     for lo, hi in ranges(len(J.item)):
         item, worker = J.item[lo:hi], J.worker[lo:hi]

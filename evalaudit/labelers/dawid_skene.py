@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from evalaudit.labelers.judgments import nondecreasing, ranges
+from evalaudit.labelers.judgments import bincount, nondecreasing, ranges
 
 _EPS = 1e-3
 
@@ -93,7 +93,7 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
     order = slice(None) if presorted else np.argsort(item, kind="stable")  # presorted: views, not copies
     ys = np.asarray(y)[order]
     ws = np.asarray(worker)[order]
-    n_item = np.bincount(item, minlength=n_items)
+    n_item = bincount(item, minlength=n_items)
     has = n_item > 0
     first = np.concatenate([[0], np.cumsum(n_item)[:-1]])
     # the item code of each sorted judgment (the item codes themselves when already sorted, not a copy)
@@ -117,7 +117,7 @@ def fit(y: np.ndarray, item: np.ndarray, worker: np.ndarray, item_group: np.ndar
         v[...] = ys[lo:hi]
         return v
 
-    n_w = np.bincount(ws, minlength=n_workers).astype(float)
+    n_w = bincount(ws, minlength=n_workers).astype(float)
     pos_w = np.zeros(n_workers)
     for lo, hi in chunks:
         np.add.at(pos_w, ws[lo:hi], as_float(lo, hi))

@@ -31,6 +31,7 @@ from scipy import stats
 
 from evalaudit.intervals import clopper_pearson
 from evalaudit.labelers.evidence import evidence_table, num, worker_table
+from evalaudit.labelers.judgments import ranges
 
 METHOD = ("honeypot: one-sided Fisher exact tests of false passes (leniency) and false fails (severity) on known "
           "honeypot answers vs peers on the same failure mode's honeypots, each direction weighted toward where it "
@@ -42,19 +43,18 @@ MIN_HONEYPOTS = 5
 def counts(J) -> pa.Table:
     """Per labeler × failure mode on honeypots: n judged, own positives, truly positive answers (n_peer_pos, the
     reference's positives), false passes b, false fails c, and how many answers were negative / positive."""
-    t = J.truth[J.item]
-    m = (t >= 0).astype(np.float64)
-    y = J.y.astype(np.float64)
-    tp = (t == 1).astype(np.float64)
-
-    def per_worker(weights):
-        return np.bincount(J.worker, weights=weights, minlength=J.n_workers)
-
-    return worker_table(J, {
-        "n": per_worker(m), "n_own_pos": per_worker(m * y), "n_peer_pos": per_worker(tp),
-        "b": per_worker(m * y * (1 - tp)), "c": per_worker(tp * (1 - y)),
-        "n_truth_neg": per_worker(m * (1 - tp)), "n_truth_pos": per_worker(tp),
-    })
+    # over the honeypots' judgments only, a block at a time (every count is zero elsewhere): whole numbers, the same
+    # in any grouping, without the float copies of every judgment's weights (0.22 GiB each at 30M judgments)
+    W = J.n_workers
+    cols = {k: np.zeros(W) for k in ("n", "n_own_pos", "n_peer_pos", "b", "c", "n_truth_neg", "n_truth_pos")}
+    for lo, hi in ranges(len(J.item)):
+        t = J.truth[J.item[lo:hi]]
+        on = np.flatnonzero(t >= 0)
+        worker, y, tp = J.worker[lo:hi][on], J.y[lo:hi][on] > 0, t[on] == 1
+        for k, where in (("n", None), ("n_own_pos", y), ("n_peer_pos", tp), ("b", y & ~tp), ("c", tp & ~y),
+                         ("n_truth_neg", ~tp), ("n_truth_pos", tp)):
+            cols[k] += np.bincount(worker if where is None else worker[where], minlength=W)
+    return worker_table(J, cols)
 
 
 def evidence(table: pa.Table, min_items: int, confidence: float, exclude: np.ndarray | None = None) -> pa.Table:

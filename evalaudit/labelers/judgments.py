@@ -15,7 +15,7 @@ label in sorted order (leniency is then reported per label), and on ordered spac
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalaudit import memory
 from evalaudit.engine import Engine
 from evalaudit.frames import positions
 from evalaudit.gold import gold_set_codes
@@ -111,6 +112,25 @@ def ranges(n: int, boundary: np.ndarray | None = None, size: int | None = None) 
             hi = int(np.searchsorted(boundary, boundary[hi - 1], side="right"))
         out.append((lo, hi))
         lo = hi
+    return out
+
+
+def bincount(codes: np.ndarray, weights: np.ndarray | None = None, minlength: int = 0) -> np.ndarray:
+    """``np.bincount(codes, weights, minlength)`` of a per-judgment array, the same numbers to the last bit, read a
+    block of :data:`ITEM_BLOCK` at a time.
+
+    Why: ``np.bincount`` first converts all of ``codes`` to int64 (and ``weights`` to float64): at 30M judgments a
+    0.22 GiB copy of a 4-byte code array per call, and two such calls at once on the labelers stage's two threads
+    were its peak (benchmarks/RESULTS.md). ``np.add.at`` adds the same terms in the same order — so the same
+    floating-point sums — converting one block at a time, and on these arrays it is no slower."""
+    codes = np.asarray(codes)
+    if not len(codes):
+        return np.bincount(codes.astype(np.intp), weights, minlength)
+    if int(codes.min()) < 0:
+        raise ValueError("bincount: codes must be non-negative")
+    out = np.zeros(max(minlength, int(codes.max()) + 1), dtype=np.int64 if weights is None else np.float64)
+    for lo, hi in ranges(len(codes)):
+        np.add.at(out, codes[lo:hi], 1 if weights is None else weights[lo:hi])
     return out
 
 
@@ -503,9 +523,9 @@ def load(engine: Engine, space, defined: bool = False, batches: bool = True,
     ``batches``: code each judgment's batch (``Judgments.batch``; only the assignment evidence stratified by batch
     reads it), else ``batch`` is None (4 bytes per judgment not held, the batch ids not coded).
     ``side_queries``: named queries over the view ``labelers_judgments``, their results in ``Judgments.side``.
-    With ``defined`` they run on the engine as soon as the judgments are read, while this thread sorts and codes
-    them (the engine is not otherwise used until they are in; the stage's activity query: about 0.7 s of DuckDB at
-    10M judgments beside about 1.5 s of NumPy)."""
+    With ``defined`` they run before the judgments are fetched, when the stage holds nothing yet: the activity
+    query's per-labeler median duration keeps every judgment's duration in DuckDB (0.46 GiB at 30M judgments),
+    which beside the fetched arrays being sorted was the load's peak."""
     n_rows = None
     if not defined:
         from evalaudit.stage import judgments_view
@@ -516,18 +536,17 @@ def load(engine: Engine, space, defined: bool = False, batches: bool = True,
     labels = tuple(space.labels)
     items = engine.query("labelers_items") if engine.has_table("items") else _ITEMS_EMPTY.empty_table()
     engine.register(ITEMS_VIEW, items)
-    # (handed over in a list that _coded empties: this frame must not keep the fetched arrays alive while they are
-    # sorted and replaced)
-    fetched = [_fetch(engine, labels, batches)]
-    pa.default_memory_pool().release_unused()  # the streamed batches' memory, which Arrow's pool would keep
+    side = None
     if defined and side_queries:
         # the view the pipeline's one repeated-judgment policy defines holds one judgment per labeler and item, so
         # nothing is set aside below and the view is the named query itself: define it now and run the queries
         engine.define_view(JUDGMENTS_VIEW, "labelers_judgments")
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalaudit-side-queries") as pool:
-            side = pool.submit(_side, engine, side_queries)
-            return _coded(engine, space, labels, items, fetched, n_rows, side)
-    return _coded(engine, space, labels, items, fetched, n_rows, None, side_queries)
+        side = _side(engine, side_queries)
+    # (handed over in a list that _coded empties: this frame must not keep the fetched arrays alive while they are
+    # sorted and replaced)
+    fetched = [_fetch(engine, labels, batches)]
+    memory.release()  # the streamed batches' memory and the per-batch arrays', which the allocators would keep
+    return _coded(engine, space, labels, items, fetched, n_rows, side, side_queries)
 
 
 def _side(engine: Engine, names: tuple[str, ...]) -> dict[str, pa.Table]:
@@ -536,10 +555,9 @@ def _side(engine: Engine, names: tuple[str, ...]) -> dict[str, pa.Table]:
 
 
 def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetched: list[dict],
-           n_rows: int | None, side: Future | None, side_queries: tuple[str, ...] = ()) -> Judgments:
-    """:func:`load` after the fetch: sort, de-duplicate and code the fetched columns. ``side``: the future of the
-    side queries already running on the engine (no engine call here until it is in), else ``side_queries`` are run
-    once the view is defined."""
+           n_rows: int | None, side: dict[str, pa.Table] | None, side_queries: tuple[str, ...] = ()) -> Judgments:
+    """:func:`load` after the fetch: sort, de-duplicate and code the fetched columns. ``side``: the side queries'
+    results when they ran before the fetch, else ``side_queries`` are run once the view is defined."""
     table: pa.Table | None = None
     cols = fetched.pop()
     item_raw, item_dict, lab, labelers, fm, fms = (cols[k] for k in ("item", "item_dict", "lab", "labelers", "fm",
@@ -563,7 +581,7 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
     if repeated:
         # untimed judgments lose to timed ones; among equals the later row wins (stable lexsort)
         if side is not None:  # (not expected: the defined view has no repeats) run again once the view is the
-            side_queries, side = tuple(side.result()), None  # kept rows; the engine is this thread's again
+            side_queries, side = tuple(side), None  # kept rows
         keep = _latest(key, np.where(timed, ts, np.iinfo(np.int64).min))
         # the kept rows' times and durations for the view (a view of raw labels only: the pipeline's `judgments`
         # holds one judgment per labeler and item, so this is not the path a run takes)
@@ -634,7 +652,7 @@ def _coded(engine: Engine, space, labels: tuple[str, ...], items: pa.Table, fetc
         truth = np.full(len(truth_code), -1, dtype=np.int8)
     gold = gold_set_codes(truth_code)  # the gold set: the one rule of evalaudit.gold
     if side is not None:
-        results = side.result()
+        results = side
     else:
         if table is not None:
             engine.register(JUDGMENTS_VIEW, table)

@@ -14,12 +14,13 @@ from evalaudit.findings import Finding, severity_rank
 from evalaudit.gold import flagged_labelers, is_flagged
 from evalaudit.labelers import honeypot
 from evalaudit.labelers.evidence import num
+from evalaudit.labelers.judgments import bincount
 
 
 def dawid_skene_rates(ds, J, lab_names: np.ndarray, fm_names: np.ndarray) -> pa.Table:
     """Per worker (labeler × failure mode): the binary Dawid–Skene fit's sensitivity, specificity and class
     prior, and the judgments; NaN rates when no binary model was fitted (``ds`` None)."""
-    n_all = np.bincount(J.worker, minlength=J.n_workers).astype(float)
+    n_all = bincount(J.worker, minlength=J.n_workers).astype(float)
     if ds is not None:
         return pa.table({
             "labeler_id": pa.array(lab_names[J.worker_labeler], pa.string()),

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from scipy import stats
 
 from evalaudit.frames import distinct_codes
-from evalaudit.labelers import assignment, combine, honest_spread, honeypot, overlap, severity, shift
+from evalaudit.labelers import assignment, combine, honest_spread, honeypot, judgments, overlap, severity, shift
 from evalaudit.labelers.evidence import LENIENCY_SCHEMA, num
 from evalaudit.multiplicity import bh
 from evalaudit.stage import skip
@@ -285,7 +285,7 @@ def shared(J, strata: str, directed: bool = False) -> dict[tuple[str, str], np.n
     with a stratum."""
     # per item, the kinds that read its judgments (bit i: SHARED_KINDS[i]); a judgment's code is its item's, less the
     # assignment bit when the judgment is in no stratum (one byte per judgment, not a boolean per kind)
-    n_item = np.bincount(J.item, minlength=J.n_items)
+    n_item = judgments.bincount(J.item, minlength=J.n_items)
     multi, known = n_item >= 2, J.truth >= 0
     per_item = multi.astype(np.uint8)
     per_item |= known.view(np.uint8) << 1

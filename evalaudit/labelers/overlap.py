@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from evalaudit.labelers.evidence import evidence_table, num, paired_exact, paired_mid_p, worker_table
-from evalaudit.labelers.judgments import item_blocks
+from evalaudit.labelers.judgments import bincount, item_blocks
 
 METHOD = "overlap: paired exact binomial (McNemar) test on discordant items vs a peer on the same items"
 
@@ -32,7 +32,7 @@ def peer_choice(J, exclude: np.ndarray | None = None) -> np.ndarray:
     n = len(J.item)
     # positions fit 32 bits below 2^31 judgments: half the memory of this pass's per-judgment arrays
     ix = np.int32 if n < 2**31 else np.int64
-    n_item = np.bincount(J.item, minlength=J.n_items).astype(ix)
+    n_item = bincount(J.item, minlength=J.n_items).astype(ix)
     k = n_item[J.item]
     stop = np.cumsum(n_item, dtype=ix)[J.item]  # one past the last judgment of the judgment's item
     ok_peer = None if exclude is None else ~exclude[J.worker]

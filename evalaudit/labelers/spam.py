@@ -272,14 +272,14 @@ def pair_counts(y: np.ndarray, item: np.ndarray, worker: np.ndarray, worker_labe
     order = slice(None) if presorted else np.argsort(item, kind="stable")
     it, wk, yy = item[order], worker[order], y[order]
     n_items = int(it.max()) + 1 if len(it) else 0
-    max_k = int(np.bincount(it, minlength=n_items).max()) if len(it) else 0
+    max_k = int(judgments.bincount(it, minlength=n_items).max()) if len(it) else 0
     W = len(worker_fm)
     # one key per pair (worker_a, worker_b, disagreed) — both workers share the item's failure mode — in 32 bits
     # when 2 W^2 fits (40,000 workers do), else 64: half the memory of the sort below at 10M judgments
     kt = np.uint32 if 2 * W * W <= 2**32 else np.int64
     # the keys are written into one array sized for every pair (sum over items of k(k-1)/2), offset after offset
     # in the order a list of per-offset arrays joined would give (not the list and its join: twice the bytes)
-    n_per_item = np.bincount(it, minlength=n_items).astype(np.int64) if len(it) else np.zeros(0, np.int64)
+    n_per_item = judgments.bincount(it, minlength=n_items) if len(it) else np.zeros(0, np.int64)
     key = np.empty(int(np.sum(n_per_item * (n_per_item - 1) // 2)), dtype=kt)
     del n_per_item
     at = 0

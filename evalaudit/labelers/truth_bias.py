@@ -34,7 +34,7 @@ import pyarrow as pa
 from scipy import stats
 
 from evalaudit.labelers.evidence import evidence_table, z_interval
-from evalaudit.labelers.judgments import ranges
+from evalaudit.labelers.judgments import bincount, ranges
 
 METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene posterior (moment estimates of "
           "sensitivity and specificity with the soft posterior as reference; (s - t) / 2, the positive rate on a "
@@ -81,7 +81,7 @@ def effect(y: np.ndarray, worker: np.ndarray, loo, weight: np.ndarray, n_workers
     loo_at = loo if callable(loo) else (lambda sel: np.asarray(loo)[sel])
     if len(worker) <= EFFECT_BLOCK:
         return _effect(y, worker, loo_at(slice(None)), weight, n_workers, min_class)
-    ends = np.cumsum(np.bincount(worker, minlength=n_workers))
+    ends = np.cumsum(bincount(worker, minlength=n_workers))
     out: dict[str, np.ndarray] = {}
     lo = 0
     while lo < n_workers:
@@ -348,7 +348,7 @@ def worker_counts(J, weight: np.ndarray) -> np.ndarray:
         for lo, hi in ranges(len(weight)):
             n_w += np.bincount(J.worker[lo:hi][weight[lo:hi]], minlength=J.n_workers)
         return n_w
-    return np.bincount(J.worker, weights=weight, minlength=J.n_workers)
+    return bincount(J.worker, weights=weight, minlength=J.n_workers)
 
 
 def evidence(J, loo, weight: np.ndarray, fm_ok: np.ndarray, mode: str, labels, lab_names: np.ndarray,

@@ -96,20 +96,21 @@ def run_stages(ctx: Context, selected: list[tuple[str, Stage]] | None = None, re
     """Run each stage in order, collecting its tables, findings and summary into ``ctx``. ``release``: drop the
     tables no later stage reads once their last reader has run (`evalaudit run`, which writes only
     :data:`OUTPUT_TABLES` and :data:`EXTRA_TABLES`; a notebook keeps them)."""
-    for name, stage in selected or stages():
-        start = time.perf_counter()
-        log.info("stage %s: started", name)
-        result = stage(ctx)
-        ctx.tables.update(result.tables)
-        ctx.findings.extend(result.findings)
-        ctx.summary.update(result.summary)
-        ctx.skipped.extend(result.skipped)
-        ctx.summary["skipped"] = list(ctx.skipped)
-        n_findings = len(result.findings)
-        del result
-        if release:
-            _release_tables(ctx, name)
-        memory.release()  # the stage's freed memory, before the next stage's peak stacks on it
-        ctx.timings[name] = round(time.perf_counter() - start, 3)
-        log.info("stage %s: done in %.1f s (%d findings)", name, ctx.timings[name], n_findings)
+    with memory.trimming():  # the freed heap memory within a stage, before its peak stacks on it
+        for name, stage in selected or stages():
+            start = time.perf_counter()
+            log.info("stage %s: started", name)
+            result = stage(ctx)
+            ctx.tables.update(result.tables)
+            ctx.findings.extend(result.findings)
+            ctx.summary.update(result.summary)
+            ctx.skipped.extend(result.skipped)
+            ctx.summary["skipped"] = list(ctx.skipped)
+            n_findings = len(result.findings)
+            del result
+            if release:
+                _release_tables(ctx, name)
+            memory.release()  # the stage's freed memory, before the next stage's peak stacks on it
+            ctx.timings[name] = round(time.perf_counter() - start, 3)
+            log.info("stage %s: done in %.1f s (%d findings)", name, ctx.timings[name], n_findings)
     return ctx

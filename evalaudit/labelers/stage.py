@@ -31,7 +31,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from evalaudit import memory
 from evalaudit.findings import Finding, severity_rank
 from evalaudit.gold import flagged_labelers
 from evalaudit.labelers import (
@@ -85,7 +84,6 @@ def stage(ctx: Context) -> StageResult:
     if len(J.y) == 0:
         return _empty_result()
     ctx.progress("labelers", 1, 6)
-    memory.release()
     fm_names = np.asarray(J.failure_modes.to_pylist(), dtype=object)
     lab_names = np.asarray(J.labelers.to_pylist(), dtype=object)
     timed = J.timed
@@ -166,7 +164,6 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
                                                                     lab_names, fm_names)
     skipped += trust_skips
     ctx.progress("labelers", 2, 6)
-    memory.release()
 
     # -- Dawid–Skene ----------------------------------------------------------------------------------------
     n_item = judgments.bincount(J.item, minlength=J.n_items)
@@ -227,7 +224,6 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         leniency = lenient_rows.table(direct + parts[n_direct:], J, lab_names, fm_names, trusted, lc.strata, conf,
                                       directions or None, sh)
     ctx.progress("labelers", 3, 6)
-    memory.release()
 
     # the labeler pairs (made on the background thread after their counts, before the consensus and the drift); their
     # findings are added below in their place
@@ -249,7 +245,6 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
             lab_names, fm_names, dc.min_judgments, dc.min_weeks, dc.q_max, dc.min_change, scale)
         del d_drift, has_d
     ctx.progress("labelers", 4, 6)
-    memory.release()
 
     # -- concentration, profile -------------------------------------------------------------------------------
     gold_items = {(r["labeler_id"], r["failure_mode"]): r["n_gold_items"]
@@ -274,7 +269,6 @@ def _stage(ctx: Context, J: judgments.Judgments, fm_names: np.ndarray, lab_names
         findings += labeler_findings.collusion_findings(
             pairs, spam.colluding(pairs, cfg.spam.collusion_q, cfg.spam.collusion_ratio))
     ctx.progress("labelers", 5, 6)
-    memory.release()
 
     labeler_stats = stats_table.labeler_stats(stats_t, ds_workers, spam_facts, findings)
     labeler_stats = stats_table.with_honeypot_rates(labeler_stats, hp_counts)

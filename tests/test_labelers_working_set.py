@@ -237,15 +237,16 @@ def test_load_with_repeats_keeps_the_latest_and_registers_its_table():
     assert J.y.tolist().count(0) == 1
     act = {(r["labeler_id"], r["failure_mode"]): r for r in eng.query("labelers_activity").to_pylist()}
     assert act[("x", "all")]["median_duration_s"] == 9.0
-    # asked to run beside the coding, the side query still reads the kept rows (it is run again once they are known)
+    # asked to run before the fetch, the side query still reads the kept rows (it is run again once they are known)
     side = judgments.load(eng, "pass", defined=True, side_queries=("labelers_activity",)).side["labelers_activity"]
     assert {(r["labeler_id"], r["failure_mode"]): r for r in side.to_pylist()} == act
 
 
 @pytest.mark.parametrize("defined", [True, False])
-def test_side_queries_run_beside_the_coding_give_what_the_query_gives_after(defined):
-    """The stage's activity query runs on the engine while the fetched judgments are coded (``defined``: the
-    pipeline's view of the judgments that count), or after: the same rows either way, and the judgments the same."""
+def test_side_queries_run_before_the_fetch_give_what_the_query_gives_after(defined):
+    """The stage's activity query runs on the engine before the judgments are fetched (``defined``: the pipeline's
+    view of the judgments that count), or after they are coded: the same rows either way, and the judgments the
+    same."""
     raw = _raw_labels(3)
     seen, keep = set(), []
     for i, key in enumerate(zip(raw["item_id"].to_pylist(), raw["labeler_id"].to_pylist(), strict=True)):
@@ -727,3 +728,25 @@ def test_nondecreasing_reads_across_chunk_edges(chunk):
             b = a.copy()
             b[i] = b[i - 1] - 1
             assert not judgments.nondecreasing(b, chunk), (n, i)
+
+
+@settings(max_examples=60, deadline=None)
+@given(codes=st.lists(st.integers(0, 40), max_size=300), block=st.integers(1, 64), minlength=st.integers(0, 60),
+       kind=st.sampled_from(["none", "float", "bool"]), seed=st.integers(0, 2**16))
+def test_blockwise_bincount_is_numpys_to_the_last_bit(codes, block, minlength, kind, seed):
+    """``judgments.bincount`` over blocks of any size gives ``np.bincount``'s array: the same dtype, length and
+    values to the last bit (float weights are added in the same order), and refuses a negative code as it does."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(codes, dtype=np.int32)
+    w = {"none": None, "float": rng.normal(size=len(x)) * 10.0 ** rng.integers(-8, 8, len(x)),
+         "bool": rng.random(len(x)) < 0.5}[kind]
+    old = judgments.ITEM_BLOCK
+    judgments.ITEM_BLOCK = block
+    try:
+        got = judgments.bincount(x, w, minlength)
+    finally:
+        judgments.ITEM_BLOCK = old
+    want = np.bincount(x, w, minlength)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    with pytest.raises(ValueError):
+        judgments.bincount(np.asarray([0, -1, 2]))

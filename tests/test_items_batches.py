@@ -17,6 +17,7 @@ import pytest
 from evalaudit import items, labelers, pipeline
 from evalaudit.config import Config
 from evalaudit.demo_store import write_demo
+from evalaudit.labelers import consensus as consensus_module
 from evalaudit.stage import SCRATCH_PREFIX, Context, define_judgments
 from evalaudit.store import Store
 
@@ -39,6 +40,7 @@ def test_batches_parts_and_the_written_file_change_nothing(demo, tmp_path, monke
     whole = _audit(demo)
     monkeypatch.setattr(items, "BATCH_ROWS", 1_000)
     monkeypatch.setattr(items, "PART_JUDGMENTS", 4_000)
+    monkeypatch.setattr(consensus_module, "CHUNK_ROWS", 500)
     n_parts = len(items.parts(whole.tables["consensus"], define_judgments(whole)["n_judgments"], 4_000))
     assert n_parts >= 4
     split = _audit(demo, tmp_path)
@@ -51,6 +53,9 @@ def test_batches_parts_and_the_written_file_change_nothing(demo, tmp_path, monke
     consensus = split.tables["consensus"]
     assert isinstance(consensus, ds.Dataset) and [Path(f) for f in consensus.files] == [scratch]
     assert consensus.to_table().equals(whole.tables["consensus"])
+    with pa.ipc.open_file(scratch) as f:  # in record batches of at most CHUNK_ROWS rows (the scan holds a few)
+        sizes = [f.get_batch(k).num_rows for k in range(f.num_record_batches)]
+    assert max(sizes) <= 500 and len(sizes) > 5
     assert split.summary["labelers"] == whole.summary["labelers"]
     table = written.to_table()
     assert table.schema == items.ITEMS_SCHEMA and table.num_rows > 5_000

@@ -73,6 +73,12 @@ def table(J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndar
     return pa.concat_tables(blocks(J, labels, fm_names, use_ds_item, ds, multi))
 
 
+#: rows per record batch of the scratch file :func:`write` makes: the items stage's scan of it holds a few batches at
+#: a time (a block of items, about 250k rows and 22 MB, per batch held up to 0.4 GiB of Arrow memory at 30M
+#: judgments)
+CHUNK_ROWS = 1 << 16
+
+
 def write(path: Path, J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_item: np.ndarray, ds=None,
           multi=None) -> pyarrow.dataset.Dataset:
     """:func:`table` written to ``path`` (Arrow IPC, uncompressed) block by block, and a dataset over the file:
@@ -80,7 +86,7 @@ def write(path: Path, J, labels: tuple[str, ...], fm_names: np.ndarray, use_ds_i
     table (about 90 bytes per item: 0.7 GiB at 30M judgments over 7.5M items) is never in memory."""
     with pa.ipc.new_file(str(path), CONSENSUS_SCHEMA) as writer:
         for block in blocks(J, labels, fm_names, use_ds_item, ds, multi):
-            writer.write_table(block)
+            writer.write_table(block, max_chunksize=CHUNK_ROWS)
     return pyarrow.dataset.dataset(path, format="ipc")
 
 

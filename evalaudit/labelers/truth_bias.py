@@ -34,7 +34,7 @@ import pyarrow as pa
 from scipy import stats
 
 from evalaudit.labelers.evidence import evidence_table, z_interval
-from evalaudit.labelers.judgments import bincount, ranges
+from evalaudit.labelers.judgments import bincount
 
 METHOD = ("dawid_skene: bias against the leave-this-labeler-out Dawid–Skene posterior (moment estimates of "
           "sensitivity and specificity with the soft posterior as reference; (s - t) / 2, the positive rate on a "
@@ -341,13 +341,8 @@ def _saddlepoint_block(z, a0, a1, e0, e1, hist_n, hist_t, up, down) -> tuple[np.
 
 
 def worker_counts(J, weight: np.ndarray) -> np.ndarray:
-    """Per worker, its judgments' total ``weight`` (per judgment; a boolean counts the judgments where it holds,
-    chunk by chunk: whole numbers, exact in any grouping)."""
-    if np.asarray(weight).dtype == bool:
-        n_w = np.zeros(J.n_workers)
-        for lo, hi in ranges(len(weight)):
-            n_w += np.bincount(J.worker[lo:hi][weight[lo:hi]], minlength=J.n_workers)
-        return n_w
+    """Per worker, its judgments' total ``weight`` (per judgment; a boolean counts the judgments where it holds),
+    as floats, block by block (:func:`evalaudit.labelers.judgments.bincount`)."""
     return bincount(J.worker, weights=weight, minlength=J.n_workers)
 
 
